@@ -1,0 +1,3 @@
+module quadshare
+
+go 1.26

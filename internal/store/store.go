@@ -1,0 +1,231 @@
+// Package store defines the storage that quadshare needs, shaped like the domain: STIX
+// object versions in collections queried with TAXII filters, statuses of asynchronous
+// additions, and the organisations, users and tokens that authenticate clients.
+// Backends live in sub-packages; storetest is the suite every backend passes.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"quadshare/internal/stix"
+)
+
+// Sentinel errors; backends wrap them so callers compare with errors.Is.
+var (
+	ErrNotFound = errors.New("not found")
+	ErrExists   = errors.New("already exists")
+)
+
+// Store is everything a quadshare node keeps. Every method is safe for concurrent use.
+type Store interface {
+	Objects
+	Statuses
+	Accounts
+	// Close releases the store; nothing acknowledged before it returns is lost.
+	Close() error
+}
+
+// Collection is a TAXII collection (TAXII 2.1 §5.2) plus what we need to own it.
+type Collection struct {
+	ID          string // a UUID
+	Alias       string // optional, unique when set
+	Title       string
+	Description string
+	MediaTypes  []string
+	OwnerOrg    string // for an operator's inbox: the organisation it belongs to; else ""
+	CreatedAt   time.Time
+}
+
+// Outcome says what Put did with one object.
+type Outcome int
+
+const (
+	Added     Outcome = iota // a new version, or a known version newly added to this collection
+	Duplicate                // the same bytes-for-meaning under the same (id, version) were already in the collection
+	Conflict                 // a different object with the same (id, version) exists: refused, nothing written
+)
+
+func (o Outcome) String() string {
+	switch o {
+	case Added:
+		return "added"
+	case Duplicate:
+		return "duplicate"
+	case Conflict:
+		return "conflict"
+	}
+	return "unknown"
+}
+
+// PutResult is the outcome for the object at the same index of a Put.
+type PutResult struct {
+	Outcome   Outcome
+	DateAdded time.Time // when it entered the collection (for Duplicate: the first time)
+}
+
+// Entry is one object version in one collection.
+type Entry struct {
+	Object    stix.Object // all fields set, Created/Modified with the precision written
+	DateAdded time.Time
+	Submitter string // organisation id that added it ("" when unknown)
+}
+
+// VersionFilter is TAXII's match[version] (§3.4.2). The zero value means "last".
+type VersionFilter struct {
+	First, Last, All bool
+	Exact            []stix.Timestamp
+}
+
+// Query selects entries of one collection, in ascending date_added.
+type Query struct {
+	Collection   string
+	AddedAfter   time.Time // exclusive; zero: from the start
+	AddedUpTo    time.Time // inclusive; zero: no bound (pagination snapshots set it)
+	IDs          []string
+	Types        []string
+	SpecVersions []string // empty: any
+	Versions     VersionFilter
+	Submitter    string // when set, only entries added by this organisation
+	Limit        int    // > 0; backends may cap it
+}
+
+// Page is one page of a query.
+type Page struct {
+	Entries []Entry
+	More    bool // more entries match after the last one returned
+}
+
+// SearchQuery is a full-text search over names and descriptions of latest versions.
+type SearchQuery struct {
+	Text        string // words; every word must match (prefix match on the last one)
+	Collections []string
+	Types       []string
+	Limit       int
+}
+
+// Objects keeps every version (id, modified) of every object, in collections.
+type Objects interface {
+	CreateCollection(ctx context.Context, c Collection) error // ErrExists on a duplicate id or alias
+	Collection(ctx context.Context, idOrAlias string) (Collection, error)
+	Collections(ctx context.Context) ([]Collection, error)
+
+	// Put adds validated objects to a collection in one transaction, assigning each new
+	// entry a date_added strictly greater than every date_added given before it. When Put
+	// returns nil, every result is durable.
+	Put(ctx context.Context, collection, submitter string, objs []stix.Object) ([]PutResult, error)
+	Query(ctx context.Context, q Query) (Page, error)
+	// Delete removes the matching versions of one object from a collection (TAXII §5.7)
+	// and returns how many were removed.
+	Delete(ctx context.Context, collection, id string, v VersionFilter, specVersions []string) (int, error)
+	Search(ctx context.Context, q SearchQuery) ([]Entry, error)
+	// Count returns the number of entries in a collection ("" counts all object versions).
+	Count(ctx context.Context, collection string) (int, error)
+}
+
+// Status is the status resource of an addition (TAXII 2.1 §4.3).
+type Status struct {
+	ID               string
+	Collection       string
+	Owner            string // user id that made the request
+	Done             bool   // "complete" when true, else "pending"
+	RequestTimestamp time.Time
+	Total            int
+	Successes        []StatusDetail
+	Failures         []StatusDetail
+	Pendings         []StatusDetail
+}
+
+// StatusDetail is one object in a status (TAXII 2.1 §4.3.1).
+type StatusDetail struct {
+	ID      string
+	Version string
+	Message string
+}
+
+// Statuses keeps status resources.
+type Statuses interface {
+	PutStatus(ctx context.Context, s Status) error // insert or replace
+	Status(ctx context.Context, id string) (Status, error)
+	DeleteStatusesBefore(ctx context.Context, t time.Time) (int, error)
+}
+
+// OrgKind is what an organisation is to this node.
+type OrgKind string
+
+const (
+	KindAgency   OrgKind = "agency"   // a national agency (ours or a partner's)
+	KindOperator OrgKind = "operator" // a critical-infrastructure operator
+	KindPartner  OrgKind = "partner"  // a partner node
+)
+
+// Organisation is a body whose users authenticate here.
+type Organisation struct {
+	ID      string
+	Name    string // unique
+	Nation  string // ISO 3166-1 alpha-2: AU, IN, JP, US
+	Kind    OrgKind
+	Sectors []string
+}
+
+// Role is what a user may do.
+type Role string
+
+const (
+	RoleAdmin    Role = "admin"
+	RoleAnalyst  Role = "analyst"
+	RoleOperator Role = "operator"
+	RoleReader   Role = "reader"
+	RolePeer     Role = "peer"
+)
+
+// User is an account.
+type User struct {
+	ID              string
+	Name            string // unique
+	Org             string // organisation id
+	Role            Role
+	CertFingerprint string // hex SHA-256 of a client certificate (peers); "" when none
+	CreatedAt       time.Time
+	DisabledAt      time.Time // zero while active
+}
+
+// Token is an API token; only a hash of its secret is kept.
+type Token struct {
+	ID        string // public part, shown in lists
+	User      string
+	Hash      []byte // SHA-256 of the secret
+	CreatedAt time.Time
+	ExpiresAt time.Time // zero: never
+	RevokedAt time.Time // zero: valid
+}
+
+// Grant gives an organisation or a user rights on a collection.
+type Grant struct {
+	Collection string
+	Subject    string // organisation or user id
+	Read       bool
+	Write      bool
+}
+
+// Accounts keeps organisations, users, tokens and grants.
+type Accounts interface {
+	PutOrganisation(ctx context.Context, o Organisation) error // insert or update by id
+	Organisation(ctx context.Context, idOrName string) (Organisation, error)
+	Organisations(ctx context.Context) ([]Organisation, error)
+
+	CreateUser(ctx context.Context, u User) error // ErrExists on a duplicate id or name
+	User(ctx context.Context, idOrName string) (User, error)
+	UserByCert(ctx context.Context, fingerprint string) (User, error)
+	Users(ctx context.Context) ([]User, error)
+	DisableUser(ctx context.Context, id string, at time.Time) error
+
+	CreateToken(ctx context.Context, t Token) error
+	Token(ctx context.Context, id string) (Token, error)
+	Tokens(ctx context.Context, user string) ([]Token, error)
+	RevokeToken(ctx context.Context, id string, at time.Time) error
+
+	PutGrant(ctx context.Context, g Grant) error // insert or replace by (collection, subject)
+	Grants(ctx context.Context, collection string) ([]Grant, error)
+}
