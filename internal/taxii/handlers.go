@@ -1,0 +1,374 @@
+package taxii
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"quadshare/internal/auth"
+	"quadshare/internal/httpx"
+	"quadshare/internal/stix"
+	"quadshare/internal/store"
+)
+
+// getDiscovery serves GET /taxii2/ (§4.1): one API root, also the default.
+func (s *Server) getDiscovery(w http.ResponseWriter, r *http.Request) error {
+	if _, err := principal(r); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, discoveryResource{
+		Title:       s.cfg.Title,
+		Description: s.cfg.Description,
+		Contact:     s.cfg.Contact,
+		Default:     s.cfg.APIRoot,
+		APIRoots:    []string{s.cfg.APIRoot},
+	})
+}
+
+// getAPIRoot serves GET {api-root}/ (§4.2).
+func (s *Server) getAPIRoot(w http.ResponseWriter, r *http.Request) error {
+	if _, err := principal(r); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, apiRootResource{
+		Title:            s.cfg.Title,
+		Description:      s.cfg.Description,
+		Versions:         []string{httpx.MediaType},
+		MaxContentLength: s.cfg.MaxContentLength,
+	})
+}
+
+// getCollections serves GET {api-root}/collections/ (§5.1): the collections the principal
+// can read or write, sorted by id (§3.3: a consistent order). Others are left out.
+func (s *Server) getCollections(w http.ResponseWriter, r *http.Request) error {
+	p, err := principal(r)
+	if err != nil {
+		return err
+	}
+	cs, err := s.store.Collections(r.Context())
+	if err != nil {
+		return fmt.Errorf("taxii: collections: %w", err)
+	}
+	slices.SortFunc(cs, func(a, b store.Collection) int { return strings.Compare(a.ID, b.ID) })
+	var res collectionsResource
+	for _, c := range cs {
+		rights, err := s.authz.Rights(r.Context(), p, c)
+		if err != nil {
+			return fmt.Errorf("taxii: rights on %s: %w", c.ID, err)
+		}
+		if rights.Read || rights.Write {
+			res.Collections = append(res.Collections, collectionOf(c, rights))
+		}
+	}
+	return writeJSON(w, http.StatusOK, res)
+}
+
+func collectionOf(c store.Collection, rights auth.Rights) collectionResource {
+	mt := c.MediaTypes
+	if len(mt) == 0 {
+		mt = []string{stixMediaType}
+	}
+	return collectionResource{ID: c.ID, Title: c.Title, Description: c.Description, Alias: c.Alias,
+		CanRead: rights.Read, CanWrite: rights.Write, MediaTypes: mt}
+}
+
+// getCollection serves GET {api-root}/collections/{id}/ (§5.2).
+func (s *Server) getCollection(w http.ResponseWriter, r *http.Request) error {
+	p, err := principal(r)
+	if err != nil {
+		return err
+	}
+	c, rights, err := s.collection(r.Context(), p, r.PathValue("collection"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, collectionOf(c, rights))
+}
+
+// readable resolves the collection of a reading endpoint: 404 when the principal may
+// not see it, 403 when it may see it but not read it (§5.3, §5.4, §5.6, §5.8: "MUST
+// return an HTTP 403 (Forbidden) or HTTP 404"; the collection is listed to a writer, so
+// 403 tells it nothing new).
+func (s *Server) readable(r *http.Request) (*auth.Principal, store.Collection, auth.Rights, error) {
+	p, err := principal(r)
+	if err != nil {
+		return nil, store.Collection{}, auth.Rights{}, err
+	}
+	c, rights, err := s.collection(r.Context(), p, r.PathValue("collection"))
+	if err != nil {
+		return nil, c, rights, err
+	}
+	if !rights.Read {
+		return nil, c, rights, httpx.Forbidden("You may add objects to this collection but not read it.")
+	}
+	return p, c, rights, nil
+}
+
+// result is one page of a reading endpoint after disclosure.
+type result struct {
+	entries []store.Entry
+	more    bool
+	next    string
+	lower   time.Time // the exclusive lower bound of the page
+}
+
+// page runs the query of a reading endpoint (§3.4, §3.5): filters, limit capped by the
+// server, the next token checked against the query, ascending date_added (§3.3).
+func (s *Server) page(ctx context.Context, ep endpoint, p *auth.Principal, c store.Collection, rights auth.Rights, objectID string, f filter) (result, error) {
+	limit := s.cfg.DefaultPageSize
+	if f.Limit > 0 {
+		limit = min(f.Limit, s.cfg.MaxPageSize)
+	}
+	q := store.Query{
+		Collection:   c.ID,
+		AddedAfter:   f.AddedAfter,
+		IDs:          f.IDs,
+		Types:        f.Types,
+		SpecVersions: f.SpecVersions,
+		Versions:     f.Versions,
+		Submitter:    rights.OnlySubmitter,
+		Limit:        limit,
+	}
+	switch ep {
+	case epObject:
+		q.IDs = []string{objectID}
+	case epVersions:
+		q.IDs = []string{objectID}
+		q.Versions = store.VersionFilter{All: true}
+	}
+	scope := tokenScope{Endpoint: ep, Collection: c.ID, Object: objectID, Principal: p.User.ID, Filter: f}
+	now := s.now()
+	if f.Next != "" {
+		cur, ok := s.tok.decode(f.Next, scope, now)
+		if !ok {
+			return result{}, &badParam{msg: "next is not a value this server gave for this query, or it has expired"}
+		}
+		q.AddedAfter, q.AddedUpTo = cur.After, cur.Snapshot
+	} else {
+		q.AddedUpTo = s.snapshot(now)
+	}
+	pg, err := s.store.Query(ctx, q)
+	if err != nil {
+		return result{}, fmt.Errorf("taxii: query %s: %w", c.ID, err)
+	}
+	res := result{more: pg.More, lower: q.AddedAfter}
+	if pg.More && len(pg.Entries) > 0 {
+		last := pg.Entries[len(pg.Entries)-1].DateAdded
+		res.next = s.tok.encode(cursor{Snapshot: q.AddedUpTo, After: last, Expires: now.Add(s.cfg.TokenTTL)}, scope)
+	}
+	res.entries = s.disclose(ctx, p, c, rights, pg.Entries)
+	return res, nil
+}
+
+// snapshot is the upper bound of date_added for a walk that starts now: every entry
+// whose addition is acknowledged by now has a date_added no later than now, since the
+// store assigns date_added from the same clock, strictly increasing.
+func (s *Server) snapshot(now time.Time) time.Time { return now }
+
+func filterError(err error) error {
+	var bp *badParam
+	if errors.As(err, &bp) {
+		return httpx.Errorf(http.StatusBadRequest, "%s", bp.msg)
+	}
+	return err
+}
+
+// getObjects serves GET {api-root}/collections/{id}/objects/ (§5.4).
+func (s *Server) getObjects(w http.ResponseWriter, r *http.Request) error {
+	return s.getEnvelope(w, r, epObjects)
+}
+
+// getObject serves GET {api-root}/collections/{id}/objects/{object-id}/ (§5.6). When no
+// version matches it answers 404 (§5.7: after a delete, fetching "that object/version"
+// MUST give 404), except on a page reached with next, which may be empty (§3.5).
+func (s *Server) getObject(w http.ResponseWriter, r *http.Request) error {
+	return s.getEnvelope(w, r, epObject)
+}
+
+func (s *Server) getEnvelope(w http.ResponseWriter, r *http.Request, ep endpoint) error {
+	p, c, rights, err := s.readable(r)
+	if err != nil {
+		return err
+	}
+	f, err := parseFilter(r.URL.RawQuery, ep)
+	if err != nil {
+		return filterError(err)
+	}
+	objectID := r.PathValue("object")
+	if ep == epObject && !validID(objectID) {
+		return httpx.NotFound()
+	}
+	res, err := s.page(r.Context(), ep, p, c, rights, objectID, f)
+	if err != nil {
+		return filterError(err)
+	}
+	if ep == epObject && len(res.entries) == 0 && f.Next == "" {
+		return httpx.NotFound()
+	}
+	setDateAdded(w, res.entries, res.lower)
+	return writeBody(w, http.StatusOK, envelope(res.entries, res.more, res.next))
+}
+
+// getManifest serves GET {api-root}/collections/{id}/manifest/ (§5.3).
+func (s *Server) getManifest(w http.ResponseWriter, r *http.Request) error {
+	p, c, rights, err := s.readable(r)
+	if err != nil {
+		return err
+	}
+	f, err := parseFilter(r.URL.RawQuery, epManifest)
+	if err != nil {
+		return filterError(err)
+	}
+	res, err := s.page(r.Context(), epManifest, p, c, rights, "", f)
+	if err != nil {
+		return filterError(err)
+	}
+	m := manifestResource{More: res.more, Next: res.next}
+	for _, e := range res.entries {
+		m.Objects = append(m.Objects, manifestRecord{ID: e.Object.ID, DateAdded: taxiiTime(e.DateAdded),
+			Version: versionString(e), MediaType: entryMediaType(e)})
+	}
+	setDateAdded(w, res.entries, res.lower)
+	return writeJSON(w, http.StatusOK, m)
+}
+
+// getVersions serves GET {api-root}/collections/{id}/objects/{object-id}/versions/
+// (§5.8): every version, in ascending date_added; 404 when the object has none.
+func (s *Server) getVersions(w http.ResponseWriter, r *http.Request) error {
+	p, c, rights, err := s.readable(r)
+	if err != nil {
+		return err
+	}
+	f, err := parseFilter(r.URL.RawQuery, epVersions)
+	if err != nil {
+		return filterError(err)
+	}
+	objectID := r.PathValue("object")
+	if !validID(objectID) {
+		return httpx.NotFound()
+	}
+	res, err := s.page(r.Context(), epVersions, p, c, rights, objectID, f)
+	if err != nil {
+		return filterError(err)
+	}
+	if len(res.entries) == 0 && f.Next == "" {
+		return httpx.NotFound()
+	}
+	v := versionsResource{More: res.more, Next: res.next}
+	for _, e := range res.entries {
+		v.Versions = append(v.Versions, versionString(e))
+	}
+	setDateAdded(w, res.entries, res.lower)
+	return writeJSON(w, http.StatusOK, v)
+}
+
+// deleteObject serves DELETE {api-root}/collections/{id}/objects/{object-id}/ (§5.7).
+// Rights follow the table of §5.7: neither read nor write 404, one of them 403, both
+// proceed. Without match[version] every version is deleted (the endpoint "deletes an
+// object"); with it, the versions it selects. An operator (whose reads are limited to
+// its own submissions) may not delete: 403. Nothing deleted: 404.
+func (s *Server) deleteObject(w http.ResponseWriter, r *http.Request) error {
+	p, err := principal(r)
+	if err != nil {
+		return err
+	}
+	c, rights, err := s.collection(r.Context(), p, r.PathValue("collection"))
+	if err != nil {
+		return err
+	}
+	if !rights.Read || !rights.Write {
+		return httpx.Forbidden("Deleting needs both read and write access to the collection.")
+	}
+	if rights.OnlySubmitter != "" {
+		return httpx.Forbidden("Your account may not delete objects.")
+	}
+	f, err := parseFilter(r.URL.RawQuery, epDelete)
+	if err != nil {
+		return filterError(err)
+	}
+	objectID := r.PathValue("object")
+	if !validID(objectID) {
+		return httpx.NotFound()
+	}
+	vf := f.Versions
+	if !vf.First && !vf.Last && !vf.All && len(vf.Exact) == 0 {
+		vf.All = true
+	}
+	n, err := s.store.Delete(r.Context(), c.ID, objectID, vf, f.SpecVersions)
+	if err != nil {
+		return fmt.Errorf("taxii: delete %s from %s: %w", objectID, c.ID, err)
+	}
+	if n == 0 {
+		return httpx.NotFound()
+	}
+	s.log.InfoContext(r.Context(), "taxii: deleted", "collection", c.ID, "object", objectID,
+		"versions", n, "user", p.User.ID, "request_id", httpx.RequestID(r.Context()))
+	return writeBody(w, http.StatusOK, nil)
+}
+
+// getStatus serves GET {api-root}/status/{status-id}/ (§4.3). A status is shown only to
+// the user who made the request; to anyone else it does not exist (404, §4.3).
+func (s *Server) getStatus(w http.ResponseWriter, r *http.Request) error {
+	p, err := principal(r)
+	if err != nil {
+		return err
+	}
+	id := r.PathValue("status")
+	if !validUUID(id) {
+		return httpx.NotFound()
+	}
+	st, err := s.store.Status(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		return httpx.NotFound()
+	}
+	if err != nil {
+		return fmt.Errorf("taxii: status %s: %w", id, err)
+	}
+	if st.Owner != p.User.ID {
+		return httpx.NotFound()
+	}
+	c, rights, err := s.collection(r.Context(), p, st.Collection)
+	if err != nil {
+		return err // the collection is gone or no longer visible: so is the status
+	}
+	st = s.discloseStatus(r.Context(), p, c, rights, st)
+	return writeJSON(w, http.StatusOK, statusOf(st))
+}
+
+// discloseStatus passes the details of a status through disclose. They describe what
+// the principal's organisation submitted, so reading them needs no read right.
+func (s *Server) discloseStatus(ctx context.Context, p *auth.Principal, c store.Collection, rights auth.Rights, st store.Status) store.Status {
+	rights.Read = true
+	rights.OnlySubmitter = ""
+	keep := func(ds []store.StatusDetail) []store.StatusDetail {
+		if len(ds) == 0 {
+			return ds
+		}
+		entries := make([]store.Entry, len(ds))
+		for i, d := range ds {
+			typ, _, _ := strings.Cut(d.ID, "--")
+			entries[i] = store.Entry{Object: stix.Object{ID: d.ID, Type: typ}, Submitter: p.Org.ID}
+		}
+		shown := s.disclose(ctx, p, c, rights, entries)
+		allowed := make(map[string]bool, len(shown))
+		for _, e := range shown {
+			allowed[e.Object.ID] = true
+		}
+		out := ds[:0:0]
+		for _, d := range ds {
+			if allowed[d.ID] {
+				out = append(out, d)
+			}
+		}
+		return out
+	}
+	st.Successes, st.Failures, st.Pendings = keep(st.Successes), keep(st.Failures), keep(st.Pendings)
+	return st
+}
+
+// validUUID reports whether s has the 8-4-4-4-12 hex form of a UUID.
+func validUUID(s string) bool { return validID("x-x--" + s) }

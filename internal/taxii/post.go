@@ -1,0 +1,372 @@
+package taxii
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"runtime"
+	"sync"
+
+	"quadshare/internal/httpx"
+	"quadshare/internal/stix"
+	"quadshare/internal/store"
+)
+
+// job is an addition processed in the background (§5.5: answered "pending").
+type job struct {
+	status     store.Status
+	collection string
+	submitter  string
+	raws       [][]byte
+}
+
+// putBatch is the number of objects written per store transaction in the background, so
+// a polling client sees progress (§4.3).
+const putBatch = 1000
+
+// postObjects serves POST {api-root}/collections/{id}/objects/ (§5.5). The envelope is
+// read whole (up to max_content_length, 413 beyond, §4.2.1) and split into objects.
+// Envelopes of up to AsyncThreshold objects are processed before answering (status
+// "complete"); larger ones are recorded "pending", queued for a worker, and answered at
+// once. Every object gets a success or a failure with its reason; an exact duplicate of
+// an object already in the collection is a success (§5.5: the server "MUST not return an
+// error for that Object").
+func (s *Server) postObjects(w http.ResponseWriter, r *http.Request) error {
+	p, err := principal(r)
+	if err != nil {
+		return err
+	}
+	if !isTAXIIContentType(r.Header.Get("Content-Type")) {
+		return httpx.Errorf(http.StatusUnsupportedMediaType, "The Content-Type must be %s.", httpx.MediaType)
+	}
+	c, rights, err := s.collection(r.Context(), p, r.PathValue("collection"))
+	if err != nil {
+		return err
+	}
+	if !rights.Write {
+		return httpx.Forbidden("You may read this collection but not add to it.")
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return err // 413
+		}
+		return httpx.Errorf(http.StatusBadRequest, "The request body could not be read.")
+	}
+	raws, err := splitEnvelope(body, s.cfg.MaxObjects)
+	if err != nil {
+		return httpx.Errorf(http.StatusUnprocessableEntity, "%v", err)
+	}
+	st := store.Status{ID: newUUID(), Collection: c.ID, Owner: p.User.ID,
+		RequestTimestamp: s.now().UTC(), Total: len(raws)}
+
+	if len(raws) <= s.cfg.AsyncThreshold {
+		if err := s.process(r.Context(), &st, c.ID, p.Org.ID, raws, len(raws)); err != nil {
+			return err
+		}
+		st.Done = true
+		if err := s.store.PutStatus(r.Context(), st); err != nil {
+			return fmt.Errorf("taxii: put status: %w", err)
+		}
+		return writeJSON(w, http.StatusAccepted, statusOf(s.discloseStatus(r.Context(), p, c, rights, st)))
+	}
+
+	if !s.reserve() {
+		e := httpx.Errorf(http.StatusServiceUnavailable, "The server is busy with other additions; send again later.")
+		e.Header = http.Header{"Retry-After": {"30"}}
+		return e
+	}
+	st.Pendings = make([]store.StatusDetail, len(raws))
+	for i, raw := range raws {
+		st.Pendings[i] = peek(raw, i)
+	}
+	if err := s.store.PutStatus(r.Context(), st); err != nil {
+		s.release()
+		return fmt.Errorf("taxii: put status: %w", err)
+	}
+	if !s.submit(job{status: st, collection: c.ID, submitter: p.Org.ID, raws: raws}) {
+		st.Done, st.Failures, st.Pendings = true, st.Pendings, nil
+		for i := range st.Failures {
+			st.Failures[i].Message = "not processed: the server is shutting down; send it again"
+		}
+		if err := s.store.PutStatus(context.WithoutCancel(r.Context()), st); err != nil {
+			s.log.Error("taxii: put status", slog.String("status", st.ID), slog.String("error", err.Error()))
+		}
+		e := httpx.Errorf(http.StatusServiceUnavailable, "The server is shutting down; send again later.")
+		e.Header = http.Header{"Retry-After": {"30"}}
+		return e
+	}
+	s.log.InfoContext(r.Context(), "taxii: addition queued", slog.String("status", st.ID),
+		slog.Int("objects", len(raws)), slog.String("request_id", httpx.RequestID(r.Context())))
+	return writeJSON(w, http.StatusAccepted, statusOf(s.discloseStatus(r.Context(), p, c, rights, st)))
+}
+
+// reserve takes a place in the queue of background additions, or reports there is none.
+// The queue channel has room for every reserved place, so the send that follows never
+// blocks.
+func (s *Server) reserve() bool {
+	s.queueMu.Lock()
+	defer s.queueMu.Unlock()
+	if s.queueClosed || s.queued >= s.cfg.QueueSize {
+		return false
+	}
+	s.queued++
+	return true
+}
+
+// submit queues a job in a reserved place; false when Close came first (the place is
+// given back).
+func (s *Server) submit(j job) bool {
+	s.queueMu.Lock()
+	defer s.queueMu.Unlock()
+	if s.queueClosed {
+		s.queued--
+		return false
+	}
+	s.jobs <- j // never blocks: the place was reserved
+	return true
+}
+
+func (s *Server) release() {
+	s.queueMu.Lock()
+	s.queued--
+	s.queueMu.Unlock()
+}
+
+// worker processes queued additions until Close.
+func (s *Server) worker() {
+	defer s.workers.Done()
+	for j := range s.jobs {
+		s.runJob(j)
+		s.release()
+	}
+}
+
+func (s *Server) runJob(j job) {
+	ctx := s.baseCtx
+	st := j.status
+	st.Pendings = nil
+	pendingFrom := func(done int) {
+		st.Pendings = st.Pendings[:0]
+		for i := done; i < len(j.raws); i++ {
+			st.Pendings = append(st.Pendings, peek(j.raws[i], i))
+		}
+	}
+	err := s.processBatches(ctx, &st, j, func(done int) {
+		pendingFrom(done)
+		if err := s.store.PutStatus(ctx, st); err != nil {
+			s.log.Error("taxii: update status", slog.String("status", st.ID), slog.String("error", err.Error()))
+		}
+	})
+	if err != nil {
+		s.log.Error("taxii: background addition failed", slog.String("status", st.ID), slog.String("error", err.Error()))
+		if errors.Is(err, context.Canceled) {
+			return // shutting down: the status stays pending
+		}
+	}
+	st.Pendings = nil
+	st.Done = true
+	if err := s.store.PutStatus(context.WithoutCancel(ctx), st); err != nil {
+		s.log.Error("taxii: complete status", slog.String("status", st.ID), slog.String("error", err.Error()))
+	}
+}
+
+// processBatches processes a job in batches of putBatch objects, calling progress after
+// each. A store failure marks the rest of the job failed and is returned.
+func (s *Server) processBatches(ctx context.Context, st *store.Status, j job, progress func(done int)) error {
+	for start := 0; start < len(j.raws); start += putBatch {
+		end := min(start+putBatch, len(j.raws))
+		if err := s.process(ctx, st, j.collection, j.submitter, j.raws[start:end], start); err != nil {
+			if errors.Is(err, context.Canceled) {
+				return err
+			}
+			for i := start; i < len(j.raws); i++ {
+				d := peek(j.raws[i], i)
+				d.Message = "not stored: the server failed while storing it; send it again"
+				st.Failures = append(st.Failures, d)
+			}
+			return err
+		}
+		progress(end)
+	}
+	return nil
+}
+
+// process validates raws (objects first..first+len(raws) of the envelope) and stores the
+// valid ones in one transaction, appending a success or a failure per object to st.
+func (s *Server) process(ctx context.Context, st *store.Status, collection, submitter string, raws [][]byte, first int) error {
+	parsed := parseAll(raws)
+	objs := make([]stix.Object, 0, len(raws))
+	for i, pr := range parsed {
+		if pr.err != nil {
+			d := peek(raws[i], first+i)
+			d.Message = clipMessage(pr.err.Error())
+			st.Failures = append(st.Failures, d)
+			continue
+		}
+		objs = append(objs, pr.obj)
+	}
+	if len(objs) == 0 {
+		return nil
+	}
+	results, err := s.store.Put(ctx, collection, submitter, objs)
+	if err != nil {
+		return fmt.Errorf("taxii: put %d objects in %s: %w", len(objs), collection, err)
+	}
+	if len(results) != len(objs) {
+		return fmt.Errorf("taxii: put returned %d results for %d objects", len(results), len(objs))
+	}
+	for i, res := range results {
+		o := &objs[i]
+		d := store.StatusDetail{ID: o.ID, Version: o.Version().String()}
+		if d.Version == "" {
+			d.Version = taxiiTime(res.DateAdded)
+		}
+		switch res.Outcome {
+		case store.Added:
+			st.Successes = append(st.Successes, d)
+		case store.Duplicate:
+			d.Message = "already in the collection"
+			st.Successes = append(st.Successes, d)
+		default:
+			d.Message = "a different object with this id and version is already in the collection"
+			st.Failures = append(st.Failures, d)
+		}
+	}
+	return nil
+}
+
+type parseResult struct {
+	obj stix.Object
+	err error
+}
+
+// parseAll validates objects on every core, keeping their order.
+func parseAll(raws [][]byte) []parseResult {
+	out := make([]parseResult, len(raws))
+	workers := min(runtime.GOMAXPROCS(0), 1+len(raws)/64)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(raws); i += workers {
+				out[i].obj, out[i].err = stix.Parse(raws[i])
+			}
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+// peek reads the id and version of an object that may be invalid, for a status detail
+// (§4.3.1: version is modified, else created). An object without a usable id is named
+// by its place in the envelope.
+func peek(raw []byte, index int) store.StatusDetail {
+	var v struct {
+		ID       any `json:"id"`
+		Created  any `json:"created"`
+		Modified any `json:"modified"`
+	}
+	_ = json.Unmarshal(raw, &v) // best effort: the failure message says what is wrong
+	d := store.StatusDetail{ID: fmt.Sprintf("objects[%d]", index)}
+	if id, ok := v.ID.(string); ok && id != "" && len(id) <= 300 {
+		d.ID = id
+	}
+	if m, ok := v.Modified.(string); ok && len(m) <= 64 {
+		d.Version = m
+	} else if c, ok := v.Created.(string); ok && len(c) <= 64 {
+		d.Version = c
+	}
+	return d
+}
+
+func clipMessage(s string) string {
+	if len(s) > 1000 {
+		return s[:1000] + "…"
+	}
+	return s
+}
+
+// errEnvelope describes why a body is not an envelope (§3.7).
+type errEnvelope string
+
+func (e errEnvelope) Error() string { return string(e) }
+
+// splitEnvelope returns the members of the objects list of an envelope (§3.7), each
+// the raw JSON of one value. Other members (more, next, custom properties) are skipped.
+// An envelope must hold at least one object (§2 list: empty lists are prohibited), and
+// at most max.
+func splitEnvelope(body []byte, max int) ([][]byte, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	tok, err := dec.Token()
+	if err != nil || tok != json.Delim('{') {
+		return nil, errEnvelope("the body is not a TAXII envelope: a JSON object with an objects list")
+	}
+	var raws [][]byte
+	seen := false
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, errEnvelope("the body is not valid JSON")
+		}
+		key, _ := tok.(string)
+		if key != "objects" {
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				return nil, errEnvelope("the body is not valid JSON")
+			}
+			continue
+		}
+		if seen {
+			return nil, errEnvelope("the envelope has more than one objects member")
+		}
+		seen = true
+		tok, err = dec.Token()
+		if err != nil || tok != json.Delim('[') {
+			return nil, errEnvelope("objects must be a list")
+		}
+		for dec.More() {
+			if len(raws) == max {
+				return nil, errEnvelope(fmt.Sprintf("the envelope holds more than %d objects; split it", max))
+			}
+			var raw json.RawMessage
+			if err := dec.Decode(&raw); err != nil {
+				return nil, errEnvelope("the body is not valid JSON")
+			}
+			raws = append(raws, raw)
+		}
+		if _, err := dec.Token(); err != nil {
+			return nil, errEnvelope("the body is not valid JSON")
+		}
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, errEnvelope("the body is not valid JSON")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errEnvelope("the body has data after the envelope")
+	}
+	if len(raws) == 0 {
+		return nil, errEnvelope("the envelope holds no objects")
+	}
+	return raws, nil
+}
+
+// newUUID returns a random (version 4) UUID (§2 identifier, RFC 4122 §4.4).
+func newUUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
