@@ -1,0 +1,124 @@
+package stix
+
+import (
+	"errors"
+	"fmt"
+)
+
+// ErrDecode is wrapped by every Decode error that is not about JSON syntax.
+var ErrDecode = errors.New("stix: decode")
+
+// Decode parses one STIX object from raw and fills the common properties the store
+// indexes. Nothing is lost: Raw is the compact form of the input (whitespace between
+// tokens removed, every byte of every member kept, member order kept), so custom
+// properties and x- types survive.
+//
+// Decode rejects, with an error wrapping ErrJSON: input that is not exactly one JSON
+// object, invalid UTF-8 (RFC 8259 §8.1), lone surrogate escapes (RFC 7493 §2.1),
+// duplicate member names within one object (RFC 7493 §2.3: parsers disagree on which
+// one wins, so we accept neither), nesting deeper than MaxDepth, and input larger than
+// MaxObjectSize. It rejects, wrapping ErrDecode, an object whose type or id is not a
+// non-empty string, or whose created or modified is not a timestamp (§2.16), because
+// it could not fill Object from them. Every other rule is Validate's.
+func Decode(raw []byte) (Object, error) {
+	o, _, err := decode(raw)
+	return o, err
+}
+
+func decode(raw []byte) (Object, *node, error) {
+	root, compact, err := parseJSON(raw)
+	if err != nil {
+		return Object{}, nil, fmt.Errorf("stix: decode: %w", err)
+	}
+	o, err := fill(root, compact)
+	return o, root, err
+}
+
+func fill(root *node, compact []byte) (Object, error) {
+	var o Object
+	o.Raw = compact
+	bad := func(format string, a ...any) (Object, error) {
+		return Object{}, fmt.Errorf("%w: %s", ErrDecode, fmt.Sprintf(format, a...))
+	}
+	t := root.get("type")
+	if t == nil {
+		return bad("no type property")
+	}
+	if t.kind != kString || t.str == "" {
+		return bad("type is not a non-empty string")
+	}
+	o.Type = t.str
+	id := root.get("id")
+	if id == nil {
+		return bad("%s: no id property", o.Type)
+	}
+	if id.kind != kString || id.str == "" {
+		return bad("%s: id is not a non-empty string", o.Type)
+	}
+	o.ID = id.str
+	if sv := root.get("spec_version"); sv != nil && sv.kind == kString {
+		o.SpecVersion = sv.str
+	}
+	for _, f := range []struct {
+		name string
+		ts   *Timestamp
+	}{{"created", &o.Created}, {"modified", &o.Modified}} {
+		m := root.get(f.name)
+		if m == nil {
+			continue
+		}
+		if m.kind != kString {
+			return bad("%s: %s is a %s, not a timestamp", o.ID, f.name, m.kind)
+		}
+		ts, err := ParseTimestamp(m.str)
+		if err != nil {
+			return Object{}, fmt.Errorf("%w: %s: %s: %w", ErrDecode, o.ID, f.name, err)
+		}
+		*f.ts = ts
+	}
+	if r := root.get("revoked"); r != nil && r.kind == kTrue {
+		o.Revoked = true
+	}
+	if s, ok := root.stringOf("name"); ok {
+		o.Name = s
+	} else if s, ok := root.stringOf("value"); ok {
+		o.Name = s
+	}
+	if s, ok := root.stringOf("description"); ok {
+		o.Description = s
+	}
+	return o, nil
+}
+
+// Parse is Decode followed by Validate: it returns the object only when it is valid
+// STIX 2.1. A validation failure is returned as Errors.
+func Parse(raw []byte) (Object, error) {
+	o, root, err := decode(raw)
+	if err != nil {
+		return Object{}, err
+	}
+	if errs := validateTree(root); len(errs) > 0 {
+		return Object{}, errs
+	}
+	return o, nil
+}
+
+// Validate checks o.Raw against the rules of STIX 2.1 and returns nil or Errors.
+// It also checks that the indexed fields of o agree with Raw.
+func Validate(o *Object) error {
+	root, compact, err := parseJSON(o.Raw)
+	if err != nil {
+		return Errors{{ObjectID: o.ID, Rule: "json", Message: err.Error()}}
+	}
+	errs := validateTree(root)
+	if d, err := fill(root, compact); err == nil {
+		if d.ID != o.ID || d.Type != o.Type || d.SpecVersion != o.SpecVersion ||
+			d.Created != o.Created || d.Modified != o.Modified || d.Revoked != o.Revoked {
+			errs = append(errs, &Error{ObjectID: o.ID, Rule: "object", Message: "indexed fields do not match the object's JSON"})
+		}
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	return nil
+}

@@ -1,0 +1,530 @@
+package stix
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// The decoder is our own: a strict RFC 8259 parser into a small tree, written for
+// STIX objects. It rejects what encoding/json silently accepts (duplicate member
+// names, invalid UTF-8, lone surrogate escapes), bounds depth and size, and produces
+// the compact form of the input while it scans, in one pass and with few allocations.
+
+// Limits on one object.
+const (
+	// MaxObjectSize is the largest JSON text Decode accepts for one object, and the
+	// largest object a Reader returns from a stream (10 MiB).
+	MaxObjectSize = 10 << 20
+	// MaxDepth is the deepest nesting of objects and arrays accepted (the object
+	// itself is depth 1).
+	MaxDepth = 64
+)
+
+// ErrJSON is wrapped by every error about malformed JSON.
+var ErrJSON = errors.New("json")
+
+type kind uint8
+
+const (
+	kNull kind = iota
+	kFalse
+	kTrue
+	kNumber
+	kString
+	kArray
+	kObject
+)
+
+func (k kind) String() string {
+	return [...]string{"null", "boolean", "boolean", "number", "string", "array", "object"}[k]
+}
+
+// node is one JSON value. For a string, str is the decoded text; for a number, the
+// literal as written. Members of an object keep their written order in kids, each
+// with its name in key.
+type node struct {
+	kind kind
+	key  string
+	str  string
+	kids []node
+}
+
+// get returns the member called name of an object node, or nil.
+func (n *node) get(name string) *node {
+	if n == nil || n.kind != kObject {
+		return nil
+	}
+	for i := range n.kids {
+		if n.kids[i].key == name {
+			return &n.kids[i]
+		}
+	}
+	return nil
+}
+
+// stringOf returns the member's string value and whether it is a string.
+func (n *node) stringOf(name string) (string, bool) {
+	m := n.get(name)
+	if m == nil || m.kind != kString {
+		return "", false
+	}
+	return m.str, true
+}
+
+type jsonError struct {
+	off int
+	msg string
+}
+
+func (e *jsonError) Error() string { return fmt.Sprintf("invalid JSON at byte %d: %s", e.off, e.msg) }
+func (e *jsonError) Unwrap() error { return ErrJSON }
+
+// parser holds scratch space reused across objects (see parserPool).
+type parser struct {
+	in    []byte
+	pos   int
+	out   []byte // compact form being built
+	stack []node // scratch for members of containers being parsed
+	depth int
+}
+
+var parserPool = sync.Pool{New: func() any { return new(parser) }}
+
+// parseJSON parses exactly one JSON value that must be an object, returning the tree
+// and the compact text.
+func parseJSON(in []byte) (*node, []byte, error) { return parseValue(in, true) }
+
+// parseValue parses exactly one JSON value, which must be an object when
+// wantObject is set.
+func parseValue(in []byte, wantObject bool) (*node, []byte, error) {
+	if len(in) > MaxObjectSize {
+		return nil, nil, &jsonError{off: MaxObjectSize, msg: fmt.Sprintf("object larger than %d bytes", MaxObjectSize)}
+	}
+	p := parserPool.Get().(*parser)
+	defer func() {
+		p.in = nil
+		for i := range p.stack {
+			p.stack[i] = node{}
+		}
+		p.stack = p.stack[:0]
+		if cap(p.out) > 1<<20 {
+			p.out = nil
+		}
+		parserPool.Put(p)
+	}()
+	p.in, p.pos, p.depth = in, 0, 0
+	p.out = p.out[:0]
+	p.skipWS()
+	if p.pos >= len(p.in) {
+		return nil, nil, p.fail("empty input")
+	}
+	if wantObject && p.in[p.pos] != '{' {
+		return nil, nil, p.fail("not a JSON object")
+	}
+	var root node
+	if err := p.value(&root); err != nil {
+		return nil, nil, err
+	}
+	p.skipWS()
+	if p.pos != len(p.in) {
+		return nil, nil, p.fail("data after the object")
+	}
+	compact := make([]byte, len(p.out))
+	copy(compact, p.out)
+	return &root, compact, nil
+}
+
+func (p *parser) fail(msg string) error { return &jsonError{off: p.pos, msg: msg} }
+
+func (p *parser) skipWS() {
+	for p.pos < len(p.in) {
+		switch p.in[p.pos] {
+		case ' ', '\t', '\n', '\r':
+			p.pos++
+		default:
+			return
+		}
+	}
+}
+
+func (p *parser) value(n *node) error {
+	if p.pos >= len(p.in) {
+		return p.fail("unexpected end of input")
+	}
+	switch c := p.in[p.pos]; {
+	case c == '{':
+		return p.object(n)
+	case c == '[':
+		return p.array(n)
+	case c == '"':
+		s, err := p.string()
+		if err != nil {
+			return err
+		}
+		n.kind, n.str = kString, s
+		return nil
+	case c == '-' || (c >= '0' && c <= '9'):
+		return p.number(n)
+	case c == 't':
+		return p.literal(n, "true", kTrue)
+	case c == 'f':
+		return p.literal(n, "false", kFalse)
+	case c == 'n':
+		return p.literal(n, "null", kNull)
+	default:
+		return p.fail(fmt.Sprintf("unexpected character %q", c))
+	}
+}
+
+func (p *parser) literal(n *node, lit string, k kind) error {
+	if len(p.in)-p.pos < len(lit) || string(p.in[p.pos:p.pos+len(lit)]) != lit {
+		return p.fail("invalid literal")
+	}
+	p.pos += len(lit)
+	p.out = append(p.out, lit...)
+	n.kind = k
+	return nil
+}
+
+func (p *parser) number(n *node) error {
+	start := p.pos
+	i := p.pos
+	in := p.in
+	if in[i] == '-' {
+		i++
+	}
+	if i >= len(in) {
+		p.pos = i
+		return p.fail("incomplete number")
+	}
+	switch {
+	case in[i] == '0':
+		i++
+	case in[i] >= '1' && in[i] <= '9':
+		for i < len(in) && in[i] >= '0' && in[i] <= '9' {
+			i++
+		}
+	default:
+		p.pos = i
+		return p.fail("invalid number")
+	}
+	if i < len(in) && in[i] == '.' {
+		i++
+		d := i
+		for i < len(in) && in[i] >= '0' && in[i] <= '9' {
+			i++
+		}
+		if i == d {
+			p.pos = i
+			return p.fail("invalid number: no digits after the decimal point")
+		}
+	}
+	if i < len(in) && (in[i] == 'e' || in[i] == 'E') {
+		i++
+		if i < len(in) && (in[i] == '+' || in[i] == '-') {
+			i++
+		}
+		d := i
+		for i < len(in) && in[i] >= '0' && in[i] <= '9' {
+			i++
+		}
+		if i == d {
+			p.pos = i
+			return p.fail("invalid number: no digits in the exponent")
+		}
+	}
+	p.pos = i
+	n.kind = kNumber
+	n.str = string(in[start:i])
+	p.out = append(p.out, in[start:i]...)
+	return nil
+}
+
+func (p *parser) enter() error {
+	p.depth++
+	if p.depth > MaxDepth {
+		return p.fail(fmt.Sprintf("nesting deeper than %d", MaxDepth))
+	}
+	return nil
+}
+
+func (p *parser) object(n *node) error {
+	if err := p.enter(); err != nil {
+		return err
+	}
+	p.pos++ // '{'
+	p.out = append(p.out, '{')
+	base := len(p.stack)
+	p.skipWS()
+	if p.pos < len(p.in) && p.in[p.pos] == '}' {
+		p.pos++
+		p.out = append(p.out, '}')
+		p.depth--
+		n.kind = kObject
+		return nil
+	}
+	for {
+		p.skipWS()
+		if p.pos >= len(p.in) || p.in[p.pos] != '"' {
+			return p.fail("expected a member name")
+		}
+		keyAt := p.pos
+		key, err := p.string()
+		if err != nil {
+			return err
+		}
+		// §3.1 and RFC 8259 §4: names SHOULD be unique; we require it, because
+		// parsers disagree on which duplicate wins and that difference can be used
+		// to show one thing to a validator and another to a consumer.
+		members := p.stack[base:]
+		if len(members) < 16 {
+			for i := range members {
+				if members[i].key == key {
+					p.pos = keyAt
+					return p.fail("duplicate member name " + strconv.Quote(key))
+				}
+			}
+		} else if dupIn(members, key) {
+			p.pos = keyAt
+			return p.fail("duplicate member name " + strconv.Quote(key))
+		}
+		p.skipWS()
+		if p.pos >= len(p.in) || p.in[p.pos] != ':' {
+			return p.fail("expected ':' after member name")
+		}
+		p.pos++
+		p.out = append(p.out, ':')
+		p.skipWS()
+		p.stack = append(p.stack, node{key: key})
+		idx := len(p.stack) - 1
+		var v node
+		if err := p.value(&v); err != nil {
+			return err
+		}
+		v.key = key
+		p.stack[idx] = v
+		p.skipWS()
+		if p.pos >= len(p.in) {
+			return p.fail("unexpected end of input in object")
+		}
+		c := p.in[p.pos]
+		p.pos++
+		if c == ',' {
+			p.out = append(p.out, ',')
+			continue
+		}
+		if c == '}' {
+			p.out = append(p.out, '}')
+			break
+		}
+		p.pos--
+		return p.fail("expected ',' or '}' in object")
+	}
+	n.kind = kObject
+	n.kids = make([]node, len(p.stack)-base)
+	copy(n.kids, p.stack[base:])
+	clear(p.stack[base:])
+	p.stack = p.stack[:base]
+	p.depth--
+	return nil
+}
+
+// dupIn checks a long member list for key; objects with many members are rare, so a
+// map is built only for them.
+func dupIn(members []node, key string) bool {
+	// Linear scan is still fine up to a few hundred members; beyond, the size
+	// bound keeps the quadratic cost finite but we avoid it with a map.
+	if len(members) < 256 {
+		for i := range members {
+			if members[i].key == key {
+				return true
+			}
+		}
+		return false
+	}
+	seen := make(map[string]struct{}, len(members))
+	for i := range members {
+		seen[members[i].key] = struct{}{}
+	}
+	_, ok := seen[key]
+	return ok
+}
+
+func (p *parser) array(n *node) error {
+	if err := p.enter(); err != nil {
+		return err
+	}
+	p.pos++ // '['
+	p.out = append(p.out, '[')
+	base := len(p.stack)
+	p.skipWS()
+	if p.pos < len(p.in) && p.in[p.pos] == ']' {
+		p.pos++
+		p.out = append(p.out, ']')
+		p.depth--
+		n.kind = kArray
+		return nil
+	}
+	for {
+		p.skipWS()
+		p.stack = append(p.stack, node{})
+		idx := len(p.stack) - 1
+		var v node
+		if err := p.value(&v); err != nil {
+			return err
+		}
+		p.stack[idx] = v
+		p.skipWS()
+		if p.pos >= len(p.in) {
+			return p.fail("unexpected end of input in array")
+		}
+		c := p.in[p.pos]
+		p.pos++
+		if c == ',' {
+			p.out = append(p.out, ',')
+			continue
+		}
+		if c == ']' {
+			p.out = append(p.out, ']')
+			break
+		}
+		p.pos--
+		return p.fail("expected ',' or ']' in array")
+	}
+	n.kind = kArray
+	n.kids = make([]node, len(p.stack)-base)
+	copy(n.kids, p.stack[base:])
+	clear(p.stack[base:])
+	p.stack = p.stack[:base]
+	p.depth--
+	return nil
+}
+
+// string reads a JSON string at p.pos, appends it as written to out, and returns
+// its decoded value. Invalid UTF-8, control characters and lone surrogates are
+// errors (RFC 8259 §7, §8.1; I-JSON RFC 7493 §2.1).
+func (p *parser) string() (string, error) {
+	in := p.in
+	start := p.pos
+	i := p.pos + 1
+	// Fast path: ASCII without escapes.
+	for i < len(in) {
+		c := in[i]
+		if c == '"' {
+			p.pos = i + 1
+			p.out = append(p.out, in[start:i+1]...)
+			return string(in[start+1 : i]), nil
+		}
+		if c == '\\' || c < 0x20 || c >= 0x80 {
+			break
+		}
+		i++
+	}
+	var buf []byte
+	buf = append(buf, in[start+1:i]...)
+	for {
+		if i >= len(in) {
+			p.pos = i
+			return "", p.fail("unterminated string")
+		}
+		c := in[i]
+		switch {
+		case c == '"':
+			p.pos = i + 1
+			p.out = append(p.out, in[start:i+1]...)
+			return string(buf), nil
+		case c < 0x20:
+			p.pos = i
+			return "", p.fail("control character in string")
+		case c == '\\':
+			if i+1 >= len(in) {
+				p.pos = i
+				return "", p.fail("unterminated escape")
+			}
+			e := in[i+1]
+			switch e {
+			case '"', '\\', '/':
+				buf = append(buf, e)
+				i += 2
+			case 'b':
+				buf = append(buf, '\b')
+				i += 2
+			case 'f':
+				buf = append(buf, '\f')
+				i += 2
+			case 'n':
+				buf = append(buf, '\n')
+				i += 2
+			case 'r':
+				buf = append(buf, '\r')
+				i += 2
+			case 't':
+				buf = append(buf, '\t')
+				i += 2
+			case 'u':
+				r, ok := hex4(in, i+2)
+				if !ok {
+					p.pos = i
+					return "", p.fail("invalid \\u escape")
+				}
+				i += 6
+				if utf16.IsSurrogate(r) {
+					var r2 rune = -1
+					if r < 0xdc00 && i+1 < len(in) && in[i] == '\\' && in[i+1] == 'u' {
+						r2, ok = hex4(in, i+2)
+						if !ok {
+							r2 = -1
+						}
+					}
+					d := utf16.DecodeRune(r, r2)
+					if d == utf8.RuneError {
+						p.pos = i - 6
+						return "", p.fail("lone surrogate in \\u escape")
+					}
+					i += 6
+					r = d
+				}
+				buf = utf8.AppendRune(buf, r)
+			default:
+				p.pos = i
+				return "", p.fail(fmt.Sprintf("invalid escape \\%c", e))
+			}
+		case c < 0x80:
+			buf = append(buf, c)
+			i++
+		default:
+			r, size := utf8.DecodeRune(in[i:])
+			if r == utf8.RuneError && size <= 1 {
+				p.pos = i
+				return "", p.fail("invalid UTF-8 in string")
+			}
+			buf = append(buf, in[i:i+size]...)
+			i += size
+		}
+	}
+}
+
+func hex4(in []byte, at int) (rune, bool) {
+	if at+4 > len(in) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range in[at : at+4] {
+		r <<= 4
+		switch {
+		case c >= '0' && c <= '9':
+			r |= rune(c - '0')
+		case c >= 'a' && c <= 'f':
+			r |= rune(c - 'a' + 10)
+		case c >= 'A' && c <= 'F':
+			r |= rune(c - 'A' + 10)
+		default:
+			return 0, false
+		}
+	}
+	return r, true
+}
