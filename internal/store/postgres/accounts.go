@@ -1,0 +1,255 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"quadshare/internal/store"
+)
+
+// PutOrganisation inserts o or updates the organisation with its id.
+func (s *Store) PutOrganisation(ctx context.Context, o store.Organisation) error {
+	_, err := s.pool.Exec(ctx, `
+		INSERT INTO organisations (id, name, nation, kind, sectors) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (id) DO UPDATE SET name = excluded.name, nation = excluded.nation,
+			kind = excluded.kind, sectors = excluded.sectors`,
+		o.ID, o.Name, o.Nation, string(o.Kind), nonNil(o.Sectors))
+	if isCode(err, codeUniqueViolation) {
+		return fmt.Errorf("postgres: put organisation %s: name %q: %w", o.ID, o.Name, store.ErrExists)
+	}
+	if err != nil {
+		return fmt.Errorf("postgres: put organisation %s: %w", o.ID, err)
+	}
+	return nil
+}
+
+const orgColumns = `id, name, nation, kind, sectors`
+
+func scanOrg(row pgx.Row) (store.Organisation, error) {
+	var o store.Organisation
+	var kind string
+	err := row.Scan(&o.ID, &o.Name, &o.Nation, &kind, &o.Sectors)
+	o.Kind = store.OrgKind(kind)
+	if len(o.Sectors) == 0 {
+		o.Sectors = nil
+	}
+	return o, err
+}
+
+// Organisation returns the organisation with the given id, else with that name.
+func (s *Store) Organisation(ctx context.Context, idOrName string) (store.Organisation, error) {
+	o, err := scanOrg(s.pool.QueryRow(ctx, `SELECT `+orgColumns+` FROM organisations
+		WHERE id = $1 OR name = $1 ORDER BY id = $1 DESC LIMIT 1`, idOrName))
+	if err != nil {
+		return store.Organisation{}, notFound(err, "organisation "+idOrName)
+	}
+	return o, nil
+}
+
+// Organisations returns every organisation, by name.
+func (s *Store) Organisations(ctx context.Context) ([]store.Organisation, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+orgColumns+` FROM organisations ORDER BY name, id`)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: organisations: %w", err)
+	}
+	os, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Organisation, error) { return scanOrg(r) })
+	if err != nil {
+		return nil, fmt.Errorf("postgres: organisations: %w", err)
+	}
+	return os, nil
+}
+
+// CreateUser adds u; ErrExists when its id, name or certificate is taken.
+func (s *Store) CreateUser(ctx context.Context, u store.User) error {
+	_, err := s.pool.Exec(ctx, `
+		INSERT INTO users (id, name, org, role, cert_fingerprint, created_at, disabled_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		u.ID, u.Name, u.Org, string(u.Role), nullString(u.CertFingerprint), nanos(u.CreatedAt), nanos(u.DisabledAt))
+	if isCode(err, codeUniqueViolation) {
+		return fmt.Errorf("postgres: create user %s: %w", u.ID, store.ErrExists)
+	}
+	if isCode(err, codeForeignKeyViolation) {
+		return fmt.Errorf("postgres: create user %s: organisation %s: %w", u.ID, u.Org, store.ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("postgres: create user %s: %w", u.ID, err)
+	}
+	return nil
+}
+
+const userColumns = `id, name, org, role, coalesce(cert_fingerprint, ''), created_at, disabled_at`
+
+func scanUser(row pgx.Row) (store.User, error) {
+	var u store.User
+	var role string
+	var created, disabled *int64
+	err := row.Scan(&u.ID, &u.Name, &u.Org, &role, &u.CertFingerprint, &created, &disabled)
+	u.Role = store.Role(role)
+	u.CreatedAt, u.DisabledAt = fromNanos(created), fromNanos(disabled)
+	return u, err
+}
+
+// User returns the user with the given id, else with that name.
+func (s *Store) User(ctx context.Context, idOrName string) (store.User, error) {
+	u, err := scanUser(s.pool.QueryRow(ctx, `SELECT `+userColumns+` FROM users
+		WHERE id = $1 OR name = $1 ORDER BY id = $1 DESC LIMIT 1`, idOrName))
+	if err != nil {
+		return store.User{}, notFound(err, "user "+idOrName)
+	}
+	return u, nil
+}
+
+// UserByCert returns the user whose client certificate has the given fingerprint.
+func (s *Store) UserByCert(ctx context.Context, fingerprint string) (store.User, error) {
+	if fingerprint == "" {
+		return store.User{}, fmt.Errorf("postgres: user by certificate: empty fingerprint: %w", store.ErrNotFound)
+	}
+	u, err := scanUser(s.pool.QueryRow(ctx, `SELECT `+userColumns+` FROM users
+		WHERE cert_fingerprint = $1 ORDER BY id LIMIT 1`, fingerprint))
+	if err != nil {
+		return store.User{}, notFound(err, "user by certificate")
+	}
+	return u, nil
+}
+
+// Users returns every user, by name.
+func (s *Store) Users(ctx context.Context) ([]store.User, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+userColumns+` FROM users ORDER BY name, id`)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: users: %w", err)
+	}
+	us, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.User, error) { return scanUser(r) })
+	if err != nil {
+		return nil, fmt.Errorf("postgres: users: %w", err)
+	}
+	return us, nil
+}
+
+// DisableUser marks the user disabled at the given time.
+func (s *Store) DisableUser(ctx context.Context, id string, at time.Time) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE users SET disabled_at = $2 WHERE id = $1`, id, nanos(at))
+	if err != nil {
+		return fmt.Errorf("postgres: disable user %s: %w", id, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("postgres: disable user %s: %w", id, store.ErrNotFound)
+	}
+	return nil
+}
+
+// CreateToken adds t; ErrExists when its id is taken.
+func (s *Store) CreateToken(ctx context.Context, t store.Token) error {
+	_, err := s.pool.Exec(ctx, `
+		INSERT INTO tokens (id, user_id, hash, created_at, expires_at, revoked_at)
+		VALUES ($1, $2, $3, $4, $5, $6)`,
+		t.ID, t.User, nonNilBytes(t.Hash), nanos(t.CreatedAt), nanos(t.ExpiresAt), nanos(t.RevokedAt))
+	if isCode(err, codeUniqueViolation) {
+		return fmt.Errorf("postgres: create token %s: %w", t.ID, store.ErrExists)
+	}
+	if isCode(err, codeForeignKeyViolation) {
+		return fmt.Errorf("postgres: create token %s: user %s: %w", t.ID, t.User, store.ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("postgres: create token %s: %w", t.ID, err)
+	}
+	return nil
+}
+
+const tokenColumns = `id, user_id, hash, created_at, expires_at, revoked_at`
+
+func scanToken(row pgx.Row) (store.Token, error) {
+	var t store.Token
+	var created, expires, revoked *int64
+	err := row.Scan(&t.ID, &t.User, &t.Hash, &created, &expires, &revoked)
+	t.CreatedAt, t.ExpiresAt, t.RevokedAt = fromNanos(created), fromNanos(expires), fromNanos(revoked)
+	return t, err
+}
+
+// Token returns the token with the given id.
+func (s *Store) Token(ctx context.Context, id string) (store.Token, error) {
+	t, err := scanToken(s.pool.QueryRow(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE id = $1`, id))
+	if err != nil {
+		return store.Token{}, notFound(err, "token "+id)
+	}
+	return t, nil
+}
+
+// Tokens returns the tokens of a user, oldest first.
+func (s *Store) Tokens(ctx context.Context, user string) ([]store.Token, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE user_id = $1
+		ORDER BY created_at, id`, user)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: tokens of %s: %w", user, err)
+	}
+	ts, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Token, error) { return scanToken(r) })
+	if err != nil {
+		return nil, fmt.Errorf("postgres: tokens of %s: %w", user, err)
+	}
+	return ts, nil
+}
+
+// RevokeToken marks the token revoked at the given time.
+func (s *Store) RevokeToken(ctx context.Context, id string, at time.Time) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE tokens SET revoked_at = $2 WHERE id = $1`, id, nanos(at))
+	if err != nil {
+		return fmt.Errorf("postgres: revoke token %s: %w", id, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("postgres: revoke token %s: %w", id, store.ErrNotFound)
+	}
+	return nil
+}
+
+// PutGrant inserts g or replaces the grant for its (collection, subject).
+func (s *Store) PutGrant(ctx context.Context, g store.Grant) error {
+	_, err := s.pool.Exec(ctx, `
+		INSERT INTO grants (collection, subject, can_read, can_write) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (collection, subject) DO UPDATE SET can_read = excluded.can_read, can_write = excluded.can_write`,
+		g.Collection, g.Subject, g.Read, g.Write)
+	if err != nil {
+		return fmt.Errorf("postgres: put grant %s on %s: %w", g.Subject, g.Collection, err)
+	}
+	return nil
+}
+
+// Grants returns the grants on a collection, by subject.
+func (s *Store) Grants(ctx context.Context, collection string) ([]store.Grant, error) {
+	rows, err := s.pool.Query(ctx, `SELECT collection, subject, can_read, can_write FROM grants
+		WHERE collection = $1 ORDER BY subject`, collection)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: grants on %s: %w", collection, err)
+	}
+	gs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Grant, error) {
+		var g store.Grant
+		err := r.Scan(&g.Collection, &g.Subject, &g.Read, &g.Write)
+		return g, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: grants on %s: %w", collection, err)
+	}
+	return gs, nil
+}
+
+func nullString(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func nonNil(ss []string) []string {
+	if ss == nil {
+		return []string{}
+	}
+	return ss
+}
+
+func nonNilBytes(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}

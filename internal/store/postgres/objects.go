@@ -1,0 +1,482 @@
+package postgres
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"quadshare/internal/stix"
+	"quadshare/internal/store"
+)
+
+// Bounds on what one call may ask for.
+const (
+	maxPut        = 100_000 // objects in one Put
+	maxQueryLimit = 10_000  // entries in one page
+	maxFilterList = 1_000   // values in one filter list
+)
+
+// CreateCollection adds c; ErrExists when its id or alias is taken.
+func (s *Store) CreateCollection(ctx context.Context, c store.Collection) error {
+	if c.ID == "" {
+		return errors.New("postgres: create collection: empty id")
+	}
+	_, err := s.pool.Exec(ctx, `
+		INSERT INTO collections (id, alias, title, description, media_types, owner_org, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		c.ID, nullString(c.Alias), c.Title, c.Description, nonNil(c.MediaTypes), c.OwnerOrg, nanos(c.CreatedAt))
+	if isCode(err, codeUniqueViolation) {
+		return fmt.Errorf("postgres: create collection %s: %w", c.ID, store.ErrExists)
+	}
+	if err != nil {
+		return fmt.Errorf("postgres: create collection %s: %w", c.ID, err)
+	}
+	return nil
+}
+
+const collectionColumns = `id, coalesce(alias, ''), title, description, media_types, owner_org, created_at`
+
+func scanCollection(row pgx.Row) (store.Collection, error) {
+	var c store.Collection
+	var created *int64
+	err := row.Scan(&c.ID, &c.Alias, &c.Title, &c.Description, &c.MediaTypes, &c.OwnerOrg, &created)
+	c.CreatedAt = fromNanos(created)
+	if len(c.MediaTypes) == 0 {
+		c.MediaTypes = nil
+	}
+	return c, err
+}
+
+// Collection returns the collection with the given id, else with that alias.
+func (s *Store) Collection(ctx context.Context, idOrAlias string) (store.Collection, error) {
+	c, err := scanCollection(s.pool.QueryRow(ctx, `SELECT `+collectionColumns+` FROM collections
+		WHERE id = $1 OR alias = $1 ORDER BY id = $1 DESC LIMIT 1`, idOrAlias))
+	if err != nil {
+		return store.Collection{}, notFound(err, "collection "+idOrAlias)
+	}
+	return c, nil
+}
+
+// Collections returns every collection, oldest first.
+func (s *Store) Collections(ctx context.Context) ([]store.Collection, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+collectionColumns+` FROM collections ORDER BY created_at, id`)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: collections: %w", err)
+	}
+	cs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Collection, error) { return scanCollection(r) })
+	if err != nil {
+		return nil, fmt.Errorf("postgres: collections: %w", err)
+	}
+	return cs, nil
+}
+
+// digest tells a duplicate from a conflict: the SHA-256 of the JSON exactly as
+// received, as the embedded store keeps it.
+func digest(raw []byte) []byte {
+	sum := sha256.Sum256(raw)
+	return sum[:]
+}
+
+// querier is a pool or a transaction.
+type querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// collectionExists returns an error wrapping store.ErrNotFound when there is no
+// collection with the given id.
+func collectionExists(ctx context.Context, q querier, id string) error {
+	var one int
+	err := q.QueryRow(ctx, `SELECT 1 FROM collections WHERE id = $1`, id).Scan(&one)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("collection %s: %w", id, store.ErrNotFound)
+	}
+	return err
+}
+
+type versionKey struct{ id, ver string }
+
+// Put adds objs to a collection in one transaction (see store.Objects). Each new entry
+// gets its date_added from the clock row, which the transaction updates last thing
+// before commit: see docs/scaling.md for why that keeps date_added gap-free across
+// processes.
+func (s *Store) Put(ctx context.Context, collection, submitter string, objs []stix.Object) ([]store.PutResult, error) {
+	if len(objs) > maxPut {
+		return nil, fmt.Errorf("postgres: put: %d objects in one call, at most %d", len(objs), maxPut)
+	}
+	keys := make([]versionKey, len(objs))
+	digests := make([][]byte, len(objs))
+	for i := range objs {
+		o := &objs[i]
+		if o.ID == "" || o.Type == "" || len(o.Raw) == 0 {
+			return nil, fmt.Errorf("postgres: put: object %d has no id, type or JSON", i)
+		}
+		keys[i] = versionKey{o.ID, o.Version().Key()}
+		digests[i] = digest(o.Raw)
+	}
+	var results []store.PutResult
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		results, err = putTx(ctx, tx, collection, submitter, objs, keys, digests)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: put into %s: %w", collection, err)
+	}
+	return results, nil
+}
+
+func putTx(ctx context.Context, tx pgx.Tx, collection, submitter string, objs []stix.Object,
+	keys []versionKey, digests [][]byte) ([]store.PutResult, error) {
+	if err := collectionExists(ctx, tx, collection); err != nil {
+		return nil, err
+	}
+	results := make([]store.PutResult, len(objs))
+
+	// first[k] is the index of the first object in the batch with version key k; later
+	// ones with the same key are settled against it at the end.
+	first := make(map[versionKey]int, len(objs))
+	var uniq []int
+	for i, k := range keys {
+		if _, ok := first[k]; !ok {
+			first[k] = i
+			uniq = append(uniq, i)
+		}
+	}
+
+	// 1. Insert the versions; those that already existed come back absent.
+	n := len(uniq)
+	ids, vers, types, specs := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	created, modified, names, descs := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	revoked := make([]bool, n)
+	raws, sums := make([][]byte, n), make([][]byte, n)
+	for j, i := range uniq {
+		o := &objs[i]
+		ids[j], vers[j], types[j], specs[j] = o.ID, keys[i].ver, o.Type, o.SpecVersion
+		created[j], modified[j], names[j], descs[j] = o.Created.String(), o.Modified.String(), o.Name, o.Description
+		revoked[j], raws[j], sums[j] = o.Revoked, o.Raw, digests[i]
+	}
+	rows, err := tx.Query(ctx, `
+		INSERT INTO versions (id, ver, type, spec_version, created, modified, revoked, name, description, raw, digest)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+			$7::boolean[], $8::text[], $9::text[], $10::bytea[], $11::bytea[])
+		ON CONFLICT (id, ver) DO NOTHING
+		RETURNING id, ver`, ids, vers, types, specs, created, modified, revoked, names, descs, raws, sums)
+	if err != nil {
+		return nil, fmt.Errorf("insert versions: %w", err)
+	}
+	inserted := make(map[versionKey]bool, n)
+	var k versionKey
+	_, err = pgx.ForEachRow(rows, []any{&k.id, &k.ver}, func() error { inserted[k] = true; return nil })
+	if err != nil {
+		return nil, fmt.Errorf("insert versions: %w", err)
+	}
+
+	// 2. Versions that existed: a different digest is a conflict; the same one may
+	// already be in this collection.
+	var oldIDs, oldVers []string
+	for _, i := range uniq {
+		if !inserted[keys[i]] {
+			oldIDs, oldVers = append(oldIDs, keys[i].id), append(oldVers, keys[i].ver)
+		}
+	}
+	conflict := make(map[versionKey]bool)
+	if len(oldIDs) > 0 {
+		rows, err := tx.Query(ctx, `
+			SELECT v.id, v.ver, v.digest FROM versions v
+			JOIN unnest($1::text[], $2::text[]) AS k(id, ver) ON v.id = k.id AND v.ver = k.ver`, oldIDs, oldVers)
+		if err != nil {
+			return nil, fmt.Errorf("read versions: %w", err)
+		}
+		var sum []byte
+		_, err = pgx.ForEachRow(rows, []any{&k.id, &k.ver, &sum}, func() error {
+			if !bytes.Equal(sum, digests[first[k]]) {
+				conflict[k] = true
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("read versions: %w", err)
+		}
+	}
+
+	// 3. Take the clock's row lock. From here to commit, no other transaction adds
+	// entries, so what this one reads of entries stays true until it commits.
+	var last int64
+	if err := tx.QueryRow(ctx, `SELECT last FROM clock WHERE id = 1 FOR UPDATE`).Scan(&last); err != nil {
+		return nil, fmt.Errorf("lock clock: %w", err)
+	}
+	existing := make(map[versionKey]int64)
+	if len(oldIDs) > 0 {
+		rows, err := tx.Query(ctx, `
+			SELECT e.id, e.ver, e.date_added FROM entries e
+			JOIN unnest($2::text[], $3::text[]) AS k(id, ver) ON e.id = k.id AND e.ver = k.ver
+			WHERE e.collection = $1`, collection, oldIDs, oldVers)
+		if err != nil {
+			return nil, fmt.Errorf("read entries: %w", err)
+		}
+		var added int64
+		_, err = pgx.ForEachRow(rows, []any{&k.id, &k.ver, &added}, func() error { existing[k] = added; return nil })
+		if err != nil {
+			return nil, fmt.Errorf("read entries: %w", err)
+		}
+	}
+	var fresh []int // indexes of objects that become new entries, in batch order
+	for _, i := range uniq {
+		switch k := keys[i]; {
+		case conflict[k]:
+			results[i].Outcome = store.Conflict
+		case existing[k] != 0:
+			results[i] = store.PutResult{Outcome: store.Duplicate, DateAdded: fromMicros(existing[k])}
+		default:
+			fresh = append(fresh, i)
+		}
+	}
+
+	// 4. Advance the clock by one microsecond per new entry (or to now, if later) and
+	// write the entries with COPY.
+	if len(fresh) > 0 {
+		if err := tx.QueryRow(ctx, `
+			UPDATE clock SET last = greatest(last + $1, floor(extract(epoch FROM clock_timestamp()) * 1000000)::bigint)
+			WHERE id = 1 RETURNING last`, len(fresh)).Scan(&last); err != nil {
+			return nil, fmt.Errorf("advance clock: %w", err)
+		}
+		base := last - int64(len(fresh)) + 1
+		entryRows := make([][]any, len(fresh))
+		for j, i := range fresh {
+			o := &objs[i]
+			added := base + int64(j)
+			entryRows[j] = []any{collection, o.ID, keys[i].ver, o.Type, o.SpecVersion, added, submitter}
+			results[i] = store.PutResult{Outcome: store.Added, DateAdded: fromMicros(added)}
+		}
+		_, err := tx.CopyFrom(ctx, pgx.Identifier{"entries"},
+			[]string{"collection", "id", "ver", "type", "spec_version", "date_added", "submitter"},
+			pgx.CopyFromRows(entryRows))
+		if err != nil {
+			return nil, fmt.Errorf("copy entries: %w", err)
+		}
+	}
+
+	// 5. Later objects of the batch with an earlier one's version key.
+	for i, k := range keys {
+		j := first[k]
+		if j == i {
+			continue
+		}
+		switch {
+		case results[j].Outcome == store.Conflict || !bytes.Equal(digests[i], digests[j]):
+			results[i].Outcome = store.Conflict
+		default:
+			results[i] = store.PutResult{Outcome: store.Duplicate, DateAdded: results[j].DateAdded}
+		}
+	}
+	return results, nil
+}
+
+// entryColumns are read by scanEntry, from entries e joined with versions v.
+const entryColumns = `e.date_added, e.submitter, v.id, v.type, v.spec_version, v.created, v.modified,
+	v.revoked, v.name, v.description, v.raw`
+
+func scanEntry(row pgx.Row) (store.Entry, error) {
+	var e store.Entry
+	var added int64
+	var created, modified string
+	o := &e.Object
+	if err := row.Scan(&added, &e.Submitter, &o.ID, &o.Type, &o.SpecVersion, &created, &modified,
+		&o.Revoked, &o.Name, &o.Description, &o.Raw); err != nil {
+		return store.Entry{}, err
+	}
+	e.DateAdded = fromMicros(added)
+	var err error
+	if created != "" {
+		if o.Created, err = stix.ParseTimestamp(created); err != nil {
+			return store.Entry{}, fmt.Errorf("%s created: %w", o.ID, err)
+		}
+	}
+	if modified != "" {
+		if o.Modified, err = stix.ParseTimestamp(modified); err != nil {
+			return store.Entry{}, fmt.Errorf("%s modified: %w", o.ID, err)
+		}
+	}
+	return e, nil
+}
+
+// args collects query arguments and hands out their placeholders.
+type args []any
+
+func (a *args) add(v any) string {
+	*a = append(*a, v)
+	return "$" + strconv.Itoa(len(*a))
+}
+
+// versionCondition is the SQL condition that the entry e is one of the versions v
+// selects (TAXII 2.1 §3.4.2) among the entries of its collection that satisfy within
+// (a condition on e2), or "" when every version is selected.
+func versionCondition(v store.VersionFilter, a *args, within string) (string, error) {
+	if v.All {
+		return "", nil
+	}
+	if len(v.Exact) > maxFilterList {
+		return "", fmt.Errorf("%d versions in a filter, at most %d", len(v.Exact), maxFilterList)
+	}
+	var terms []string
+	latest := v.Last || (!v.First && len(v.Exact) == 0)
+	extreme := func(op string) string {
+		return `NOT EXISTS (SELECT 1 FROM entries e2 WHERE e2.collection = e.collection AND e2.id = e.id
+			AND e2.ver ` + op + ` e.ver` + within + `)`
+	}
+	if latest {
+		terms = append(terms, extreme(">"))
+	}
+	if v.First {
+		terms = append(terms, extreme("<"))
+	}
+	if len(v.Exact) > 0 {
+		ks := make([]string, len(v.Exact))
+		for i, ts := range v.Exact {
+			ks[i] = ts.Key()
+		}
+		terms = append(terms, "e.ver = ANY("+a.add(ks)+"::text[])")
+	}
+	return "(" + strings.Join(terms, " OR ") + ")", nil
+}
+
+// Query returns one page of the entries of a collection that match q, in ascending
+// date_added.
+func (s *Store) Query(ctx context.Context, q store.Query) (store.Page, error) {
+	if q.Limit <= 0 {
+		return store.Page{}, fmt.Errorf("postgres: query: limit %d, want > 0", q.Limit)
+	}
+	limit := min(q.Limit, maxQueryLimit)
+	if len(q.IDs) > maxFilterList || len(q.Types) > maxFilterList || len(q.SpecVersions) > maxFilterList {
+		return store.Page{}, fmt.Errorf("postgres: query: more than %d values in a filter", maxFilterList)
+	}
+	var a args
+	where := []string{"e.collection = " + a.add(q.Collection)}
+	// within restricts the versions that "first" and "last" choose among to those the
+	// same query could return but for the version filter.
+	var within string
+	if !q.AddedUpTo.IsZero() {
+		p := a.add(micros(q.AddedUpTo))
+		where = append(where, "e.date_added <= "+p)
+		within += " AND e2.date_added <= " + p
+	}
+	if !q.AddedAfter.IsZero() {
+		where = append(where, "e.date_added > "+a.add(micros(q.AddedAfter)))
+	}
+	if len(q.IDs) > 0 {
+		where = append(where, "e.id = ANY("+a.add(q.IDs)+"::text[])")
+	}
+	if len(q.Types) > 0 {
+		where = append(where, "e.type = ANY("+a.add(q.Types)+"::text[])")
+	}
+	if len(q.SpecVersions) > 0 {
+		p := a.add(q.SpecVersions)
+		where = append(where, "e.spec_version = ANY("+p+"::text[])")
+		within += " AND e2.spec_version = ANY(" + p + "::text[])"
+	}
+	if q.Submitter != "" {
+		where = append(where, "e.submitter = "+a.add(q.Submitter))
+	}
+	vc, err := versionCondition(q.Versions, &a, within)
+	if err != nil {
+		return store.Page{}, fmt.Errorf("postgres: query: %w", err)
+	}
+	if vc != "" {
+		where = append(where, vc)
+	}
+	sql := `SELECT ` + entryColumns + ` FROM entries e JOIN versions v ON v.id = e.id AND v.ver = e.ver
+		WHERE ` + strings.Join(where, " AND ") + `
+		ORDER BY e.date_added LIMIT ` + a.add(limit+1)
+	rows, err := s.pool.Query(ctx, sql, a...)
+	if err != nil {
+		return store.Page{}, fmt.Errorf("postgres: query %s: %w", q.Collection, err)
+	}
+	entries, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Entry, error) { return scanEntry(r) })
+	if err != nil {
+		return store.Page{}, fmt.Errorf("postgres: query %s: %w", q.Collection, err)
+	}
+	if len(entries) == 0 {
+		// Nothing: tell an empty collection from one that does not exist.
+		if err := collectionExists(ctx, s.pool, q.Collection); err != nil {
+			return store.Page{}, fmt.Errorf("postgres: query: %w", err)
+		}
+	}
+	page := store.Page{Entries: entries}
+	if len(entries) > limit {
+		page.Entries, page.More = entries[:limit], true
+	}
+	return page, nil
+}
+
+// Delete removes the matching versions of one object from a collection, and the
+// versions that are then in no collection at all.
+func (s *Store) Delete(ctx context.Context, collection, id string, v store.VersionFilter, specVersions []string) (int, error) {
+	if len(specVersions) > maxFilterList {
+		return 0, fmt.Errorf("postgres: delete: more than %d spec versions", maxFilterList)
+	}
+	var a args
+	where := []string{"e.collection = " + a.add(collection), "e.id = " + a.add(id)}
+	var within string
+	if len(specVersions) > 0 {
+		p := a.add(specVersions)
+		where = append(where, "e.spec_version = ANY("+p+"::text[])")
+		within = " AND e2.spec_version = ANY(" + p + "::text[])"
+	}
+	vc, err := versionCondition(v, &a, within)
+	if err != nil {
+		return 0, fmt.Errorf("postgres: delete: %w", err)
+	}
+	if vc != "" {
+		where = append(where, vc)
+	}
+	var n int
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		if err := collectionExists(ctx, tx, collection); err != nil {
+			return err
+		}
+		// Entries change only under the clock's lock (see Put).
+		if _, err := tx.Exec(ctx, `SELECT last FROM clock WHERE id = 1 FOR UPDATE`); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, `DELETE FROM entries e WHERE `+strings.Join(where, " AND ")+` RETURNING e.ver`, a...)
+		if err != nil {
+			return err
+		}
+		vers, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return err
+		}
+		n = len(vers)
+		if n == 0 {
+			return nil
+		}
+		_, err = tx.Exec(ctx, `DELETE FROM versions v WHERE v.id = $1 AND v.ver = ANY($2::text[])
+			AND NOT EXISTS (SELECT 1 FROM entries e WHERE e.id = v.id AND e.ver = v.ver)`, id, vers)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("postgres: delete %s from %s: %w", id, collection, err)
+	}
+	return n, nil
+}
+
+// Count returns the number of entries in a collection, or of object versions in all.
+func (s *Store) Count(ctx context.Context, collection string) (int, error) {
+	var n int
+	var err error
+	if collection == "" {
+		err = s.pool.QueryRow(ctx, `SELECT count(*) FROM versions`).Scan(&n)
+	} else if err = collectionExists(ctx, s.pool, collection); err == nil {
+		err = s.pool.QueryRow(ctx, `SELECT count(*) FROM entries WHERE collection = $1`, collection).Scan(&n)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("postgres: count %s: %w", collection, err)
+	}
+	return n, nil
+}

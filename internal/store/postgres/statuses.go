@@ -1,0 +1,94 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"quadshare/internal/store"
+)
+
+// statusDetail is how a StatusDetail is kept in JSON.
+type statusDetail struct {
+	ID      string `json:"id"`
+	Version string `json:"version,omitempty"`
+	Message string `json:"message,omitempty"`
+}
+
+func encodeDetails(ds []store.StatusDetail) ([]byte, error) {
+	out := make([]statusDetail, len(ds))
+	for i, d := range ds {
+		out[i] = statusDetail(d)
+	}
+	return json.Marshal(out)
+}
+
+func decodeDetails(b []byte) ([]store.StatusDetail, error) {
+	var in []statusDetail
+	if err := json.Unmarshal(b, &in); err != nil {
+		return nil, err
+	}
+	if len(in) == 0 {
+		return nil, nil
+	}
+	out := make([]store.StatusDetail, len(in))
+	for i, d := range in {
+		out[i] = store.StatusDetail(d)
+	}
+	return out, nil
+}
+
+// PutStatus inserts st or replaces the status with its id.
+func (s *Store) PutStatus(ctx context.Context, st store.Status) error {
+	var lists [3][]byte
+	for i, ds := range [][]store.StatusDetail{st.Successes, st.Failures, st.Pendings} {
+		b, err := encodeDetails(ds)
+		if err != nil {
+			return fmt.Errorf("postgres: put status %s: %w", st.ID, err)
+		}
+		lists[i] = b
+	}
+	_, err := s.pool.Exec(ctx, `
+		INSERT INTO statuses (id, collection, owner, done, request_timestamp, total, successes, failures, pendings)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+		ON CONFLICT (id) DO UPDATE SET collection = excluded.collection, owner = excluded.owner,
+			done = excluded.done, request_timestamp = excluded.request_timestamp, total = excluded.total,
+			successes = excluded.successes, failures = excluded.failures, pendings = excluded.pendings`,
+		st.ID, st.Collection, st.Owner, st.Done, nanos(st.RequestTimestamp), st.Total,
+		string(lists[0]), string(lists[1]), string(lists[2]))
+	if err != nil {
+		return fmt.Errorf("postgres: put status %s: %w", st.ID, err)
+	}
+	return nil
+}
+
+// Status returns the status with the given id.
+func (s *Store) Status(ctx context.Context, id string) (store.Status, error) {
+	var st store.Status
+	var ts *int64
+	var lists [3][]byte
+	err := s.pool.QueryRow(ctx, `
+		SELECT id, collection, owner, done, request_timestamp, total, successes::text, failures::text, pendings::text
+		FROM statuses WHERE id = $1`, id).Scan(
+		&st.ID, &st.Collection, &st.Owner, &st.Done, &ts, &st.Total, &lists[0], &lists[1], &lists[2])
+	if err != nil {
+		return store.Status{}, notFound(err, "status "+id)
+	}
+	st.RequestTimestamp = fromNanos(ts)
+	for i, dst := range []*[]store.StatusDetail{&st.Successes, &st.Failures, &st.Pendings} {
+		if *dst, err = decodeDetails(lists[i]); err != nil {
+			return store.Status{}, fmt.Errorf("postgres: status %s: %w", id, err)
+		}
+	}
+	return st, nil
+}
+
+// DeleteStatusesBefore removes the statuses requested before t and returns how many.
+func (s *Store) DeleteStatusesBefore(ctx context.Context, t time.Time) (int, error) {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM statuses WHERE request_timestamp < $1`, t.UnixNano())
+	if err != nil {
+		return 0, fmt.Errorf("postgres: delete statuses before %v: %w", t, err)
+	}
+	return int(tag.RowsAffected()), nil
+}

@@ -1,0 +1,66 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// SQLSTATE codes after which a whole transaction may simply be run again.
+const (
+	codeSerializationFailure = "40001" // SERIALIZABLE conflicts; CockroachDB's "restart transaction"
+	codeDeadlockDetected     = "40P01"
+	codeUniqueViolation      = "23505"
+	codeForeignKeyViolation  = "23503"
+)
+
+// retryable reports whether err means "the transaction lost a race, run it again".
+func retryable(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == codeSerializationFailure || pgErr.Code == codeDeadlockDetected
+	}
+	return false
+}
+
+func isCode(err error, code string) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == code
+}
+
+// backoff is the pause before attempt n (n >= 1): exponential from 2 ms, capped at
+// 250 ms, with full jitter so that the losers of one race do not meet again.
+func backoff(n int) time.Duration {
+	ceiling := min(2*time.Millisecond<<min(n-1, 8), 250*time.Millisecond)
+	return time.Duration(rand.Int64N(int64(ceiling)) + int64(time.Millisecond))
+}
+
+// inTx runs fn in a transaction at the store's isolation level and commits it. When the
+// database reports a serialization failure or a deadlock (at any statement or at
+// commit), the transaction is rolled back and fn runs again, up to s.maxAttempts times
+// in all. fn must therefore have no effect outside the transaction that it cannot repeat.
+func (s *Store) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
+	var err error
+	for attempt := 1; ; attempt++ {
+		err = pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: s.isolation}, fn)
+		if err == nil || !retryable(err) {
+			return err
+		}
+		if attempt >= s.maxAttempts {
+			return fmt.Errorf("gave up after %d attempts: %w", attempt, err)
+		}
+		s.retries.Add(1)
+		t := time.NewTimer(backoff(attempt))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("%w (while retrying after: %v)", ctx.Err(), err)
+		case <-t.C:
+		}
+	}
+}
