@@ -1,0 +1,609 @@
+package sqlite
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+
+	"quadshare/internal/stix"
+	"quadshare/internal/store"
+)
+
+// Bounds on what one call may ask for.
+const (
+	maxLimit        = 10000 // entries in one page or search
+	defaultLimit    = 100   // when a query gives no limit
+	maxFilterValues = 1000  // values of one match field
+	maxSearchWords  = 16
+	maxWordLen      = 100
+)
+
+func (s *Store) prepare(ctx context.Context) error {
+	var err error
+	prep := func(q string) *sql.Stmt {
+		if err != nil {
+			return nil
+		}
+		var st *sql.Stmt
+		st, err = s.w.PrepareContext(ctx, q)
+		return st
+	}
+	s.insObject = prep(`INSERT INTO objects (id, version, type, spec_version, created, modified, revoked, name, description, hash, raw)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id, version) DO NOTHING`)
+	s.insFTS = prep(`INSERT INTO objects_fts (rowid, name, description) VALUES (?, ?, ?)`)
+	s.insEntry = prep(`INSERT INTO entries (cid, date_added, oid, id, version, type, spec_version, submitter)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+	s.selObject = prep(`SELECT oid, hash FROM objects WHERE id = ? AND version = ?`)
+	s.selEntry = prep(`SELECT date_added FROM entries WHERE id = ? AND version = ? AND cid = ?`)
+	if err != nil {
+		return fmt.Errorf("prepare: %w", err)
+	}
+	return nil
+}
+
+// queryer is what both *sql.DB and *sql.Tx offer.
+type queryer interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// collectionID returns the internal key of the collection with this id or alias.
+func collectionID(ctx context.Context, q queryer, idOrAlias string) (int64, error) {
+	var cid int64
+	err := q.QueryRowContext(ctx,
+		`SELECT cid FROM collections WHERE id = ?1
+		 UNION ALL SELECT cid FROM collections WHERE alias = ?1 LIMIT 1`, idOrAlias).Scan(&cid)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("collection %q: %w", idOrAlias, store.ErrNotFound)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("collection %q: %w", idOrAlias, err)
+	}
+	return cid, nil
+}
+
+// CreateCollection creates c; ErrExists when its id or alias is taken (as an id or an alias).
+func (s *Store) CreateCollection(ctx context.Context, c store.Collection) error {
+	if c.ID == "" {
+		return errors.New("sqlite: create collection: empty id")
+	}
+	if c.MediaTypes == nil {
+		c.MediaTypes = []string{}
+	}
+	media, err := json.Marshal(c.MediaTypes)
+	if err != nil {
+		return fmt.Errorf("sqlite: create collection %s: %w", c.ID, err)
+	}
+	if c.CreatedAt.IsZero() {
+		c.CreatedAt = time.Now()
+	}
+	var alias any
+	if c.Alias != "" {
+		alias = c.Alias
+	}
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite: create collection %s: %w", c.ID, err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	var taken int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM collections WHERE id IN (?1, ?2) OR alias IN (?1, ?2)`,
+		c.ID, alias).Scan(&taken); err != nil {
+		return fmt.Errorf("sqlite: create collection %s: %w", c.ID, err)
+	}
+	if taken > 0 {
+		return fmt.Errorf("sqlite: create collection %s: %w", c.ID, store.ErrExists)
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO collections (id, alias, title, description, media_types, owner_org, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`, c.ID, alias, c.Title, c.Description, string(media), c.OwnerOrg, dbTime(c.CreatedAt))
+	if isUnique(err) {
+		return fmt.Errorf("sqlite: create collection %s: %w", c.ID, store.ErrExists)
+	}
+	if err != nil {
+		return fmt.Errorf("sqlite: create collection %s: %w", c.ID, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlite: create collection %s: %w", c.ID, err)
+	}
+	return nil
+}
+
+const collectionColumns = `id, coalesce(alias, ''), title, description, media_types, owner_org, created_at`
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanCollection(sc scanner) (store.Collection, error) {
+	var c store.Collection
+	var media, created string
+	if err := sc.Scan(&c.ID, &c.Alias, &c.Title, &c.Description, &media, &c.OwnerOrg, &created); err != nil {
+		return c, err
+	}
+	if err := json.Unmarshal([]byte(media), &c.MediaTypes); err != nil {
+		return c, fmt.Errorf("media types of %s: %w", c.ID, err)
+	}
+	var err error
+	c.CreatedAt, err = parseTime(created)
+	return c, err
+}
+
+// Collection returns the collection with this id, else with this alias.
+func (s *Store) Collection(ctx context.Context, idOrAlias string) (store.Collection, error) {
+	row := s.r.QueryRowContext(ctx, `SELECT `+collectionColumns+` FROM collections WHERE id = ?1
+		UNION ALL SELECT `+collectionColumns+` FROM collections WHERE alias = ?1 LIMIT 1`, idOrAlias)
+	c, err := scanCollection(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, fmt.Errorf("sqlite: collection %q: %w", idOrAlias, store.ErrNotFound)
+	}
+	if err != nil {
+		return c, fmt.Errorf("sqlite: collection %q: %w", idOrAlias, err)
+	}
+	return c, nil
+}
+
+// Collections lists every collection in creation order (TAXII 2.1 §3.3: a consistent order).
+func (s *Store) Collections(ctx context.Context) ([]store.Collection, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+collectionColumns+` FROM collections ORDER BY cid`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: collections: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Collection
+	for rows.Next() {
+		c, err := scanCollection(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: collections: %w", err)
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: collections: %w", err)
+	}
+	return out, nil
+}
+
+// Put adds objs to the collection in one transaction. Each object is looked up by
+// (id, version): a new one is stored and added; a stored one with the same bytes is
+// added to this collection, or is a Duplicate when already there; a stored one with
+// other bytes is a Conflict and changes nothing. "The same bytes-for-meaning" is
+// approximated by equal SHA-256 of the compact JSON as received.
+//
+// date_added is max(now, last+1µs) and counts up by 1µs per entry, with last kept in
+// the database: strictly increasing across every Put of this database, whatever the
+// wall clock does. Because the single writer assigns it inside the transaction, an
+// entry is never committed with a date_added below one already visible, so a reader
+// paging with AddedAfter never skips an entry committed later.
+func (s *Store) Put(ctx context.Context, collection, submitter string, objs []stix.Object) ([]store.PutResult, error) {
+	for i := range objs {
+		o := &objs[i]
+		if o.ID == "" || o.Type == "" || len(o.Raw) == 0 {
+			return nil, fmt.Errorf("sqlite: put: object %d lacks an id, a type or its JSON", i)
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: put: %w", err)
+	}
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: put: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	cid, err := collectionID(ctx, tx, collection)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: put: %w", err)
+	}
+	var last int64
+	if err := tx.QueryRowContext(ctx, `SELECT last FROM clock WHERE one = 1`).Scan(&last); err != nil {
+		return nil, fmt.Errorf("sqlite: put: clock: %w", err)
+	}
+	next := max(time.Now().UnixMicro(), last+1)
+	first := next
+
+	// The statements run with a background context: a context that can be cancelled
+	// costs a watcher per statement. Cancellation is checked between objects instead,
+	// and the transaction itself is rolled back by database/sql when ctx ends.
+	bg := context.Background()
+	insObject, insFTS, insEntry := tx.StmtContext(bg, s.insObject), tx.StmtContext(bg, s.insFTS), tx.StmtContext(bg, s.insEntry)
+	selObject, selEntry := tx.StmtContext(bg, s.selObject), tx.StmtContext(bg, s.selEntry)
+
+	res := make([]store.PutResult, len(objs))
+	for i := range objs {
+		if i%128 == 127 {
+			if err := ctx.Err(); err != nil {
+				return nil, fmt.Errorf("sqlite: put: %w", err)
+			}
+		}
+		o := &objs[i]
+		key := o.Version().Key()
+		sum := sha256.Sum256(o.Raw)
+		r, err := insObject.ExecContext(bg, o.ID, key, o.Type, o.SpecVersion, o.Created.String(), o.Modified.String(),
+			o.Revoked, o.Name, o.Description, sum[:], o.Raw)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: put %s: %w", o.ID, err)
+		}
+		n, err := r.RowsAffected()
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: put %s: %w", o.ID, err)
+		}
+		var oid int64
+		if n == 1 {
+			if oid, err = r.LastInsertId(); err != nil {
+				return nil, fmt.Errorf("sqlite: put %s: %w", o.ID, err)
+			}
+			if o.Name != "" || o.Description != "" {
+				if _, err := insFTS.ExecContext(bg, oid, o.Name, o.Description); err != nil {
+					return nil, fmt.Errorf("sqlite: put %s: index text: %w", o.ID, err)
+				}
+			}
+		} else {
+			var hash []byte
+			if err := selObject.QueryRowContext(bg, o.ID, key).Scan(&oid, &hash); err != nil {
+				return nil, fmt.Errorf("sqlite: put %s: %w", o.ID, err)
+			}
+			if !bytes.Equal(hash, sum[:]) {
+				res[i] = store.PutResult{Outcome: store.Conflict}
+				continue
+			}
+			var added int64
+			err := selEntry.QueryRowContext(bg, o.ID, key, cid).Scan(&added)
+			if err == nil {
+				res[i] = store.PutResult{Outcome: store.Duplicate, DateAdded: fromMicros(added)}
+				continue
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				return nil, fmt.Errorf("sqlite: put %s: %w", o.ID, err)
+			}
+		}
+		if _, err := insEntry.ExecContext(bg, cid, next, oid, o.ID, key, o.Type, o.SpecVersion, submitter); err != nil {
+			return nil, fmt.Errorf("sqlite: put %s: %w", o.ID, err)
+		}
+		res[i] = store.PutResult{Outcome: store.Added, DateAdded: fromMicros(next)}
+		next++
+	}
+	if next > first {
+		if _, err := tx.ExecContext(bg, `UPDATE clock SET last = ? WHERE one = 1`, next-1); err != nil {
+			return nil, fmt.Errorf("sqlite: put: clock: %w", err)
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: put: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("sqlite: put: commit: %w", err)
+	}
+	return res, nil
+}
+
+// sqlBuilder accumulates a WHERE clause and its arguments.
+type sqlBuilder struct {
+	conds []string
+	args  []any
+}
+
+func (b *sqlBuilder) add(cond string, args ...any) {
+	b.conds = append(b.conds, cond)
+	b.args = append(b.args, args...)
+}
+
+// in adds "col IN (?, ...)" for a non-empty list.
+func (b *sqlBuilder) in(col string, vals []string) error {
+	if len(vals) == 0 {
+		return nil
+	}
+	if len(vals) > maxFilterValues {
+		return fmt.Errorf("%d values for %s, at most %d", len(vals), col, maxFilterValues)
+	}
+	b.add(col+" IN ("+placeholders(len(vals))+")", anys(vals)...)
+	return nil
+}
+
+func (b *sqlBuilder) where() string {
+	if len(b.conds) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(b.conds, " AND ")
+}
+
+func placeholders(n int) string { return strings.TrimSuffix(strings.Repeat("?, ", n), ", ") }
+
+func anys(vals []string) []any {
+	out := make([]any, len(vals))
+	for i, v := range vals {
+		out[i] = v
+	}
+	return out
+}
+
+// versions adds TAXII's match[version] (TAXII 2.1 §3.4.1) on entries e: the union of
+// first, last and exact versions; "first" and "last" are per object among the versions
+// in the same collection that pass the spec_version filter.
+func (b *sqlBuilder) versions(v store.VersionFilter, specs []string) error {
+	if v.All {
+		return nil
+	}
+	if len(v.Exact) > maxFilterValues {
+		return fmt.Errorf("%d versions, at most %d", len(v.Exact), maxFilterValues)
+	}
+	last := v.Last || (!v.First && len(v.Exact) == 0)
+	specCond := ""
+	var specArgs []any
+	if len(specs) > 0 {
+		specCond = " AND x.spec_version IN (" + placeholders(len(specs)) + ")"
+		specArgs = anys(specs)
+	}
+	var parts []string
+	var args []any
+	if last {
+		parts = append(parts, `NOT EXISTS (SELECT 1 FROM entries x WHERE x.id = e.id AND x.version > e.version AND x.cid = e.cid`+specCond+`)`)
+		args = append(args, specArgs...)
+	}
+	if v.First {
+		parts = append(parts, `NOT EXISTS (SELECT 1 FROM entries x WHERE x.id = e.id AND x.version < e.version AND x.cid = e.cid`+specCond+`)`)
+		args = append(args, specArgs...)
+	}
+	if len(v.Exact) > 0 {
+		keys := make([]string, len(v.Exact))
+		for i, ts := range v.Exact {
+			keys[i] = ts.Key()
+		}
+		parts = append(parts, "e.version IN ("+placeholders(len(keys))+")")
+		args = append(args, anys(keys)...)
+	}
+	b.add("("+strings.Join(parts, " OR ")+")", args...)
+	return nil
+}
+
+const entryColumns = `e.date_added, e.submitter, o.id, o.type, o.spec_version, o.created, o.modified, o.revoked, o.name, o.description, o.raw`
+
+func scanEntry(sc scanner) (store.Entry, error) {
+	var e store.Entry
+	var added int64
+	var created, modified string
+	o := &e.Object
+	if err := sc.Scan(&added, &e.Submitter, &o.ID, &o.Type, &o.SpecVersion, &created, &modified, &o.Revoked,
+		&o.Name, &o.Description, &o.Raw); err != nil {
+		return e, err
+	}
+	e.DateAdded = fromMicros(added)
+	var err error
+	if created != "" {
+		if o.Created, err = stix.ParseTimestamp(created); err != nil {
+			return e, fmt.Errorf("stored object %s: %w", o.ID, err)
+		}
+	}
+	if modified != "" {
+		if o.Modified, err = stix.ParseTimestamp(modified); err != nil {
+			return e, fmt.Errorf("stored object %s: %w", o.ID, err)
+		}
+	}
+	return e, nil
+}
+
+func clampLimit(n int) int {
+	if n <= 0 {
+		return defaultLimit
+	}
+	return min(n, maxLimit)
+}
+
+// Query returns one page of q in ascending date_added (TAXII 2.1 §3.3, §3.4, §3.5).
+func (s *Store) Query(ctx context.Context, q store.Query) (store.Page, error) {
+	cid, err := collectionID(ctx, s.r, q.Collection)
+	if err != nil {
+		return store.Page{}, fmt.Errorf("sqlite: query: %w", err)
+	}
+	limit := clampLimit(q.Limit)
+	var b sqlBuilder
+	b.add("e.cid = ?", cid)
+	if !q.AddedAfter.IsZero() {
+		b.add("e.date_added > ?", micros(q.AddedAfter))
+	}
+	if !q.AddedUpTo.IsZero() {
+		b.add("e.date_added <= ?", micros(q.AddedUpTo))
+	}
+	if err := errors.Join(b.in("e.id", q.IDs), b.in("e.type", q.Types), b.in("e.spec_version", q.SpecVersions),
+		b.versions(q.Versions, q.SpecVersions)); err != nil {
+		return store.Page{}, fmt.Errorf("sqlite: query: %w", err)
+	}
+	if q.Submitter != "" {
+		b.add("e.submitter = ?", q.Submitter)
+	}
+	query := `SELECT ` + entryColumns + ` FROM entries e JOIN objects o ON o.oid = e.oid` + b.where() +
+		` ORDER BY e.date_added LIMIT ?`
+	rows, err := s.r.QueryContext(ctx, query, append(b.args, limit+1)...)
+	if err != nil {
+		return store.Page{}, fmt.Errorf("sqlite: query: %w", err)
+	}
+	defer rows.Close()
+	var p store.Page
+	for rows.Next() {
+		if len(p.Entries) == limit {
+			p.More = true
+			break
+		}
+		e, err := scanEntry(rows)
+		if err != nil {
+			return store.Page{}, fmt.Errorf("sqlite: query: %w", err)
+		}
+		p.Entries = append(p.Entries, e)
+	}
+	if err := rows.Err(); err != nil {
+		return store.Page{}, fmt.Errorf("sqlite: query: %w", err)
+	}
+	return p, nil
+}
+
+// Delete removes the matching versions of one object from a collection (TAXII 2.1
+// §5.7). An object version that is then in no collection is removed from the store,
+// with its text index: a deletion really deletes.
+func (s *Store) Delete(ctx context.Context, collection, id string, v store.VersionFilter, specVersions []string) (int, error) {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: delete %s: %w", id, err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	cid, err := collectionID(ctx, tx, collection)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: delete %s: %w", id, err)
+	}
+	var b sqlBuilder
+	b.add("e.id = ?", id)
+	b.add("e.cid = ?", cid)
+	if err := errors.Join(b.in("e.spec_version", specVersions), b.versions(v, specVersions)); err != nil {
+		return 0, fmt.Errorf("sqlite: delete %s: %w", id, err)
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT e.date_added, e.oid FROM entries e`+b.where(), b.args...)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: delete %s: %w", id, err)
+	}
+	type victim struct{ added, oid int64 }
+	var victims []victim
+	for rows.Next() {
+		var x victim
+		if err := rows.Scan(&x.added, &x.oid); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("sqlite: delete %s: %w", id, err)
+		}
+		victims = append(victims, x)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("sqlite: delete %s: %w", id, err)
+	}
+	for _, x := range victims {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM entries WHERE cid = ? AND date_added = ?`, cid, x.added); err != nil {
+			return 0, fmt.Errorf("sqlite: delete %s: %w", id, err)
+		}
+		if err := collectGarbage(ctx, tx, x.oid); err != nil {
+			return 0, fmt.Errorf("sqlite: delete %s: %w", id, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("sqlite: delete %s: commit: %w", id, err)
+	}
+	return len(victims), nil
+}
+
+// collectGarbage removes object oid when no collection holds it any more.
+func collectGarbage(ctx context.Context, tx *sql.Tx, oid int64) error {
+	var name, desc string
+	err := tx.QueryRowContext(ctx, `SELECT name, description FROM objects o WHERE oid = ?
+		AND NOT EXISTS (SELECT 1 FROM entries e WHERE e.id = o.id AND e.version = o.version)`, oid).Scan(&name, &desc)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil // still in a collection
+	}
+	if err != nil {
+		return err
+	}
+	if name != "" || desc != "" {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO objects_fts (objects_fts, rowid, name, description) VALUES ('delete', ?, ?, ?)`,
+			oid, name, desc); err != nil {
+			return fmt.Errorf("unindex text: %w", err)
+		}
+	}
+	_, err = tx.ExecContext(ctx, `DELETE FROM objects WHERE oid = ?`, oid)
+	return err
+}
+
+// searchWords splits text into the words that the full-text index knows, so that no
+// character of the user's text is ever read as query syntax.
+func searchWords(text string) []string {
+	words := strings.FieldsFunc(text, func(r rune) bool {
+		return !unicode.IsLetter(r) && !unicode.IsDigit(r) && !unicode.IsMark(r)
+	})
+	if len(words) > maxSearchWords {
+		words = words[:maxSearchWords]
+	}
+	for i, w := range words {
+		if len(w) > maxWordLen { // cut at a rune boundary
+			cut := 0
+			for j := range w {
+				if j > maxWordLen {
+					break
+				}
+				cut = j
+			}
+			words[i] = w[:cut]
+		}
+	}
+	return words
+}
+
+// Search finds the latest versions, per collection, whose name or description holds
+// every word of q.Text (the last one as a prefix), best matches first. An empty
+// q.Collections searches every collection: the caller restricts it to what the user
+// may read.
+func (s *Store) Search(ctx context.Context, q store.SearchQuery) ([]store.Entry, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: search: %w", err)
+	}
+	words := searchWords(q.Text)
+	if len(words) == 0 {
+		return nil, nil
+	}
+	var match strings.Builder
+	for i, w := range words {
+		if i > 0 {
+			match.WriteByte(' ')
+		}
+		match.WriteString(`"` + w + `"`)
+	}
+	match.WriteByte('*')
+	var b sqlBuilder
+	b.add("objects_fts MATCH ?", match.String())
+	if len(q.Collections) > 0 {
+		if len(q.Collections) > maxFilterValues {
+			return nil, fmt.Errorf("sqlite: search: %d collections, at most %d", len(q.Collections), maxFilterValues)
+		}
+		b.add("e.cid IN (SELECT cid FROM collections WHERE id IN ("+placeholders(len(q.Collections))+"))", anys(q.Collections)...)
+	}
+	if err := b.in("e.type", q.Types); err != nil {
+		return nil, fmt.Errorf("sqlite: search: %w", err)
+	}
+	b.add(`NOT EXISTS (SELECT 1 FROM entries x WHERE x.id = e.id AND x.version > e.version AND x.cid = e.cid)`)
+	query := `SELECT ` + entryColumns + ` FROM objects_fts f
+		JOIN objects o ON o.oid = f.rowid
+		JOIN entries e ON e.id = o.id AND e.version = o.version` + b.where() + `
+		ORDER BY f.rank, e.date_added LIMIT ?`
+	rows, err := s.r.QueryContext(ctx, query, append(b.args, clampLimit(q.Limit))...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: search: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Entry
+	for rows.Next() {
+		e, err := scanEntry(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: search: %w", err)
+		}
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: search: %w", err)
+	}
+	return out, nil
+}
+
+// Count returns the entries of a collection, or with "" the stored object versions.
+func (s *Store) Count(ctx context.Context, collection string) (int, error) {
+	var n int
+	if collection == "" {
+		if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM objects`).Scan(&n); err != nil {
+			return 0, fmt.Errorf("sqlite: count: %w", err)
+		}
+		return n, nil
+	}
+	cid, err := collectionID(ctx, s.r, collection)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: count: %w", err)
+	}
+	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM entries WHERE cid = ?`, cid).Scan(&n); err != nil {
+		return 0, fmt.Errorf("sqlite: count: %w", err)
+	}
+	return n, nil
+}
