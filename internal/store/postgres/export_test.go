@@ -1,0 +1,14 @@
+package postgres
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// InTx exposes the retrying transaction runner to the tests.
+func (s *Store) InTx(ctx context.Context, fn func(pgx.Tx) error) error { return s.inTx(ctx, fn) }
+
+// Pool exposes the connection pool to the tests.
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }

@@ -1,0 +1,145 @@
+package postgres_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"quadshare/internal/store/postgres"
+	"quadshare/internal/store/postgres/pgtest"
+)
+
+func exec(t *testing.T, url, sql string, args ...any) {
+	t.Helper()
+	conn, err := pgx.Connect(t.Context(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(t.Context(), sql, args...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func appliedVersions(t *testing.T, url string) []int {
+	t.Helper()
+	conn, err := pgx.Connect(t.Context(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	rows, err := conn.Query(t.Context(), `SELECT version FROM schema_migrations ORDER BY version`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vs, err := pgx.CollectRows(rows, pgx.RowTo[int])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return vs
+}
+
+// TestMigrateConcurrent starts several migrations of one fresh database at once: each
+// version must be applied exactly once, and all must succeed.
+func TestMigrateConcurrent(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	const n = 6
+	var wg sync.WaitGroup
+	applied := make([][]int, n)
+	errs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			applied[i], errs[i] = postgres.Migrate(t.Context(), pgtest.WithPoolSize(url, 2))
+		}()
+	}
+	wg.Wait()
+	var all []int
+	for i := range n {
+		if errs[i] != nil {
+			t.Fatalf("migration %d: %v", i, errs[i])
+		}
+		all = append(all, applied[i]...)
+	}
+	slices.Sort(all)
+	want := appliedVersions(t, url)
+	if len(want) == 0 || !slices.Equal(all, want) {
+		t.Fatalf("versions applied by the %d processes: %v; recorded: %v", n, all, want)
+	}
+	pending, err := postgres.Pending(t.Context(), url)
+	if err != nil || len(pending) != 0 {
+		t.Fatalf("pending after migrating: %v, %v", pending, err)
+	}
+	// The lease is released.
+	conn, err := pgx.Connect(t.Context(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var leases int
+	if err := conn.QueryRow(t.Context(), `SELECT count(*) FROM schema_lease`).Scan(&leases); err != nil || leases != 0 {
+		t.Fatalf("%d leases left, %v", leases, err)
+	}
+}
+
+func TestOpenWithoutAutoMigrate(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	_, err := postgres.Open(t.Context(), url, postgres.WithoutAutoMigrate())
+	if !errors.Is(err, postgres.ErrPendingMigrations) || !strings.Contains(err.Error(), "[1") {
+		t.Fatalf("open of an empty database without migrating: %v; want ErrPendingMigrations naming version 1", err)
+	}
+	if pending, err := postgres.Pending(t.Context(), url); err != nil || len(pending) == 0 || pending[0] != 1 {
+		t.Fatalf("pending after refusing to migrate: %v, %v; want from version 1", pending, err)
+	}
+	if _, err := postgres.Migrate(t.Context(), url); err != nil {
+		t.Fatal(err)
+	}
+	s, err := postgres.Open(t.Context(), url, postgres.WithoutAutoMigrate())
+	if err != nil {
+		t.Fatalf("open after migrating: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// A database migrated by a newer binary is refused.
+	exec(t, url, `INSERT INTO schema_migrations (version, name) VALUES (9999, 'future')`)
+	if _, err := postgres.Open(t.Context(), url); err == nil || !strings.Contains(err.Error(), "9999") {
+		t.Fatalf("open of a newer schema: %v; want an error naming 9999", err)
+	}
+}
+
+func TestMigrationLease(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	if _, err := postgres.Migrate(t.Context(), url); err != nil { // creates the bookkeeping tables
+		t.Fatal(err)
+	}
+	exec(t, url, `DELETE FROM schema_migrations`)
+	exec(t, url, `DROP TABLE collections, versions, entries, clock, statuses, organisations, users, tokens, grants`)
+
+	// A live lease held by another process: Migrate waits for it.
+	exec(t, url, `INSERT INTO schema_lease VALUES ('migrate', 'other/1/live', now() + interval '1 hour')`)
+	ctx, cancel := context.WithTimeout(t.Context(), 500*time.Millisecond)
+	defer cancel()
+	if _, err := postgres.Migrate(ctx, url); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("migrate while another holds the lease: %v; want to wait until the deadline", err)
+	}
+	if vs := appliedVersions(t, url); len(vs) != 0 {
+		t.Fatalf("applied %v without the lease", vs)
+	}
+	// The holder died: once its lease has expired, it is taken over.
+	exec(t, url, `UPDATE schema_lease SET expires_at = now() - interval '1 second'`)
+	got, err := postgres.Migrate(t.Context(), url)
+	if err != nil {
+		t.Fatalf("migrate after the lease expired: %v", err)
+	}
+	if want := appliedVersions(t, url); !slices.Equal(got, want) || len(got) == 0 {
+		t.Fatalf("applied %v, recorded %v", got, want)
+	}
+}
