@@ -1,0 +1,160 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"quadshare/internal/store"
+)
+
+// csvFlag collects a repeatable, comma-separated flag.
+type csvFlag []string
+
+func (l *csvFlag) String() string { return strings.Join(*l, ",") }
+func (l *csvFlag) Set(s string) error {
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			*l = append(*l, v)
+		}
+	}
+	return nil
+}
+
+func runExport(ctx context.Context, e *Env, args []string) error {
+	fset, cf := flags(e, "export", "[flags]")
+	var colls, types csvFlag
+	fset.Var(&colls, "collection", "collection id or alias (repeatable; default: every collection)")
+	fset.Var(&types, "type", "object type to export (repeatable or comma-separated; default: all)")
+	since := fset.String("since", "", "only objects added after this time (RFC 3339)")
+	until := fset.String("until", "", "only objects added up to this time (RFC 3339)")
+	versions := fset.String("versions", "last", "which versions: last, first or all")
+	out := fset.String("o", "-", "output file (- for standard output)")
+	cfg, err := parse(e, fset, cf, args)
+	if err != nil {
+		return err
+	}
+	q := store.Query{Types: types, Limit: 1000}
+	if q.AddedAfter, err = parseTimeFlag("since", *since); err != nil {
+		return err
+	}
+	if q.AddedUpTo, err = parseTimeFlag("until", *until); err != nil {
+		return err
+	}
+	if q.AddedUpTo.IsZero() {
+		q.AddedUpTo = time.Now().UTC() // a snapshot: what arrives during the export is not in it
+	}
+	switch *versions {
+	case "last":
+		q.Versions.Last = true
+	case "first":
+		q.Versions.First = true
+	case "all":
+		q.Versions.All = true
+	default:
+		return fmt.Errorf("%w: -versions %q: want last, first or all", errUsage, *versions)
+	}
+
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	var list []store.Collection
+	if len(colls) == 0 {
+		if list, err = st.Collections(ctx); err != nil {
+			return err
+		}
+	}
+	for _, id := range colls {
+		c, err := st.Collection(ctx, id)
+		if err != nil {
+			return fmt.Errorf("collection %q: %w", id, err)
+		}
+		list = append(list, c)
+	}
+
+	var w io.Writer = e.Stdout
+	if *out != "-" {
+		f, err := os.Create(*out)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		w = f
+	}
+	bw := bufio.NewWriterSize(w, 1<<20)
+	n, err := writeBundle(ctx, st, bw, list, q)
+	if err != nil {
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		return err
+	}
+	if *out != "-" {
+		fmt.Fprintf(e.Stderr, "exported %s to %s\n", plural(n, "object"), *out)
+	}
+	return nil
+}
+
+// writeBundle streams the matching objects of the collections as one STIX bundle (§8),
+// each object version once even when it is in several collections.
+//
+// The export runs with the node's own authority (an administrator at the console); the
+// sharing-policy decision for exports to a recipient plugs in here.
+func writeBundle(ctx context.Context, st store.Objects, w io.Writer, colls []store.Collection, q store.Query) (int, error) {
+	if _, err := fmt.Fprintf(w, `{"type":"bundle","id":"bundle--%s","objects":[`, newUUID()); err != nil {
+		return 0, err
+	}
+	seen := make(map[string]struct{})
+	n := 0
+	for _, c := range colls {
+		q := q
+		q.Collection = c.ID
+		for {
+			page, err := st.Query(ctx, q)
+			if err != nil {
+				return n, fmt.Errorf("collection %s: %w", c.ID, err)
+			}
+			for _, en := range page.Entries {
+				key := en.Object.ID + "|" + en.Object.Version().Key()
+				if len(colls) > 1 {
+					if _, dup := seen[key]; dup {
+						continue
+					}
+					seen[key] = struct{}{}
+				}
+				if n > 0 {
+					if _, err := io.WriteString(w, ","); err != nil {
+						return n, err
+					}
+				}
+				if _, err := w.Write(en.Object.Raw); err != nil {
+					return n, err
+				}
+				n++
+			}
+			if !page.More || len(page.Entries) == 0 {
+				break
+			}
+			q.AddedAfter = page.Entries[len(page.Entries)-1].DateAdded
+		}
+	}
+	_, err := io.WriteString(w, "]}\n")
+	return n, err
+}
+
+func parseTimeFlag(name, v string) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%w: -%s %q: want an RFC 3339 time such as 2026-01-02T15:04:05Z", errUsage, name, v)
+	}
+	return t, nil
+}

@@ -1,0 +1,137 @@
+// Package node assembles a running quadshare node from its configuration: the store,
+// the TLS identity, authentication, the TAXII server and the HTTP server around them.
+package node
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+
+	"quadshare/internal/auth"
+	"quadshare/internal/config"
+	"quadshare/internal/httpx"
+	"quadshare/internal/pki"
+	"quadshare/internal/store"
+	"quadshare/internal/taxii"
+)
+
+// Node is a started node. Close stops it.
+type Node struct {
+	Store store.Store
+	TLS   *pki.Server // nil when serving plain HTTP
+	// TLSCreated reports that the server certificate was created by this start.
+	TLSCreated bool
+	URL        string // base URL, e.g. https://127.0.0.1:8443
+
+	taxii *taxii.Server
+	http  *http.Server
+	done  chan error
+}
+
+// Start serves st on cfg.Listen until Close. The store stays the caller's: Close does
+// not close it.
+func Start(ctx context.Context, cfg config.Config, st store.Store, log *slog.Logger) (*Node, error) {
+	key, err := loadOrCreateKey(filepath.Join(cfg.DataDir, "pagination.key"))
+	if err != nil {
+		return nil, fmt.Errorf("pagination key: %w", err)
+	}
+	authn := auth.New(st, log)
+	tx, err := taxii.New(taxii.Config{
+		Title:            cfg.TAXII.Title,
+		Description:      "quadshare national node",
+		MaxPageSize:      cfg.TAXII.MaxPageSize,
+		MaxContentLength: cfg.TAXII.MaxContentLength,
+		AsyncThreshold:   cfg.TAXII.AsyncThreshold,
+		StatusRetention:  cfg.TAXII.StatusRetention.Duration,
+		TokenKey:         key,
+	}, st, authn, log)
+	if err != nil {
+		return nil, err
+	}
+	n := &Node{Store: st, taxii: tx, done: make(chan error, 1)}
+	opts := httpx.Options{Addr: cfg.Listen, Handler: tx.Handler(), Log: log, Auth: authn, MaxBody: cfg.TAXII.MaxContentLength}
+
+	scheme := "http"
+	if !cfg.Insecure {
+		scheme = "https"
+		if cfg.TLSCert != "" {
+			n.TLS, err = pki.LoadServer(cfg.TLSCert, cfg.TLSKey)
+		} else {
+			host, _, _ := net.SplitHostPort(cfg.Listen)
+			n.TLS, n.TLSCreated, err = pki.EnsureServer(filepath.Join(cfg.DataDir, "tls"), []string{host})
+		}
+		if err != nil {
+			tx.Close(ctx)
+			return nil, fmt.Errorf("tls: %w", err)
+		}
+		opts.TLS = pki.ServerConfig(n.TLS.Cert, n.TLS.CAPool)
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		tx.Close(ctx)
+		return nil, err
+	}
+	n.URL = scheme + "://" + ln.Addr().String()
+	n.http = httpx.New(opts)
+	go func() {
+		var err error
+		if opts.TLS != nil {
+			err = n.http.ServeTLS(ln, "", "")
+		} else {
+			err = n.http.Serve(ln)
+		}
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		}
+		n.done <- err
+	}()
+	return n, nil
+}
+
+// Done reports the error that stopped the server, if it stops by itself.
+func (n *Node) Done() <-chan error { return n.done }
+
+// Close stops accepting requests, lets those under way finish until ctx ends, then
+// stops the background work of the TAXII server.
+func (n *Node) Close(ctx context.Context) error {
+	err := n.http.Shutdown(ctx)
+	return errors.Join(err, n.taxii.Close(ctx))
+}
+
+// loadOrCreateKey returns the 32-byte secret in path, creating it on first use. It keys
+// the pagination tokens, so that they survive restarts and no client can forge one.
+func loadOrCreateKey(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err == nil {
+		if len(b) != 32 {
+			return nil, fmt.Errorf("%s: want 32 bytes, found %d", path, len(b))
+		}
+		return b, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	b = make([]byte, 32)
+	_, _ = rand.Read(b)
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) { // another process won the race: use its key
+		return loadOrCreateKey(path)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return b, f.Close()
+}
