@@ -11,6 +11,14 @@ import (
 // Pattern is a parsed STIX pattern (§9.4).
 type Pattern struct {
 	Root Expr // the pattern expression
+
+	// first holds the first observation, comparison and path steps parsed, so that a
+	// pattern of one comparison, the most common indicator, is a single allocation.
+	first struct {
+		obs   Observation
+		cmp   Comparison
+		steps [4]Step
+	}
 }
 
 // Expr is an observation-level expression: *Observation, *Join or *Qualified.

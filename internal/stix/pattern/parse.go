@@ -2,6 +2,7 @@ package pattern
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -34,7 +35,7 @@ func Parse(s string) (*Pattern, error) {
 		}
 		return nil, newError(s, i, "pattern is not valid UTF-8 (§9.4: patterns are Unicode strings)")
 	}
-	p := parser{src: s}
+	p := parser{src: s, pat: new(Pattern)}
 	root, err := p.expr(FollowedBy)
 	if err != nil {
 		return nil, err
@@ -43,7 +44,8 @@ func Parse(s string) (*Pattern, error) {
 	if p.pos < len(s) {
 		return nil, p.errorf(p.pos, "expected AND, OR, FOLLOWEDBY, a qualifier or the end of the pattern, found %s", p.found(p.pos))
 	}
-	return &Pattern{Root: root}, nil
+	p.pat.Root = root
+	return p.pat, nil
 }
 
 // MustParse is Parse for patterns written in code; it panics on error.
@@ -58,7 +60,38 @@ func MustParse(s string) *Pattern {
 type parser struct {
 	src   string
 	pos   int
-	depth int // open parentheses
+	depth int      // open parentheses
+	pat   *Pattern // the result, whose first block the first nodes are taken from
+
+	usedObs, usedCmp, usedSteps bool // whether pat.first's parts are taken
+}
+
+// newObservation returns a fresh Observation, the pattern's inline one first.
+func (p *parser) newObservation() *Observation {
+	if !p.usedObs {
+		p.usedObs = true
+		return &p.pat.first.obs
+	}
+	return new(Observation)
+}
+
+// newComparison returns a fresh Comparison, the pattern's inline one first.
+func (p *parser) newComparison() *Comparison {
+	if !p.usedCmp {
+		p.usedCmp = true
+		return &p.pat.first.cmp
+	}
+	return new(Comparison)
+}
+
+// keepSteps copies steps out of the parser's stack buffer: into the pattern's inline
+// array the first time they fit, else into a slice of their own.
+func (p *parser) keepSteps(steps []Step) []Step {
+	if !p.usedSteps && len(steps) <= len(p.pat.first.steps) {
+		p.usedSteps = true
+		return append(p.pat.first.steps[:0:len(steps)], steps...)
+	}
+	return slices.Clone(steps)
 }
 
 func (p *parser) errorf(pos int, format string, args ...any) error {
@@ -240,7 +273,9 @@ func (p *parser) primary() (Expr, error) {
 			if err := p.checkOneObject(c); err != nil {
 				return nil, err
 			}
-			return &Observation{Start: start, Cond: c}, nil
+			o := p.newObservation()
+			*o = Observation{Start: start, Cond: c}
+			return o, nil
 		case '(':
 			open := p.pos
 			if err := p.enter(); err != nil {
@@ -351,7 +386,8 @@ func (p *parser) term() (Cond, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Comparison{Start: start, Path: path}
+	c := p.newComparison()
+	*c = Comparison{Start: start, Path: path}
 	p.skipSpace()
 	if p.atKeyword("NOT") {
 		c.Negated = true
@@ -382,7 +418,9 @@ func (p *parser) exists(start int, negated bool) (Cond, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Comparison{Start: start, Path: path, Op: Exists, Negated: negated}, nil
+	c := p.newComparison()
+	*c = Comparison{Start: start, Path: path, Op: Exists, Negated: negated}
+	return c, nil
 }
 
 // checkOperand applies the operator's rules on its constant (§9.6.1).
@@ -395,7 +433,7 @@ func (p *parser) checkOperand(c *Comparison, opAt int) error {
 		}
 	case Like, Matches, IsSubset, IsSuperset:
 		if v.Kind != String {
-			return p.errorf(v.At, "%s needs a string constant, found a %s constant (§9.6.1)", c.Op, v.Kind)
+			return p.errorf(v.At, "%s needs a string constant, found %s constant (§9.6.1)", c.Op, withArticle(v.Kind))
 		}
 		switch c.Op {
 		case Matches:
@@ -446,6 +484,14 @@ func (p *parser) set() ([]Constant, error) {
 		}
 		return nil, p.errorf(p.pos, "expected ',' or ')' in the IN set, found %s", p.found(p.pos))
 	}
+}
+
+// withArticle names k with "a" or "an" before it.
+func withArticle(k Kind) string {
+	if k == Int {
+		return "an " + k.String()
+	}
+	return "a " + k.String()
 }
 
 // sameKind reports whether two constants may share a set: integers and floats are one
@@ -528,8 +574,9 @@ func (p *parser) path() (Path, error) {
 	if err != nil {
 		return Path{}, err
 	}
-	steps := make([]Step, 1, 4)
-	steps[0] = Step{Kind: Property, Name: name}
+	// Steps gather in a buffer on the stack; the path gets a copy of exactly its size.
+	var buf [8]Step
+	steps := append(buf[:0], Step{Kind: Property, Name: name})
 	for p.pos < len(p.src) {
 		switch p.src[p.pos] {
 		case '.':
@@ -546,10 +593,10 @@ func (p *parser) path() (Path, error) {
 			}
 			steps = append(steps, s)
 		default:
-			return Path{ObjectType: typ, Steps: steps}, nil
+			return Path{ObjectType: typ, Steps: p.keepSteps(steps)}, nil
 		}
 	}
-	return Path{ObjectType: typ, Steps: steps}, nil
+	return Path{ObjectType: typ, Steps: p.keepSteps(steps)}, nil
 }
 
 // pathName parses a property name or dictionary key: an identifier, or a string
