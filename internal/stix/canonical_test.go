@@ -1,0 +1,146 @@
+package stix
+
+import (
+	"math"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// Vectors written from RFC 8785: §3.2.2 (serialization), §3.2.3 (sorting) and
+// Appendix B (numbers).
+func TestCanonicalRFC8785Examples(t *testing.T) {
+	tests := []struct{ name, in, want string }{
+		{
+			"§3.2.2 serialization",
+			`{
+  "numbers": [333333333.33333329, 1E30, 4.50, 2e-3, 0.000000000000000000000000001],
+  "string": "\u20ac$\u000F\u000aA'\u0042\u0022\u005c\\\"\/",
+  "literals": [null, true, false]
+}`,
+			`{"literals":[null,true,false],"numbers":[333333333.3333333,1e+30,4.5,0.002,1e-27],"string":"€$\u000f\nA'B\"\\\\\"/"}`,
+		},
+		{
+			"§3.2.3 sorting by UTF-16 code units",
+			`{
+  "\u20ac": "Euro Sign",
+  "\r": "Carriage Return",
+  "\ufb33": "Hebrew Letter Dalet With Dagesh",
+  "1": "One",
+  "\ud83d\ude00": "Emoji: Grinning Face",
+  "\u0080": "Control",
+  "\u00f6": "Latin Small Letter O With Diaeresis"
+}`,
+			"{\"\\r\":\"Carriage Return\",\"1\":\"One\",\"\u0080\":\"Control\",\"ö\":\"Latin Small Letter O With Diaeresis\",\"€\":\"Euro Sign\",\"😀\":\"Emoji: Grinning Face\",\"דּ\":\"Hebrew Letter Dalet With Dagesh\"}",
+		},
+		{"nested and empty", `{ "b" : [ {}, [] ], "a" : { "z":1, "y":"\u0007" } }`, `{"a":{"y":"\u0007","z":1},"b":[{},[]]}`},
+		{"scalar top level", ` "x" `, `"x"`},
+	}
+	for _, tt := range tests {
+		got, err := Canonical([]byte(tt.in))
+		if err != nil {
+			t.Errorf("%s: %v", tt.name, err)
+			continue
+		}
+		if string(got) != tt.want {
+			t.Errorf("%s:\n got %s\nwant %s", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestCanonicalNumbers(t *testing.T) {
+	// RFC 8785 Appendix B: IEEE 754 bit patterns and their serialization.
+	bits := []struct{ hex, want string }{
+		{"0000000000000000", "0"},
+		{"8000000000000000", "0"},
+		{"0000000000000001", "5e-324"},
+		{"8000000000000001", "-5e-324"},
+		{"7fefffffffffffff", "1.7976931348623157e+308"},
+		{"ffefffffffffffff", "-1.7976931348623157e+308"},
+		{"4340000000000000", "9007199254740992"},
+		{"c340000000000000", "-9007199254740992"},
+		{"4430000000000000", "295147905179352830000"},
+		{"44b52d02c7e14af5", "9.999999999999997e+22"},
+		{"44b52d02c7e14af6", "1e+23"},
+		{"44b52d02c7e14af7", "1.0000000000000001e+23"},
+		{"444b1ae4d6e2ef4e", "999999999999999700000"},
+		{"444b1ae4d6e2ef4f", "999999999999999900000"},
+		{"444b1ae4d6e2ef50", "1e+21"},
+		{"3eb0c6f7a0b5ed8c", "9.999999999999997e-7"},
+		{"3eb0c6f7a0b5ed8d", "0.000001"},
+		{"41b3de4355555553", "333333333.3333332"},
+		{"41b3de4355555554", "333333333.33333325"},
+		{"41b3de4355555555", "333333333.3333333"},
+		{"41b3de4355555556", "333333333.3333334"},
+		{"41b3de4355555557", "333333333.33333343"},
+		{"becbf647612f3696", "-0.0000033333333333333333"},
+		{"43143ff3c1cb0959", "1424953923781206.2"},
+	}
+	for _, b := range bits {
+		u, err := strconv.ParseUint(b.hex, 16, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := string(appendES6Number(nil, math.Float64frombits(u))); got != b.want {
+			t.Errorf("%s: got %s, want %s", b.hex, got, b.want)
+		}
+	}
+	// The same through Canonical, from JSON literals.
+	lits := []struct{ in, want string }{
+		{"1e21", "1e+21"},
+		{"1e20", "100000000000000000000"},
+		{"1e-7", "1e-7"},
+		{"0.000001", "0.000001"},
+		{"-0", "0"},
+		{"-0.0", "0"},
+		{"333333333.3333333", "333333333.3333333"},
+		{"1.5E+2", "150"},
+		{"123456789012345680000", "123456789012345680000"},
+		{"0.1", "0.1"},
+		{"100", "100"},
+		{"-1.25e-10", "-1.25e-10"},
+	}
+	for _, l := range lits {
+		got, err := Canonical([]byte(l.in))
+		if err != nil {
+			t.Errorf("%s: %v", l.in, err)
+			continue
+		}
+		if string(got) != l.want {
+			t.Errorf("%s: got %s, want %s", l.in, got, l.want)
+		}
+	}
+}
+
+func TestCanonicalRejects(t *testing.T) {
+	for _, in := range []string{
+		`1e400`,         // not a finite double
+		`{"a":1,"a":2}`, // duplicate names (RFC 7493 §2.3)
+		"\"\xff\"",      // invalid UTF-8
+		`"\ud800"`,      // lone surrogate
+		`{"a":1} x`,     // trailing data
+		``,              // nothing
+		`[1,]`,          // trailing comma
+		`{"a":01}`,      // leading zero
+		strings.Repeat("[", 70) + strings.Repeat("]", 70), // too deep
+	} {
+		if out, err := Canonical([]byte(in)); err == nil {
+			t.Errorf("Canonical(%q) = %s, want an error", in, out)
+		}
+	}
+}
+
+func TestCanonicalIdempotent(t *testing.T) {
+	in := `{"z":[1.0,2.50,{"b":"\u00e9","a":"\n"}],"a":-0,"m":1E-7}`
+	once, err := Canonical([]byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	twice, err := Canonical(once)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(once) != string(twice) {
+		t.Fatalf("not idempotent:\n%s\n%s", once, twice)
+	}
+}
