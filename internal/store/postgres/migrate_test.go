@@ -15,7 +15,7 @@ import (
 	"quadshare/internal/store/postgres/pgtest"
 )
 
-func exec(t *testing.T, url, sql string, args ...any) {
+func sqlExec(t *testing.T, url, sql string, args ...any) {
 	t.Helper()
 	conn, err := pgx.Connect(t.Context(), url)
 	if err != nil {
@@ -109,7 +109,7 @@ func TestOpenWithoutAutoMigrate(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A database migrated by a newer binary is refused.
-	exec(t, url, `INSERT INTO schema_migrations (version, name) VALUES (9999, 'future')`)
+	sqlExec(t, url, `INSERT INTO schema_migrations (version, name) VALUES (9999, 'future')`)
 	if _, err := postgres.Open(t.Context(), url); err == nil || !strings.Contains(err.Error(), "9999") {
 		t.Fatalf("open of a newer schema: %v; want an error naming 9999", err)
 	}
@@ -120,11 +120,11 @@ func TestMigrationLease(t *testing.T) {
 	if _, err := postgres.Migrate(t.Context(), url); err != nil { // creates the bookkeeping tables
 		t.Fatal(err)
 	}
-	exec(t, url, `DELETE FROM schema_migrations`)
-	exec(t, url, `DROP TABLE collections, versions, entries, clock, statuses, organisations, users, tokens, grants`)
+	sqlExec(t, url, `DELETE FROM schema_migrations`)
+	sqlExec(t, url, `DROP TABLE collections, versions, entries, clock, statuses, organisations, users, tokens, grants`)
 
 	// A live lease held by another process: Migrate waits for it.
-	exec(t, url, `INSERT INTO schema_lease VALUES ('migrate', 'other/1/live', now() + interval '1 hour')`)
+	sqlExec(t, url, `INSERT INTO schema_lease VALUES ('migrate', 'other/1/live', now() + interval '1 hour')`)
 	ctx, cancel := context.WithTimeout(t.Context(), 500*time.Millisecond)
 	defer cancel()
 	if _, err := postgres.Migrate(ctx, url); !errors.Is(err, context.DeadlineExceeded) {
@@ -134,7 +134,7 @@ func TestMigrationLease(t *testing.T) {
 		t.Fatalf("applied %v without the lease", vs)
 	}
 	// The holder died: once its lease has expired, it is taken over.
-	exec(t, url, `UPDATE schema_lease SET expires_at = now() - interval '1 second'`)
+	sqlExec(t, url, `UPDATE schema_lease SET expires_at = now() - interval '1 second'`)
 	got, err := postgres.Migrate(t.Context(), url)
 	if err != nil {
 		t.Fatalf("migrate after the lease expired: %v", err)
