@@ -164,10 +164,16 @@ func (s *Server) page(ctx context.Context, ep endpoint, p *auth.Principal, c sto
 	return res, nil
 }
 
-// snapshot is the upper bound of date_added for a walk that starts now: every entry
-// whose addition is acknowledged by now has a date_added no later than now, since the
-// store assigns date_added from the same clock, strictly increasing.
-func (s *Server) snapshot(now time.Time) time.Time { return now }
+// snapshotSlack is added to the clock to make the snapshot bound of a walk. The store
+// gives date_added from the wall clock, strictly increasing, in microseconds; a burst of
+// additions can run ahead of the clock by a few microseconds per object, so "now" alone
+// could leave out objects acknowledged before the first page. Objects added within the
+// slack after the first page may be included: each is still returned at most once,
+// since the walk only moves forward in date_added.
+const snapshotSlack = time.Second
+
+// snapshot is the upper bound of date_added for a walk whose first page is served now.
+func (s *Server) snapshot(now time.Time) time.Time { return now.Add(snapshotSlack) }
 
 func filterError(err error) error {
 	var bp *badParam

@@ -320,6 +320,9 @@ func splitEnvelope(body []byte, max int) ([][]byte, error) {
 			return nil, errEnvelope("the body is not valid JSON")
 		}
 		key, _ := tok.(string)
+		if key == "type" {
+			return nil, errEnvelope("the body is a STIX bundle; TAXII 2.1 takes an envelope: {\"objects\":[...]} (§3.7)")
+		}
 		if key != "objects" {
 			var skip json.RawMessage
 			if err := dec.Decode(&skip); err != nil {

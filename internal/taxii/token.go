@@ -111,7 +111,7 @@ func (t tokens) encode(c cursor, scope tokenScope) string {
 // decode checks s against scope and returns its cursor. Any change to the token, any
 // other query, and an expired token fail alike.
 func (t tokens) decode(s string, scope tokenScope, now time.Time) (cursor, bool) {
-	b, err := base64.RawURLEncoding.DecodeString(s)
+	b, err := base64.RawURLEncoding.Strict().DecodeString(s)
 	if err != nil || len(b) != tokenPayload+tokenMAC || b[0] != tokenVersion {
 		return cursor{}, false
 	}
