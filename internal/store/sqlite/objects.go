@@ -201,7 +201,7 @@ func (s *Store) Put(ctx context.Context, collection, submitter string, objs []st
 	if err := tx.QueryRowContext(ctx, `SELECT last FROM clock WHERE one = 1`).Scan(&last); err != nil {
 		return nil, fmt.Errorf("sqlite: put: clock: %w", err)
 	}
-	next := max(time.Now().UnixMicro(), last+1)
+	next := max(s.now().UnixMicro(), last+1)
 	first := next
 
 	// The statements run with a background context: a context that can be cancelled

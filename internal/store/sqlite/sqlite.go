@@ -58,6 +58,7 @@ type Store struct {
 	w    *sql.DB // exactly one connection: every write goes through it, in order
 	r    *sql.DB // read-only connections
 	path string
+	now  func() time.Time // the wall clock; tests step it back
 
 	insObject, insFTS, insEntry, selObject, selEntry *sql.Stmt
 }
@@ -115,7 +116,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
-	s := &Store{w: w, path: path}
+	s := &Store{w: w, path: path, now: time.Now}
 	fail := func(err error) (*Store, error) {
 		_ = s.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)

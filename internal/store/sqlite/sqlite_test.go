@@ -1,9 +1,14 @@
 package sqlite
 
 import (
+	"context"
+	"errors"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
+	"quadshare/internal/stix"
 	"quadshare/internal/store"
 	"quadshare/internal/store/storetest"
 )
@@ -20,4 +25,290 @@ func openTemp(t testing.TB) *Store {
 
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store { return openTemp(t) })
+}
+
+func mustCollection(t testing.TB, s store.Store) string {
+	t.Helper()
+	id := storetest.NewUUID()
+	if err := s.CreateCollection(context.Background(), store.Collection{ID: id, Title: "test"}); err != nil {
+		t.Fatalf("create collection: %v", err)
+	}
+	return id
+}
+
+func TestPragmas(t *testing.T) {
+	s := openTemp(t)
+	defer s.Close()
+	ctx := t.Context()
+	tests := []struct {
+		db     string
+		pragma string
+		want   string
+	}{
+		{"w", "journal_mode", "wal"},
+		{"w", "synchronous", "1"}, // NORMAL
+		{"w", "foreign_keys", "1"},
+		{"w", "busy_timeout", "10000"},
+		{"w", "page_size", "8192"},
+		{"r", "journal_mode", "wal"},
+		{"r", "query_only", "1"},
+		{"r", "busy_timeout", "10000"},
+	}
+	for _, tc := range tests {
+		db := s.w
+		if tc.db == "r" {
+			db = s.r
+		}
+		var got string
+		if err := db.QueryRowContext(ctx, "PRAGMA "+tc.pragma).Scan(&got); err != nil {
+			t.Fatalf("%s %s: %v", tc.db, tc.pragma, err)
+		}
+		if !strings.EqualFold(got, tc.want) {
+			t.Errorf("%s PRAGMA %s = %s, want %s", tc.db, tc.pragma, got, tc.want)
+		}
+	}
+	// Readers cannot write.
+	if _, err := s.r.ExecContext(ctx, "DELETE FROM clock"); err == nil {
+		t.Errorf("a reader connection wrote")
+	}
+	var fts int
+	if err := s.r.QueryRowContext(ctx, "SELECT sqlite_compileoption_used('ENABLE_FTS5')").Scan(&fts); err != nil || fts != 1 {
+		t.Errorf("FTS5 compiled in: %d, %v", fts, err)
+	}
+}
+
+func TestFullSync(t *testing.T) {
+	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "q.db"), WithFullSync(), WithReaders(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var got int
+	if err := s.w.QueryRowContext(t.Context(), "PRAGMA synchronous").Scan(&got); err != nil || got != 2 {
+		t.Fatalf("synchronous = %d, %v; want 2 (FULL)", got, err)
+	}
+}
+
+func TestOpenRefusesOddPaths(t *testing.T) {
+	for _, p := range []string{"", ":memory:", "file:x.db", "x.db?mode=ro", "x#y"} {
+		if s, err := Open(t.Context(), p); err == nil {
+			s.Close()
+			t.Errorf("Open(%q) succeeded", p)
+		}
+	}
+}
+
+func TestMigrations(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "q.db")
+	s, err := Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, err := migrations()
+	if err != nil || len(ms) == 0 {
+		t.Fatalf("migrations: %d, %v", len(ms), err)
+	}
+	want := ms[len(ms)-1].version
+	if v, err := s.SchemaVersion(t.Context()); err != nil || v != want {
+		t.Fatalf("schema version %d, %v; want %d", v, err, want)
+	}
+	col := mustCollection(t, s)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// Reopening applies nothing again and keeps the data.
+	s, err = Open(t.Context(), path)
+	if err != nil {
+		t.Fatalf("reopen: %v", err)
+	}
+	var applied int
+	if err := s.r.QueryRow("SELECT count(*) FROM schema_migrations").Scan(&applied); err != nil || applied != len(ms) {
+		t.Fatalf("%d migrations recorded, %v; want %d", applied, err, len(ms))
+	}
+	if _, err := s.Collection(t.Context(), col); err != nil {
+		t.Fatalf("collection after reopen: %v", err)
+	}
+	// A database from a newer program is refused.
+	if _, err := s.w.Exec("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, 'future', '')", want+1); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if s, err := Open(t.Context(), path); err == nil || !strings.Contains(err.Error(), "newer") {
+		if s != nil {
+			s.Close()
+		}
+		t.Fatalf("open of a newer schema: %v", err)
+	}
+}
+
+// TestClockStepsBack checks date_added stays strictly increasing when the wall clock
+// goes back, within a process and across a reopen.
+func TestClockStepsBack(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "q.db")
+	s, err := Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	col := mustCollection(t, s)
+	put := func(s *Store, n int) []store.PutResult {
+		t.Helper()
+		var objs []stix.Object
+		for i := range n {
+			objs = append(objs, storetest.Indicator(t, i, "2024-01-01T00:00:00Z"))
+		}
+		res, err := s.Put(t.Context(), col, "", objs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	first := put(s, 3)
+	last := first[2].DateAdded
+	past := last.Add(-time.Hour)
+	s.now = func() time.Time { return past }
+	for _, r := range put(s, 3) {
+		if !r.DateAdded.After(last) {
+			t.Fatalf("DateAdded %v not after %v with the clock an hour back", r.DateAdded, last)
+		}
+		last = r.DateAdded
+	}
+	if want := first[2].DateAdded.Add(3 * time.Microsecond); !last.Equal(want) {
+		t.Fatalf("with a clock behind, DateAdded %v, want last+1µs per entry = %v", last, want)
+	}
+	// Deleting the newest entries does not let their date_added be given again.
+	p, err := s.Query(t.Context(), store.Query{Collection: col, AddedAfter: first[2].DateAdded, Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range p.Entries {
+		if _, err := s.Delete(t.Context(), col, e.Object.ID, store.VersionFilter{All: true}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close()
+	s, err = Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.now = func() time.Time { return past }
+	if r := put(s, 1)[0]; !r.DateAdded.After(last) {
+		t.Fatalf("after reopen: DateAdded %v not after %v", r.DateAdded, last)
+	}
+}
+
+// TestGarbageCollection checks that an object version in no collection is gone, with
+// its text index entry.
+func TestGarbageCollection(t *testing.T) {
+	s := openTemp(t)
+	defer s.Close()
+	ctx := t.Context()
+	a, b := mustCollection(t, s), mustCollection(t, s)
+	o := storetest.Obj(t, storetest.NewID("malware"), "malware", "2024-01-01T00:00:00Z", "2024-01-01T00:00:00Z", "name", "Shamoon", "is_family", true)
+	for _, col := range []string{a, b} {
+		if _, err := s.Put(ctx, col, "", []stix.Object{o}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	count := func() int {
+		n, err := s.Count(ctx, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	found := func() int {
+		es, err := s.Search(ctx, store.SearchQuery{Text: "shamoon", Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(es)
+	}
+	if count() != 1 || found() != 2 {
+		t.Fatalf("before delete: %d versions, %d found", count(), found())
+	}
+	if n, err := s.Delete(ctx, a, o.ID, store.VersionFilter{All: true}, nil); err != nil || n != 1 {
+		t.Fatalf("delete from a: %d, %v", n, err)
+	}
+	if count() != 1 || found() != 1 {
+		t.Fatalf("still in b: %d versions, %d found", count(), found())
+	}
+	if n, err := s.Delete(ctx, b, o.ID, store.VersionFilter{All: true}, nil); err != nil || n != 1 {
+		t.Fatalf("delete from b: %d, %v", n, err)
+	}
+	if count() != 0 || found() != 0 {
+		t.Fatalf("in no collection: %d versions, %d found", count(), found())
+	}
+	var idx int
+	if err := s.r.QueryRow("SELECT count(*) FROM objects_fts WHERE objects_fts MATCH 'shamoon'").Scan(&idx); err != nil || idx != 0 {
+		t.Fatalf("text index still has it: %d, %v", idx, err)
+	}
+	if _, err := s.w.Exec("INSERT INTO objects_fts (objects_fts, rank) VALUES ('integrity-check', 1)"); err != nil {
+		t.Fatalf("text index integrity: %v", err)
+	}
+	if r, err := s.IntegrityCheck(ctx); err != nil || r != "ok" {
+		t.Fatalf("integrity: %q, %v", r, err)
+	}
+}
+
+// TestSearchHostileText checks that no text given to Search is an error or a panic.
+func TestSearchHostileText(t *testing.T) {
+	s := openTemp(t)
+	defer s.Close()
+	col := mustCollection(t, s)
+	if _, err := s.Put(t.Context(), col, "", []stix.Object{storetest.Indicator(t, 1, "2024-01-01T00:00:00Z")}); err != nil {
+		t.Fatal(err)
+	}
+	for _, text := range []string{
+		`"`, `""`, `*`, `a*b`, `NEAR(a b)`, `a AND`, `OR`, `-x`, `^start`, `name:value`, `{name}: x`, `'; DROP TABLE objects; --`,
+		strings.Repeat("x", 10000), strings.Repeat("word ", 1000), "\x00\xff\xfe", "日本語 テキスト", "é" + strings.Repeat("é", 200),
+	} {
+		if _, err := s.Search(t.Context(), store.SearchQuery{Text: text, Limit: 5}); err != nil {
+			t.Errorf("search %.40q: %v", text, err)
+		}
+	}
+	if es, err := s.Search(t.Context(), store.SearchQuery{Text: "malicious downloader", Limit: 5}); err != nil || len(es) != 1 {
+		t.Fatalf("search still works: %d, %v", len(es), err)
+	}
+}
+
+func FuzzSearchWords(f *testing.F) {
+	for _, s := range []string{"", "energy wiper", `"a" OR b*`, "日本 語", strings.Repeat("é", 120)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		words := searchWords(text)
+		if len(words) > maxSearchWords {
+			t.Fatalf("%d words", len(words))
+		}
+		for _, w := range words {
+			if w == "" || len(w) > maxWordLen || strings.ContainsAny(w, `"*^:(){}`+"\x00 ") {
+				t.Fatalf("word %q", w)
+			}
+		}
+	})
+}
+
+func TestQueryBounds(t *testing.T) {
+	s := openTemp(t)
+	defer s.Close()
+	col := mustCollection(t, s)
+	many := make([]string, maxFilterValues+1)
+	for i := range many {
+		many[i] = storetest.NewID("indicator")
+	}
+	if _, err := s.Query(t.Context(), store.Query{Collection: col, IDs: many, Limit: 10}); err == nil {
+		t.Errorf("query with %d ids succeeded", len(many))
+	}
+	if _, err := s.Query(t.Context(), store.Query{Collection: col, IDs: many[:maxFilterValues], Limit: 10}); err != nil {
+		t.Errorf("query with %d ids: %v", maxFilterValues, err)
+	}
+	// Dates beyond what a time can hold in microseconds are clamped, not an error.
+	far := time.Date(20000, 1, 1, 0, 0, 0, 0, time.UTC)
+	if _, err := s.Query(t.Context(), store.Query{Collection: col, AddedAfter: far, AddedUpTo: far, Limit: 10}); err != nil {
+		t.Errorf("query far in the future: %v", err)
+	}
+	if _, err := s.Put(t.Context(), col, "", []stix.Object{{ID: "x--1"}}); err == nil || errors.Is(err, store.ErrNotFound) {
+		t.Errorf("put of an object without type or JSON: %v", err)
+	}
 }
