@@ -189,6 +189,8 @@ func TestMultiProcessChild(t *testing.T) {
 			}
 		}
 		fmt.Printf("pager: %d pages, %d entries\n", pages, entries)
+	case "bench-writer":
+		benchWriter(t, ctx, s, seed)
 	default:
 		t.Fatalf("unknown role %q", role)
 	}
