@@ -31,6 +31,9 @@
 // object path is not checked against the SCO definitions, since the specification's own
 // examples apply them to network-traffic:dst_ref.value.
 //
+// NOT may also precede EXISTS ("NOT EXISTS file:hashes.MD5"): §9.6.1 lets NOT modify any
+// comparison operator, although the reference grammar only allows it before the others.
+//
 // Within one observation expression, the operands of every AND must be satisfiable by
 // one object (§9.5): each side's possible object types are computed (OR takes the union,
 // AND the intersection) and an AND whose sides share no type is refused.
