@@ -2,6 +2,7 @@ package taxii
 
 import (
 	"net/http"
+	"path"
 	"strings"
 
 	"quadshare/internal/httpx"
@@ -45,7 +46,16 @@ func (s *Server) Handler() http.Handler {
 		e.Header = http.Header{"Allow": {strings.Join(allow, ", ")}}
 		return e
 	}))
-	return mux
+	// §3.1: every endpoint path ends in "/". Paths that do not, or that are not clean,
+	// get a TAXII 404 rather than the mux's redirect, whose body is not TAXII.
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := r.URL.Path
+		if !strings.HasSuffix(p, "/") || path.Clean(p)+"/" != p && p != "/" {
+			httpx.WriteError(w, r, s.log, httpx.NotFound())
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
 }
 
 // handle registers h behind content negotiation: a request whose Accept header does not
