@@ -133,7 +133,10 @@ func newEnv(t testing.TB, cfg Config) *env {
 
 type testWriter struct{ t testing.TB }
 
-func (w *testWriter) Write(b []byte) (int, error) { w.t.Log(strings.TrimSpace(string(b))); return len(b), nil }
+func (w *testWriter) Write(b []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(b)))
+	return len(b), nil
+}
 
 func (e *env) org(name string, kind store.OrgKind) {
 	o := store.Organisation{ID: "org-" + name, Name: name, Nation: "AU", Kind: kind}

@@ -22,7 +22,7 @@ func TestAcceptsTAXII21(t *testing.T) {
 		{"application/*", true},
 		{"*/*;q=0", false},
 		{"application/taxii+json;version=2.1;q=0", false},
-		{"application/taxii+json;q=0, */*", false},             // the specific refusal wins
+		{"application/taxii+json;q=0, */*", false},              // the specific refusal wins
 		{"application/taxii+json;version=2.1;q=0.5, */*", true}, // q>0
 		{"application/taxii+json;q=0.001", true},
 		{"application/taxii+json;q=2", false},
