@@ -149,81 +149,85 @@ func putTx(ctx context.Context, tx pgx.Tx, collection, submitter string, objs []
 		}
 	}
 
-	// 1. Insert the versions; those that already existed come back absent.
-	n := len(uniq)
-	ids, vers, types, specs := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	created, modified, names, descs := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	revoked := make([]bool, n)
-	raws, sums := make([][]byte, n), make([][]byte, n)
+	// 1. Which versions exist already? The rest are written with COPY. Should another
+	// transaction commit one of them in between, COPY fails on the primary key and the
+	// whole transaction runs again (errRaceLost), this time finding it.
+	uniqIDs, uniqVers := make([]string, len(uniq)), make([]string, len(uniq))
 	for j, i := range uniq {
-		o := &objs[i]
-		ids[j], vers[j], types[j], specs[j] = o.ID, keys[i].ver, o.Type, o.SpecVersion
-		created[j], modified[j], names[j], descs[j] = o.Created.String(), o.Modified.String(), o.Name, o.Description
-		revoked[j], raws[j], sums[j] = o.Revoked, o.Raw, digests[i]
+		uniqIDs[j], uniqVers[j] = keys[i].id, keys[i].ver
 	}
-	rows, err := tx.Query(ctx, `
-		INSERT INTO versions (id, ver, type, spec_version, created, modified, revoked, name, description, raw, digest)
-		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-			$7::boolean[], $8::text[], $9::text[], $10::bytea[], $11::bytea[])
-		ON CONFLICT (id, ver) DO NOTHING
-		RETURNING id, ver`, ids, vers, types, specs, created, modified, revoked, names, descs, raws, sums)
-	if err != nil {
-		return nil, fmt.Errorf("insert versions: %w", err)
-	}
-	inserted := make(map[versionKey]bool, n)
+	existed := make(map[versionKey]bool)
 	var k versionKey
-	_, err = pgx.ForEachRow(rows, []any{&k.id, &k.ver}, func() error { inserted[k] = true; return nil })
+	rows, err := tx.Query(ctx, `
+		SELECT v.id, v.ver FROM versions v
+		JOIN unnest($1::text[], $2::text[]) AS k(id, ver) ON v.id = k.id AND v.ver = k.ver`, uniqIDs, uniqVers)
 	if err != nil {
-		return nil, fmt.Errorf("insert versions: %w", err)
+		return nil, fmt.Errorf("read versions: %w", err)
 	}
-
-	// 2. Versions that existed: a different digest is a conflict; the same one may
-	// already be in this collection.
+	if _, err := pgx.ForEachRow(rows, []any{&k.id, &k.ver}, func() error { existed[k] = true; return nil }); err != nil {
+		return nil, fmt.Errorf("read versions: %w", err)
+	}
+	var newRows [][]any
 	var oldIDs, oldVers []string
 	for _, i := range uniq {
-		if !inserted[keys[i]] {
+		if existed[keys[i]] {
 			oldIDs, oldVers = append(oldIDs, keys[i].id), append(oldVers, keys[i].ver)
+			continue
+		}
+		o := &objs[i]
+		newRows = append(newRows, []any{o.ID, keys[i].ver, o.Type, o.SpecVersion, o.Created.String(),
+			o.Modified.String(), o.Revoked, o.Name, o.Description, o.Raw, digests[i]})
+	}
+	if len(newRows) > 0 {
+		_, err := tx.CopyFrom(ctx, pgx.Identifier{"versions"},
+			[]string{"id", "ver", "type", "spec_version", "created", "modified", "revoked", "name", "description", "raw", "digest"},
+			pgx.CopyFromRows(newRows))
+		if isCode(err, codeUniqueViolation) {
+			return nil, fmt.Errorf("copy versions: %w: %w", errRaceLost, err)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("copy versions: %w", err)
 		}
 	}
+
+	// 2. Take the clock's row lock. From here to commit, no other transaction adds or
+	// removes entries, or removes versions (Delete takes the same lock), so what this
+	// one reads now stays true until it commits.
+	var last int64
+	if err := tx.QueryRow(ctx, `SELECT last FROM clock WHERE id = 1 FOR UPDATE`).Scan(&last); err != nil {
+		return nil, fmt.Errorf("lock clock: %w", err)
+	}
+
+	// 3. Versions that existed: a different digest is a conflict; the same one may
+	// already be in this collection.
 	conflict := make(map[versionKey]bool)
+	existing := make(map[versionKey]int64)
 	if len(oldIDs) > 0 {
 		rows, err := tx.Query(ctx, `
-			SELECT v.id, v.ver, v.digest FROM versions v
-			JOIN unnest($1::text[], $2::text[]) AS k(id, ver) ON v.id = k.id AND v.ver = k.ver`, oldIDs, oldVers)
+			SELECT v.id, v.ver, v.digest, e.date_added FROM versions v
+			JOIN unnest($2::text[], $3::text[]) AS k(id, ver) ON v.id = k.id AND v.ver = k.ver
+			LEFT JOIN entries e ON e.collection = $1 AND e.id = v.id AND e.ver = v.ver`, collection, oldIDs, oldVers)
 		if err != nil {
 			return nil, fmt.Errorf("read versions: %w", err)
 		}
 		var sum []byte
-		_, err = pgx.ForEachRow(rows, []any{&k.id, &k.ver, &sum}, func() error {
+		var added *int64
+		found := 0
+		_, err = pgx.ForEachRow(rows, []any{&k.id, &k.ver, &sum, &added}, func() error {
+			found++
 			if !bytes.Equal(sum, digests[first[k]]) {
 				conflict[k] = true
+			} else if added != nil {
+				existing[k] = *added
 			}
 			return nil
 		})
 		if err != nil {
 			return nil, fmt.Errorf("read versions: %w", err)
 		}
-	}
-
-	// 3. Take the clock's row lock. From here to commit, no other transaction adds
-	// entries, so what this one reads of entries stays true until it commits.
-	var last int64
-	if err := tx.QueryRow(ctx, `SELECT last FROM clock WHERE id = 1 FOR UPDATE`).Scan(&last); err != nil {
-		return nil, fmt.Errorf("lock clock: %w", err)
-	}
-	existing := make(map[versionKey]int64)
-	if len(oldIDs) > 0 {
-		rows, err := tx.Query(ctx, `
-			SELECT e.id, e.ver, e.date_added FROM entries e
-			JOIN unnest($2::text[], $3::text[]) AS k(id, ver) ON e.id = k.id AND e.ver = k.ver
-			WHERE e.collection = $1`, collection, oldIDs, oldVers)
-		if err != nil {
-			return nil, fmt.Errorf("read entries: %w", err)
-		}
-		var added int64
-		_, err = pgx.ForEachRow(rows, []any{&k.id, &k.ver, &added}, func() error { existing[k] = added; return nil })
-		if err != nil {
-			return nil, fmt.Errorf("read entries: %w", err)
+		if found != len(oldIDs) {
+			// A Delete removed a version between step 1 and the lock.
+			return nil, fmt.Errorf("read versions: %w", errRaceLost)
 		}
 	}
 	var fresh []int // indexes of objects that become new entries, in batch order

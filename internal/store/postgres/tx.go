@@ -19,8 +19,15 @@ const (
 	codeForeignKeyViolation  = "23503"
 )
 
+// errRaceLost is returned by a transaction's function when it found that a concurrent
+// transaction changed what it had read, and must run again to see the change.
+var errRaceLost = errors.New("lost a race with a concurrent transaction")
+
 // retryable reports whether err means "the transaction lost a race, run it again".
 func retryable(err error) bool {
+	if errors.Is(err, errRaceLost) {
+		return true
+	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
 		return pgErr.Code == codeSerializationFailure || pgErr.Code == codeDeadlockDetected
