@@ -34,12 +34,15 @@ type command struct {
 
 // commands is the table of subcommands; each lives in its own file.
 var commands = map[string]command{
-	"serve":    {"run the node: the TAXII 2.1 server", runServe},
-	"import":   {"import STIX bundles or objects: quadshare import FILE|DIR|-", runImport},
-	"export":   {"export objects as a STIX bundle", runExport},
-	"validate": {"validate STIX files: quadshare validate FILE...", runValidate},
-	"bench":    {"measure: quadshare bench ingest", runBench},
-	"migrate":  {"apply pending database migrations", runMigrate},
+	"serve":      {"run the node: the TAXII 2.1 server", runServe},
+	"import":     {"import STIX bundles or objects: quadshare import FILE|DIR|-", runImport},
+	"export":     {"export objects as a STIX bundle", runExport},
+	"validate":   {"validate STIX files: quadshare validate FILE...", runValidate},
+	"bench":      {"measure: quadshare bench ingest", runBench},
+	"migrate":    {"apply pending database migrations", runMigrate},
+	"user":       {"manage users: quadshare user add|list|revoke", runUser},
+	"token":      {"manage API tokens: quadshare token create|list|revoke", runToken},
+	"collection": {"manage collections and their grants: quadshare collection add|list|grant", runCollection},
 }
 
 // errUsage marks a mistake in the command line (exit status 2).
