@@ -210,6 +210,7 @@ var invalidCases = []struct {
 	{"[file:name = 'x'] within 5 seconds", "within", `found "within" (keywords are written in upper case)`},
 	{"[file:name = 'x' AND ipv4-addr:value = '198.51.100.1']", "ipv4-addr", `comparisons joined by AND must be satisfiable by one object, but "file" and "ipv4-addr" are different object types`},
 	{"[(file:a = 1 OR process:b = 2) AND user-account:c = 3]", "user-account", `but "file" or "process" and "user-account" are different object types`},
+	{"[(file:a = 1 OR file:b = 2) AND (process:c = 3 OR process:d = 4)]", "process:c", `but "file" and "process" are different object types`},
 	{"[file:name IN 'x']", "'x'", "IN needs a set of constants in parentheses"},
 	{"[file:name IN ()]", "()", "IN needs at least one constant in its set"},
 	{"[file:name IN ('a', 1)]", "1)", "the IN set mixes string and integer constants"},
@@ -419,5 +420,46 @@ func TestCheckRegex(t *testing.T) {
 		if _, msg := checkRegex(re); msg == "" {
 			t.Errorf("checkRegex(%q) found no error", re)
 		}
+	}
+}
+
+func TestNodes(t *testing.T) {
+	src := "[x-a:p = 1] AND ([x-b:q = 'z' OR x-b:r = h'00'] FOLLOWEDBY [x-c:s[*] = 2.5]) WITHIN 3 SECONDS"
+	p := MustParse(src)
+	and := p.Root.(*Join)
+	q := and.Operands[1].(*Qualified)
+	fb := q.Expr.(*Join)
+	obs := fb.Operands[0].(*Observation)
+	or := obs.Cond.(*Logic)
+	cmp := or.Operands[1].(*Comparison)
+	for _, tc := range []struct {
+		name, str string
+		pos       int
+		wantStr   string
+		wantAt    string // what the source holds at pos
+	}{
+		{"join", and.String(), and.Pos(), src, "[x-a"},
+		{"qualified", q.String(), q.Pos(), "([x-b:q = 'z' OR x-b:r = h'00'] FOLLOWEDBY [x-c:s[*] = 2.5]) WITHIN 3 SECONDS", "[x-b"},
+		{"observation", obs.String(), obs.Pos(), "[x-b:q = 'z' OR x-b:r = h'00']", "[x-b"},
+		{"logic", or.String(), or.Pos(), "x-b:q = 'z' OR x-b:r = h'00'", "x-b:q"},
+		{"comparison", cmp.String(), cmp.Pos(), "x-b:r = h'00'", "x-b:r"},
+		{"constant", cmp.Value.String(), cmp.Value.At, "h'00'", "h'00'"},
+	} {
+		if tc.str != tc.wantStr {
+			t.Errorf("%s: String() = %q, want %q", tc.name, tc.str, tc.wantStr)
+		}
+		if !strings.HasPrefix(src[tc.pos:], tc.wantAt) {
+			t.Errorf("%s: Pos() = %d, where the source holds %q, want %q", tc.name, tc.pos, src[tc.pos:], tc.wantAt)
+		}
+	}
+	if got := cmp.Path.String(); got != "x-b:r" {
+		t.Errorf("Path.String() = %q", got)
+	}
+	var n int
+	for range p.Observations() {
+		n++
+	}
+	if n != 3 {
+		t.Errorf("Observations() yielded %d, want 3", n)
 	}
 }
