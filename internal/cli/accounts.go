@@ -67,7 +67,7 @@ func dispatch(ctx context.Context, e *Env, name string, args []string, subs map[
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		fmt.Fprintf(e.Stderr, "usage:\n")
 		for _, n := range names {
-			fmt.Fprintln(e.Stderr, strings.TrimSpace(fmt.Sprintf("  quadshare %s %s %s", name, n, subs[n].synopsis)))
+			fmt.Fprintln(e.Stderr, strings.TrimRight(fmt.Sprintf("  quadshare %s %s %s", name, n, subs[n].synopsis), " "))
 		}
 		if len(args) == 0 {
 			return fmt.Errorf("%w: name a subcommand: %s", errUsage, strings.Join(names, ", "))
