@@ -186,16 +186,18 @@ func IssueClient(dir, name string) (*Client, error) {
 // with AEAD ciphers, none of which is on the RFC 7540 Appendix A blacklist. Go never
 // accepts TLS 1.3 0-RTT data, as TAXII §8.2.2 requires.
 //
-// Client certificates are requested, never required (ClientAuth RequestClientCert), and
-// the client's possession of the key is proved by the handshake. The server sends no
-// list of acceptable CAs: a partner's certificate comes from its own national CA, and
-// clients (Go's among them) withhold a certificate that matches none of the names
-// listed. Whether a certificate is accepted is decided by its pinned fingerprint in
-// auth (TAXII §8.3.1 allows pinning). Pass clientCAs = nil for that, the normal case.
-// When clientCAs is non-nil, a presented certificate must in addition chain to one of
-// its CAs (with the client-auth usage) or the handshake fails.
+// Client certificates are requested, never required (ClientAuth RequestClientCert);
+// the handshake proves that the client holds the certificate's key, and whether the
+// certificate is accepted is decided by its pinned SHA-256 fingerprint in auth (TAXII
+// §8.3.1 allows pinning). A partner's certificate comes from its own national CA, so no
+// CA is required of it, and the server advertises no acceptable CAs: clients (Go's
+// among them) withhold a certificate that matches none of the names advertised.
+// clientCAs is therefore neither advertised nor used to verify; it may be nil. It stays
+// in the signature for a future CA-verified mode, which would need its own decision in
+// auth as well.
 func ServerConfig(cert tls.Certificate, clientCAs *x509.CertPool) *tls.Config {
-	cfg := &tls.Config{
+	_ = clientCAs
+	return &tls.Config{
 		Certificates: []tls.Certificate{cert},
 		MinVersion:   tls.VersionTLS12,
 		CipherSuites: []uint16{ // TLS 1.2 only; TLS 1.3 suites are not configurable and all are fine
@@ -208,43 +210,6 @@ func ServerConfig(cert tls.Certificate, clientCAs *x509.CertPool) *tls.Config {
 		},
 		ClientAuth: tls.RequestClientCert,
 	}
-	if clientCAs != nil {
-		cfg.VerifyPeerCertificate = func(raw [][]byte, _ [][]*x509.Certificate) error {
-			return verifyClientChain(raw, clientCAs, time.Now())
-		}
-	}
-	return cfg
-}
-
-func verifyClientChain(raw [][]byte, roots *x509.CertPool, now time.Time) error {
-	if len(raw) == 0 {
-		return nil // no certificate: Basic authentication decides
-	}
-	if len(raw) > 8 {
-		return errors.New("pki: client certificate chain too long")
-	}
-	certs := make([]*x509.Certificate, 0, len(raw))
-	for _, der := range raw {
-		c, err := x509.ParseCertificate(der)
-		if err != nil {
-			return fmt.Errorf("pki: client certificate: %w", err)
-		}
-		certs = append(certs, c)
-	}
-	inter := x509.NewCertPool()
-	for _, c := range certs[1:] {
-		inter.AddCert(c)
-	}
-	_, err := certs[0].Verify(x509.VerifyOptions{
-		Roots:         roots,
-		Intermediates: inter,
-		CurrentTime:   now,
-		KeyUsages:     []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	})
-	if err != nil {
-		return fmt.Errorf("pki: client certificate: %w", err)
-	}
-	return nil
 }
 
 // ensureCA loads the CA of dir, creating the directory (0700) and the CA when absent.
