@@ -216,7 +216,8 @@ func (s *Scales) Extract(raw []byte) (Facts, error) {
 			}
 			f.Named = append(f.Named, Named{Nation: nation, User: user})
 		}
-		if rep := sh.Reporter; rep != nil {
+		// An anonymised reporter keeps only its sector and size band, no ref.
+		if rep := sh.Reporter; rep != nil && rep.Ref != "" {
 			if !strings.HasPrefix(rep.Ref, "identity--") {
 				return bad("reporter.ref %q: want an identity id", clip(rep.Ref))
 			}
