@@ -6,7 +6,6 @@ import (
 	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -319,4 +318,10 @@ func objectsOf(t testing.TB, r resp) []map[string]any {
 	return env.Objects
 }
 
-var errStop = errors.New("stop")
+// decode unmarshals a response body into v.
+func decode(t testing.TB, r resp, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.body, v); err != nil {
+		t.Fatalf("response body: %v: %q", err, r.body)
+	}
+}

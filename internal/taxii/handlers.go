@@ -149,7 +149,11 @@ func (s *Server) page(ctx context.Context, ep endpoint, p *auth.Principal, c sto
 		}
 		q.AddedAfter, q.AddedUpTo = cur.After, cur.Snapshot
 	} else {
-		q.AddedUpTo = s.snapshot(now)
+		bound, err := s.snapshot(ctx, c.ID)
+		if err != nil {
+			return result{}, err
+		}
+		q.AddedUpTo = bound
 	}
 	pg, err := s.store.Query(ctx, q)
 	if err != nil {
@@ -163,17 +167,6 @@ func (s *Server) page(ctx context.Context, ep endpoint, p *auth.Principal, c sto
 	res.entries = s.disclose(ctx, p, c, rights, pg.Entries)
 	return res, nil
 }
-
-// snapshotSlack is added to the clock to make the snapshot bound of a walk. The store
-// gives date_added from the wall clock, strictly increasing, in microseconds; a burst of
-// additions can run ahead of the clock by a few microseconds per object, so "now" alone
-// could leave out objects acknowledged before the first page. Objects added within the
-// slack after the first page may be included: each is still returned at most once,
-// since the walk only moves forward in date_added.
-const snapshotSlack = time.Second
-
-// snapshot is the upper bound of date_added for a walk whose first page is served now.
-func (s *Server) snapshot(now time.Time) time.Time { return now.Add(snapshotSlack) }
 
 func filterError(err error) error {
 	var bp *badParam

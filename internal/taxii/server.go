@@ -28,12 +28,13 @@ type Authorizer interface {
 
 // Server serves TAXII 2.1.
 type Server struct {
-	cfg   Config
-	store store.Store
-	authz Authorizer
-	log   *slog.Logger
-	tok   tokens
-	now   func() time.Time
+	cfg    Config
+	store  store.Store
+	authz  Authorizer
+	log    *slog.Logger
+	tok    tokens
+	now    func() time.Time
+	newest newestCommitted // see snapshot.go
 
 	jobs        chan job
 	queueMu     sync.Mutex
