@@ -21,17 +21,34 @@ var ErrDecode = errors.New("stix: decode")
 // non-empty string, or whose created or modified is not a timestamp (§2.16), because
 // it could not fill Object from them. Every other rule is Validate's.
 func Decode(raw []byte) (Object, error) {
-	o, _, err := decode(raw)
-	return o, err
+	return decode(raw, false)
 }
 
-func decode(raw []byte) (Object, *node, error) {
-	root, compact, err := parseJSON(raw)
-	if err != nil {
-		return Object{}, nil, fmt.Errorf("stix: decode: %w", err)
+// decode parses raw, fills an Object and, when validate is set, validates it.
+func decode(raw []byte, validate bool) (Object, error) {
+	var o Object
+	var jsonErr bool
+	err := withTree(raw, func(root *node, compact []byte) error {
+		var err error
+		if o, err = fill(root, compact); err != nil {
+			return err
+		}
+		if validate {
+			if errs := validateTree(root); len(errs) > 0 {
+				return errs
+			}
+		}
+		return nil
+	})
+	var je *jsonError
+	jsonErr = errors.As(err, &je)
+	if jsonErr {
+		return Object{}, fmt.Errorf("stix: decode: %w", err)
 	}
-	o, err := fill(root, compact)
-	return o, root, err
+	if err != nil {
+		return Object{}, err
+	}
+	return o, nil
 }
 
 func fill(root *node, compact []byte) (Object, error) {
@@ -93,29 +110,25 @@ func fill(root *node, compact []byte) (Object, error) {
 // Parse is Decode followed by Validate: it returns the object only when it is valid
 // STIX 2.1. A validation failure is returned as Errors.
 func Parse(raw []byte) (Object, error) {
-	o, root, err := decode(raw)
-	if err != nil {
-		return Object{}, err
-	}
-	if errs := validateTree(root); len(errs) > 0 {
-		return Object{}, errs
-	}
-	return o, nil
+	return decode(raw, true)
 }
 
 // Validate checks o.Raw against the rules of STIX 2.1 and returns nil or Errors.
 // It also checks that the indexed fields of o agree with Raw.
 func Validate(o *Object) error {
-	root, compact, err := parseJSON(o.Raw)
-	if err != nil {
-		return Errors{{ObjectID: o.ID, Rule: "json", Message: err.Error()}}
-	}
-	errs := validateTree(root)
-	if d, err := fill(root, compact); err == nil {
-		if d.ID != o.ID || d.Type != o.Type || d.SpecVersion != o.SpecVersion ||
-			d.Created != o.Created || d.Modified != o.Modified || d.Revoked != o.Revoked {
-			errs = append(errs, &Error{ObjectID: o.ID, Rule: "object", Message: "indexed fields do not match the object's JSON"})
+	var errs Errors
+	err := withTree(o.Raw, func(root *node, compact []byte) error {
+		errs = validateTree(root)
+		if d, err := fill(root, compact); err == nil {
+			if d.ID != o.ID || d.Type != o.Type || d.SpecVersion != o.SpecVersion || d.Name != o.Name ||
+				d.Description != o.Description || d.Created != o.Created || d.Modified != o.Modified || d.Revoked != o.Revoked {
+				errs = append(errs, &Error{ObjectID: o.ID, Rule: RuleProperty, Message: "the indexed fields of the Object do not match its JSON"})
+			}
 		}
+		return nil
+	})
+	if err != nil {
+		return Errors{{ObjectID: o.ID, Rule: RuleJSON, Message: err.Error()}}
 	}
 	if len(errs) > 0 {
 		return errs

@@ -86,56 +86,108 @@ func (e *jsonError) Unwrap() error { return ErrJSON }
 // parser holds scratch space reused across objects (see parserPool).
 type parser struct {
 	in    []byte
+	src   string // string(in): strings without escapes are substrings of it
 	pos   int
 	out   []byte // compact form being built
 	stack []node // scratch for members of containers being parsed
 	depth int
+	// arena holds the children of every container when the tree does not outlive
+	// the parser (withTree); otherwise each container gets its own slice.
+	arena    []node
+	useArena bool
 }
 
 var parserPool = sync.Pool{New: func() any { return new(parser) }}
 
-// parseJSON parses exactly one JSON value that must be an object, returning the tree
-// and the compact text.
+// parseJSON parses exactly one JSON object, returning a tree the caller owns and
+// the compact text.
 func parseJSON(in []byte) (*node, []byte, error) { return parseValue(in, true) }
 
 // parseValue parses exactly one JSON value, which must be an object when
-// wantObject is set.
+// wantObject is set. The tree is the caller's.
 func parseValue(in []byte, wantObject bool) (*node, []byte, error) {
-	if len(in) > MaxObjectSize {
-		return nil, nil, &jsonError{off: MaxObjectSize, msg: fmt.Sprintf("object larger than %d bytes", MaxObjectSize)}
+	var p parser
+	root, err := p.parse(in, wantObject)
+	if err != nil {
+		return nil, nil, err
 	}
+	return root, p.compact(), nil
+}
+
+// withTree parses one JSON object with a pooled parser and calls fn with the tree
+// and the compact text; the tree is only valid during fn.
+func withTree(in []byte, fn func(root *node, compact []byte) error) error {
 	p := parserPool.Get().(*parser)
-	defer func() {
-		p.in = nil
-		for i := range p.stack {
-			p.stack[i] = node{}
-		}
-		p.stack = p.stack[:0]
-		if cap(p.out) > 1<<20 {
-			p.out = nil
-		}
-		parserPool.Put(p)
-	}()
-	p.in, p.pos, p.depth = in, 0, 0
+	p.useArena = true
+	root, err := p.parse(in, true)
+	if err == nil {
+		err = fn(root, p.compact())
+	}
+	p.release()
+	parserPool.Put(p)
+	return err
+}
+
+// release readies a pooled parser for the next object. The stack and arena are
+// not cleared: their stale nodes are overwritten by the next parse, and until
+// then they hold at most the previous object's strings.
+func (p *parser) release() {
+	p.in, p.src = nil, ""
+	p.stack = p.stack[:0]
+	p.arena = p.arena[:0]
+	if cap(p.arena) > 1<<16 {
+		p.arena = nil
+	}
+	if cap(p.out) > 1<<20 {
+		p.out = nil
+	}
+}
+
+func (p *parser) compact() []byte {
+	c := make([]byte, len(p.out))
+	copy(c, p.out)
+	return c
+}
+
+func (p *parser) parse(in []byte, wantObject bool) (*node, error) {
+	if len(in) > MaxObjectSize {
+		return nil, &jsonError{off: MaxObjectSize, msg: fmt.Sprintf("object larger than %d bytes", MaxObjectSize)}
+	}
+	p.in, p.src, p.pos, p.depth = in, string(in), 0, 0
 	p.out = p.out[:0]
 	p.skipWS()
 	if p.pos >= len(p.in) {
-		return nil, nil, p.fail("empty input")
+		return nil, p.fail("empty input")
 	}
 	if wantObject && p.in[p.pos] != '{' {
-		return nil, nil, p.fail("not a JSON object")
+		return nil, p.fail("not a JSON object")
 	}
-	var root node
-	if err := p.value(&root); err != nil {
-		return nil, nil, err
+	v, err := p.value()
+	if err != nil {
+		return nil, err
 	}
+	root := &v
 	p.skipWS()
 	if p.pos != len(p.in) {
-		return nil, nil, p.fail("data after the object")
+		return nil, p.fail("data after the object")
 	}
-	compact := make([]byte, len(p.out))
-	copy(compact, p.out)
-	return &root, compact, nil
+	return root, nil
+}
+
+// children moves the members parsed since base off the stack.
+func (p *parser) children(base int) []node {
+	kids := p.stack[base:]
+	var out []node
+	if p.useArena {
+		start := len(p.arena)
+		p.arena = append(p.arena, kids...)
+		out = p.arena[start:len(p.arena):len(p.arena)]
+	} else {
+		out = make([]node, len(kids))
+		copy(out, kids)
+	}
+	p.stack = p.stack[:base]
+	return out
 }
 
 func (p *parser) fail(msg string) error { return &jsonError{off: p.pos, msg: msg} }
@@ -151,33 +203,34 @@ func (p *parser) skipWS() {
 	}
 }
 
-func (p *parser) value(n *node) error {
+// value parses one value; the node is returned by value so that it does not
+// escape to the heap.
+func (p *parser) value() (node, error) {
+	var n node
 	if p.pos >= len(p.in) {
-		return p.fail("unexpected end of input")
+		return n, p.fail("unexpected end of input")
 	}
+	var err error
 	switch c := p.in[p.pos]; {
 	case c == '{':
-		return p.object(n)
+		err = p.object(&n)
 	case c == '[':
-		return p.array(n)
+		err = p.array(&n)
 	case c == '"':
-		s, err := p.string()
-		if err != nil {
-			return err
-		}
-		n.kind, n.str = kString, s
-		return nil
+		n.str, err = p.string()
+		n.kind = kString
 	case c == '-' || (c >= '0' && c <= '9'):
-		return p.number(n)
+		err = p.number(&n)
 	case c == 't':
-		return p.literal(n, "true", kTrue)
+		err = p.literal(&n, "true", kTrue)
 	case c == 'f':
-		return p.literal(n, "false", kFalse)
+		err = p.literal(&n, "false", kFalse)
 	case c == 'n':
-		return p.literal(n, "null", kNull)
+		err = p.literal(&n, "null", kNull)
 	default:
-		return p.fail(fmt.Sprintf("unexpected character %q", c))
+		err = p.fail(fmt.Sprintf("unexpected character %q", c))
 	}
+	return n, err
 }
 
 func (p *parser) literal(n *node, lit string, k kind) error {
@@ -239,7 +292,7 @@ func (p *parser) number(n *node) error {
 	}
 	p.pos = i
 	n.kind = kNumber
-	n.str = string(in[start:i])
+	n.str = p.src[start:i]
 	p.out = append(p.out, in[start:i]...)
 	return nil
 }
@@ -301,8 +354,8 @@ func (p *parser) object(n *node) error {
 		p.skipWS()
 		p.stack = append(p.stack, node{key: key})
 		idx := len(p.stack) - 1
-		var v node
-		if err := p.value(&v); err != nil {
+		v, err := p.value()
+		if err != nil {
 			return err
 		}
 		v.key = key
@@ -325,10 +378,7 @@ func (p *parser) object(n *node) error {
 		return p.fail("expected ',' or '}' in object")
 	}
 	n.kind = kObject
-	n.kids = make([]node, len(p.stack)-base)
-	copy(n.kids, p.stack[base:])
-	clear(p.stack[base:])
-	p.stack = p.stack[:base]
+	n.kids = p.children(base)
 	p.depth--
 	return nil
 }
@@ -373,8 +423,8 @@ func (p *parser) array(n *node) error {
 		p.skipWS()
 		p.stack = append(p.stack, node{})
 		idx := len(p.stack) - 1
-		var v node
-		if err := p.value(&v); err != nil {
+		v, err := p.value()
+		if err != nil {
 			return err
 		}
 		p.stack[idx] = v
@@ -396,10 +446,7 @@ func (p *parser) array(n *node) error {
 		return p.fail("expected ',' or ']' in array")
 	}
 	n.kind = kArray
-	n.kids = make([]node, len(p.stack)-base)
-	copy(n.kids, p.stack[base:])
-	clear(p.stack[base:])
-	p.stack = p.stack[:base]
+	n.kids = p.children(base)
 	p.depth--
 	return nil
 }
@@ -417,7 +464,7 @@ func (p *parser) string() (string, error) {
 		if c == '"' {
 			p.pos = i + 1
 			p.out = append(p.out, in[start:i+1]...)
-			return string(in[start+1 : i]), nil
+			return p.src[start+1 : i], nil
 		}
 		if c == '\\' || c < 0x20 || c >= 0x80 {
 			break

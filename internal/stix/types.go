@@ -232,6 +232,21 @@ var specs = func() map[string]propTable {
 	return m
 }()
 
+// requiredOf lists the required specific properties of each type, in the order of
+// typeProps, so that errors come in a stable order.
+var requiredOf = func() map[string][]string {
+	m := make(map[string][]string, len(typeProps))
+	for typ, s := range typeProps {
+		for _, f := range strings.Fields(s) {
+			name, _, _ := strings.Cut(f, ":")
+			if strings.HasSuffix(name, "!") {
+				m[typ] = append(m[typ], strings.TrimSuffix(name, "!"))
+			}
+		}
+	}
+	return m
+}()
+
 func targetsOf(s string) []string {
 	s = strings.TrimSuffix(strings.TrimPrefix(s, "("), ")")
 	if s == "" {

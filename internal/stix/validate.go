@@ -14,8 +14,30 @@ type checker struct {
 	typ  string
 	kind Kind
 	errs Errors
-	// timestamps parsed once, for the ordering rules.
-	ts map[string]Timestamp
+	// top-level timestamps parsed once, for the ordering rules
+	ts  [8]namedTS
+	nts int
+}
+
+type namedTS struct {
+	name string
+	ts   Timestamp
+}
+
+func (c *checker) setTS(name string, ts Timestamp) {
+	if c.nts < len(c.ts) {
+		c.ts[c.nts] = namedTS{name, ts}
+		c.nts++
+	}
+}
+
+func (c *checker) getTS(name string) (Timestamp, bool) {
+	for i := 0; i < c.nts; i++ {
+		if c.ts[i].name == name {
+			return c.ts[i].ts, true
+		}
+	}
+	return Timestamp{}, false
 }
 
 func (c *checker) add(path, rule, format string, a ...any) {
@@ -30,7 +52,8 @@ func (c *checker) add(path, rule, format string, a ...any) {
 }
 
 func validateTree(root *node) Errors {
-	c := &checker{root: root}
+	var c checker
+	c.root = root
 	c.check()
 	return c.errs
 }
@@ -77,14 +100,13 @@ func (c *checker) check() {
 			c.add(name, RuleRequired, "missing (required on %s)", kindName(c.kind, c.typ))
 		}
 	}
-	for name, ps := range table {
-		if ps.required && root.get(name) == nil {
+	for _, name := range requiredOf[c.typ] {
+		if root.get(name) == nil {
 			c.add(name, RuleRequired, "missing (required on %s)", c.typ)
 		}
 	}
 
 	// every top-level property
-	c.ts = make(map[string]Timestamp, 4)
 	for i := range root.kids {
 		m := &root.kids[i]
 		name := m.key
@@ -285,7 +307,7 @@ func (c *checker) checkValue(path string, m *node, ps propSpec) {
 			return
 		}
 		if !strings.Contains(path, ".") {
-			c.ts[path] = ts
+			c.setTS(path, ts)
 		}
 	case pBool:
 		if m.kind != kTrue && m.kind != kFalse {
@@ -431,7 +453,7 @@ func (c *checker) checkCommon(name string, m *node, ps propSpec) {
 		return
 	case "created", "modified":
 		c.checkValue(name, m, ps)
-		if ts, ok := c.ts[name]; ok && ts.Digits() < 3 {
+		if ts, ok := c.getTS(name); ok && ts.Digits() < 3 {
 			c.add(name, RulePrecision, "%s: the minimum precision of %s is milliseconds (three digits after the decimal point)", quote(ts.String()), name)
 		}
 		return
@@ -664,8 +686,8 @@ func allDigits(s string) bool {
 // checkVersioning checks §3.6: modified not earlier than created; revoked only on
 // versioned objects.
 func (c *checker) checkVersioning() {
-	cr, okc := c.ts["created"]
-	mo, okm := c.ts["modified"]
+	cr, okc := c.getTS("created")
+	mo, okm := c.getTS("modified")
 	if okc && okm && mo.Compare(cr) < 0 {
 		c.add("modified", RuleVersioning, "modified %s is earlier than created %s", mo, cr)
 	}
@@ -680,8 +702,8 @@ func (c *checker) checkVersioning() {
 // order adds an error when both timestamps are present and later is before
 // earlier (strict: later must be strictly after earlier).
 func (c *checker) order(earlier, later string, strict bool, section string) {
-	a, oka := c.ts[earlier]
-	b, okb := c.ts[later]
+	a, oka := c.getTS(earlier)
+	b, okb := c.getTS(later)
 	if !oka || !okb {
 		return
 	}
