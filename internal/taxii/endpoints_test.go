@@ -15,6 +15,7 @@ func TestEndpointShapes(t *testing.T) {
 	e := newEnv(t, Config{Title: "Node", Description: "Test node", MaxContentLength: 1 << 20})
 
 	t.Run("discovery §4.1", func(t *testing.T) {
+		e := e.with(t)
 		r := e.get("reader", e.base+"/taxii2/")
 		mustStatus(t, r, http.StatusOK)
 		want := map[string]any{"title": "Node", "description": "Test node", "default": "/api/", "api_roots": []any{"/api/"}}
@@ -23,6 +24,7 @@ func TestEndpointShapes(t *testing.T) {
 		}
 	})
 	t.Run("api root §4.2", func(t *testing.T) {
+		e := e.with(t)
 		r := e.get("reader", e.root)
 		mustStatus(t, r, http.StatusOK)
 		want := map[string]any{"title": "Node", "description": "Test node",
@@ -32,6 +34,7 @@ func TestEndpointShapes(t *testing.T) {
 		}
 	})
 	t.Run("collections §5.1", func(t *testing.T) {
+		e := e.with(t)
 		r := e.get("reader", e.root+"collections/")
 		mustStatus(t, r, http.StatusOK)
 		var res struct{ Collections []map[string]any }
@@ -57,6 +60,7 @@ func TestEndpointShapes(t *testing.T) {
 		}
 	})
 	t.Run("collection §5.2 by id and alias", func(t *testing.T) {
+		e := e.with(t)
 		for _, ref := range []string{collA, "alpha"} {
 			r := e.get("peer", e.root+"collections/"+ref+"/")
 			mustStatus(t, r, http.StatusOK)
@@ -75,6 +79,7 @@ func TestEndpointShapes(t *testing.T) {
 	st := e.post("admin", collA, sdo("tool", 1, "2020-01-01T00:00:00.000Z"), sdo("tool", 1, "2021-01-01T00:00:00.000Z"),
 		sdo("campaign", 2, "2020-06-01T00:00:00.000Z"))
 	t.Run("status §4.3.1 from POST §5.5", func(t *testing.T) {
+		e := e.with(t)
 		if st["status"] != "complete" || st["total_count"] != float64(3) || st["success_count"] != float64(3) ||
 			st["failure_count"] != float64(0) || st["pending_count"] != float64(0) {
 			t.Fatalf("status %v", st)
@@ -94,6 +99,7 @@ func TestEndpointShapes(t *testing.T) {
 		}
 	})
 	t.Run("objects §5.4", func(t *testing.T) {
+		e := e.with(t)
 		r := e.get("reader", e.root+"collections/"+collA+"/objects/")
 		mustStatus(t, r, http.StatusOK)
 		m := r.json(t)
@@ -110,6 +116,7 @@ func TestEndpointShapes(t *testing.T) {
 		}
 	})
 	t.Run("empty envelope", func(t *testing.T) {
+		e := e.with(t)
 		r := e.get("reader", e.root+"collections/"+collA+"/objects/?match[type]=malware")
 		mustStatus(t, r, http.StatusOK)
 		if string(r.body) != "{}" {
@@ -117,6 +124,7 @@ func TestEndpointShapes(t *testing.T) {
 		}
 	})
 	t.Run("object §5.6", func(t *testing.T) {
+		e := e.with(t)
 		r := e.get("reader", e.root+"collections/"+collA+"/objects/"+sdoID("tool", 1)+"/?match[version]=all")
 		mustStatus(t, r, http.StatusOK)
 		if objs := objectsOf(t, r); len(objs) != 2 {
@@ -126,6 +134,7 @@ func TestEndpointShapes(t *testing.T) {
 		mustStatus(t, r, http.StatusNotFound)
 	})
 	t.Run("manifest §5.3", func(t *testing.T) {
+		e := e.with(t)
 		r := e.get("reader", e.root+"collections/"+collA+"/manifest/?match[version]=all")
 		mustStatus(t, r, http.StatusOK)
 		var m struct{ Objects []map[string]any }
@@ -143,6 +152,7 @@ func TestEndpointShapes(t *testing.T) {
 		}
 	})
 	t.Run("versions §5.8", func(t *testing.T) {
+		e := e.with(t)
 		r := e.get("reader", e.root+"collections/"+collA+"/objects/"+sdoID("tool", 1)+"/versions/")
 		mustStatus(t, r, http.StatusOK)
 		want := map[string]any{"versions": []any{"2020-01-01T00:00:00.000Z", "2021-01-01T00:00:00.000Z"}}
@@ -153,6 +163,7 @@ func TestEndpointShapes(t *testing.T) {
 		mustStatus(t, r, http.StatusNotFound)
 	})
 	t.Run("unknown routes and methods", func(t *testing.T) {
+		e := e.with(t)
 		mustStatus(t, e.get("reader", e.base+"/nope/"), http.StatusNotFound)
 		mustStatus(t, e.get("reader", e.root+"collections"), http.StatusNotFound) // §3.1: paths end in "/"
 		r := e.req(http.MethodPut, "reader", e.root+"collections/"+collA+"/objects/", []byte("{}"))
@@ -162,6 +173,7 @@ func TestEndpointShapes(t *testing.T) {
 		}
 	})
 	t.Run("every response has the TAXII Content-Type §3.1", func(t *testing.T) {
+		e := e.with(t)
 		for _, u := range []string{e.base + "/taxii2/", e.root, e.root + "collections/", e.root + "status/00000000-0000-4000-8000-000000000000/"} {
 			r := e.get("", u)
 			mustStatus(t, r, http.StatusUnauthorized)

@@ -130,6 +130,13 @@ func newEnv(t testing.TB, cfg Config) *env {
 	return e
 }
 
+// with returns e reporting to t, for use inside subtests.
+func (e *env) with(t testing.TB) *env {
+	c := *e
+	c.t = t
+	return &c
+}
+
 type testWriter struct{ t testing.TB }
 
 func (w *testWriter) Write(b []byte) (int, error) {

@@ -104,6 +104,7 @@ func TestFilters(t *testing.T) {
 	}
 
 	t.Run("malformed parameters give 400", func(t *testing.T) {
+		e := e.with(t)
 		for _, q := range []string{"limit=0", "limit=-3", "limit=x", "added_after=2020-13-01T00:00:00Z",
 			"added_after=2020-01-01", "added_after=2020-01-01T00:00:00Z&added_after=2020-01-01T00:00:00Z",
 			"match[version]=all,last", "match[version]=newest", "match[version]=first,first", "match[id]=nope",
@@ -127,6 +128,7 @@ func TestPagination(t *testing.T) {
 	manifest := e.root + "collections/" + collA + "/manifest/"
 
 	walk := func(t *testing.T, user, first string, limit int) (got []string, pages int) {
+		e := e.with(t)
 		u := first
 		for {
 			r := e.get(user, u)
@@ -160,6 +162,7 @@ func TestPagination(t *testing.T) {
 		}
 	})
 	t.Run("server maximum", func(t *testing.T) {
+		e := e.with(t)
 		r := e.get("reader", manifest+"?limit=100")
 		recs, more, _ := manifestOf(t, r)
 		if len(recs) != 4 || !more {
@@ -178,6 +181,7 @@ func TestPagination(t *testing.T) {
 		}
 	})
 	t.Run("tokens cannot be edited or reused elsewhere", func(t *testing.T) {
+		e := e.with(t)
 		r := e.get("reader", manifest+"?limit=2&match[type]=tool")
 		_, _, next := manifestOf(t, r)
 		raw, _ := base64.RawURLEncoding.DecodeString(next)
@@ -204,6 +208,7 @@ func TestPagination(t *testing.T) {
 		mustStatus(t, e.get("reader", manifest+"?limit=3&match[type]=tool&next="+next), http.StatusOK)
 	})
 	t.Run("objects, object and versions paginate", func(t *testing.T) {
+		e := e.with(t)
 		for i := range 5 {
 			e.post("admin", collA, sdo("tool", 1000, fmt.Sprintf("2021-01-0%dT00:00:00.000Z", i+1)))
 		}

@@ -13,6 +13,7 @@ func TestNegotiationAndHeaders(t *testing.T) {
 	objects := e.root + "collections/" + collA + "/objects/"
 
 	t.Run("Accept", func(t *testing.T) {
+		e := e.with(t)
 		tests := []struct {
 			accept string
 			status int
@@ -36,6 +37,7 @@ func TestNegotiationAndHeaders(t *testing.T) {
 		mustStatus(t, e.get("reader", objects, "Accept", ""), http.StatusNotAcceptable)
 	})
 	t.Run("Content-Type of POST", func(t *testing.T) {
+		e := e.with(t)
 		body := envelopeOf(sdo("tool", 3, "2020-01-01T00:00:00.000Z"))
 		for ct, status := range map[string]int{
 			"application/taxii+json;version=2.1":                 202,
@@ -56,6 +58,7 @@ func TestNegotiationAndHeaders(t *testing.T) {
 		mustStatus(t, e.req(http.MethodPost, "admin", objects, body, "Accept", "application/xml"), http.StatusNotAcceptable)
 	})
 	t.Run("X-TAXII-Date-Added on every 200 of objects, object, manifest, versions", func(t *testing.T) {
+		e := e.with(t)
 		for _, u := range []string{
 			objects,
 			objects + "?match[type]=malware", // empty
@@ -94,6 +97,7 @@ func TestNegotiationAndHeaders(t *testing.T) {
 		}
 	})
 	t.Run("401 carries WWW-Authenticate §1.6.9", func(t *testing.T) {
+		e := e.with(t)
 		r := e.get("", objects)
 		mustStatus(t, r, http.StatusUnauthorized)
 		if r.header.Get("WWW-Authenticate") == "" {

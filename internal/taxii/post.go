@@ -69,7 +69,7 @@ func (s *Server) postObjects(w http.ResponseWriter, r *http.Request) error {
 		RequestTimestamp: s.now().UTC(), Total: len(raws)}
 
 	if len(raws) <= s.cfg.AsyncThreshold {
-		if err := s.process(r.Context(), &st, c.ID, p.Org.ID, raws, len(raws)); err != nil {
+		if err := s.process(r.Context(), &st, c.ID, p.Org.ID, raws, 0); err != nil {
 			return err
 		}
 		st.Done = true

@@ -1,0 +1,162 @@
+package taxii
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"quadshare/internal/store"
+)
+
+// Point 4: adding objects (§5.5) and status resources (§4.3).
+func TestAddObjects(t *testing.T) {
+	e := newEnv(t, Config{AsyncThreshold: 10, MaxContentLength: 64 << 10})
+	objects := e.root + "collections/" + collA + "/objects/"
+
+	t.Run("successes, failures with reasons, duplicates", func(t *testing.T) {
+		e := e.with(t)
+		good := sdo("tool", 1, "2020-01-01T00:00:00.000Z")
+		conflict := bytes.Replace(good, []byte(`"obj 1"`), []byte(`"changed"`), 1)
+		noName := []byte(`{"type":"tool","spec_version":"2.1","id":"tool--00000002-0000-4000-8000-000000000002","created":"2020-01-01T00:00:00.000Z","modified":"2020-01-01T00:00:00.000Z"}`)
+		badTime := []byte(`{"type":"tool","spec_version":"2.1","id":"tool--00000003-0000-4000-8000-000000000003","created":"yesterday","modified":"2020-01-01T00:00:00.000Z","name":"x"}`)
+		notObject := []byte(`42`)
+		st := e.post("admin", collA, good, good, noName, badTime, notObject)
+		if st["status"] != "complete" || st["total_count"] != float64(5) || st["success_count"] != float64(2) ||
+			st["failure_count"] != float64(3) || st["pending_count"] != float64(0) {
+			t.Fatalf("status %v", st)
+		}
+		fails := st["failures"].([]any)
+		ids := map[string]string{}
+		for _, f := range fails {
+			m := f.(map[string]any)
+			if m["message"] == "" || m["message"] == nil {
+				t.Fatalf("failure without a reason: %v", m)
+			}
+			ids[m["id"].(string)] = m["message"].(string)
+		}
+		if !strings.Contains(ids["tool--00000002-0000-4000-8000-000000000002"], "name") {
+			t.Errorf("missing name: %q", ids["tool--00000002-0000-4000-8000-000000000002"])
+		}
+		if !strings.Contains(ids["tool--00000003-0000-4000-8000-000000000003"], "created") {
+			t.Errorf("bad created: %q", ids["tool--00000003-0000-4000-8000-000000000003"])
+		}
+		if _, ok := ids["objects[4]"]; !ok {
+			t.Errorf("a value without an id is not named by its place: %v", ids)
+		}
+		// Sending the same object again is a success (§5.5); other content under the
+		// same id and version is a failure.
+		st = e.post("admin", collA, good, conflict)
+		if st["success_count"] != float64(1) || st["failure_count"] != float64(1) {
+			t.Fatalf("duplicate and conflict: %v", st)
+		}
+		succ := st["successes"].([]any)[0].(map[string]any)
+		if succ["id"] != sdoID("tool", 1) || succ["version"] != "2020-01-01T00:00:00.000Z" {
+			t.Fatalf("success detail %v", succ)
+		}
+		// And the collection holds it once.
+		r := e.get("admin", objects+"?match[version]=all&match[type]=tool")
+		if n := len(objectsOf(t, r)); n != 1 {
+			t.Fatalf("%d tools stored, want 1", n)
+		}
+	})
+	t.Run("bodies that are not envelopes give 422", func(t *testing.T) {
+		e := e.with(t)
+		for _, body := range []string{`not json`, `[]`, `{"objects":[]}`, `{}`, `{"objects":{}}`,
+			`{"type":"bundle","id":"bundle--00000000-0000-4000-8000-000000000000","objects":[]}`,
+			`{"objects":[{"type":"tool"}]} trailing`, `{"objects":[1],"objects":[2]}`} {
+			r := e.req(http.MethodPost, "admin", objects, []byte(body))
+			if r.status != http.StatusUnprocessableEntity {
+				t.Errorf("body %q: status %d, want 422", body, r.status)
+				continue
+			}
+			mustStatus(t, r, http.StatusUnprocessableEntity)
+		}
+	})
+	t.Run("asynchronous: pending, then complete", func(t *testing.T) {
+		e := e.with(t)
+		var objs [][]byte
+		for i := range 40 {
+			objs = append(objs, sdo("campaign", 100+i, "2020-01-01T00:00:00.000Z"))
+		}
+		objs = append(objs, []byte(`{"type":"campaign","id":"campaign--bad"}`))
+		st := e.post("admin", collA, objs...)
+		if st["status"] != "pending" || st["total_count"] != float64(41) {
+			t.Fatalf("large envelope: %v", st)
+		}
+		if pc := st["pending_count"].(float64); pc+st["success_count"].(float64)+st["failure_count"].(float64) != 41 {
+			t.Fatalf("counts do not add up: %v", st)
+		}
+		done := e.waitStatus("admin", st["id"].(string))
+		if done["success_count"] != float64(40) || done["failure_count"] != float64(1) || done["pending_count"] != float64(0) {
+			t.Fatalf("completed status %v", done)
+		}
+		if _, ok := done["pendings"]; ok {
+			t.Fatal("pendings listed when complete")
+		}
+		// Another user cannot see the status (§4.3: not found).
+		mustStatus(t, e.get("analyst", e.root+"status/"+st["id"].(string)+"/"), http.StatusNotFound)
+		mustStatus(t, e.get("admin", e.root+"status/00000000-0000-4000-8000-000000000000/"), http.StatusNotFound)
+		mustStatus(t, e.get("admin", e.root+"status/not-a-uuid/"), http.StatusNotFound)
+	})
+	t.Run("max_content_length: 413 above, nothing at or below refused", func(t *testing.T) {
+		e := e.with(t)
+		max := 64 << 10
+		pad := func(n int) []byte { // an envelope of exactly n bytes
+			head := []byte(`{"x_pad":"`)
+			tail := []byte(`","objects":[` + string(sdo("identity", 7, "2020-01-01T00:00:00.000Z")) + `]}`)
+			return append(append(head, bytes.Repeat([]byte("a"), n-len(head)-len(tail))...), tail...)
+		}
+		mustStatus(t, e.req(http.MethodPost, "admin", objects, pad(max)), http.StatusAccepted)
+		mustStatus(t, e.req(http.MethodPost, "admin", objects, pad(max-1)), http.StatusAccepted)
+		mustStatus(t, e.req(http.MethodPost, "admin", objects, pad(max+1)), http.StatusRequestEntityTooLarge)
+		// Without a Content-Length (chunked), the limit holds too.
+		r, _ := http.NewRequestWithContext(context.Background(), http.MethodPost, objects, struct{ *bytes.Reader }{bytes.NewReader(pad(max + 1))})
+		r.Header.Set("Accept", "application/taxii+json;version=2.1")
+		r.Header.Set("Content-Type", "application/taxii+json;version=2.1")
+		r.Header.Set("Authorization", e.creds["admin"])
+		res, err := e.client.Do(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusRequestEntityTooLarge {
+			t.Fatalf("chunked body above the limit: %d", res.StatusCode)
+		}
+	})
+	t.Run("rights", func(t *testing.T) {
+		e := e.with(t)
+		body := envelopeOf(sdo("tool", 50, "2020-01-01T00:00:00.000Z"))
+		mustStatus(t, e.req(http.MethodPost, "reader", objects, body), http.StatusForbidden)                                      // can read, cannot write
+		mustStatus(t, e.req(http.MethodPost, "outsider", objects, body), http.StatusNotFound)                                     // cannot see
+		mustStatus(t, e.req(http.MethodPost, "peer", e.root+"collections/"+collB+"/objects/", body), http.StatusAccepted)         // write-only
+		mustStatus(t, e.get("peer", e.root+"collections/"+collB+"/objects/"), http.StatusForbidden)                               // write-only cannot read
+		mustStatus(t, e.req(http.MethodPost, "operator", e.root+"collections/"+collInbox+"/objects/", body), http.StatusAccepted) // own inbox
+	})
+}
+
+// Statuses are kept for the retention and removed after it (§4.3: at least 24 hours).
+func TestStatusRetention(t *testing.T) {
+	if err := (Config{StatusRetention: time.Hour, TokenKey: make([]byte, 32)}).Defaults().Validate(); err == nil {
+		t.Fatal("a retention under 24h was accepted")
+	}
+	e := newEnv(t, Config{})
+	st := e.post("admin", collA, sdo("tool", 1, "2020-01-01T00:00:00.000Z"))
+	id := st["id"].(string)
+	ctx := context.Background()
+	// What the janitor does, 47 hours later: the status stays.
+	if _, err := e.st.DeleteStatusesBefore(ctx, time.Now().Add(47*time.Hour).Add(-e.srv.cfg.StatusRetention)); err != nil {
+		t.Fatal(err)
+	}
+	mustStatus(t, e.get("admin", e.root+"status/"+id+"/"), http.StatusOK)
+	if _, err := e.st.DeleteStatusesBefore(ctx, time.Now().Add(49*time.Hour).Add(-e.srv.cfg.StatusRetention)); err != nil {
+		t.Fatal(err)
+	}
+	mustStatus(t, e.get("admin", e.root+"status/"+id+"/"), http.StatusNotFound)
+	if _, err := e.st.Status(ctx, id); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("status still stored: %v", err)
+	}
+}
