@@ -1,9 +1,11 @@
 package policy
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"time"
@@ -107,132 +109,94 @@ const (
 // ErrFacts is wrapped by every Extract error.
 var ErrFacts = errors.New("policy: extract")
 
-// wire is the part of an object Extract reads.
-type wire struct {
-	ID         string                     `json:"id"`
-	Type       string                     `json:"type"`
-	Created    string                     `json:"created"`
-	Modified   string                     `json:"modified"`
-	CreatedBy  string                     `json:"created_by_ref"`
-	MarkingRef []string                   `json:"object_marking_refs"`
-	Sectors    []string                   `json:"sectors"`
-	Granular   []wireGranular             `json:"granular_markings"`
-	Extensions map[string]json.RawMessage `json:"extensions"`
-}
-
-type wireGranular struct {
-	MarkingRef string   `json:"marking_ref"`
-	Lang       string   `json:"lang"`
-	Selectors  []string `json:"selectors"`
-}
-
-// wireSharing is our sharing extension (docs/classification-marking.md).
-type wireSharing struct {
-	Sectors    []string `json:"sectors"`
-	Recipients []string `json:"recipients"`
-	Reporter   *struct {
-		Ref      string `json:"ref"`
-		Sector   string `json:"sector"`
-		SizeBand string `json:"size_band"`
-		Consent  string `json:"consent"`
-	} `json:"reporter"`
-}
-
 // Extract reads the Facts of one object from its JSON. Markings it cannot
-// interpret set Unknown rather than fail; malformed JSON, a missing id or type and
-// lists beyond the limits are errors.
+// interpret set Unknown rather than fail; malformed JSON, a missing id or type,
+// duplicate members and lists beyond the limits are errors. Members are matched
+// by their exact names (encoding/json alone would also take "Object_Marking_Refs",
+// and the last of two duplicates, which other readers may not).
 func (s *Scales) Extract(raw []byte) (Facts, error) {
 	var f Facts
 	if len(raw) > stix.MaxObjectSize {
 		return f, fmt.Errorf("%w: object larger than %d bytes", ErrFacts, stix.MaxObjectSize)
 	}
-	var w wire
-	if err := json.Unmarshal(raw, &w); err != nil {
+	top, err := members(raw)
+	if err != nil {
 		return f, fmt.Errorf("%w: %w", ErrFacts, err)
 	}
-	if w.Type == "" || !strings.HasPrefix(w.ID, w.Type+"--") {
-		return f, fmt.Errorf("%w: id %q does not name an object of type %q", ErrFacts, clip(w.ID), clip(w.Type))
+	var w struct {
+		id, typ, created, modified, createdBy string
+		markingRefs, sectors                  []string
+		granular                              []json.RawMessage
 	}
-	f.ID, f.Type, f.CreatedBy = w.ID, w.Type, w.CreatedBy
+	errs := []error{
+		field(top, "id", &w.id), field(top, "type", &w.typ), field(top, "created", &w.created),
+		field(top, "modified", &w.modified), field(top, "created_by_ref", &w.createdBy),
+		field(top, "object_marking_refs", &w.markingRefs), field(top, "sectors", &w.sectors),
+		field(top, "granular_markings", &w.granular),
+	}
+	if err := errors.Join(errs...); err != nil {
+		return f, fmt.Errorf("%w: %w", ErrFacts, err)
+	}
+	if w.typ == "" || !strings.HasPrefix(w.id, w.typ+"--") {
+		return f, fmt.Errorf("%w: id %q does not name an object of type %q", ErrFacts, clip(w.id), clip(w.typ))
+	}
+	f.ID, f.Type, f.CreatedBy = w.id, w.typ, w.createdBy
 	bad := func(format string, a ...any) (Facts, error) {
 		return Facts{}, fmt.Errorf("%w: %s: "+format, append([]any{ErrFacts, f.ID}, a...)...)
 	}
-	if len(w.MarkingRef) > maxMarkingRefs {
+	if len(w.markingRefs) > maxMarkingRefs {
 		return bad("more than %d object_marking_refs", maxMarkingRefs)
 	}
-	for _, id := range w.MarkingRef {
+	for _, id := range w.markingRefs {
 		f.Mark.add(s, id)
 	}
-	if len(w.Granular) > maxGranular {
+	if len(w.granular) > maxGranular {
 		return bad("more than %d granular_markings", maxGranular)
 	}
-	for i, g := range w.Granular {
-		if g.MarkingRef == "" {
+	for i, graw := range w.granular {
+		gm, err := members(graw)
+		var ref, lang string
+		var sels []string
+		if err == nil {
+			err = errors.Join(field(gm, "marking_ref", &ref), field(gm, "lang", &lang), field(gm, "selectors", &sels))
+		}
+		if err != nil {
+			return bad("granular_markings.[%d]: %v", i, err)
+		}
+		if ref == "" {
 			continue // a language marking (§7.2.3) restricts nothing
 		}
-		if len(g.Selectors) == 0 || len(g.Selectors) > maxSelectors {
-			return bad("granular_markings.[%d]: want 1 to %d selectors, got %d", i, maxSelectors, len(g.Selectors))
+		if len(sels) == 0 || len(sels) > maxSelectors {
+			return bad("granular_markings.[%d]: want 1 to %d selectors, got %d", i, maxSelectors, len(sels))
 		}
-		for j, sel := range g.Selectors {
+		for j, sel := range sels {
 			if err := checkSelector(sel); err != nil {
 				return bad("granular_markings.[%d].selectors.[%d]: %v", i, j, err)
 			}
 		}
-		if slices.ContainsFunc(g.Selectors, structural) {
+		if slices.ContainsFunc(sels, structural) {
 			// Content that cannot be removed without destroying the object:
 			// its marking governs the whole object.
-			f.Mark.add(s, g.MarkingRef)
+			f.Mark.add(s, ref)
 			continue
 		}
-		var gm Granular
-		gm.add(s, g.MarkingRef)
-		gm.Selectors = g.Selectors
-		f.Granular = append(f.Granular, gm)
+		var g Granular
+		g.add(s, ref)
+		g.Selectors = sels
+		f.Granular = append(f.Granular, g)
 	}
-	if len(w.Sectors) > maxSectors {
+	if len(w.sectors) > maxSectors {
 		return bad("more than %d sectors", maxSectors)
 	}
-	for _, sec := range w.Sectors {
+	for _, sec := range w.sectors {
 		f.Sectors |= SectorOf(sec)
 	}
-	if ext, ok := w.Extensions[SharingExtension]; ok {
-		var sh wireSharing
-		if err := json.Unmarshal(ext, &sh); err != nil {
-			return bad("extension %s: %v", SharingExtension, err)
-		}
-		if len(sh.Sectors) > maxSectors {
-			return bad("more than %d sectors", maxSectors)
-		}
-		for _, sec := range sh.Sectors {
-			f.Sectors |= SectorOf(sec)
-		}
-		if len(sh.Recipients) > maxNamed {
-			return bad("more than %d named recipients", maxNamed)
-		}
-		for _, r := range sh.Recipients {
-			nation, user, ok := strings.Cut(r, ":")
-			if !ok || !validNation(nation) || user == "" {
-				return bad("named recipient %q: want NATION:user-id", clip(r))
-			}
-			f.Named = append(f.Named, Named{Nation: nation, User: user})
-		}
-		// An anonymised reporter keeps only its sector and size band, no ref.
-		if rep := sh.Reporter; rep != nil && rep.Ref != "" {
-			if !strings.HasPrefix(rep.Ref, "identity--") {
-				return bad("reporter.ref %q: want an identity id", clip(rep.Ref))
-			}
-			f.Reporter = rep.Ref
-			f.Consent = ConsentNever
-			for c, name := range consentNames {
-				if rep.Consent == name {
-					f.Consent = Consent(c)
-				}
-			}
-		}
+	if err := s.extractSharing(&f, top); err != nil {
+		return bad("extension %s: %v", SharingExtension, err)
 	}
-	ts := w.Modified
+	ts := w.modified
 	if ts == "" {
-		ts = w.Created
+		ts = w.created
 	}
 	if ts != "" {
 		t, err := stix.ParseTimestamp(ts)
@@ -242,6 +206,121 @@ func (s *Scales) Extract(raw []byte) (Facts, error) {
 		f.Since = t.Time()
 	}
 	return f, nil
+}
+
+// extractSharing reads our sharing extension (docs/classification-marking.md).
+func (s *Scales) extractSharing(f *Facts, top map[string]json.RawMessage) error {
+	extsRaw, ok := top["extensions"]
+	if !ok {
+		return nil
+	}
+	exts, err := members(extsRaw)
+	if err != nil {
+		return fmt.Errorf("extensions: %w", err)
+	}
+	extRaw, ok := exts[SharingExtension]
+	if !ok {
+		return nil
+	}
+	ext, err := members(extRaw)
+	if err != nil {
+		return err
+	}
+	var sectors, recipients []string
+	var repRaw json.RawMessage
+	if err := errors.Join(field(ext, "sectors", &sectors), field(ext, "recipients", &recipients), field(ext, "reporter", &repRaw)); err != nil {
+		return err
+	}
+	if len(sectors) > maxSectors {
+		return fmt.Errorf("more than %d sectors", maxSectors)
+	}
+	for _, sec := range sectors {
+		f.Sectors |= SectorOf(sec)
+	}
+	if len(recipients) > maxNamed {
+		return fmt.Errorf("more than %d named recipients", maxNamed)
+	}
+	for _, r := range recipients {
+		nation, user, ok := strings.Cut(r, ":")
+		if !ok || !validNation(nation) || user == "" {
+			return fmt.Errorf("named recipient %q: want NATION:user-id", clip(r))
+		}
+		f.Named = append(f.Named, Named{Nation: nation, User: user})
+	}
+	if repRaw == nil {
+		return nil
+	}
+	rep, err := members(repRaw)
+	if err != nil {
+		return fmt.Errorf("reporter: %w", err)
+	}
+	var ref, consent string
+	if err := errors.Join(field(rep, "ref", &ref), field(rep, "consent", &consent)); err != nil {
+		return fmt.Errorf("reporter: %w", err)
+	}
+	// An anonymised reporter keeps only its sector and size band, no ref.
+	if ref == "" {
+		return nil
+	}
+	if !strings.HasPrefix(ref, "identity--") {
+		return fmt.Errorf("reporter.ref %q: want an identity id", clip(ref))
+	}
+	f.Reporter = ref
+	f.Consent = ConsentNever // absent or unknown consent
+	for c, name := range consentNames {
+		if consent == name {
+			f.Consent = Consent(c)
+		}
+	}
+	return nil
+}
+
+// members splits a JSON object into its members, refusing anything else and
+// duplicate names.
+func members(raw []byte) (map[string]json.RawMessage, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, fmt.Errorf("invalid JSON: %w", err)
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return nil, errors.New("not a JSON object")
+	}
+	m := map[string]json.RawMessage{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, fmt.Errorf("invalid JSON: %w", err)
+		}
+		name, _ := tok.(string)
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, fmt.Errorf("invalid JSON: %w", err)
+		}
+		if _, dup := m[name]; dup {
+			return nil, fmt.Errorf("member %q appears twice", clip(name))
+		}
+		m[name] = v
+	}
+	if _, err := dec.Token(); err != nil { // the closing brace
+		return nil, fmt.Errorf("invalid JSON: %w", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("trailing data after the JSON object")
+	}
+	return m, nil
+}
+
+// field decodes member name of m into v when present and not null.
+func field(m map[string]json.RawMessage, name string, v any) error {
+	raw, ok := m[name]
+	if !ok || string(raw) == "null" {
+		return nil
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	return nil
 }
 
 // structural reports whether a selector names content that identifies the object or
