@@ -1,0 +1,109 @@
+package taxii
+
+import (
+	"encoding/json"
+	"net/http"
+	"slices"
+	"testing"
+)
+
+// Point 5: delete (§5.7) with the can_read/can_write matrix; a deleted version
+// disappears from objects, manifest and versions.
+func TestDelete(t *testing.T) {
+	e := newEnv(t, Config{})
+	v1, v2, v3 := "2020-01-01T00:00:00.000Z", "2021-01-01T00:00:00.000Z", "2022-01-01T00:00:00.000Z"
+	e.post("admin", collA, sdo("tool", 1, v1), sdo("tool", 1, v2), sdo("tool", 1, v3), sdo("tool", 2, v1))
+	e.post("admin", collB, sdo("tool", 1, v1))
+	obj := func(coll string, n int) string {
+		return e.root + "collections/" + coll + "/objects/" + sdoID("tool", n) + "/"
+	}
+
+	t.Run("rights matrix", func(t *testing.T) {
+		e := e.with(t)
+		tests := []struct {
+			user, coll string
+			status     int
+		}{
+			{"outsider", collA, http.StatusNotFound},   // can_read false, can_write false
+			{"reader", collA, http.StatusForbidden},    // true, false
+			{"peer", collB, http.StatusForbidden},      // false, true
+			{"analyst", collA, http.StatusForbidden},   // analyst: read everywhere, write not granted
+			{"operator", collA, http.StatusNotFound},   // no grant
+			{"outsider", collHid, http.StatusNotFound}, // hidden collection
+		}
+		for _, tt := range tests {
+			r := e.req(http.MethodDelete, tt.user, obj(tt.coll, 1)+"?match[version]="+v1, nil)
+			if r.status != tt.status {
+				t.Errorf("%s deleting in %s: %d, want %d", tt.user, tt.coll, r.status, tt.status)
+			}
+			mustStatus(t, r, tt.status)
+		}
+		// Nothing was deleted.
+		r := e.get("admin", obj(collA, 1)+"versions/")
+		var vs struct{ Versions []string }
+		decode(t, r, &vs)
+		if len(vs.Versions) != 3 {
+			t.Fatalf("versions after refused deletes: %v", vs.Versions)
+		}
+	})
+	t.Run("one version", func(t *testing.T) {
+		e := e.with(t)
+		r := e.req(http.MethodDelete, "peer", obj(collA, 1)+"?match[version]="+v2, nil) // partner: read+write on A
+		mustStatus(t, r, http.StatusOK)
+		if len(r.body) != 0 {
+			t.Fatalf("DELETE body %q", r.body)
+		}
+		// Gone from the versions, the object (404 for that version), the manifest and objects.
+		r = e.get("reader", obj(collA, 1)+"versions/")
+		var vs struct{ Versions []string }
+		decode(t, r, &vs)
+		if !slices.Equal(vs.Versions, []string{v1, v3}) {
+			t.Fatalf("versions %v", vs.Versions)
+		}
+		mustStatus(t, e.get("reader", obj(collA, 1)+"?match[version]="+v2), http.StatusNotFound)
+		r = e.get("reader", e.root+"collections/"+collA+"/manifest/?match[version]=all&match[id]="+sdoID("tool", 1))
+		recs, _, _ := manifestOf(t, r)
+		if !slices.Equal(recs, []string{sdoID("tool", 1) + "@" + v1, sdoID("tool", 1) + "@" + v3}) {
+			t.Fatalf("manifest %v", recs)
+		}
+		r = e.get("reader", e.root+"collections/"+collA+"/objects/?match[version]="+v2)
+		if string(r.body) != "{}" {
+			t.Fatalf("objects with the deleted version: %s", r.body)
+		}
+		// Deleting it again: nothing there.
+		mustStatus(t, e.req(http.MethodDelete, "admin", obj(collA, 1)+"?match[version]="+v2, nil), http.StatusNotFound)
+	})
+	t.Run("last version, then the whole object", func(t *testing.T) {
+		e := e.with(t)
+		mustStatus(t, e.req(http.MethodDelete, "admin", obj(collA, 1)+"?match[version]=last", nil), http.StatusOK)
+		r := e.get("reader", obj(collA, 1))
+		objs := objectsOf(t, r)
+		if len(objs) != 1 || objs[0]["modified"] != v1 {
+			t.Fatalf("after deleting the last version: %s", r.body)
+		}
+		mustStatus(t, e.req(http.MethodDelete, "admin", obj(collA, 2), nil), http.StatusOK)
+		mustStatus(t, e.get("reader", obj(collA, 2)), http.StatusNotFound)
+		mustStatus(t, e.get("reader", obj(collA, 2)+"versions/"), http.StatusNotFound)
+		// The copy in another collection is untouched.
+		r = e.get("peer", obj(collB, 1))
+		mustStatus(t, r, http.StatusForbidden) // peer cannot read B
+		r = e.get("admin", obj(collB, 1))
+		mustStatus(t, r, http.StatusOK)
+		var env struct{ Objects []json.RawMessage }
+		decode(t, r, &env)
+		if len(env.Objects) != 1 {
+			t.Fatalf("collection B lost its copy: %s", r.body)
+		}
+	})
+	t.Run("operators cannot delete, even in their inbox", func(t *testing.T) {
+		e := e.with(t)
+		e.post("operator", collInbox, sdo("tool", 9, v1))
+		mustStatus(t, e.req(http.MethodDelete, "operator", obj(collInbox, 9), nil), http.StatusForbidden)
+		mustStatus(t, e.get("operator", obj(collInbox, 9)), http.StatusOK)
+	})
+	t.Run("malformed filters give 400", func(t *testing.T) {
+		e := e.with(t)
+		mustStatus(t, e.req(http.MethodDelete, "admin", obj(collA, 1)+"?match[version]=nope", nil), http.StatusBadRequest)
+		mustStatus(t, e.req(http.MethodDelete, "admin", obj(collA, 1)+"?match[type]=tool", nil), http.StatusBadRequest)
+	})
+}

@@ -1,0 +1,118 @@
+package taxii
+
+import (
+	"encoding/json"
+	"net/http"
+	"reflect"
+	"testing"
+)
+
+// Point 6: every error is a TAXII error object whose http_status matches; nothing tells
+// a collection the client may not see from one that does not exist (Appendix B).
+func TestErrorsDoNotLeak(t *testing.T) {
+	e := newEnv(t, Config{})
+	e.post("admin", collHid, sdo("tool", 1, "2020-01-01T00:00:00.000Z"))
+	missing := "0a0a0a0a-0000-4000-8000-000000000000"
+
+	paths := []struct{ method, path string }{
+		{http.MethodGet, "/"},
+		{http.MethodGet, "/objects/"},
+		{http.MethodGet, "/manifest/"},
+		{http.MethodGet, "/objects/" + sdoID("tool", 1) + "/"},
+		{http.MethodGet, "/objects/" + sdoID("tool", 1) + "/versions/"},
+		{http.MethodPost, "/objects/"},
+		{http.MethodDelete, "/objects/" + sdoID("tool", 1) + "/"},
+		{http.MethodGet, "/objects/?match[type]=tool&limit=5"},
+	}
+	for _, p := range paths {
+		var body []byte
+		if p.method == http.MethodPost {
+			body = envelopeOf(sdo("tool", 2, "2020-01-01T00:00:00.000Z"))
+		}
+		hidden := e.req(p.method, "reader", e.root+"collections/"+collHid+p.path, body)
+		absent := e.req(p.method, "reader", e.root+"collections/"+missing+p.path, body)
+		mustStatus(t, hidden, http.StatusNotFound)
+		mustStatus(t, absent, http.StatusNotFound)
+		if !sameError(t, hidden, absent) {
+			t.Errorf("%s %s: a hidden collection answers %s, a missing one %s", p.method, p.path, hidden.body, absent.body)
+		}
+		for _, h := range []string{"Content-Type", "Content-Length", "Www-Authenticate", "Allow"} {
+			if hidden.header.Get(h) != absent.header.Get(h) {
+				t.Errorf("%s %s: header %s differs: %q, %q", p.method, p.path, h, hidden.header.Get(h), absent.header.Get(h))
+			}
+		}
+	}
+	// The collection list does not name it either.
+	r := e.get("reader", e.root+"collections/")
+	var cs struct{ Collections []struct{ ID string } }
+	decode(t, r, &cs)
+	for _, c := range cs.Collections {
+		if c.ID == collHid {
+			t.Fatal("hidden collection listed")
+		}
+	}
+	// An unauthenticated client learns nothing either: 401 everywhere, before any lookup.
+	a := e.get("", e.root+"collections/"+collHid+"/")
+	b := e.get("", e.root+"collections/"+missing+"/")
+	mustStatus(t, a, http.StatusUnauthorized)
+	if !sameError(t, a, b) {
+		t.Fatalf("unauthenticated: %s vs %s", a.body, b.body)
+	}
+}
+
+// sameError compares two error bodies but for error_id, which is the request's own.
+func sameError(t *testing.T, a, b resp) bool {
+	t.Helper()
+	var ma, mb map[string]any
+	if json.Unmarshal(a.body, &ma) != nil || json.Unmarshal(b.body, &mb) != nil {
+		t.Fatalf("error bodies %q %q", a.body, b.body)
+	}
+	if ma["error_id"] == "" || ma["error_id"] == mb["error_id"] {
+		t.Fatalf("error_id %v %v: want distinct request ids", ma["error_id"], mb["error_id"])
+	}
+	delete(ma, "error_id")
+	delete(mb, "error_id")
+	return reflect.DeepEqual(ma, mb)
+}
+
+// An operator reads back only its own organisation's submissions (auth.Rights
+// OnlySubmitter), on every reading endpoint.
+func TestOperatorSeesOnlyOwnSubmissions(t *testing.T) {
+	e := newEnv(t, Config{})
+	e.post("admin", collInbox, sdo("tool", 1, "2020-01-01T00:00:00.000Z"))
+	st := e.post("operator", collInbox, sdo("tool", 2, "2020-01-01T00:00:00.000Z"))
+	base := e.root + "collections/" + collInbox + "/"
+	r := e.get("operator2", base+"objects/") // same organisation, another user
+	objs := objectsOf(t, r)
+	if len(objs) != 1 || objs[0]["id"] != sdoID("tool", 2) {
+		t.Fatalf("operator sees %s", r.body)
+	}
+	recs, _, _ := manifestOf(t, e.get("operator", base+"manifest/"))
+	if len(recs) != 1 {
+		t.Fatalf("operator manifest %v", recs)
+	}
+	mustStatus(t, e.get("operator", base+"objects/"+sdoID("tool", 1)+"/"), http.StatusNotFound)
+	mustStatus(t, e.get("operator", base+"objects/"+sdoID("tool", 1)+"/versions/"), http.StatusNotFound)
+	// The admin sees both.
+	if n := len(objectsOf(t, e.get("admin", base+"objects/"))); n != 2 {
+		t.Fatalf("admin sees %d", n)
+	}
+	// Its status is its own: the other user of its organisation cannot read it.
+	mustStatus(t, e.get("operator", e.root+"status/"+st["id"].(string)+"/"), http.StatusOK)
+	mustStatus(t, e.get("operator2", e.root+"status/"+st["id"].(string)+"/"), http.StatusNotFound)
+}
+
+// A failure inside the server is a generic 500 TAXII error: no internal detail.
+func TestInternalErrorIsGeneric(t *testing.T) {
+	e := newEnv(t, Config{})
+	if err := e.st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []string{e.root + "collections/", e.root + "collections/" + collA + "/objects/"} {
+		r := e.get("admin", u)
+		mustStatus(t, r, http.StatusInternalServerError) // checkError refuses "sql", "sqlite", ".go:" in the body
+		if id := r.json(t)["error_id"]; id != r.header.Get("X-Request-Id") || id == "" {
+			t.Fatalf("error_id %v, X-Request-Id %q", id, r.header.Get("X-Request-Id"))
+		}
+	}
+}
