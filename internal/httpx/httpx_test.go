@@ -1,0 +1,174 @@
+package httpx
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+
+	"quadshare/internal/auth"
+	"quadshare/internal/store"
+)
+
+// fixedAuth authenticates by a header, or fails with the error it holds.
+type fixedAuth struct{ err error }
+
+func (a fixedAuth) Authenticate(r *http.Request) (*auth.Principal, error) {
+	if a.err != nil {
+		return nil, a.err
+	}
+	return &auth.Principal{User: store.User{ID: "u1"}}, nil
+}
+
+func serve(t *testing.T, o Options, r *http.Request) (*httptest.ResponseRecorder, map[string]any) {
+	t.Helper()
+	w := httptest.NewRecorder()
+	Wrap(o, o.Handler).ServeHTTP(w, r)
+	var m map[string]any
+	if w.Code >= 400 {
+		if ct := w.Header().Get("Content-Type"); ct != MediaType {
+			t.Fatalf("error Content-Type %q", ct)
+		}
+		if err := json.Unmarshal(w.Body.Bytes(), &m); err != nil {
+			t.Fatalf("error body %q: %v", w.Body.String(), err)
+		}
+		if m["http_status"] != strconv.Itoa(w.Code) || m["title"] == "" {
+			t.Fatalf("error object %v for status %d", m, w.Code)
+		}
+		if m["error_id"] != w.Header().Get("X-Request-Id") {
+			t.Fatalf("error_id %v, X-Request-Id %q", m["error_id"], w.Header().Get("X-Request-Id"))
+		}
+	}
+	return w, m
+}
+
+func TestErrorRendering(t *testing.T) {
+	var logs bytes.Buffer
+	log := slog.New(slog.NewJSONHandler(&logs, nil))
+	tests := []struct {
+		name    string
+		handler HandlerFunc
+		status  int
+		hidden  string // must not reach the client
+	}{
+		{"client error", func(w http.ResponseWriter, r *http.Request) error {
+			return Errorf(http.StatusBadRequest, "limit must be positive")
+		}, 400, ""},
+		{"internal error", func(w http.ResponseWriter, r *http.Request) error {
+			return fmt.Errorf("store: query: %w", errors.New("database is locked (SQLITE_BUSY)"))
+		}, 500, "SQLITE_BUSY"},
+		{"wrapped client error keeps its status, hides its cause", func(w http.ResponseWriter, r *http.Request) error {
+			return fmt.Errorf("outer: %w", &Error{Status: 409, Title: "Conflict", Cause: errors.New("secret cause")})
+		}, 409, "secret cause"},
+		{"panic", func(w http.ResponseWriter, r *http.Request) error {
+			var m map[string]int
+			m["x"]++ // a nil map write: a runtime panic
+			return nil
+		}, 500, "assignment to entry in nil map"},
+		{"body too large", func(w http.ResponseWriter, r *http.Request) error {
+			_, err := io.ReadAll(r.Body)
+			return err
+		}, 413, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			logs.Reset()
+			o := Options{Log: log, Handler: Handle(log, tt.handler), MaxBody: 10}
+			r := httptest.NewRequest(http.MethodPost, "/x/", strings.NewReader("0123456789A"))
+			r.ContentLength = -1 // unknown: the limit is found while reading
+			w, m := serve(t, o, r)
+			if w.Code != tt.status {
+				t.Fatalf("status %d, want %d: %s", w.Code, tt.status, w.Body)
+			}
+			if tt.hidden != "" {
+				if strings.Contains(w.Body.String(), tt.hidden) {
+					t.Fatalf("response leaks %q: %s", tt.hidden, w.Body)
+				}
+				if tt.status >= 500 && !strings.Contains(logs.String(), tt.hidden) {
+					t.Fatalf("log lacks %q: %s", tt.hidden, logs.String())
+				}
+			}
+			if strings.Contains(w.Body.String(), "goroutine") || strings.Contains(w.Body.String(), ".go:") {
+				t.Fatalf("stack in response: %s", w.Body)
+			}
+			_ = m
+		})
+	}
+	if !strings.Contains(logs.String(), `"request_id"`) {
+		t.Fatal("log lines carry no request id")
+	}
+}
+
+func TestPanicStackIsLogged(t *testing.T) {
+	var logs bytes.Buffer
+	log := slog.New(slog.NewJSONHandler(&logs, nil))
+	h := Handle(log, func(w http.ResponseWriter, r *http.Request) error { panic("boom") })
+	w, _ := serve(t, Options{Log: log, Handler: h}, httptest.NewRequest(http.MethodGet, "/", nil))
+	if w.Code != 500 || !strings.Contains(logs.String(), "httpx_test.go") {
+		t.Fatalf("status %d; log %s", w.Code, logs.String())
+	}
+}
+
+func TestLimitBody(t *testing.T) {
+	log := slog.New(slog.DiscardHandler)
+	read := Handle(log, func(w http.ResponseWriter, r *http.Request) error {
+		b, err := io.ReadAll(r.Body)
+		if err != nil {
+			return err
+		}
+		_, _ = fmt.Fprint(w, len(b))
+		return nil
+	})
+	for _, tt := range []struct {
+		size, status int
+		known        bool
+	}{{10, 200, true}, {10, 200, false}, {9, 200, true}, {11, 413, true}, {11, 413, false}} {
+		r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(strings.Repeat("a", tt.size)))
+		if !tt.known {
+			r.ContentLength = -1
+		}
+		w, _ := serve(t, Options{Log: log, Handler: read, MaxBody: 10}, r)
+		if w.Code != tt.status {
+			t.Errorf("body of %d (length known %v): %d, want %d", tt.size, tt.known, w.Code, tt.status)
+		}
+	}
+}
+
+func TestAuthenticate(t *testing.T) {
+	log := slog.New(slog.DiscardHandler)
+	ok := Handle(log, func(w http.ResponseWriter, r *http.Request) error {
+		p, found := auth.FromContext(r.Context())
+		if !found || p.User.ID != "u1" {
+			return errors.New("no principal")
+		}
+		return nil
+	})
+	for _, tt := range []struct {
+		err    error
+		status int
+		header string
+	}{
+		{nil, 200, ""},
+		{fmt.Errorf("%w: bad token", auth.ErrUnauthenticated), 401, "Www-Authenticate"},
+		{auth.ErrRateLimited, 429, "Retry-After"},
+		{errors.New("store down"), 500, ""},
+	} {
+		w, m := serve(t, Options{Log: log, Handler: ok, Auth: fixedAuth{tt.err}}, httptest.NewRequest(http.MethodGet, "/", nil))
+		if w.Code != tt.status {
+			t.Errorf("%v: status %d, want %d", tt.err, w.Code, tt.status)
+		}
+		if tt.header != "" && w.Header().Get(tt.header) == "" {
+			t.Errorf("%v: no %s header", tt.err, tt.header)
+		}
+		if strings.Contains(fmt.Sprint(m), "bad token") || strings.Contains(fmt.Sprint(m), "store down") {
+			t.Errorf("cause shown to the client: %v", m)
+		}
+	}
+}
