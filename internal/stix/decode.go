@@ -3,6 +3,8 @@ package stix
 import (
 	"errors"
 	"fmt"
+	"strings"
+	"unsafe"
 )
 
 // ErrDecode is wrapped by every Decode error that is not about JSON syntax.
@@ -40,9 +42,7 @@ func decode(raw []byte, validate bool) (Object, error) {
 		}
 		return nil
 	})
-	var je *jsonError
-	jsonErr = errors.As(err, &je)
-	if jsonErr {
+	if _, jsonErr = err.(*jsonError); jsonErr {
 		return Object{}, fmt.Errorf("stix: decode: %w", err)
 	}
 	if err != nil {
@@ -51,6 +51,8 @@ func decode(raw []byte, validate bool) (Object, error) {
 	return o, nil
 }
 
+// fill takes the indexed fields from the tree. The tree's strings alias the
+// input (see parser.borrow), so the ones kept are copied, in one allocation.
 func fill(root *node, compact []byte) (Object, error) {
 	var o Object
 	o.Raw = compact
@@ -64,48 +66,76 @@ func fill(root *node, compact []byte) (Object, error) {
 	if t.kind != kString || t.str == "" {
 		return bad("type is not a non-empty string")
 	}
-	o.Type = t.str
 	id := root.get("id")
 	if id == nil {
-		return bad("%s: no id property", o.Type)
+		return bad("%s: no id property", t.str)
 	}
 	if id.kind != kString || id.str == "" {
-		return bad("%s: id is not a non-empty string", o.Type)
+		return bad("%s: id is not a non-empty string", t.str)
 	}
-	o.ID = id.str
-	if sv := root.get("spec_version"); sv != nil && sv.kind == kString {
-		o.SpecVersion = sv.str
+	var err error
+	if o.Created, err = timestampOf(root, "created", id.str); err != nil {
+		return Object{}, err
 	}
-	for _, f := range []struct {
-		name string
-		ts   *Timestamp
-	}{{"created", &o.Created}, {"modified", &o.Modified}} {
-		m := root.get(f.name)
-		if m == nil {
-			continue
-		}
-		if m.kind != kString {
-			return bad("%s: %s is a %s, not a timestamp", o.ID, f.name, m.kind)
-		}
-		ts, err := ParseTimestamp(m.str)
-		if err != nil {
-			return Object{}, fmt.Errorf("%w: %s: %s: %w", ErrDecode, o.ID, f.name, err)
-		}
-		*f.ts = ts
+	if o.Modified, err = timestampOf(root, "modified", id.str); err != nil {
+		return Object{}, err
 	}
 	if r := root.get("revoked"); r != nil && r.kind == kTrue {
 		o.Revoked = true
 	}
-	if s, ok := root.stringOf("name"); ok {
-		o.Name = s
-	} else if s, ok := root.stringOf("value"); ok {
-		o.Name = s
+	name, ok := root.stringOf("name")
+	if !ok {
+		name, _ = root.stringOf("value")
 	}
-	if s, ok := root.stringOf("description"); ok {
-		o.Description = s
+	desc, _ := root.stringOf("description")
+	sv, _ := root.stringOf("spec_version")
+	if sv == "2.1" {
+		o.SpecVersion = "2.1"
+	} else {
+		o.SpecVersion = strings.Clone(sv)
 	}
+	if k, ok := typeNames[t.str]; ok {
+		o.Type = k
+	} else {
+		o.Type = strings.Clone(t.str)
+	}
+	// One copy for the three strings; a plain concatenation could return the
+	// input's own bytes when two of them are empty.
+	buf := make([]byte, 0, len(id.str)+len(name)+len(desc))
+	buf = append(append(append(buf, id.str...), name...), desc...)
+	all := unsafe.String(unsafe.SliceData(buf), len(buf))
+	o.ID = all[:len(id.str)]
+	o.Name = all[len(id.str) : len(id.str)+len(name)]
+	o.Description = all[len(id.str)+len(name):]
 	return o, nil
 }
+
+// timestampOf parses an optional top-level timestamp for fill.
+func timestampOf(root *node, name, id string) (Timestamp, error) {
+	m := root.get(name)
+	if m == nil {
+		return Timestamp{}, nil
+	}
+	if m.kind != kString {
+		return Timestamp{}, fmt.Errorf("%w: %s: %s is a %s, not a timestamp", ErrDecode, id, name, m.kind)
+	}
+	ts, err := ParseTimestamp(m.str)
+	if err != nil {
+		_, err = ParseTimestamp(strings.Clone(m.str)) // the error keeps the text
+		return Timestamp{}, fmt.Errorf("%w: %s: %s: %w", ErrDecode, id, name, err)
+	}
+	return ts, nil
+}
+
+// typeNames holds the specification's type names, so that decoding them does not
+// allocate.
+var typeNames = func() map[string]string {
+	m := make(map[string]string, len(kindOf))
+	for k := range kindOf {
+		m[k] = k
+	}
+	return m
+}()
 
 // Parse is Decode followed by Validate: it returns the object only when it is valid
 // STIX 2.1. A validation failure is returned as Errors.

@@ -122,3 +122,34 @@ func TestDecodeRejects(t *testing.T) {
 		t.Errorf("depth %d must be accepted: %v", MaxDepth, err)
 	}
 }
+
+// The decoder's strings alias its input while it works; nothing it returns may.
+func TestResultsDoNotAliasInput(t *testing.T) {
+	in := []byte(indicatorJSON)
+	o, err := Parse(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := []byte(strings.Replace(indicatorJSON, `"2016-01-01T00:00:00Z"`, `"2016-01-01T00:00:00"`, 1))
+	_, perr := Parse(bad)
+	if perr == nil {
+		t.Fatal("bad valid_from accepted")
+	}
+	_, derr := Decode([]byte(strings.Replace(indicatorJSON, `"2016-04-29T14:09:00.000Z"`, `"2016-04-29T14:09:00.000"`, 1)))
+	want := []string{o.ID, o.Type, o.SpecVersion, o.Name, o.Description, string(o.Raw), perr.Error(), derr.Error()}
+	for _, b := range [][]byte{in, bad} {
+		for i := range b {
+			b[i] = 'X'
+		}
+	}
+	got := []string{o.ID, o.Type, o.SpecVersion, o.Name, o.Description, string(o.Raw), perr.Error(), derr.Error()}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("result %d changed with the input: %q", i, got[i])
+		}
+	}
+	var errs Errors
+	if errors.As(perr, &errs) && strings.Contains(errs[0].ObjectID+errs[0].Path, "X") {
+		t.Errorf("error fields alias the input: %+v", errs[0])
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // The decoder is our own: a strict RFC 8259 parser into a small tree, written for
@@ -86,15 +87,19 @@ func (e *jsonError) Unwrap() error { return ErrJSON }
 // parser holds scratch space reused across objects (see parserPool).
 type parser struct {
 	in    []byte
-	src   string // string(in): strings without escapes are substrings of it
+	src   string // the input as a string: strings without escapes are substrings of it
 	pos   int
 	out   []byte // compact form being built
 	stack []node // scratch for members of containers being parsed
 	depth int
-	// arena holds the children of every container when the tree does not outlive
-	// the parser (withTree); otherwise each container gets its own slice.
-	arena    []node
-	useArena bool
+	// borrow is set when the tree does not outlive the call (withTree): children
+	// are then kept in arena, reused from object to object, and src aliases the
+	// input instead of copying it, so whatever keeps a string of the tree beyond
+	// the call (fill, checker.add) must clone it. Otherwise each container gets
+	// its own slice and src is a copy.
+	arena  []node
+	borrow bool
+	root   node
 }
 
 var parserPool = sync.Pool{New: func() any { return new(parser) }}
@@ -118,7 +123,7 @@ func parseValue(in []byte, wantObject bool) (*node, []byte, error) {
 // and the compact text; the tree is only valid during fn.
 func withTree(in []byte, fn func(root *node, compact []byte) error) error {
 	p := parserPool.Get().(*parser)
-	p.useArena = true
+	p.borrow = true
 	root, err := p.parse(in, true)
 	if err == nil {
 		err = fn(root, p.compact())
@@ -153,7 +158,12 @@ func (p *parser) parse(in []byte, wantObject bool) (*node, error) {
 	if len(in) > MaxObjectSize {
 		return nil, &jsonError{off: MaxObjectSize, msg: fmt.Sprintf("object larger than %d bytes", MaxObjectSize)}
 	}
-	p.in, p.src, p.pos, p.depth = in, string(in), 0, 0
+	p.in, p.pos, p.depth = in, 0, 0
+	if p.borrow && len(in) > 0 {
+		p.src = unsafe.String(unsafe.SliceData(in), len(in))
+	} else {
+		p.src = string(in)
+	}
 	p.out = p.out[:0]
 	p.skipWS()
 	if p.pos >= len(p.in) {
@@ -166,7 +176,14 @@ func (p *parser) parse(in []byte, wantObject bool) (*node, error) {
 	if err != nil {
 		return nil, err
 	}
-	root := &v
+	var root *node
+	if p.borrow {
+		p.root = v // the pooled parser holds the root: no allocation
+		root = &p.root
+	} else {
+		root = new(node)
+		*root = v
+	}
 	p.skipWS()
 	if p.pos != len(p.in) {
 		return nil, p.fail("data after the object")
@@ -178,7 +195,7 @@ func (p *parser) parse(in []byte, wantObject bool) (*node, error) {
 func (p *parser) children(base int) []node {
 	kids := p.stack[base:]
 	var out []node
-	if p.useArena {
+	if p.borrow {
 		start := len(p.arena)
 		p.arena = append(p.arena, kids...)
 		out = p.arena[start:len(p.arena):len(p.arena)]

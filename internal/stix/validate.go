@@ -48,7 +48,8 @@ func (c *checker) add(path, rule, format string, a ...any) {
 	if len(a) > 0 {
 		msg = fmt.Sprintf(format, a...)
 	}
-	c.errs = append(c.errs, &Error{ObjectID: c.id, Path: path, Rule: rule, Message: msg})
+	// The tree's strings alias the input (see parser.borrow): clone what is kept.
+	c.errs = append(c.errs, &Error{ObjectID: strings.Clone(c.id), Path: strings.Clone(path), Rule: rule, Message: strings.Clone(msg)})
 }
 
 func validateTree(root *node) Errors {
