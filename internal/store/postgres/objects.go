@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -15,23 +16,36 @@ import (
 	"quadshare/internal/store"
 )
 
-// Bounds on what one call may ask for.
+// Bounds on what one call may ask for (as in the embedded store).
 const (
 	maxPut        = 100_000 // objects in one Put
-	maxQueryLimit = 10_000  // entries in one page
+	maxLimit      = 10_000  // entries in one page or search
+	defaultLimit  = 100     // when a query gives no limit
 	maxFilterList = 1_000   // values in one filter list
 )
 
-// CreateCollection adds c; ErrExists when its id or alias is taken.
+func clampLimit(n int) int {
+	if n <= 0 {
+		return defaultLimit
+	}
+	return min(n, maxLimit)
+}
+
+// CreateCollection adds c; ErrExists when its id or alias is taken, as an id or as an
+// alias.
 func (s *Store) CreateCollection(ctx context.Context, c store.Collection) error {
 	if c.ID == "" {
 		return errors.New("postgres: create collection: empty id")
 	}
-	_, err := s.pool.Exec(ctx, `
+	if c.CreatedAt.IsZero() {
+		c.CreatedAt = time.Now()
+	}
+	tag, err := s.pool.Exec(ctx, `
 		INSERT INTO collections (id, alias, title, description, media_types, owner_org, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		SELECT $1, $2, $3, $4, $5, $6, $7
+		WHERE NOT EXISTS (SELECT 1 FROM collections WHERE id = $2 OR alias = $1)`,
 		c.ID, nullString(c.Alias), c.Title, c.Description, nonNil(c.MediaTypes), c.OwnerOrg, nanos(c.CreatedAt))
-	if isCode(err, codeUniqueViolation) {
+	if isCode(err, codeUniqueViolation) || (err == nil && tag.RowsAffected() == 0) {
 		return fmt.Errorf("postgres: create collection %s: %w", c.ID, store.ErrExists)
 	}
 	if err != nil {
@@ -65,7 +79,7 @@ func (s *Store) Collection(ctx context.Context, idOrAlias string) (store.Collect
 
 // Collections returns every collection, oldest first.
 func (s *Store) Collections(ctx context.Context) ([]store.Collection, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+collectionColumns+` FROM collections ORDER BY created_at, id`)
+	rows, err := s.pool.Query(ctx, `SELECT `+collectionColumns+` FROM collections ORDER BY seq`)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: collections: %w", err)
 	}
@@ -88,15 +102,19 @@ type querier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
-// collectionExists returns an error wrapping store.ErrNotFound when there is no
-// collection with the given id.
-func collectionExists(ctx context.Context, q querier, id string) error {
-	var one int
-	err := q.QueryRow(ctx, `SELECT 1 FROM collections WHERE id = $1`, id).Scan(&one)
+// collectionID returns the id of the collection with this id, else with this alias;
+// an error wrapping store.ErrNotFound when there is none.
+func collectionID(ctx context.Context, q querier, idOrAlias string) (string, error) {
+	var id string
+	err := q.QueryRow(ctx, `SELECT id FROM collections WHERE id = $1
+		UNION ALL SELECT id FROM collections WHERE alias = $1 LIMIT 1`, idOrAlias).Scan(&id)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return fmt.Errorf("collection %s: %w", id, store.ErrNotFound)
+		return "", fmt.Errorf("collection %q: %w", idOrAlias, store.ErrNotFound)
 	}
-	return err
+	if err != nil {
+		return "", fmt.Errorf("collection %q: %w", idOrAlias, err)
+	}
+	return id, nil
 }
 
 type versionKey struct{ id, ver string }
@@ -133,7 +151,8 @@ func (s *Store) Put(ctx context.Context, collection, submitter string, objs []st
 
 func putTx(ctx context.Context, tx pgx.Tx, collection, submitter string, objs []stix.Object,
 	keys []versionKey, digests [][]byte) ([]store.PutResult, error) {
-	if err := collectionExists(ctx, tx, collection); err != nil {
+	collection, err := collectionID(ctx, tx, collection)
+	if err != nil {
 		return nil, err
 	}
 	results := make([]store.PutResult, len(objs))
@@ -353,22 +372,21 @@ func versionCondition(v store.VersionFilter, a *args, within string) (string, er
 // Query returns one page of the entries of a collection that match q, in ascending
 // date_added.
 func (s *Store) Query(ctx context.Context, q store.Query) (store.Page, error) {
-	if q.Limit <= 0 {
-		return store.Page{}, fmt.Errorf("postgres: query: limit %d, want > 0", q.Limit)
-	}
-	limit := min(q.Limit, maxQueryLimit)
+	limit := clampLimit(q.Limit)
 	if len(q.IDs) > maxFilterList || len(q.Types) > maxFilterList || len(q.SpecVersions) > maxFilterList {
 		return store.Page{}, fmt.Errorf("postgres: query: more than %d values in a filter", maxFilterList)
 	}
+	col, err := collectionID(ctx, s.pool, q.Collection)
+	if err != nil {
+		return store.Page{}, fmt.Errorf("postgres: query: %w", err)
+	}
 	var a args
-	where := []string{"e.collection = " + a.add(q.Collection)}
-	// within restricts the versions that "first" and "last" choose among to those the
-	// same query could return but for the version filter.
+	where := []string{"e.collection = " + a.add(col)}
+	// within restricts the versions that "first" and "last" choose among to those
+	// that pass the spec_version filter (as in the embedded store).
 	var within string
 	if !q.AddedUpTo.IsZero() {
-		p := a.add(micros(q.AddedUpTo))
-		where = append(where, "e.date_added <= "+p)
-		within += " AND e2.date_added <= " + p
+		where = append(where, "e.date_added <= "+a.add(micros(q.AddedUpTo)))
 	}
 	if !q.AddedAfter.IsZero() {
 		where = append(where, "e.date_added > "+a.add(micros(q.AddedAfter)))
@@ -399,17 +417,11 @@ func (s *Store) Query(ctx context.Context, q store.Query) (store.Page, error) {
 		ORDER BY e.date_added LIMIT ` + a.add(limit+1)
 	rows, err := s.pool.Query(ctx, sql, a...)
 	if err != nil {
-		return store.Page{}, fmt.Errorf("postgres: query %s: %w", q.Collection, err)
+		return store.Page{}, fmt.Errorf("postgres: query %s: %w", col, err)
 	}
 	entries, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Entry, error) { return scanEntry(r) })
 	if err != nil {
-		return store.Page{}, fmt.Errorf("postgres: query %s: %w", q.Collection, err)
-	}
-	if len(entries) == 0 {
-		// Nothing: tell an empty collection from one that does not exist.
-		if err := collectionExists(ctx, s.pool, q.Collection); err != nil {
-			return store.Page{}, fmt.Errorf("postgres: query: %w", err)
-		}
+		return store.Page{}, fmt.Errorf("postgres: query %s: %w", col, err)
 	}
 	page := store.Page{Entries: entries}
 	if len(entries) > limit {
@@ -425,7 +437,8 @@ func (s *Store) Delete(ctx context.Context, collection, id string, v store.Versi
 		return 0, fmt.Errorf("postgres: delete: more than %d spec versions", maxFilterList)
 	}
 	var a args
-	where := []string{"e.collection = " + a.add(collection), "e.id = " + a.add(id)}
+	colArg := a.add(collection) // the id, once resolved
+	where := []string{"e.collection = " + colArg, "e.id = " + a.add(id)}
 	var within string
 	if len(specVersions) > 0 {
 		p := a.add(specVersions)
@@ -441,9 +454,11 @@ func (s *Store) Delete(ctx context.Context, collection, id string, v store.Versi
 	}
 	var n int
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
-		if err := collectionExists(ctx, tx, collection); err != nil {
+		col, err := collectionID(ctx, tx, collection)
+		if err != nil {
 			return err
 		}
+		a[0] = col
 		// Entries change only under the clock's lock (see Put).
 		if _, err := tx.Exec(ctx, `SELECT last FROM clock WHERE id = 1 FOR UPDATE`); err != nil {
 			return err
@@ -476,8 +491,11 @@ func (s *Store) Count(ctx context.Context, collection string) (int, error) {
 	var err error
 	if collection == "" {
 		err = s.pool.QueryRow(ctx, `SELECT count(*) FROM versions`).Scan(&n)
-	} else if err = collectionExists(ctx, s.pool, collection); err == nil {
-		err = s.pool.QueryRow(ctx, `SELECT count(*) FROM entries WHERE collection = $1`, collection).Scan(&n)
+	} else {
+		var col string
+		if col, err = collectionID(ctx, s.pool, collection); err == nil {
+			err = s.pool.QueryRow(ctx, `SELECT count(*) FROM entries WHERE collection = $1`, col).Scan(&n)
+		}
 	}
 	if err != nil {
 		return 0, fmt.Errorf("postgres: count %s: %w", collection, err)

@@ -13,15 +13,32 @@ import (
 
 const (
 	maxSearchWords = 16
-	maxSearchLimit = 1000
+	maxWordLen     = 100 // bytes
 )
 
-// searchWords splits text into the lower-case words that the 'simple' text search
-// configuration would index: runs of letters and digits.
+// searchWords splits text into lower-case words, runs of letters, digits and marks
+// (as the embedded store does): at most maxSearchWords, each cut to maxWordLen bytes
+// at a rune boundary. No character of the user's text is read as query syntax.
 func searchWords(text string) []string {
-	return strings.FieldsFunc(strings.ToLower(text), func(r rune) bool {
-		return !unicode.IsLetter(r) && !unicode.IsNumber(r)
+	words := strings.FieldsFunc(strings.ToLower(text), func(r rune) bool {
+		return !unicode.IsLetter(r) && !unicode.IsDigit(r) && !unicode.IsMark(r)
 	})
+	if len(words) > maxSearchWords {
+		words = words[:maxSearchWords]
+	}
+	for i, w := range words {
+		if len(w) > maxWordLen {
+			cut := 0
+			for j := range w {
+				if j > maxWordLen {
+					break
+				}
+				cut = j
+			}
+			words[i] = w[:cut]
+		}
+	}
+	return words
 }
 
 // tsquery builds "w1 & w2 & w3:*": every word, the last as a prefix. Words are quoted
@@ -37,35 +54,35 @@ func tsquery(words []string) string {
 	return strings.Join(parts, " & ")
 }
 
-// Search returns the latest versions, in the given collections (all when none), whose
-// name or description holds every word of q.Text, the last word as a prefix.
+// Search returns the latest versions, per collection, in the given collections (all
+// when none), whose name or description holds every word of q.Text, the last word as
+// a prefix; best matches first.
 func (s *Store) Search(ctx context.Context, q store.SearchQuery) ([]store.Entry, error) {
 	words := searchWords(q.Text)
 	if len(words) == 0 {
 		return nil, nil
 	}
-	if len(words) > maxSearchWords {
-		return nil, fmt.Errorf("postgres: search: %d words, at most %d", len(words), maxSearchWords)
-	}
 	if len(q.Collections) > maxFilterList || len(q.Types) > maxFilterList {
 		return nil, fmt.Errorf("postgres: search: more than %d values in a filter", maxFilterList)
 	}
-	limit := q.Limit
-	if limit <= 0 || limit > maxSearchLimit {
-		limit = maxSearchLimit
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("postgres: search: %w", err)
 	}
 	var a args
-	where := []string{"v.tsv @@ to_tsquery('simple', " + a.add(tsquery(words)) + ")"}
+	tsq := "to_tsquery('simple', " + a.add(tsquery(words)) + ")"
+	where := []string{"v.tsv @@ " + tsq}
 	if len(q.Collections) > 0 {
 		where = append(where, "e.collection = ANY("+a.add(q.Collections)+"::text[])")
 	}
 	if len(q.Types) > 0 {
 		where = append(where, "e.type = ANY("+a.add(q.Types)+"::text[])")
 	}
+	// The latest version per collection, as the embedded store.
 	where = append(where, `NOT EXISTS (SELECT 1 FROM entries e2 WHERE e2.collection = e.collection
 		AND e2.id = e.id AND e2.ver > e.ver)`)
 	sql := `SELECT ` + entryColumns + ` FROM versions v JOIN entries e ON e.id = v.id AND e.ver = v.ver
-		WHERE ` + strings.Join(where, " AND ") + ` ORDER BY e.date_added LIMIT ` + a.add(limit)
+		WHERE ` + strings.Join(where, " AND ") + `
+		ORDER BY ts_rank(v.tsv, ` + tsq + `) DESC, e.date_added LIMIT ` + a.add(clampLimit(q.Limit))
 	rows, err := s.pool.Query(ctx, sql, a...)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: search: %w", err)
