@@ -2,6 +2,7 @@ package pattern
 
 import (
 	"errors"
+	"reflect"
 	"testing"
 )
 
@@ -44,6 +45,11 @@ func FuzzParse(f *testing.F) {
 		}
 		if again := q.String(); again != canon {
 			t.Fatalf("round trip of %q changed:\n first %q\nsecond %q", s, canon, again)
+		}
+		clearPositions(p.Root)
+		clearPositions(q.Root)
+		if !reflect.DeepEqual(p.Root, q.Root) {
+			t.Fatalf("canonical form %q of %q parses to a different tree", canon, s)
 		}
 		if len(p.ObjectTypes()) == 0 {
 			t.Fatalf("parsed %q but found no object types", s)

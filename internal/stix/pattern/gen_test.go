@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"math/rand/v2"
+	"reflect"
 	"strconv"
 	"testing"
 	"time"
@@ -16,13 +17,19 @@ func TestGeneratedRoundTrip(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	for i := range 3000 {
 		g := gen{r: r}
-		want := (&Pattern{Root: g.expr(3)}).String()
+		tree := g.expr(3)
+		want := (&Pattern{Root: tree}).String()
 		p, err := Parse(want)
 		if err != nil {
 			t.Fatalf("case %d: %q: %v", i, want, err)
 		}
 		if got := p.String(); got != want {
 			t.Fatalf("case %d:\nrendered %q\nreparsed %q", i, want, got)
+		}
+		// The text must carry the whole structure, not only render the same.
+		clearPositions(p.Root)
+		if !reflect.DeepEqual(p.Root, tree) {
+			t.Fatalf("case %d: %q parsed to a different tree", i, want)
 		}
 	}
 }
@@ -174,4 +181,37 @@ func (g gen) timestamp() Constant {
 		panic(s + ": " + msg)
 	}
 	return Constant{Kind: Timestamp, Str: s, Time: parsed}
+}
+
+// clearPositions zeroes the offsets in a parsed tree, which generated trees lack.
+func clearPositions(e Expr) {
+	switch e := e.(type) {
+	case *Observation:
+		e.Start = 0
+		clearCondPositions(e.Cond)
+	case *Join:
+		for _, o := range e.Operands {
+			clearPositions(o)
+		}
+	case *Qualified:
+		clearPositions(e.Expr)
+		for i := range e.Qualifiers {
+			q := &e.Qualifiers[i]
+			q.At, q.Start.At, q.Stop.At = 0, 0, 0
+		}
+	}
+}
+
+func clearCondPositions(c Cond) {
+	switch c := c.(type) {
+	case *Comparison:
+		c.Start, c.Value.At = 0, 0
+		for i := range c.Set {
+			c.Set[i].At = 0
+		}
+	case *Logic:
+		for _, o := range c.Operands {
+			clearCondPositions(o)
+		}
+	}
 }
