@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -23,6 +24,7 @@ const (
 	maxFilterValues = 1000  // values of one match field
 	maxSearchWords  = 16
 	maxWordLen      = 100
+	maxTypeArms     = 16 // match[type] values read as merged index scans; beyond, a filter
 )
 
 func (s *Store) prepare(ctx context.Context) error {
@@ -38,10 +40,9 @@ func (s *Store) prepare(ctx context.Context) error {
 	s.insObject = prep(`INSERT INTO objects (id, version, type, spec_version, created, modified, revoked, name, description, hash, raw)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id, version) DO NOTHING`)
 	s.insFTS = prep(`INSERT INTO objects_fts (rowid, name, description) VALUES (?, ?, ?)`)
-	s.insEntry = prep(`INSERT INTO entries (cid, date_added, oid, id, version, type, spec_version, submitter)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+	s.insEntry = prep(`INSERT INTO entries (cid, date_added, oid, type, submitter) VALUES (?, ?, ?, ?, ?)`)
 	s.selObject = prep(`SELECT oid, hash FROM objects WHERE id = ? AND version = ?`)
-	s.selEntry = prep(`SELECT date_added FROM entries WHERE id = ? AND version = ? AND cid = ?`)
+	s.selEntry = prep(`SELECT date_added FROM entries WHERE oid = ? AND cid = ?`)
 	if err != nil {
 		return fmt.Errorf("prepare: %w", err)
 	}
@@ -250,7 +251,7 @@ func (s *Store) Put(ctx context.Context, collection, submitter string, objs []st
 				continue
 			}
 			var added int64
-			err := selEntry.QueryRowContext(bg, o.ID, key, cid).Scan(&added)
+			err := selEntry.QueryRowContext(bg, oid, cid).Scan(&added)
 			if err == nil {
 				res[i] = store.PutResult{Outcome: store.Duplicate, DateAdded: fromMicros(added)}
 				continue
@@ -259,7 +260,7 @@ func (s *Store) Put(ctx context.Context, collection, submitter string, objs []st
 				return nil, fmt.Errorf("sqlite: put %s: %w", o.ID, err)
 			}
 		}
-		if _, err := insEntry.ExecContext(bg, cid, next, oid, o.ID, key, o.Type, o.SpecVersion, submitter); err != nil {
+		if _, err := insEntry.ExecContext(bg, cid, next, oid, o.Type, submitter); err != nil {
 			return nil, fmt.Errorf("sqlite: put %s: %w", o.ID, err)
 		}
 		res[i] = store.PutResult{Outcome: store.Added, DateAdded: fromMicros(next)}
@@ -319,9 +320,9 @@ func anys(vals []string) []any {
 	return out
 }
 
-// versions adds TAXII's match[version] (TAXII 2.1 §3.4.1) on entries e: the union of
-// first, last and exact versions; "first" and "last" are per object among the versions
-// in the same collection that pass the spec_version filter.
+// versions adds TAXII's match[version] (TAXII 2.1 §3.4.1) on entries e of objects o:
+// the union of first, last and exact versions; "first" and "last" are per object among
+// the versions in the same collection that pass the spec_version filter.
 func (b *sqlBuilder) versions(v store.VersionFilter, specs []string) error {
 	if v.All {
 		return nil
@@ -333,17 +334,22 @@ func (b *sqlBuilder) versions(v store.VersionFilter, specs []string) error {
 	specCond := ""
 	var specArgs []any
 	if len(specs) > 0 {
-		specCond = " AND x.spec_version IN (" + placeholders(len(specs)) + ")"
+		specCond = " AND o2.spec_version IN (" + placeholders(len(specs)) + ")"
 		specArgs = anys(specs)
+	}
+	// Another version of the same object, in the same collection, before or after.
+	other := func(cmp string) string {
+		return `EXISTS (SELECT 1 FROM objects o2 JOIN entries x ON x.oid = o2.oid AND x.cid = e.cid
+			WHERE o2.id = o.id AND o2.version ` + cmp + ` o.version` + specCond + `)`
 	}
 	var parts []string
 	var args []any
 	if last {
-		parts = append(parts, `NOT EXISTS (SELECT 1 FROM entries x WHERE x.id = e.id AND x.version > e.version AND x.cid = e.cid`+specCond+`)`)
+		parts = append(parts, "NOT "+other(">"))
 		args = append(args, specArgs...)
 	}
 	if v.First {
-		parts = append(parts, `NOT EXISTS (SELECT 1 FROM entries x WHERE x.id = e.id AND x.version < e.version AND x.cid = e.cid`+specCond+`)`)
+		parts = append(parts, "NOT "+other("<"))
 		args = append(args, specArgs...)
 	}
 	if len(v.Exact) > 0 {
@@ -351,7 +357,7 @@ func (b *sqlBuilder) versions(v store.VersionFilter, specs []string) error {
 		for i, ts := range v.Exact {
 			keys[i] = ts.Key()
 		}
-		parts = append(parts, "e.version IN ("+placeholders(len(keys))+")")
+		parts = append(parts, "o.version IN ("+placeholders(len(keys))+")")
 		args = append(args, anys(keys)...)
 	}
 	b.add("("+strings.Join(parts, " OR ")+")", args...)
@@ -406,16 +412,36 @@ func (s *Store) Query(ctx context.Context, q store.Query) (store.Page, error) {
 	if !q.AddedUpTo.IsZero() {
 		b.add("e.date_added <= ?", micros(q.AddedUpTo))
 	}
-	if err := errors.Join(b.in("e.id", q.IDs), b.in("e.type", q.Types), b.in("e.spec_version", q.SpecVersions),
+	if err := errors.Join(b.in("o.id", q.IDs), b.in("o.spec_version", q.SpecVersions),
 		b.versions(q.Versions, q.SpecVersions)); err != nil {
 		return store.Page{}, fmt.Errorf("sqlite: query: %w", err)
 	}
 	if q.Submitter != "" {
 		b.add("e.submitter = ?", q.Submitter)
 	}
-	query := `SELECT ` + entryColumns + ` FROM entries e JOIN objects o ON o.oid = e.oid` + b.where() +
-		` ORDER BY e.date_added LIMIT ?`
-	rows, err := s.r.QueryContext(ctx, query, append(b.args, limit+1)...)
+	var query string
+	var args []any
+	if len(q.Types) > 0 && len(q.IDs) == 0 && len(q.Types) <= maxTypeArms {
+		// One arm per type, each read in date_added order from entries_type; SQLite
+		// merges the arms and stops at the limit. A single scan of the collection with
+		// a type filter would read every entry of the other types on the way.
+		types := slices.Compact(slices.Sorted(slices.Values(q.Types)))
+		arms := make([]string, len(types))
+		for i, typ := range types {
+			arms[i] = `SELECT ` + entryColumns + ` FROM entries e INDEXED BY entries_type JOIN objects o ON o.oid = e.oid` +
+				b.where() + ` AND e.type = ?`
+			args = append(append(args, b.args...), typ)
+		}
+		query = strings.Join(arms, " UNION ALL ") + ` ORDER BY 1 LIMIT ?`
+	} else {
+		if err := b.in("e.type", q.Types); err != nil {
+			return store.Page{}, fmt.Errorf("sqlite: query: %w", err)
+		}
+		query = `SELECT ` + entryColumns + ` FROM entries e JOIN objects o ON o.oid = e.oid` + b.where() +
+			` ORDER BY e.date_added LIMIT ?`
+		args = b.args
+	}
+	rows, err := s.r.QueryContext(ctx, query, append(args, limit+1)...)
 	if err != nil {
 		return store.Page{}, fmt.Errorf("sqlite: query: %w", err)
 	}
@@ -452,12 +478,12 @@ func (s *Store) Delete(ctx context.Context, collection, id string, v store.Versi
 		return 0, fmt.Errorf("sqlite: delete %s: %w", id, err)
 	}
 	var b sqlBuilder
-	b.add("e.id = ?", id)
+	b.add("o.id = ?", id)
 	b.add("e.cid = ?", cid)
-	if err := errors.Join(b.in("e.spec_version", specVersions), b.versions(v, specVersions)); err != nil {
+	if err := errors.Join(b.in("o.spec_version", specVersions), b.versions(v, specVersions)); err != nil {
 		return 0, fmt.Errorf("sqlite: delete %s: %w", id, err)
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT e.date_added, e.oid FROM entries e`+b.where(), b.args...)
+	rows, err := tx.QueryContext(ctx, `SELECT e.date_added, e.oid FROM objects o JOIN entries e ON e.oid = o.oid`+b.where(), b.args...)
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: delete %s: %w", id, err)
 	}
@@ -492,8 +518,8 @@ func (s *Store) Delete(ctx context.Context, collection, id string, v store.Versi
 // collectGarbage removes object oid when no collection holds it any more.
 func collectGarbage(ctx context.Context, tx *sql.Tx, oid int64) error {
 	var name, desc string
-	err := tx.QueryRowContext(ctx, `SELECT name, description FROM objects o WHERE oid = ?
-		AND NOT EXISTS (SELECT 1 FROM entries e WHERE e.id = o.id AND e.version = o.version)`, oid).Scan(&name, &desc)
+	err := tx.QueryRowContext(ctx, `SELECT name, description FROM objects WHERE oid = ?1
+		AND NOT EXISTS (SELECT 1 FROM entries WHERE oid = ?1)`, oid).Scan(&name, &desc)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil // still in a collection
 	}
@@ -565,10 +591,12 @@ func (s *Store) Search(ctx context.Context, q store.SearchQuery) ([]store.Entry,
 	if err := b.in("e.type", q.Types); err != nil {
 		return nil, fmt.Errorf("sqlite: search: %w", err)
 	}
-	b.add(`NOT EXISTS (SELECT 1 FROM entries x WHERE x.id = e.id AND x.version > e.version AND x.cid = e.cid)`)
+	if err := b.versions(store.VersionFilter{Last: true}, nil); err != nil {
+		return nil, fmt.Errorf("sqlite: search: %w", err)
+	}
 	query := `SELECT ` + entryColumns + ` FROM objects_fts f
 		JOIN objects o ON o.oid = f.rowid
-		JOIN entries e ON e.id = o.id AND e.version = o.version` + b.where() + `
+		JOIN entries e ON e.oid = o.oid` + b.where() + `
 		ORDER BY f.rank, e.date_added LIMIT ?`
 	rows, err := s.r.QueryContext(ctx, query, append(b.args, clampLimit(q.Limit))...)
 	if err != nil {

@@ -430,6 +430,8 @@ func testFilters(t *testing.T, s store.Store) {
 		{"one type", store.Query{Types: []string{"indicator"}}, []string{L(ind1), L(ind2)}},
 		{"two types", store.Query{Types: []string{"malware", "ipv4-addr"}}, []string{L(mal), L(ip)}},
 		{"unknown type", store.Query{Types: []string{"grouping"}}, nil},
+		{"repeated type", store.Query{Types: []string{"indicator", "malware", "indicator"}}, []string{L(ind1), L(ind2), L(mal)}},
+		{"many types", store.Query{Types: manyTypes("relationship", "ipv4-addr")}, []string{L(ip), L(rel)}},
 		{"one id", store.Query{IDs: []string{mal.ID}}, []string{L(mal)}},
 		{"two ids", store.Query{IDs: []string{rel.ID, ind1.ID, NewID("indicator")}}, []string{L(ind1), L(rel)}},
 		{"spec 2.0", store.Query{SpecVersions: []string{"2.0"}}, []string{L(ind2)}},
@@ -445,6 +447,14 @@ func testFilters(t *testing.T, s store.Store) {
 			sameStrings(t, "filter", versions(query(t, s, q).Entries), tc.want)
 		})
 	}
+}
+
+// manyTypes returns the given types among forty others.
+func manyTypes(types ...string) []string {
+	for i := range 40 {
+		types = append(types, fmt.Sprintf("x-other-%d", i))
+	}
+	return types
 }
 
 func testSubmitter(t *testing.T, s store.Store) {

@@ -42,22 +42,21 @@ CREATE VIRTUAL TABLE objects_fts USING fts5 (
     tokenize = 'unicode61 remove_diacritics 2'
 );
 
--- Collection membership: one row per object version in a collection. id, version,
--- type and spec_version are copied from objects so that every TAXII filter, and the
--- first/last version test, is answered from this table and its indexes alone.
+-- Collection membership: one row per object version in a collection. type is copied
+-- from objects for the match[type] index. Every index here grows at its end while new
+-- objects arrive (oid and date_added only increase), so a bulk import writes few pages;
+-- the only index keyed by the random part of STIX ids is objects_version.
 CREATE TABLE entries (
-    cid          INTEGER NOT NULL REFERENCES collections (cid),
-    date_added   INTEGER NOT NULL,
-    oid          INTEGER NOT NULL,      -- objects.oid; kept consistent by the writer
-    id           TEXT NOT NULL,
-    version      TEXT NOT NULL,
-    type         TEXT NOT NULL,
-    spec_version TEXT NOT NULL,
-    submitter    TEXT NOT NULL,
+    cid        INTEGER NOT NULL REFERENCES collections (cid),
+    date_added INTEGER NOT NULL,
+    oid        INTEGER NOT NULL,        -- objects.oid; kept consistent by the writer
+    type       TEXT NOT NULL,
+    submitter  TEXT NOT NULL,
     PRIMARY KEY (cid, date_added)
 ) WITHOUT ROWID;
--- Duplicate checks, match[id], first/last per object, delete, and "in any collection?".
-CREATE UNIQUE INDEX entries_version ON entries (id, version, cid);
+-- Duplicate checks, match[id] and first/last (through objects_version), delete, and
+-- "is this version in any collection?".
+CREATE UNIQUE INDEX entries_object ON entries (oid, cid);
 -- match[type] pages in date_added order.
 CREATE INDEX entries_type ON entries (cid, type, date_added);
 
