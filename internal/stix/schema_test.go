@@ -154,6 +154,9 @@ func TestSchemasAgreeOnRealData(t *testing.T) {
 	if total < 1826+250 {
 		t.Errorf("only %d objects read", total)
 	}
+	if valid != total {
+		t.Errorf("%d of %d published objects are invalid for both", total-valid, total)
+	}
 	t.Logf("%d objects, %d valid for both", total, valid)
 }
 

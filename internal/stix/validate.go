@@ -430,9 +430,6 @@ func (c *checker) checkCommon(name string, m *node, ps propSpec) {
 		} else if m.str != "2.1" {
 			c.add(name, RuleSpecVersion, "is %s; objects of STIX 2.1 MUST use \"2.1\"", quote(m.str))
 		}
-		if c.kind == KindBundle {
-			c.add(name, RuleBundle, "a STIX 2.1 bundle has no spec_version (§8.1)")
-		}
 		return
 	case "defanged":
 		if c.kind != KindSCO {
@@ -694,8 +691,19 @@ func (c *checker) checkVersioning() {
 	}
 	if r := c.root.get("revoked"); r != nil {
 		switch c.kind {
-		case KindSCO, KindMarking, KindBundle:
+		case KindMarking, KindBundle:
+			// §7.2.1: marking definitions cannot be versioned; §8: a bundle is
+			// not a STIX object.
 			c.add("revoked", RuleVersioning, "%s objects are not versioned and cannot be revoked", kindName(c.kind, c.typ))
+		}
+	}
+	// §3.6: an SCO may be versioned, but then its id MUST NOT be the deterministic
+	// one of the STIX namespace, or producers would conflict.
+	if c.kind == KindSCO && KindOf(c.typ) == KindSCO {
+		if c.root.get("created") != nil || c.root.get("modified") != nil || c.root.get("revoked") != nil {
+			if want, err := scoID(c.typ, c.root); err == nil && want == c.id {
+				c.add("id", RuleVersioning, "a versioned SCO (with created, modified or revoked) MUST NOT use the deterministic id of the STIX namespace")
+			}
 		}
 	}
 }

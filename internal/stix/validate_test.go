@@ -102,6 +102,8 @@ func brokenObjects(t testing.TB) []broken {
 		{"a TLP marking that is not one of the official ones", `{"type":"marking-definition","spec_version":"2.1","id":"marking-definition--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f","created":"2017-01-20T00:00:00.000Z","definition_type":"tlp","name":"TLP:WHITE","definition":{"tlp":"white"}}`, RuleTLP, true, ""},
 		{"sighting of a relationship", edit(t, validSighting, map[string]any{"sighting_of_ref": "relationship--44298a74-ba52-4f0c-87a3-1824e67d7fad"}), RuleRef, true, ""},
 		{"observed data with objects and object_refs", edit(t, validObserved, map[string]any{"objects": map[string]any{"0": map[string]any{"type": "ipv4-addr", "value": "198.51.100.3"}}}), RuleProperty, true, ""},
+		{"versioned SCO with the deterministic id", `{"type":"ipv4-addr","spec_version":"2.1","id":"ipv4-addr--28bb3599-77cd-5a82-a950-b5bc3caf07c4","value":"198.51.100.3","created":"2016-04-29T14:09:00.000Z","modified":"2016-04-29T14:09:00.000Z"}`, RuleVersioning, false, "the schemas cannot compute a UUIDv5 (§3.6)"},
+		{"revoked marking definition", edit(t, string(TLPDefinition("marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da")), map[string]any{"revoked": true}), RuleVersioning, true, ""},
 		{"relationship_type with upper case", edit(t, validRelationship, map[string]any{"relationship_type": "Indicates"}), RuleProperty, true, ""},
 		{"relationship to a marking definition", edit(t, validRelationship, map[string]any{"target_ref": "marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da"}), RuleRef, true, ""},
 		{"extension_properties without toplevel-property-extension", edit(t, validExtDef, map[string]any{"extension_types": []string{"property-extension"}}), RuleExtDef, true, ""},
@@ -276,5 +278,13 @@ func TestBundleAsOneObject(t *testing.T) {
 	_, err := Parse([]byte(b))
 	if err == nil || !strings.Contains(err.Error(), "objects.[1].confidence") {
 		t.Fatalf("bundle with a bad object: %v", err)
+	}
+}
+
+func TestVersionedSCO(t *testing.T) {
+	// §3.6 allows versioning an SCO when its id is not the deterministic one.
+	ok := `{"type":"ipv4-addr","spec_version":"2.1","id":"ipv4-addr--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f","value":"198.51.100.3","created":"2016-04-29T14:09:00.000Z","modified":"2016-04-29T14:09:00.000Z","revoked":true}`
+	if _, err := Parse([]byte(ok)); err != nil {
+		t.Errorf("versioned SCO with a UUIDv4 id: %v", err)
 	}
 }

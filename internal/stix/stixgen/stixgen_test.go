@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"runtime"
 	"testing"
 
 	"quadshare/internal/stix"
@@ -92,4 +93,30 @@ func BenchmarkNext(b *testing.B) {
 		size += len(g.Next())
 	}
 	b.SetBytes(int64(size / max(b.N, 1)))
+}
+
+// The generator remembers a bounded window: its heap does not grow with the
+// number of objects generated.
+func TestConstantMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short")
+	}
+	g := New(5)
+	heap := func() uint64 {
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return ms.HeapAlloc
+	}
+	for i := 0; i < 50_000; i++ {
+		g.Next()
+	}
+	before := heap()
+	for i := 0; i < 250_000; i++ {
+		g.Next()
+	}
+	after := heap()
+	if after > before+1<<20 {
+		t.Errorf("heap grew from %d to %d bytes over 250,000 objects", before, after)
+	}
 }
