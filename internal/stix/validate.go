@@ -142,6 +142,12 @@ func (c *checker) check() {
 		c.checkCustom(name, m)
 	}
 
+	// §3.1: an _enc property MUST NOT be present without the property it encodes.
+	for i := range root.kids {
+		if base, ok := strings.CutSuffix(root.kids[i].key, "_enc"); ok && base != "" && root.get(base) == nil {
+			c.add(root.kids[i].key, RuleProperty, "MUST NOT be present without %s (§3.1)", base)
+		}
+	}
 	c.checkVersioning()
 	c.checkSpecific()
 }
@@ -362,6 +368,13 @@ func (c *checker) checkValue(path string, m *node, ps propSpec) {
 		} else if len(m.kids) == 0 {
 			c.add(path, RuleDictionary, "must not be empty")
 		}
+		for i := range m.kids {
+			if !isDictKey(m.kids[i].key) {
+				c.add(path+"."+m.kids[i].key, RuleDictionary, "dictionary keys are 1 to 250 ASCII letters, digits, hyphens and underscores")
+			} else if m.kids[i].kind == kNull {
+				c.add(path+"."+m.kids[i].key, RuleDictionary, "null is not a STIX value")
+			}
+		}
 	case pObject:
 		if m.kind != kObject {
 			c.add(path, RuleDataType, "is a %s, want an object", m.kind)
@@ -474,6 +487,20 @@ func (c *checker) checkCustom(name string, m *node) {
 	case m.kind == kArray:
 		c.list(name, m)
 	}
+}
+
+// isDictKey checks a dictionary key (§2.3).
+func isDictKey(k string) bool {
+	if k == "" || len(k) > 250 {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		ch := k[i]
+		if !(ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' || ch == '-' || ch == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 // checkHex checks the hex type (§2.8): an even number of lowercase hex digits.

@@ -104,6 +104,8 @@ func brokenObjects(t testing.TB) []broken {
 		{"observed data with objects and object_refs", edit(t, validObserved, map[string]any{"objects": map[string]any{"0": map[string]any{"type": "ipv4-addr", "value": "198.51.100.3"}}}), RuleProperty, true, ""},
 		{"versioned SCO with the deterministic id", `{"type":"ipv4-addr","spec_version":"2.1","id":"ipv4-addr--28bb3599-77cd-5a82-a950-b5bc3caf07c4","value":"198.51.100.3","created":"2016-04-29T14:09:00.000Z","modified":"2016-04-29T14:09:00.000Z"}`, RuleVersioning, false, "the schemas cannot compute a UUIDv5 (§3.6)"},
 		{"revoked marking definition", edit(t, string(TLPDefinition("marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da")), map[string]any{"revoked": true}), RuleVersioning, true, ""},
+		{"_enc without its property", `{"type":"file","spec_version":"2.1","id":"file--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f","hashes":{"MD5":"3773a88f65a5e780c8dff9cdc3a056f3"},"name_enc":"windows-1252"}`, RuleProperty, false, "file.json does not tie name_enc to name (§3.1)"},
+		{"dictionary key with a space", `{"type":"process","spec_version":"2.1","id":"process--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f","pid":1,"environment_variables":{"MY VAR":"x"}}`, RuleDictionary, true, ""},
 		{"relationship_type with upper case", edit(t, validRelationship, map[string]any{"relationship_type": "Indicates"}), RuleProperty, true, ""},
 		{"relationship to a marking definition", edit(t, validRelationship, map[string]any{"target_ref": "marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da"}), RuleRef, true, ""},
 		{"extension_properties without toplevel-property-extension", edit(t, validExtDef, map[string]any{"extension_types": []string{"property-extension"}}), RuleExtDef, true, ""},
