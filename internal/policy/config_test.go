@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"quadshare/internal/stix"
 )
 
 func TestLoadConfig(t *testing.T) {
@@ -188,5 +190,45 @@ func TestExplain(t *testing.T) {
 	}
 	if ex[1].Decision.Verdict != Redact || !strings.Contains(ex[1].Reason, "allowed after removing personal and internal data") {
 		t.Errorf("government: %+v", ex[1])
+	}
+}
+
+func TestExtensionDefinitions(t *testing.T) {
+	objs, err := ExtensionDefinitions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]bool{}
+	for _, raw := range objs {
+		o, err := stix.Decode(raw)
+		if err != nil {
+			t.Fatalf("%s: %v", raw, err)
+		}
+		if err := stix.Validate(&o); err != nil {
+			t.Errorf("%s: %v", o.ID, err)
+		}
+		ids[o.ID] = true
+	}
+	// Every classification marking definition we publish is valid STIX.
+	s := DefaultScales()
+	for n := range s.Nations {
+		for l := Level(0); l <= MaxLevel; l++ {
+			raw, err := s.ClassificationMarking(n, l, ExtensionsAuthor, "2026-11-22T00:00:00.000Z")
+			if err != nil {
+				t.Fatal(err)
+			}
+			o, err := stix.Decode(raw)
+			if err == nil {
+				err = stix.Validate(&o)
+			}
+			if err != nil {
+				t.Errorf("%s: %v", raw, err)
+			}
+		}
+	}
+	for _, id := range []string{ExtensionsAuthor, ClassificationExtension, SharingExtension} {
+		if !ids[id] {
+			t.Errorf("%s is not defined", id)
+		}
 	}
 }

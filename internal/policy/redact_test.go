@@ -5,6 +5,8 @@ import (
 	"errors"
 	"reflect"
 	"testing"
+
+	"quadshare/internal/stix"
 )
 
 func decode(t *testing.T, b []byte) map[string]any {
@@ -187,6 +189,16 @@ func TestApply(t *testing.T) {
 	}
 	if kinds[KindGranular] != 2 || kinds[KindReporter] != 3 {
 		t.Errorf("records = %v", recs)
+	}
+	// What is sent is still valid STIX.
+	for _, b := range [][]byte{raw, out} {
+		o, err := stix.Decode(b)
+		if err == nil {
+			err = stix.Validate(&o)
+		}
+		if err != nil {
+			t.Errorf("not valid STIX: %v\n%s", err, b)
+		}
 	}
 	// The redacted object decides as sendable as is, except for scrubbing.
 	f2, err := e.Extract(out)

@@ -234,3 +234,28 @@ func uuid5(ns, name string) string {
 	x := hex.EncodeToString(u)
 	return x[:8] + "-" + x[8:12] + "-" + x[12:16] + "-" + x[16:20] + "-" + x[20:]
 }
+
+//go:embed extensions.json
+var extensionsJSON []byte
+
+// ExtensionsAuthor is the identity of quadshare, which defines our extensions.
+const ExtensionsAuthor = "identity--11760bb7-ab3a-49df-ad66-bc3b87e706b3"
+
+// ExtensionDefinitions returns our STIX objects that define the extensions
+// (§7.3): the quadshare identity, then the classification marking and sharing
+// facts extension definitions, each as compact JSON, ready to be stored and shared.
+func ExtensionDefinitions() ([][]byte, error) {
+	var objs []json.RawMessage
+	if err := json.Unmarshal(extensionsJSON, &objs); err != nil {
+		return nil, fmt.Errorf("policy: extensions.json: %w", err)
+	}
+	out := make([][]byte, 0, len(objs))
+	for _, o := range objs {
+		var b bytes.Buffer
+		if err := json.Compact(&b, o); err != nil {
+			return nil, fmt.Errorf("policy: extensions.json: %w", err)
+		}
+		out = append(out, b.Bytes())
+	}
+	return out, nil
+}
