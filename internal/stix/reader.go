@@ -82,7 +82,7 @@ func (r *Reader) readByte() (byte, error) {
 	}
 	if r.capture {
 		if len(r.buf) >= MaxObjectSize {
-			return 0, fmt.Errorf("object at byte %d is larger than %d bytes", r.objOff, MaxObjectSize)
+			return 0, syntaxErrorf("object at byte %d is larger than %d bytes", r.objOff, MaxObjectSize)
 		}
 		r.buf = append(r.buf, c)
 	}
@@ -201,14 +201,28 @@ func (r *Reader) Next() ([]byte, error) {
 	}
 }
 
+// syntaxError is a problem of the input found while scanning, as opposed to an
+// error of the underlying reader.
+type syntaxError struct{ msg string }
+
+func (e *syntaxError) Error() string { return e.msg }
+
+func syntaxErrorf(format string, a ...any) error {
+	return &syntaxError{msg: fmt.Sprintf(format, a...)}
+}
+
+// ioErr turns an error met while scanning into the Reader's sticky error: the end
+// of input in the middle of a value and syntax errors wrap ErrStream, errors of
+// the underlying reader are wrapped as they are.
 func (r *Reader) ioErr(err error) error {
-	if err == io.EOF {
+	var se *syntaxError
+	switch {
+	case errors.Is(err, io.EOF):
 		return r.failf("unexpected end of input")
+	case errors.As(err, &se):
+		return r.failf("%s", se.msg)
 	}
-	if r.capture {
-		return r.failf("%v", err)
-	}
-	r.err = fmt.Errorf("stix: stream: %w", err)
+	r.err = fmt.Errorf("stix: stream: at byte %d: %w", r.off, err)
 	r.state = stDone
 	return r.err
 }
@@ -344,7 +358,6 @@ func (r *Reader) members(first bool) error {
 	}
 }
 
-func (r *Reader) sawAny() bool { return r.sawType || r.sawID }
 
 // checkBundleHead checks what is known of a bundle or envelope when its objects
 // begin.
@@ -394,7 +407,7 @@ func (r *Reader) stringToken() (string, error) {
 		}
 		raw = append(raw, c)
 		if len(raw) > MaxObjectSize {
-			return "", fmt.Errorf("string longer than %d bytes", MaxObjectSize)
+			return "", syntaxErrorf("string longer than %d bytes", MaxObjectSize)
 		}
 		switch c {
 		case '\\':
@@ -406,7 +419,7 @@ func (r *Reader) stringToken() (string, error) {
 		case '"':
 			n, _, err := parseValue(raw, false)
 			if err != nil {
-				return "", err
+				return "", syntaxErrorf("%v", err)
 			}
 			return n.str, nil
 		}
@@ -470,7 +483,7 @@ func (r *Reader) skipContainer(open byte) error {
 		case '{', '[':
 			depth++
 			if depth >= len(stack) {
-				return fmt.Errorf("nesting deeper than %d", MaxDepth)
+				return syntaxErrorf("nesting deeper than %d", MaxDepth)
 			}
 			stack[depth] = c
 		case '}', ']':
@@ -479,7 +492,7 @@ func (r *Reader) skipContainer(open byte) error {
 				want = ']'
 			}
 			if c != want {
-				return fmt.Errorf("mismatched %q", c)
+				return syntaxErrorf("mismatched %q", c)
 			}
 			if depth == 0 {
 				return nil

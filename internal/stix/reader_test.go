@@ -188,3 +188,29 @@ func TestReaderStreamsInConstantMemory(t *testing.T) {
 		t.Errorf("heap reached %d bytes while streaming", peak)
 	}
 }
+
+type failingReader struct {
+	data []byte
+	err  error
+}
+
+func (f *failingReader) Read(p []byte) (int, error) {
+	if len(f.data) == 0 {
+		return 0, f.err
+	}
+	n := copy(p, f.data)
+	f.data = f.data[n:]
+	return n, nil
+}
+
+func TestReaderPassesOnReadErrors(t *testing.T) {
+	boom := errors.New("disk on fire")
+	r := NewReader(&failingReader{data: []byte(`[` + objA + `,` + objA[:30]), err: boom})
+	if _, err := r.Next(); err != nil {
+		t.Fatal(err)
+	}
+	_, err := r.Next()
+	if !errors.Is(err, boom) {
+		t.Fatalf("err = %v, want it to wrap the reader's error", err)
+	}
+}
