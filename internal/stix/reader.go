@@ -358,7 +358,6 @@ func (r *Reader) members(first bool) error {
 	}
 }
 
-
 // checkBundleHead checks what is known of a bundle or envelope when its objects
 // begin.
 func (r *Reader) checkBundleHead() error {
