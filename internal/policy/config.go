@@ -258,3 +258,39 @@ func tlpName(l stix.TLPLevel) string {
 func checkPattern(p string) error {
 	return checkSelector(strings.ReplaceAll(p, "*", "x"))
 }
+
+// CheckUpdate checks that c may replace prev, the configuration in force: the
+// revision goes up, and every agreement whose terms changed has a higher version
+// (an agreement's version never goes down). The audited admin action that changes
+// agreements calls it before the new configuration takes effect.
+func (c *Config) CheckUpdate(prev *Config) error {
+	var errs []error
+	if c.Revision <= prev.Revision {
+		errs = append(errs, fmt.Errorf("policy: revision %d does not follow the revision in force, %d", c.Revision, prev.Revision))
+	}
+	old := map[string]Agreement{}
+	for _, a := range prev.Agreements {
+		old[a.Partner] = a
+	}
+	for _, a := range c.Agreements {
+		p, ok := old[a.Partner]
+		if !ok {
+			continue
+		}
+		switch {
+		case a.Version < p.Version:
+			errs = append(errs, fmt.Errorf("policy: agreement with %s: version %d is older than the version in force, %d", a.Partner, a.Version, p.Version))
+		case a.Version == p.Version && !sameTerms(a, p):
+			errs = append(errs, fmt.Errorf("policy: agreement with %s: the terms changed but the version is still %d", a.Partner, a.Version))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// sameTerms compares two agreements, leaving out their version and approval date.
+func sameTerms(a, b Agreement) bool {
+	a.Version, a.Approved, b.Version, b.Approved = 0, "", 0, ""
+	ja, errA := json.Marshal(a)
+	jb, errB := json.Marshal(b)
+	return errA == nil && errB == nil && bytes.Equal(ja, jb)
+}

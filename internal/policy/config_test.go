@@ -232,3 +232,35 @@ func TestExtensionDefinitions(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckUpdate(t *testing.T) {
+	prev := loadTestEngine(t).Config()
+	next := func(edit func(c *Config)) *Config {
+		c := prev
+		c.Agreements = append([]Agreement(nil), prev.Agreements...)
+		c.Revision++
+		edit(&c)
+		return &c
+	}
+	tests := []struct {
+		name string
+		c    *Config
+		want string // "" for no error
+	}{
+		{"new revision, same terms", next(func(c *Config) {}), ""},
+		{"same revision", next(func(c *Config) { c.Revision = prev.Revision }), "revision 7 does not follow the revision in force, 7"},
+		{"terms changed, new version", next(func(c *Config) { c.Agreements[0].MaxTLP = "green"; c.Agreements[0].Version++ }), ""},
+		{"terms changed, same version", next(func(c *Config) { c.Agreements[0].MaxLevel = 4 }), "agreement with JP: the terms changed but the version is still 3"},
+		{"sectors changed, same version", next(func(c *Config) { c.Agreements[2].Sectors = []string{"energy"} }), "agreement with IN: the terms changed"},
+		{"version goes down", next(func(c *Config) { c.Agreements[1].Version = 4 }), "agreement with US: version 4 is older than the version in force, 5"},
+		{"new partner", next(func(c *Config) {
+			c.Agreements = append(c.Agreements, Agreement{Partner: "GB", Version: 1, ObjectTypes: []string{"*"}, Sectors: []string{"*"}, MaxTLP: "green"})
+		}), ""},
+	}
+	for _, tc := range tests {
+		err := tc.c.CheckUpdate(&prev)
+		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("%s: CheckUpdate = %v, want %q", tc.name, err, tc.want)
+		}
+	}
+}

@@ -228,7 +228,8 @@ func (e *Engine) classOf(r *Recipient) class {
 }
 
 // Decide is the sharing decision for one object version and one recipient at time
-// now. It allocates nothing and reads nothing but its arguments.
+// now (for the embargo). It allocates nothing and reads nothing but its arguments,
+// which must not be nil.
 func (e *Engine) Decide(f *Facts, r *Recipient, now time.Time) Decision {
 	c := e.classOf(r)
 	if c == classInvalid {
