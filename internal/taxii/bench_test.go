@@ -1,0 +1,274 @@
+package taxii
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"os"
+	"slices"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"quadshare/internal/stix"
+	"quadshare/internal/stix/stixgen"
+	"quadshare/internal/store"
+)
+
+// BenchmarkTAXII measures the server over HTTPS on 127.0.0.1 with a SQLite store holding
+// QUADSHARE_BENCH_OBJECTS objects (default 20,000; the target figures are for 1,000,000):
+//
+//	QUADSHARE_BENCH_OBJECTS=1000000 go test -run '^$' -bench BenchmarkTAXII -benchtime 1x -timeout 3h ./internal/taxii/
+//
+// The store is loaded with stixgen objects through store.Put directly (not measured).
+// Each sub-benchmark iteration is one round:
+//
+//	post      20 POSTs of envelopes of 500 new objects, 2 clients: objects/s
+//	walk      a full paginated GET of the collection (limit 1000, next): objects/s
+//	filtered  50 concurrent clients, 20 first pages each of match[type]=<type>&limit=100
+//	          after a random added_after: p50, p95, p99 latency
+//
+// Besides wall-clock figures, each reports the CPU time of the process (client and
+// server together), which on a shared machine says what the work costs.
+func BenchmarkTAXII(b *testing.B) {
+	n := 20_000
+	if s := os.Getenv("QUADSHARE_BENCH_OBJECTS"); s != "" {
+		v, err := strconv.Atoi(s)
+		if err != nil || v < 1000 {
+			b.Fatalf("QUADSHARE_BENCH_OBJECTS=%q: want an integer of at least 1000", s)
+		}
+		n = v
+	}
+	e := newEnv(b, Config{MaxPageSize: 1000, AsyncThreshold: 500})
+	t0 := time.Now()
+	added := loadObjects(b, e, n)
+	b.Logf("loaded %d objects through store.Put in %v (%.0f objects/s)", n, time.Since(t0).Round(time.Millisecond),
+		float64(n)/time.Since(t0).Seconds())
+	objects := e.root + "collections/" + collA + "/objects/"
+
+	b.Run("post", func(b *testing.B) {
+		e := e.with(b)
+		const clients, perClient, size = 2, 10, 500
+		gen := stixgen.New(int64(n) + 7)
+		var total int
+		var elapsed, cpu time.Duration
+		for b.Loop() {
+			b.StopTimer()
+			bodies := make([][][]byte, clients)
+			for c := range clients {
+				for range perClient {
+					var objs [][]byte
+					for range size {
+						objs = append(objs, gen.Next())
+					}
+					bodies[c] = append(bodies[c], envelopeOf(objs...))
+				}
+			}
+			b.StartTimer()
+			start, cpu0 := time.Now(), cpuTime()
+			var wg sync.WaitGroup
+			errs := make(chan error, clients)
+			for c := range clients {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for _, body := range bodies[c] {
+						r := e.do(http.MethodPost, "admin", objects, body)
+						if r.status != http.StatusAccepted || !bytes.Contains(r.body, []byte(`"status":"complete"`)) {
+							errs <- fmt.Errorf("POST: %d %.200s", r.status, r.body)
+							return
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			elapsed += time.Since(start)
+			cpu += cpuTime() - cpu0
+			close(errs)
+			for err := range errs {
+				b.Fatal(err)
+			}
+			total += clients * perClient * size
+		}
+		b.ReportMetric(float64(total)/elapsed.Seconds(), "objects/s")
+		b.ReportMetric(float64(total)/cpu.Seconds(), "objects/cpu-s")
+	})
+
+	b.Run("walk", func(b *testing.B) {
+		e := e.with(b)
+		var total int
+		var elapsed, cpu time.Duration
+		for b.Loop() {
+			start, cpu0 := time.Now(), cpuTime()
+			count, next := 0, ""
+			for {
+				u := objects + "?limit=1000"
+				if next != "" {
+					u += "&next=" + url.QueryEscape(next)
+				}
+				r := e.do(http.MethodGet, "admin", u, nil)
+				if r.status != http.StatusOK {
+					b.Fatalf("GET: %d %s", r.status, r.body)
+				}
+				var env struct {
+					More    bool
+					Next    string
+					Objects []json.RawMessage
+				}
+				if err := json.Unmarshal(r.body, &env); err != nil {
+					b.Fatal(err)
+				}
+				count += len(env.Objects)
+				if !env.More {
+					break
+				}
+				next = env.Next
+			}
+			elapsed += time.Since(start)
+			cpu += cpuTime() - cpu0
+			total += count
+			if count < n/2 {
+				b.Fatalf("walk returned %d objects of %d loaded", count, n)
+			}
+		}
+		b.ReportMetric(float64(total)/elapsed.Seconds(), "objects/s")
+		b.ReportMetric(float64(total)/cpu.Seconds(), "objects/cpu-s")
+	})
+
+	b.Run("filtered", func(b *testing.B) {
+		e := e.with(b)
+		const clients, perClient = 50, 20
+		types := []string{"indicator", "malware", "relationship", "attack-pattern", "identity", "report"}
+		var lat []time.Duration
+		var mu sync.Mutex
+		var elapsed, cpu time.Duration
+		var requests int
+		for i := 0; b.Loop(); i++ {
+			start, cpu0 := time.Now(), cpuTime()
+			var wg sync.WaitGroup
+			errs := make(chan error, clients)
+			for c := range clients {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					rng := rand.New(rand.NewPCG(uint64(i), uint64(c)))
+					mine := make([]time.Duration, 0, perClient)
+					for range perClient {
+						after := added[rng.IntN(len(added))]
+						u := objects + "?limit=100&match[type]=" + types[rng.IntN(len(types))] +
+							"&added_after=" + url.QueryEscape(after.Format("2006-01-02T15:04:05.000000Z"))
+						t := time.Now()
+						r := e.do(http.MethodGet, "admin", u, nil)
+						mine = append(mine, time.Since(t))
+						if r.status != http.StatusOK {
+							errs <- fmt.Errorf("GET: %d %.200s", r.status, r.body)
+							return
+						}
+					}
+					mu.Lock()
+					lat = append(lat, mine...)
+					mu.Unlock()
+				}()
+			}
+			wg.Wait()
+			elapsed += time.Since(start)
+			cpu += cpuTime() - cpu0
+			requests += clients * perClient
+			close(errs)
+			for err := range errs {
+				b.Fatal(err)
+			}
+		}
+		slices.Sort(lat)
+		q := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))]) / 1e6 }
+		b.ReportMetric(q(0.50), "p50-ms")
+		b.ReportMetric(q(0.95), "p95-ms")
+		b.ReportMetric(q(0.99), "p99-ms")
+		b.ReportMetric(float64(requests)/elapsed.Seconds(), "requests/s")
+		b.ReportMetric(float64(cpu.Microseconds())/1000/float64(requests), "cpu-ms/request")
+	})
+}
+
+// loadObjects puts n stixgen objects in collection A through store.Put, in batches, and
+// returns the date_added of every entry.
+func loadObjects(tb testing.TB, e *env, n int) []time.Time {
+	ctx := context.Background()
+	gen := stixgen.New(1)
+	const batch = 5000
+	added := make([]time.Time, 0, n)
+	for done := 0; done < n; {
+		k := min(batch, n-done)
+		raws := make([][]byte, k)
+		for i := range raws {
+			raws[i] = gen.Next()
+		}
+		parsed := parseAll(raws)
+		objs := make([]stix.Object, 0, k)
+		for i, p := range parsed {
+			if p.err != nil {
+				tb.Fatalf("stixgen object %d: %v", done+i, p.err)
+			}
+			objs = append(objs, p.obj)
+		}
+		res, err := e.st.Put(ctx, collA, e.orgs["agency"].ID, objs)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		for _, r := range res {
+			if r.Outcome == store.Added {
+				added = append(added, r.DateAdded)
+			}
+		}
+		done += k
+	}
+	return added
+}
+
+// do is req without failing the test, for use from several goroutines.
+func (e *env) do(method, user, u string, body []byte) resp {
+	var rd *bytes.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	var r *http.Request
+	var err error
+	if rd != nil {
+		r, err = http.NewRequestWithContext(context.Background(), method, u, rd)
+	} else {
+		r, err = http.NewRequestWithContext(context.Background(), method, u, nil)
+	}
+	if err != nil {
+		return resp{status: -1, body: []byte(err.Error())}
+	}
+	r.Header.Set("Accept", "application/taxii+json;version=2.1")
+	if body != nil {
+		r.Header.Set("Content-Type", "application/taxii+json;version=2.1")
+	}
+	r.Header.Set("Authorization", e.creds[user])
+	res, err := e.client.Do(r)
+	if err != nil {
+		return resp{status: -1, body: []byte(err.Error())}
+	}
+	defer res.Body.Close()
+	var buf bytes.Buffer
+	if _, err := buf.ReadFrom(res.Body); err != nil {
+		return resp{status: -1, body: []byte(err.Error())}
+	}
+	return resp{status: res.StatusCode, header: res.Header, body: buf.Bytes()}
+}
+
+// cpuTime is the CPU time (user and system) of this process, client and server: on a
+// shared machine it says what a request costs whatever else runs.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
