@@ -432,3 +432,39 @@ func TestClientKey(t *testing.T) {
 		}
 	}
 }
+
+// TestAuthenticateConcurrent runs good and bad logins from many goroutines (run with
+// -race): every good login succeeds while the limiter is shared.
+func TestAuthenticateConcurrent(t *testing.T) {
+	f := newFixture(t)
+	o := f.org("Agency", store.KindAgency)
+	u := f.user("alice", o, store.RoleAnalyst, "")
+	good, _ := f.token(u, time.Hour)
+	bad := tokenPrefix + strings.Repeat("1", tokenIDLen) + "_" + strings.Repeat("2", secretLen)
+	a := New(f.st, nil, WithFailureLimit(2, time.Hour), WithTrackedLimit(16))
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for g := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 8 {
+				// Bad logins from addresses of their own, good ones from a clean address.
+				if _, err := a.Authenticate(request(fmt.Sprintf("10.1.%d.%d:1", g, i), basic("nobody", bad))); !errors.Is(err, ErrUnauthenticated) && !errors.Is(err, ErrRateLimited) {
+					errs <- fmt.Errorf("bad login: %v", err)
+				}
+				if p, err := a.Authenticate(request("10.9.9.9:1", basic("alice", good))); err != nil || p.User.ID != u.ID {
+					errs <- fmt.Errorf("good login: %v", err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if n := a.byAddr.len(); n > 16 {
+		t.Errorf("%d addresses tracked, cap 16", n)
+	}
+}
