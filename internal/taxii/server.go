@@ -1,10 +1,3 @@
-// Package taxii is the TAXII 2.1 server of a node: discovery, one API root, status,
-// collections, objects, manifest and versions (TAXII 2.1 §4, §5), with content
-// negotiation, filters, pagination tokens and asynchronous additions. Section numbers
-// in comments refer to the TAXII 2.1 specification.
-//
-// Authentication happens before these handlers (httpx puts the principal in the
-// context); authorisation is asked of an Authorizer per collection.
 package taxii
 
 import (
