@@ -3,8 +3,9 @@
 //
 // The parser is hand-written recursive descent over the pattern string: it reads tokens
 // in place (no token slice, no regular expressions) and keeps the substrings of the
-// input for names and strings without escapes, so a simple pattern costs a handful of
-// allocations.
+// input for names and strings without escapes. The first observation, comparison and
+// path live inside the Pattern value, so a one-comparison pattern is one allocation.
+// Inputs are bounded: MaxLength bytes, MaxDepth nested parentheses.
 //
 // Precedence follows §9.5.3 and §9.6: inside brackets AND binds tighter than OR;
 // between observation expressions AND binds tighter than OR, which binds tighter than
