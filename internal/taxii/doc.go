@@ -6,6 +6,8 @@
 // Authentication happens before these handlers (httpx puts the principal in the
 // context); authorisation is asked of an Authorizer per collection.
 //
+// Decisions where the specification leaves a choice:
+//
 //   - One API root, at Config.APIRoot (default /api/), advertised as a relative URL and
 //     as the default in discovery (§4.1.1).
 //   - Visibility (Appendix B). A collection the principal can neither read nor write is
