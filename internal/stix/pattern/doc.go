@@ -12,8 +12,8 @@
 // FOLLOWEDBY; qualifiers bind to the observation expression (or parenthesized group)
 // right before them, so "[a] FOLLOWEDBY [b] REPEATS 5 TIMES" repeats only [b] (§9.5.2).
 //
-// Where the specification is stricter than the OASIS reference grammar, the
-// specification wins, and the error says what to write instead: a plus sign on a number
+// Where the OASIS reference grammar accepts more than the specification's text allows
+// or defines, the text wins, and the error says what to write instead: a plus sign on a number
 // (§9.2), upper-case hex digits (§2.8), "==" and "<>", comments, negative list indices
 // (§9.7.2), an empty IN set, upper-case or mixed-case keywords, whitespace inside an
 // object path, and object types that break the naming rules of §3.1 are all refused.
