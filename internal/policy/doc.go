@@ -74,7 +74,9 @@
 //
 // GREEN is the community: every partner agency and its constituents. AMBER is the
 // recipient organisation and its clients: our agency, our government and, on need
-// to know, our operators; it leaves the nation only when our agency, which may pick
+// to know, our operators (need to know: a sector of the common list that operator
+// and object share; an object with no sector goes to no operator at AMBER but its
+// author); it leaves the nation only when our agency, which may pick
 // the recipients, authored (or re-marked) the object. AMBER+STRICT is the recipient
 // organisation only. RED goes to named individuals: an object names them in our
 // sharing extension as "NATION:user-id"; organisations never receive RED, and a
