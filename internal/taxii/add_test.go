@@ -133,7 +133,7 @@ func TestAddObjects(t *testing.T) {
 		mustStatus(t, e.req(http.MethodPost, "reader", objects, body), http.StatusForbidden)                                      // can read, cannot write
 		mustStatus(t, e.req(http.MethodPost, "outsider", objects, body), http.StatusNotFound)                                     // cannot see
 		mustStatus(t, e.req(http.MethodPost, "peer", e.root+"collections/"+collB+"/objects/", body), http.StatusAccepted)         // write-only
-		mustStatus(t, e.get("peer", e.root+"collections/"+collB+"/objects/"), http.StatusForbidden)                               // write-only cannot read
+		mustStatus(t, e.get("peer", e.root+"collections/"+collB+"/objects/"), http.StatusNotFound)                                // write-only cannot read
 		mustStatus(t, e.req(http.MethodPost, "operator", e.root+"collections/"+collInbox+"/objects/", body), http.StatusAccepted) // own inbox
 	})
 }

@@ -10,12 +10,15 @@
 //
 //   - One API root, at Config.APIRoot (default /api/), advertised as a relative URL and
 //     as the default in discovery (§4.1.1).
-//   - Visibility (Appendix B). A collection the principal can neither read nor write is
-//     answered exactly as a missing one: 404 with the same body on every endpoint, and
-//     it is left out of the collections list. A collection the principal can see but not
-//     read (write only) answers 403 on the reading endpoints; one it can read but not
-//     write answers 403 to POST. DELETE follows the table of §5.7 (404 with neither
-//     right, 403 with one). Unauthenticated requests get 401 before any lookup.
+//   - Visibility (Appendix B). A collection the principal cannot read is, on every
+//     reading endpoint (objects, object, manifest, versions), indistinguishable from a
+//     missing one: the same 404 body and headers. A collection it can neither read nor
+//     write is also left out of the collections list and answers 404 on every endpoint.
+//     A write-only principal sees the collection resource (can_read false, §5.2.1) and
+//     may POST: it needs both to write, and they tell it nothing a 202 would not. POST
+//     by a principal that can read but not write is 403. DELETE follows the table of
+//     §5.7 (404 with neither right, 403 with exactly one). Unauthenticated requests get
+//     401 before any lookup.
 //   - Statuses are shown only to the user who made the request; to anyone else they do
 //     not exist (404).
 //   - Content negotiation (§1.6.8, §3.1): a request is served when its Accept header

@@ -42,6 +42,15 @@ func TestErrorsDoNotLeak(t *testing.T) {
 			}
 		}
 	}
+	// A collection the principal may only write to reads like a missing one too.
+	for _, p := range []string{"/objects/", "/manifest/", "/objects/" + sdoID("tool", 1) + "/", "/objects/" + sdoID("tool", 1) + "/versions/"} {
+		writeOnly := e.get("peer", e.root+"collections/"+collB+p)
+		absent := e.get("peer", e.root+"collections/"+missing+p)
+		mustStatus(t, writeOnly, http.StatusNotFound)
+		if !sameError(t, writeOnly, absent) {
+			t.Errorf("GET %s: write-only %s, missing %s", p, writeOnly.body, absent.body)
+		}
+	}
 	// The collection list does not name it either.
 	r := e.get("reader", e.root+"collections/")
 	var cs struct{ Collections []struct{ ID string } }

@@ -89,10 +89,10 @@ func (s *Server) getCollection(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, collectionOf(c, rights))
 }
 
-// readable resolves the collection of a reading endpoint: 404 when the principal may
-// not see it, 403 when it may see it but not read it (§5.3, §5.4, §5.6, §5.8: "MUST
-// return an HTTP 403 (Forbidden) or HTTP 404"; the collection is listed to a writer, so
-// 403 tells it nothing new).
+// readable resolves the collection of a reading endpoint (§5.3, §5.4, §5.6, §5.8). A
+// collection the principal cannot read answers the same 404 as a missing one, also when
+// the principal may write to it (the specification allows 403 or 404; we never say more
+// than a missing collection would).
 func (s *Server) readable(r *http.Request) (*auth.Principal, store.Collection, auth.Rights, error) {
 	p, err := principal(r)
 	if err != nil {
@@ -103,7 +103,7 @@ func (s *Server) readable(r *http.Request) (*auth.Principal, store.Collection, a
 		return nil, c, rights, err
 	}
 	if !rights.Read {
-		return nil, c, rights, httpx.Forbidden("You may add objects to this collection but not read it.")
+		return nil, c, rights, httpx.NotFound()
 	}
 	return p, c, rights, nil
 }
