@@ -1,6 +1,7 @@
 package stix
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strconv"
@@ -89,7 +90,9 @@ type parser struct {
 	in    []byte
 	src   string // the input as a string: strings without escapes are substrings of it
 	pos   int
-	out   []byte // compact form being built
+	ws    bool // whitespace was skipped between tokens
+	start int  // the value is in[start:end]
+	end   int
 	stack []node // scratch for members of containers being parsed
 	depth int
 	// borrow is set when the tree does not outlive the call (withTree): children
@@ -143,15 +146,49 @@ func (p *parser) release() {
 	if cap(p.arena) > 1<<16 {
 		p.arena = nil
 	}
-	if cap(p.out) > 1<<20 {
-		p.out = nil
-	}
+
 }
 
+// compact returns the input without whitespace between tokens. The scan notes
+// whether it skipped any; most objects on the wire have none and are copied as
+// they are.
 func (p *parser) compact() []byte {
-	c := make([]byte, len(p.out))
-	copy(c, p.out)
-	return c
+	in := p.in[p.start:p.end]
+	if !p.ws {
+		c := make([]byte, len(in))
+		copy(c, in)
+		return c
+	}
+	c := make([]byte, len(in))
+	n := 0
+	for i := 0; i < len(in); {
+		switch ch := in[i]; ch {
+		case ' ', '\t', '\n', '\r':
+			i++
+		case '"':
+			// The input is valid JSON: find the closing quote, one that is not
+			// preceded by an odd number of backslashes, and copy the string whole.
+			j := i + 1
+			for {
+				j += bytes.IndexByte(in[j:], '"')
+				k := j - 1
+				for in[k] == '\\' {
+					k--
+				}
+				if (j-1-k)%2 == 0 {
+					break
+				}
+				j++
+			}
+			n += copy(c[n:], in[i:j+1])
+			i = j + 1
+		default:
+			c[n] = ch
+			n++
+			i++
+		}
+	}
+	return c[:n]
 }
 
 func (p *parser) parse(in []byte, wantObject bool) (*node, error) {
@@ -164,8 +201,10 @@ func (p *parser) parse(in []byte, wantObject bool) (*node, error) {
 	} else {
 		p.src = string(in)
 	}
-	p.out = p.out[:0]
+	p.ws = false
 	p.skipWS()
+	p.start = p.pos
+	p.ws = false // leading whitespace is outside the value
 	if p.pos >= len(p.in) {
 		return nil, p.fail("empty input")
 	}
@@ -184,7 +223,10 @@ func (p *parser) parse(in []byte, wantObject bool) (*node, error) {
 		root = new(node)
 		*root = v
 	}
+	p.end = p.pos
+	ws := p.ws
 	p.skipWS()
+	p.ws = ws // trailing whitespace is outside the value
 	if p.pos != len(p.in) {
 		return nil, p.fail("data after the object")
 	}
@@ -214,6 +256,7 @@ func (p *parser) skipWS() {
 		switch p.in[p.pos] {
 		case ' ', '\t', '\n', '\r':
 			p.pos++
+			p.ws = true
 		default:
 			return
 		}
@@ -255,7 +298,6 @@ func (p *parser) literal(n *node, lit string, k kind) error {
 		return p.fail("invalid literal")
 	}
 	p.pos += len(lit)
-	p.out = append(p.out, lit...)
 	n.kind = k
 	return nil
 }
@@ -310,7 +352,6 @@ func (p *parser) number(n *node) error {
 	p.pos = i
 	n.kind = kNumber
 	n.str = p.src[start:i]
-	p.out = append(p.out, in[start:i]...)
 	return nil
 }
 
@@ -327,12 +368,10 @@ func (p *parser) object(n *node) error {
 		return err
 	}
 	p.pos++ // '{'
-	p.out = append(p.out, '{')
 	base := len(p.stack)
 	p.skipWS()
 	if p.pos < len(p.in) && p.in[p.pos] == '}' {
 		p.pos++
-		p.out = append(p.out, '}')
 		p.depth--
 		n.kind = kObject
 		return nil
@@ -367,16 +406,15 @@ func (p *parser) object(n *node) error {
 			return p.fail("expected ':' after member name")
 		}
 		p.pos++
-		p.out = append(p.out, ':')
 		p.skipWS()
-		p.stack = append(p.stack, node{key: key})
-		idx := len(p.stack) - 1
+		// Nested containers push and pop above this point, so the member is
+		// appended after its value is parsed.
 		v, err := p.value()
 		if err != nil {
 			return err
 		}
 		v.key = key
-		p.stack[idx] = v
+		p.stack = append(p.stack, v)
 		p.skipWS()
 		if p.pos >= len(p.in) {
 			return p.fail("unexpected end of input in object")
@@ -384,11 +422,9 @@ func (p *parser) object(n *node) error {
 		c := p.in[p.pos]
 		p.pos++
 		if c == ',' {
-			p.out = append(p.out, ',')
 			continue
 		}
 		if c == '}' {
-			p.out = append(p.out, '}')
 			break
 		}
 		p.pos--
@@ -426,25 +462,21 @@ func (p *parser) array(n *node) error {
 		return err
 	}
 	p.pos++ // '['
-	p.out = append(p.out, '[')
 	base := len(p.stack)
 	p.skipWS()
 	if p.pos < len(p.in) && p.in[p.pos] == ']' {
 		p.pos++
-		p.out = append(p.out, ']')
 		p.depth--
 		n.kind = kArray
 		return nil
 	}
 	for {
 		p.skipWS()
-		p.stack = append(p.stack, node{})
-		idx := len(p.stack) - 1
 		v, err := p.value()
 		if err != nil {
 			return err
 		}
-		p.stack[idx] = v
+		p.stack = append(p.stack, v)
 		p.skipWS()
 		if p.pos >= len(p.in) {
 			return p.fail("unexpected end of input in array")
@@ -452,11 +484,9 @@ func (p *parser) array(n *node) error {
 		c := p.in[p.pos]
 		p.pos++
 		if c == ',' {
-			p.out = append(p.out, ',')
 			continue
 		}
 		if c == ']' {
-			p.out = append(p.out, ']')
 			break
 		}
 		p.pos--
@@ -476,17 +506,12 @@ func (p *parser) string() (string, error) {
 	start := p.pos
 	i := p.pos + 1
 	// Fast path: ASCII without escapes.
-	for i < len(in) {
-		c := in[i]
-		if c == '"' {
-			p.pos = i + 1
-			p.out = append(p.out, in[start:i+1]...)
-			return p.src[start+1 : i], nil
-		}
-		if c == '\\' || c < 0x20 || c >= 0x80 {
-			break
-		}
+	for i < len(in) && plain[in[i]] {
 		i++
+	}
+	if i < len(in) && in[i] == '"' {
+		p.pos = i + 1
+		return p.src[start+1 : i], nil
 	}
 	var buf []byte
 	buf = append(buf, in[start+1:i]...)
@@ -499,7 +524,6 @@ func (p *parser) string() (string, error) {
 		switch {
 		case c == '"':
 			p.pos = i + 1
-			p.out = append(p.out, in[start:i+1]...)
 			return string(buf), nil
 		case c < 0x20:
 			p.pos = i
@@ -571,6 +595,15 @@ func (p *parser) string() (string, error) {
 		}
 	}
 }
+
+// plain marks the bytes a string can hold as they are: printable ASCII other
+// than the quote and the backslash.
+var plain = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 func hex4(in []byte, at int) (rune, bool) {
 	if at+4 > len(in) {
