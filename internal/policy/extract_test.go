@@ -56,8 +56,10 @@ func TestExtractErrors(t *testing.T) {
 	tests := []struct{ name, raw, want string }{
 		{"not json", `{"type":`, "invalid JSON"},
 		{"array", `[1]`, "not a JSON object"},
-		{"duplicate member", `{"type":"indicator","id":"indicator--1","object_marking_refs":["` + tlp2Red + `"],"object_marking_refs":[]}`, "appears twice"},
-		{"trailing data", `{"type":"indicator","id":"indicator--1"} {}`, "trailing data"},
+		{"duplicate member", `{"type":"indicator","id":"indicator--1","object_marking_refs":["` + tlp2Red + `"],"object_marking_refs":[]}`, "a member appears twice"},
+		{"duplicate nested", string(obj(sharing(`"reporter":{"ref":"identity--1","ref":"identity--2"}`))), "a member appears twice"},
+		{"escaped quote", `{"type":"indicator","id":"indicator--1","a\\\":":1,"a\\\":":2}`, "a member appears twice"},
+		{"trailing data", `{"type":"indicator","id":"indicator--1"} {}`, "invalid JSON"},
 		{"no id", `{"type":"indicator"}`, "does not name"},
 		{"id of another type", `{"type":"indicator","id":"malware--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f"}`, "does not name"},
 		{"markings not strings", string(obj(`"object_marking_refs":[1]`)), "cannot unmarshal"},

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"strings"
 	"time"
@@ -278,37 +277,49 @@ func (s *Scales) extractSharing(f *Facts, top map[string]json.RawMessage) error 
 // members splits a JSON object into its members, refusing anything else and
 // duplicate names.
 func members(raw []byte) (map[string]json.RawMessage, error) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	tok, err := dec.Token()
-	if err != nil {
-		return nil, fmt.Errorf("invalid JSON: %w", err)
-	}
-	if d, ok := tok.(json.Delim); !ok || d != '{' {
+	trimmed := bytes.TrimLeft(raw, " \t\r\n")
+	if len(trimmed) == 0 || trimmed[0] != '{' {
 		return nil, errors.New("not a JSON object")
 	}
-	m := map[string]json.RawMessage{}
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil, fmt.Errorf("invalid JSON: %w", err)
-		}
-		name, _ := tok.(string)
-		var v json.RawMessage
-		if err := dec.Decode(&v); err != nil {
-			return nil, fmt.Errorf("invalid JSON: %w", err)
-		}
-		if _, dup := m[name]; dup {
-			return nil, fmt.Errorf("member %q appears twice", clip(name))
-		}
-		m[name] = v
-	}
-	if _, err := dec.Token(); err != nil { // the closing brace
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(trimmed, &m); err != nil {
 		return nil, fmt.Errorf("invalid JSON: %w", err)
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, errors.New("trailing data after the JSON object")
+	if n := countMembers(trimmed); n != len(m) {
+		return nil, fmt.Errorf("%d members but %d distinct names: a member appears twice", n, len(m))
 	}
 	return m, nil
+}
+
+// countMembers counts the members of the JSON object raw, which must be valid JSON
+// (json.Unmarshal has checked it): the colons outside strings at depth one.
+func countMembers(raw []byte) int {
+	n, depth, inString := 0, 0, false
+	for i := 0; i < len(raw); i++ {
+		c := raw[i]
+		if inString {
+			switch c {
+			case '\\':
+				i++
+			case '"':
+				inString = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inString = true
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+		case ':':
+			if depth == 1 {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 // field decodes member name of m into v when present and not null.
