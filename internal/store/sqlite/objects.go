@@ -39,7 +39,10 @@ func (s *Store) prepare(ctx context.Context) error {
 	}
 	s.insObject = prep(`INSERT INTO objects (id, version, type, spec_version, created, modified, revoked, name, description, hash, raw)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id, version) DO NOTHING`)
-	s.insFTS = prep(`INSERT INTO objects_fts (rowid, name, description) VALUES (?, ?, ?)`)
+	// The objects new in this transaction are those from the first new oid on: the
+	// single writer takes rowids above every existing one.
+	s.insFTS = prep(`INSERT INTO objects_fts (rowid, name, description)
+		SELECT oid, name, description FROM objects WHERE oid >= ? AND (name <> '' OR description <> '')`)
 	s.insEntry = prep(`INSERT INTO entries (cid, date_added, oid, type, submitter) VALUES (?, ?, ?, ?, ?)`)
 	s.selObject = prep(`SELECT oid, hash FROM objects WHERE id = ? AND version = ?`)
 	s.selEntry = prep(`SELECT date_added FROM entries WHERE oid = ? AND cid = ?`)
@@ -213,6 +216,7 @@ func (s *Store) Put(ctx context.Context, collection, submitter string, objs []st
 	selObject, selEntry := tx.StmtContext(bg, s.selObject), tx.StmtContext(bg, s.selEntry)
 
 	res := make([]store.PutResult, len(objs))
+	var firstNew int64 // oid of the first object stored by this call; 0 when none
 	for i := range objs {
 		if i%128 == 127 {
 			if err := ctx.Err(); err != nil {
@@ -236,10 +240,8 @@ func (s *Store) Put(ctx context.Context, collection, submitter string, objs []st
 			if oid, err = r.LastInsertId(); err != nil {
 				return nil, fmt.Errorf("sqlite: put %s: %w", o.ID, err)
 			}
-			if o.Name != "" || o.Description != "" {
-				if _, err := insFTS.ExecContext(bg, oid, o.Name, o.Description); err != nil {
-					return nil, fmt.Errorf("sqlite: put %s: index text: %w", o.ID, err)
-				}
+			if firstNew == 0 {
+				firstNew = oid
 			}
 		} else {
 			var hash []byte
@@ -265,6 +267,12 @@ func (s *Store) Put(ctx context.Context, collection, submitter string, objs []st
 		}
 		res[i] = store.PutResult{Outcome: store.Added, DateAdded: fromMicros(next)}
 		next++
+	}
+	if firstNew > 0 {
+		// Index the text of the new objects with one statement.
+		if _, err := insFTS.ExecContext(bg, firstNew); err != nil {
+			return nil, fmt.Errorf("sqlite: put: index text: %w", err)
+		}
 	}
 	if next > first {
 		if _, err := tx.ExecContext(bg, `UPDATE clock SET last = ? WHERE one = 1`, next-1); err != nil {
