@@ -474,8 +474,8 @@ func runTokenRevoke(ctx context.Context, e *Env, args []string) error {
 		return err
 	}
 	id := pos[0]
-	if full, _, err := auth.ParseToken(id); err == nil {
-		id = full // a whole token was pasted: its id part names it
+	if tokID, _, err := auth.ParseToken(id); err == nil {
+		id = tokID // a whole token was pasted: its id part names it
 	}
 	st, err := openStore(ctx, cfg)
 	if err != nil {
