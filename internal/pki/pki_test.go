@@ -291,3 +291,55 @@ func TestServerConfigClientCertificates(t *testing.T) {
 		t.Logf("wrong key: %v", err)
 	}
 }
+
+func TestServerCertificateReplaced(t *testing.T) {
+	dir := t.TempDir()
+	s, _, err := EnsureServer(dir, []string{"node.example.org"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	names, ips, err := sanHosts([]string{"node.example.org"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	tests := []struct {
+		name string
+		at   time.Time
+		want bool
+	}{
+		{"fresh", now, true},
+		{"eight days before expiry", s.Cert.Leaf.NotAfter.Add(-8 * 24 * time.Hour), true},
+		{"six days before expiry", s.Cert.Leaf.NotAfter.Add(-6 * 24 * time.Hour), false},
+		{"expired", s.Cert.Leaf.NotAfter.Add(time.Hour), false},
+		{"before NotBefore", s.Cert.Leaf.NotBefore.Add(-time.Hour), false},
+	}
+	for _, tt := range tests {
+		if got := reusable(s.Cert.Leaf, s.CACert, names, ips, tt.at); got != tt.want {
+			t.Errorf("%s: reusable = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+
+	// A server certificate signed by another CA (copied in by mistake) is replaced by
+	// one from this directory's CA.
+	other, _, err := EnsureServer(t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range [][2]string{{other.CertFile, s.CertFile}, {other.KeyFile, s.KeyFile}} {
+		b, err := os.ReadFile(f[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(f[1], b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	again, created, err := EnsureServer(dir, []string{"node.example.org"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !created || again.Fingerprint == other.Fingerprint || again.Cert.Leaf.CheckSignatureFrom(s.CACert) != nil {
+		t.Fatalf("foreign server certificate kept: created=%v", created)
+	}
+}
