@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
@@ -304,8 +305,9 @@ func (s *Server) deleteObject(w http.ResponseWriter, r *http.Request) error {
 	if n == 0 {
 		return httpx.NotFound()
 	}
-	s.log.InfoContext(r.Context(), "taxii: deleted", "collection", c.ID, "object", objectID,
-		"versions", n, "user", p.User.ID, "request_id", httpx.RequestID(r.Context()))
+	s.log.LogAttrs(r.Context(), slog.LevelInfo, "taxii: deleted", slog.String("collection", c.ID),
+		slog.String("object", objectID), slog.Int("versions", n), slog.String("user", p.User.ID),
+		slog.String("request_id", httpx.RequestID(r.Context())))
 	return writeBody(w, http.StatusOK, nil)
 }
 

@@ -356,7 +356,7 @@ func splitEnvelope(body []byte, max int) ([][]byte, error) {
 	if _, err := dec.Token(); err != nil {
 		return nil, errEnvelope("the body is not valid JSON")
 	}
-	if _, err := dec.Token(); err != io.EOF {
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return nil, errEnvelope("the body has data after the envelope")
 	}
 	if len(raws) == 0 {
