@@ -95,8 +95,10 @@ func New(accounts store.Accounts, log *slog.Logger, opts ...Option) *Authenticat
 // unknown certificate is ignored and HTTP Basic decides. Basic carries the user name
 // and an API token (see ParseCredentials). Failed Basic logins are limited per client
 // address (IPv6 per /64) and per user name; a limited client is refused even with good
-// credentials until its bucket refills. The client address is the connection's peer:
-// forwarded-for headers are not trusted.
+// credentials until its bucket refills. A pinned certificate is not rate-limited: it
+// cannot be guessed. The client address is the connection's peer: forwarded-for
+// headers are not trusted. A request without an Authorization header is not a failure
+// (clients commonly send one first to get the challenge).
 func (a *Authenticator) Authenticate(r *http.Request) (*Principal, error) {
 	ctx := r.Context()
 	now := a.now()
