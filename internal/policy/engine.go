@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math/bits"
 	"net/netip"
+	"slices"
 	"time"
 
 	"quadshare/internal/stix"
@@ -166,8 +167,20 @@ func New(cfg Config, scales *Scales) (*Engine, error) {
 	return e, nil
 }
 
-// Config returns the configuration the engine was built from.
-func (e *Engine) Config() Config { return e.cfg }
+// Config returns a copy of the configuration the engine was built from.
+func (e *Engine) Config() Config {
+	c := e.cfg
+	c.Agreements = make([]Agreement, len(e.cfg.Agreements))
+	for i, a := range e.cfg.Agreements {
+		a.ObjectTypes = slices.Clone(a.ObjectTypes)
+		a.Sectors = slices.Clone(a.Sectors)
+		c.Agreements[i] = a
+	}
+	c.Redaction.Properties = slices.Clone(c.Redaction.Properties)
+	c.Redaction.InternalNetworks = slices.Clone(c.Redaction.InternalNetworks)
+	c.Redaction.InternalDomains = slices.Clone(c.Redaction.InternalDomains)
+	return c
+}
 
 // Scales returns the classification scales the engine was built with.
 func (e *Engine) Scales() *Scales { return e.scales }

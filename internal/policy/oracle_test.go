@@ -538,6 +538,9 @@ func TestOracle(t *testing.T) {
 		got := e.Decide(&f, &c.r, c.now)
 		want := oracle(&c)
 		rules[got.Rule]++
+		if got.Verdict == Redact && i%4 == 0 {
+			checkApplied(t, e, &c, &f, got)
+		}
 		if got == want {
 			continue
 		}
@@ -568,4 +571,29 @@ func TestOracle(t *testing.T) {
 		}
 	}
 	t.Logf("decisions by rule: %v", rules)
+}
+
+// checkApplied applies a Redact decision and decides again on what would be
+// sent: nothing may be left to remove.
+func checkApplied(t *testing.T, e *Engine, c *oCase, f *Facts, d Decision) {
+	t.Helper()
+	raw := c.json(t)
+	out, recs, err := e.Apply(raw, f, d)
+	if err != nil {
+		t.Fatalf("Apply: %v\n%s", err, raw)
+	}
+	f2, err := e.Extract(out)
+	if err != nil {
+		t.Fatalf("Extract after Apply: %v\n%s", err, out)
+	}
+	d2 := e.Decide(&f2, &c.r, c.now)
+	if d2.Verdict == Deny || d2.Redact != 0 || d2.Anonymise {
+		t.Errorf("after Apply the object still needs %+v (first %+v)\nbefore %s\nafter  %s", d2, d, raw, out)
+	}
+	if d.Anonymise && strings.Contains(string(out), c.reporter) {
+		t.Errorf("the reporter %s is still in the object sent:\n%s", c.reporter, out)
+	}
+	if d.Redact != 0 && len(recs) == 0 {
+		t.Errorf("granular redaction without a record")
+	}
 }
