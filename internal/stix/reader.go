@@ -35,6 +35,9 @@ type Reader struct {
 	sawType   bool
 	sawID     bool
 	container bool
+	// otherKeys is set when the top-level object has a member other than those of
+	// a TAXII envelope (more, next, objects).
+	otherKeys bool
 }
 
 type readerState uint8
@@ -278,6 +281,10 @@ func (r *Reader) top() ([]byte, error) {
 		}
 		return nil, r.failf("data after the object: %q", c)
 	}
+	if !r.otherKeys {
+		// A TAXII envelope with nothing in it omits objects (TAXII 2.1 §3.7).
+		return nil, io.EOF
+	}
 	return r.buf, nil
 }
 
@@ -309,6 +316,11 @@ func (r *Reader) members(first bool) error {
 		key, err := r.stringToken()
 		if err != nil {
 			return r.ioErr(err)
+		}
+		switch key {
+		case "more", "next", "objects":
+		default:
+			r.otherKeys = true
 		}
 		c, err = r.skipWS()
 		if err != nil {

@@ -70,6 +70,15 @@ func TestReaderLines(t *testing.T) {
 	}
 }
 
+func TestReaderEmptyEnvelope(t *testing.T) {
+	for _, in := range []string{`{"more":false}`, `{}`, `{"more":true,"next":"x"}`, `{"objects":[]}`, `[]`} {
+		objs, _, _, err := readAll(in)
+		if err != nil || len(objs) != 0 {
+			t.Errorf("%s: objects %q, err %v", in, objs, err)
+		}
+	}
+}
+
 func TestReaderSingleObject(t *testing.T) {
 	in := "  {\n\"type\": \"observed-data\", \"id\": \"observed-data--b67d30ff-02ac-498a-92f9-32f845f448cf\", \"objects\": {\"0\": {\"type\": \"file\"}}}\n"
 	objs, offs, _, err := readAll(in)

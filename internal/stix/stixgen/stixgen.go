@@ -365,7 +365,7 @@ func (g *Gen) relationship() []byte {
 	case 1:
 		src, dst, rel = g.malware.pick(g), g.attacks.pick(g), "uses"
 	case 2:
-		src, dst, rel = g.indicators.pick(g), g.scos.pick(g), "based-on"
+		src, dst, rel = g.indicators.pick(g), g.scos.pick(g), "related-to"
 	default:
 		src, dst, rel = g.malware.pick(g), g.identities.pick(g), "targets"
 	}
