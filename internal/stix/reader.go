@@ -11,7 +11,8 @@ import (
 // one object in memory. The input may be
 //
 //   - a STIX bundle, {"type":"bundle","id":"bundle--…","objects":[…]} (§8),
-//   - a TAXII envelope, {"objects":[…],"more":…,"next":…} (TAXII 2.1 §3.7),
+//   - a TAXII envelope, {"objects":[…],"more":…,"next":…} (TAXII 2.1 §3.7); one
+//     without objects ({"more":false}) yields none,
 //   - a single STIX object, or
 //   - a JSON array of STIX objects.
 //
