@@ -139,6 +139,7 @@ func New(cfg Config, scales *Scales) (*Engine, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	cfg = cfg.clone() // the caller's lists may change after New
 	e := &Engine{cfg: cfg, scales: scales}
 	e.defTLP, _ = parseTLP(cfg.DefaultTLP)
 	e.defLevel = Level(cfg.DefaultLevel)
@@ -168,13 +169,14 @@ func New(cfg Config, scales *Scales) (*Engine, error) {
 }
 
 // Config returns a copy of the configuration the engine was built from.
-func (e *Engine) Config() Config {
-	c := e.cfg
-	c.Agreements = make([]Agreement, len(e.cfg.Agreements))
-	for i, a := range e.cfg.Agreements {
-		a.ObjectTypes = slices.Clone(a.ObjectTypes)
-		a.Sectors = slices.Clone(a.Sectors)
-		c.Agreements[i] = a
+func (e *Engine) Config() Config { return e.cfg.clone() }
+
+// clone copies the configuration with its lists.
+func (c Config) clone() Config {
+	c.Agreements = slices.Clone(c.Agreements)
+	for i := range c.Agreements {
+		c.Agreements[i].ObjectTypes = slices.Clone(c.Agreements[i].ObjectTypes)
+		c.Agreements[i].Sectors = slices.Clone(c.Agreements[i].Sectors)
 	}
 	c.Redaction.Properties = slices.Clone(c.Redaction.Properties)
 	c.Redaction.InternalNetworks = slices.Clone(c.Redaction.InternalNetworks)
