@@ -582,8 +582,11 @@ func (c *checker) checkKillChain(path string, m *node) {
 }
 
 // hashLen gives the hex length of the hash-algorithm-ov values that define one
-// (§10.7). SSDEEP and TLSH are checked only for form.
-var hashLen = map[string]int{"MD5": 32, "SHA-1": 40, "SHA-256": 64, "SHA-512": 128, "SHA3-256": 64, "SHA3-512": 128}
+// (§10.7; TLSH: "a valid 35 byte long hash"). SSDEEP is checked for its alphabet.
+var hashLen = map[string]int{"MD5": 32, "SHA-1": 40, "SHA-256": 64, "SHA-512": 128, "SHA3-256": 64, "SHA3-512": 128, "TLSH": 70}
+
+// hashVocab is hash-algorithm-ov (§10.7).
+var hashVocab = map[string]struct{}{"MD5": {}, "SHA-1": {}, "SHA-256": {}, "SHA-512": {}, "SHA3-256": {}, "SHA3-512": {}, "SSDEEP": {}, "TLSH": {}}
 
 // checkHashes checks the hashes type (§2.7).
 func (c *checker) checkHashes(path string, m *node) {
@@ -619,8 +622,23 @@ func (c *checker) checkHashes(path string, m *node) {
 			}
 		} else if k.str == "" {
 			c.add(p, RuleHashes, "must not be empty")
+		} else if k.key == "SSDEEP" && !isSSDEEP(k.str) {
+			c.add(p, RuleHashes, "an SSDEEP hash is blocksize:hash:hash in base64 characters")
 		}
 	}
+}
+
+func isSSDEEP(s string) bool {
+	if s == "" || len(s) > 128 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		ch := s[i]
+		if !(ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' || ch == '/' || ch == '+' || ch == ':' || ch == '.') {
+			return false
+		}
+	}
+	return true
 }
 
 func isHex(s string) bool {
@@ -654,6 +672,15 @@ func (c *checker) checkExternalRefs(path string, m *node) {
 				}
 			case "hashes":
 				c.checkHashes(p+".hashes", f)
+				// §2.5.1: the keys of an external reference's hashes MUST come
+				// from hash-algorithm-ov.
+				if f.kind == kObject {
+					for j := range f.kids {
+						if _, ok := hashVocab[f.kids[j].key]; !ok {
+							c.add(p+".hashes."+f.kids[j].key, RuleHashes, "hash names of an external reference MUST come from hash-algorithm-ov (§10.7)")
+						}
+					}
+				}
 			}
 		}
 		src, ok := k.stringOf("source_name")

@@ -89,6 +89,8 @@ func brokenObjects(t testing.TB) []broken {
 		{"external reference with only source_name", ind(map[string]any{"external_references": []any{map[string]any{"source_name": "acme"}}}), RuleExternalRef, true, ""},
 		{"cve reference with a bad id", ind(map[string]any{"external_references": []any{map[string]any{"source_name": "cve", "external_id": "CVE-16-1"}}}), RuleExternalRef, true, ""},
 		{"MD5 of the wrong length", ind(map[string]any{"external_references": []any{map[string]any{"source_name": "acme", "url": "https://example.com", "hashes": map[string]any{"MD5": "abc"}}}}), RuleHashes, true, ""},
+		{"external reference hash name outside the vocabulary", ind(map[string]any{"external_references": []any{map[string]any{"source_name": "acme", "url": "https://example.com", "hashes": map[string]any{"sha256": "6db12788c37247f2316052e142f42f4b259d6561751e5f401a1ae2a6df9c674b"}}}}), RuleHashes, true, ""},
+		{"TLSH of the wrong length", `{"type":"file","spec_version":"2.1","id":"file--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f","hashes":{"TLSH":"abc"}}`, RuleHashes, true, ""},
 		{"kill chain phase without phase_name", ind(map[string]any{"kill_chain_phases": []any{map[string]any{"kill_chain_name": "x"}}}), RuleKillChain, true, ""},
 		{"reserved property", ind(map[string]any{"severity": "high"}), RuleReserved, true, ""},
 		{"custom property name with a hyphen", ind(map[string]any{"x-acme-score": 1}), RulePropertyName, true, ""},
