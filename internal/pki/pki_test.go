@@ -87,7 +87,7 @@ func TestKeyPermissions(t *testing.T) {
 }
 
 func TestEnsureServerBadInput(t *testing.T) {
-	for _, hosts := range [][]string{{"bad host"}, {"a..b"}, {strings.Repeat("a", 300)}, {"-x.example"}} {
+	for _, hosts := range [][]string{{"bad host"}, {"a..b"}, {strings.Repeat("a", 300)}, {"-x.example"}, {"*.example.org"}, {"host:8443"}} {
 		if _, _, err := EnsureServer(t.TempDir(), hosts); err == nil {
 			t.Errorf("hosts %q: no error", hosts)
 		}
