@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"runtime"
 	"sync"
+	"time"
 
 	"quadshare/internal/httpx"
 	"quadshare/internal/stix"
@@ -153,15 +154,16 @@ func (s *Server) worker() {
 func (s *Server) runJob(j job) {
 	ctx := s.baseCtx
 	st := j.status
-	st.Pendings = nil
-	pendingFrom := func(done int) {
-		st.Pendings = st.Pendings[:0]
-		for i := done; i < len(j.raws); i++ {
-			st.Pendings = append(st.Pendings, peek(j.raws[i], i))
+	pending := j.status.Pendings // one per object, made when the request came
+	lastUpdate := time.Now()
+	err := s.processBatches(ctx, &st, j, pending, func(done int) {
+		// The status shows progress at most every statusEvery: rewriting a large status
+		// after every batch would cost time quadratic in its size.
+		if done == len(j.raws) || time.Since(lastUpdate) < statusEvery {
+			return
 		}
-	}
-	err := s.processBatches(ctx, &st, j, func(done int) {
-		pendingFrom(done)
+		lastUpdate = time.Now()
+		st.Pendings = pending[done:]
 		if err := s.store.PutStatus(ctx, st); err != nil {
 			s.log.Error("taxii: update status", slog.String("status", st.ID), slog.String("error", err.Error()))
 		}
@@ -179,17 +181,20 @@ func (s *Server) runJob(j job) {
 	}
 }
 
+// statusEvery is how often a background addition writes its progress.
+const statusEvery = time.Second
+
 // processBatches processes a job in batches of putBatch objects, calling progress after
 // each. A store failure marks the rest of the job failed and is returned.
-func (s *Server) processBatches(ctx context.Context, st *store.Status, j job, progress func(done int)) error {
+func (s *Server) processBatches(ctx context.Context, st *store.Status, j job, pending []store.StatusDetail, progress func(done int)) error {
+	st.Pendings = pending
 	for start := 0; start < len(j.raws); start += putBatch {
 		end := min(start+putBatch, len(j.raws))
 		if err := s.process(ctx, st, j.collection, j.submitter, j.raws[start:end], start); err != nil {
 			if errors.Is(err, context.Canceled) {
 				return err
 			}
-			for i := start; i < len(j.raws); i++ {
-				d := peek(j.raws[i], i)
+			for _, d := range pending[start:] {
 				d.Message = "not stored: the server failed while storing it; send it again"
 				st.Failures = append(st.Failures, d)
 			}
