@@ -102,6 +102,27 @@ func TestAddObjects(t *testing.T) {
 		mustStatus(t, e.get("admin", e.root+"status/00000000-0000-4000-8000-000000000000/"), http.StatusNotFound)
 		mustStatus(t, e.get("admin", e.root+"status/not-a-uuid/"), http.StatusNotFound)
 	})
+	t.Run("asynchronous, several store transactions", func(t *testing.T) {
+		e := e.with(t)
+		var objs [][]byte
+		for i := range 2*putBatch + 17 {
+			objs = append(objs, sdo("identity", 5000+i, "2020-01-01T00:00:00.000Z"))
+		}
+		body := envelopeOf(objs...)
+		if len(body) > 64<<10 {
+			// Above this env's max_content_length: use a node with a larger one.
+			e = newEnv(t, Config{AsyncThreshold: 10})
+		}
+		st := e.post("admin", collA, objs...)
+		done := e.waitStatus("admin", st["id"].(string))
+		if done["success_count"] != float64(len(objs)) || done["failure_count"] != float64(0) {
+			t.Fatalf("status %v", done["success_count"])
+		}
+		r := e.get("admin", e.root+"collections/"+collA+"/manifest/?match[type]=identity&limit=1")
+		if recs, more, _ := manifestOf(t, r); len(recs) != 1 || !more {
+			t.Fatalf("manifest after the addition: %s", r.body)
+		}
+	})
 	t.Run("max_content_length: 413 above, nothing at or below refused", func(t *testing.T) {
 		e := e.with(t)
 		max := 64 << 10
