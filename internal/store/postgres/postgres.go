@@ -100,6 +100,15 @@ func (s *Store) Close() error {
 	return nil
 }
 
+// Analyze updates the planner's statistics of the object tables. Autovacuum does it
+// in the background; this is for right after a bulk import.
+func (s *Store) Analyze(ctx context.Context) error {
+	if _, err := s.pool.Exec(ctx, `ANALYZE collections, versions, entries`); err != nil {
+		return fmt.Errorf("postgres: analyze: %w", err)
+	}
+	return nil
+}
+
 // Retries returns how many transactions were run again after a serialization failure
 // or deadlock since the store was opened.
 func (s *Store) Retries() int64 { return s.retries.Load() }
