@@ -2,7 +2,7 @@ package report
 
 import (
 	"crypto/rand"
-	"crypto/sha1"
+	"crypto/sha1" // #nosec G505 -- UUIDv5 (RFC 9562 §5.5) is defined on SHA-1; not used for security.
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"

@@ -1,0 +1,111 @@
+package report
+
+import (
+	"crypto/ed25519"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"quadshare/internal/stix"
+)
+
+// Receipt acknowledges one submission. The node signs it so that the operator can
+// later prove what it reported and when, whatever the node's records say.
+type Receipt struct {
+	ReportID       string    `json:"report_id"`
+	IdempotencyKey string    `json:"idempotency_key,omitempty"`
+	Version        int       `json:"version"`      // 1 for the first submission, then 2, 3, ...
+	Received       time.Time `json:"received"`     // the node's clock, UTC, to the millisecond
+	ContentHash    string    `json:"content_hash"` // Report.Hash of the report as accepted
+	Node           string    `json:"node"`         // the receiving node: its nation or name
+	// Due and Rule are the reporting deadline in force for the report when it was
+	// received, if any, and OnTime whether the first submission met it.
+	Due    *time.Time `json:"due,omitempty"`
+	Rule   string     `json:"rule,omitempty"`
+	OnTime *bool      `json:"on_time,omitempty"`
+	// Signature is the Ed25519 signature (RFC 8032), base64 (RFC 4648 §4), over the
+	// RFC 8785 canonical JSON of the receipt without this member.
+	Signature string `json:"signature,omitempty"`
+}
+
+// ErrReceipt is wrapped by every receipt verification failure.
+var ErrReceipt = errors.New("report: receipt does not verify")
+
+// NewReceipt makes and signs the receipt of rep, received at received as version
+// version, with the deadline from dl for the operator's jurisdiction (dl may be nil).
+// firstReceived is when version 1 was received: the deadline is met or missed then.
+func NewReceipt(rep *Report, version int, received, firstReceived time.Time, node, jurisdiction string, dl *Deadlines, key ed25519.PrivateKey) (*Receipt, error) {
+	if rep.ID == "" {
+		return nil, errors.New("report: receipt: the report has no id")
+	}
+	if len(key) != ed25519.PrivateKeySize {
+		return nil, errors.New("report: receipt: not an Ed25519 private key")
+	}
+	h, err := rep.Hash()
+	if err != nil {
+		return nil, err
+	}
+	rc := &Receipt{
+		ReportID:       rep.ID,
+		IdempotencyKey: rep.IdempotencyKey,
+		Version:        version,
+		Received:       received.UTC().Truncate(time.Millisecond),
+		ContentHash:    h,
+		Node:           node,
+	}
+	if dl != nil {
+		if obs := dl.Obligations(rep, jurisdiction); len(obs) > 0 {
+			due := obs[0].Due.UTC()
+			ok, _, _ := dl.OnTime(rep, jurisdiction, firstReceived)
+			rc.Due, rc.Rule, rc.OnTime = &due, obs[0].Rule.Name, &ok
+		}
+	}
+	msg, err := rc.signed()
+	if err != nil {
+		return nil, err
+	}
+	rc.Signature = base64.StdEncoding.EncodeToString(ed25519.Sign(key, msg))
+	return rc, nil
+}
+
+// signed returns the bytes the signature covers.
+func (rc *Receipt) signed() ([]byte, error) {
+	c := *rc
+	c.Signature = ""
+	raw, err := json.Marshal(&c)
+	if err != nil {
+		return nil, fmt.Errorf("report: receipt: %w", err)
+	}
+	out, err := stix.Canonical(raw)
+	if err != nil {
+		return nil, fmt.Errorf("report: receipt: %w", err)
+	}
+	return out, nil
+}
+
+// Verify checks the receipt's signature with the node's public key.
+func (rc *Receipt) Verify(pub ed25519.PublicKey) error {
+	if len(pub) != ed25519.PublicKeySize {
+		return fmt.Errorf("%w: not an Ed25519 public key", ErrReceipt)
+	}
+	sig, err := base64.StdEncoding.DecodeString(rc.Signature)
+	if err != nil || len(sig) != ed25519.SignatureSize {
+		return fmt.Errorf("%w: the signature is not a base64 Ed25519 signature", ErrReceipt)
+	}
+	msg, err := rc.signed()
+	if err != nil {
+		return err
+	}
+	if !ed25519.Verify(pub, msg, sig) {
+		return fmt.Errorf("%w: bad signature", ErrReceipt)
+	}
+	return nil
+}
+
+// Matches reports whether the receipt is for exactly this report content.
+func (rc *Receipt) Matches(rep *Report) bool {
+	h, err := rep.Hash()
+	return err == nil && rep.ID == rc.ReportID && h == rc.ContentHash
+}
