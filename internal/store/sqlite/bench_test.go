@@ -40,14 +40,25 @@ func benchObjects(tb testing.TB, start, n int) []stix.Object {
 	return objs
 }
 
-// BenchmarkPut measures Put of batches of 1,000 new objects into a file database.
+// BenchmarkPut measures Put of batches of 1,000 new objects into a file database,
+// empty at the start and holding 300,000 objects at the start.
 func BenchmarkPut(b *testing.B) {
+	b.Run("empty", func(b *testing.B) { benchPut(b, 0) })
+	b.Run("300k", func(b *testing.B) { benchPut(b, 300_000) })
+}
+
+func benchPut(b *testing.B, preload int) {
 	s, err := Open(b.Context(), filepath.Join(b.TempDir(), "bench.db"))
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer s.Close()
 	col := mustCollection(b, s)
+	for n := 0; n < preload/benchBatch; n++ {
+		if _, err := s.Put(b.Context(), col, "bench", benchObjects(b, 1_000_000_000+n*benchBatch, benchBatch)); err != nil {
+			b.Fatal(err)
+		}
+	}
 	probe := benchObjects(b, 0, 100)
 	size := 0
 	for _, o := range probe {

@@ -7,6 +7,31 @@
 // pages. Only a power loss or a kernel crash can lose the last transactions before a
 // checkpoint, never corrupt the database. synchronous=FULL would add an fsync to every
 // commit for that case; Options.Synchronous selects it.
+//
+// Writes go through one connection, so they are serialised in commit order; reads use
+// a pool of query_only connections that see the last commit (WAL readers never block
+// the writer). Every Put is one IMMEDIATE transaction.
+//
+// Data model (migrations/0001_init.sql):
+//   - objects holds every version (id, version) once, whatever the number of
+//     collections that hold it: the JSON as received, the indexed properties, and the
+//     SHA-256 of the JSON. Duplicate and Conflict are told apart by that hash, so "the
+//     same bytes-for-meaning" is approximated by byte equality of the compact JSON.
+//   - entries holds collection membership (collection, object, date_added, submitter).
+//     date_added is integer microseconds, unique in the database: max(now, last+1µs),
+//     with last kept in the clock table, so it is strictly increasing across every Put,
+//     restarts and deletes, even when the wall clock steps back. It can run ahead of the
+//     wall clock by a microsecond per entry while Puts outpace the clock: a pagination
+//     snapshot bound should be max(now, the last date_added seen).
+//   - An object version that Delete leaves in no collection is removed with its text:
+//     a deletion really deletes.
+//   - Indexes: entries by (collection, date_added) (the table's key), by (object,
+//     collection), by (collection, type, date_added); objects by (id, version). There
+//     is no spec_version index: it has two or three values and a query filters it on
+//     rows found through the others. match[id] and first/last go through
+//     objects (id, version), the only index keyed by the random part of STIX ids.
+//   - Full-text search: FTS5 over name and description of every stored version;
+//     Search keeps the latest version per collection at query time.
 package sqlite
 
 import (
@@ -108,7 +133,11 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		return path + "?" + q.Encode()
 	}
 
-	w, err := sql.Open("sqlite", dsn(o.CacheMiB, "_txlock", "immediate"))
+	// The writer checkpoints the WAL into the database every 8192 pages (64 MiB) rather
+	// than SQLite's 1000: pages of the objects (id, version) index, written again by
+	// nearly every batch, are then copied once per checkpoint instead of once per batch.
+	w, err := sql.Open("sqlite", dsn(o.CacheMiB, "_txlock", "immediate",
+		"_pragma", "wal_autocheckpoint(8192)", "_pragma", fmt.Sprintf("journal_size_limit(%d)", 128<<20)))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}

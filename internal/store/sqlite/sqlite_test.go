@@ -50,6 +50,7 @@ func TestPragmas(t *testing.T) {
 		{"w", "foreign_keys", "1"},
 		{"w", "busy_timeout", "10000"},
 		{"w", "page_size", "8192"},
+		{"w", "wal_autocheckpoint", "8192"},
 		{"r", "journal_mode", "wal"},
 		{"r", "query_only", "1"},
 		{"r", "busy_timeout", "10000"},
