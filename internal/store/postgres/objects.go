@@ -261,11 +261,11 @@ func putTx(ctx context.Context, tx pgx.Tx, collection, submitter string, objs []
 		}
 	}
 
-	// 4. Advance the clock by one microsecond per new entry (or to now, if later) and
-	// write the entries with COPY.
+	// 4. Take n values from the clock, from now (or just after the last value given,
+	// if that is later) up, one microsecond apart, and write the entries with COPY.
 	if len(fresh) > 0 {
 		if err := tx.QueryRow(ctx, `
-			UPDATE clock SET last = greatest(last + $1, floor(extract(epoch FROM clock_timestamp()) * 1000000)::bigint)
+			UPDATE clock SET last = greatest(last + 1, floor(extract(epoch FROM clock_timestamp()) * 1000000)::bigint) + $1 - 1
 			WHERE id = 1 RETURNING last`, len(fresh)).Scan(&last); err != nil {
 			return nil, fmt.Errorf("advance clock: %w", err)
 		}

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sync/atomic"
 	"time"
 
@@ -113,12 +114,27 @@ func (s *Store) Analyze(ctx context.Context) error {
 // or deadlock since the store was opened.
 func (s *Store) Retries() int64 { return s.retries.Load() }
 
-// Instants that callers set are kept as nanoseconds since the epoch, NULL for zero.
+// Bounds of what nanoseconds since the epoch in an int64 can hold (years 1678 to 2262).
+var (
+	minNanos = time.Unix(0, math.MinInt64+1)
+	maxNanos = time.Unix(0, math.MaxInt64)
+)
+
+// Instants that callers set are kept as nanoseconds since the epoch, NULL for zero;
+// instants outside years 1678..2262 are clamped to them.
 func nanos(t time.Time) *int64 {
 	if t.IsZero() {
 		return nil
 	}
-	n := t.UnixNano()
+	var n int64
+	switch {
+	case t.Before(minNanos):
+		n = math.MinInt64 + 1
+	case t.After(maxNanos):
+		n = math.MaxInt64
+	default:
+		n = t.UnixNano()
+	}
 	return &n
 }
 

@@ -84,9 +84,13 @@ func (s *Store) Status(ctx context.Context, id string) (store.Status, error) {
 	return st, nil
 }
 
-// DeleteStatusesBefore removes the statuses requested before t and returns how many.
+// DeleteStatusesBefore removes the statuses requested before t (and any without a
+// request time) and returns how many.
 func (s *Store) DeleteStatusesBefore(ctx context.Context, t time.Time) (int, error) {
-	tag, err := s.pool.Exec(ctx, `DELETE FROM statuses WHERE request_timestamp < $1`, t.UnixNano())
+	if t.IsZero() {
+		return 0, nil // nothing is before the zero time
+	}
+	tag, err := s.pool.Exec(ctx, `DELETE FROM statuses WHERE request_timestamp IS NULL OR request_timestamp < $1`, *nanos(t))
 	if err != nil {
 		return 0, fmt.Errorf("postgres: delete statuses before %v: %w", t, err)
 	}
