@@ -70,7 +70,7 @@ func Start(ctx context.Context, cfg config.Config, st store.Store, log *slog.Log
 			tx.Close(ctx)
 			return nil, fmt.Errorf("tls: %w", err)
 		}
-		opts.TLS = pki.ServerConfig(n.TLS.Cert, n.TLS.CAPool)
+		opts.TLS = pki.ServerConfig(n.TLS.Cert, nil) // partner certificates are pinned in auth, not CA-verified
 	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {

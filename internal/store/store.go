@@ -204,7 +204,7 @@ type Token struct {
 // Grant gives an organisation or a user rights on a collection.
 type Grant struct {
 	Collection string
-	Subject    string // organisation or user id
+	Subject    string // organisation id, user id, or "sector:<name>"
 	Read       bool
 	Write      bool
 }
