@@ -329,6 +329,12 @@ func scanEntry(row pgx.Row) (store.Entry, error) {
 	return e, nil
 }
 
+// execArgs makes pgx send a query without preparing it, so that the server plans it
+// for the actual cursor and filter values every time. A prepared statement may
+// switch to a generic plan after a few executions, and for "date_added > $2 ORDER BY
+// date_added LIMIT n" a generic plan can read the whole collection to sort it.
+func execArgs(a args) []any { return append([]any{pgx.QueryExecModeExec}, a...) }
+
 // args collects query arguments and hands out their placeholders.
 type args []any
 
@@ -415,7 +421,7 @@ func (s *Store) Query(ctx context.Context, q store.Query) (store.Page, error) {
 	sql := `SELECT ` + entryColumns + ` FROM entries e JOIN versions v ON v.id = e.id AND v.ver = e.ver
 		WHERE ` + strings.Join(where, " AND ") + `
 		ORDER BY e.date_added LIMIT ` + a.add(limit+1)
-	rows, err := s.pool.Query(ctx, sql, a...)
+	rows, err := s.pool.Query(ctx, sql, execArgs(a)...)
 	if err != nil {
 		return store.Page{}, fmt.Errorf("postgres: query %s: %w", col, err)
 	}

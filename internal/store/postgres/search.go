@@ -83,7 +83,7 @@ func (s *Store) Search(ctx context.Context, q store.SearchQuery) ([]store.Entry,
 	sql := `SELECT ` + entryColumns + ` FROM versions v JOIN entries e ON e.id = v.id AND e.ver = v.ver
 		WHERE ` + strings.Join(where, " AND ") + `
 		ORDER BY ts_rank(v.tsv, ` + tsq + `) DESC, e.date_added LIMIT ` + a.add(clampLimit(q.Limit))
-	rows, err := s.pool.Query(ctx, sql, a...)
+	rows, err := s.pool.Query(ctx, sql, execArgs(a)...)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: search: %w", err)
 	}
