@@ -38,6 +38,9 @@ func TestNewDatabase(t *testing.T) {
 			}
 		})
 	}
+	if len(names) == 0 && !t.Failed() {
+		t.Skip("no PostgreSQL server (the subtests said so)")
+	}
 	if len(names) != 2 || names[0] == names[1] {
 		t.Fatalf("databases %q, want two different ones", names)
 	}
