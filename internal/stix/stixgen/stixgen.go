@@ -32,8 +32,6 @@ type Gen struct {
 	// recent SDOs that may get a new version: their JSON and modified time
 	versions [64]versioned
 	nver     int
-
-	buf []byte
 }
 
 type versioned struct {
@@ -227,13 +225,12 @@ func (g *Gen) remember(raw []byte, modified string) {
 }
 
 var (
-	sectors   = []string{"energy", "telecommunications", "healthcare", "financial-services", "transportation", "water", "government-national"}
-	countries = []string{"AU", "IN", "JP", "US"}
-	words     = []string{"amber", "basalt", "cinder", "delta", "ember", "falcon", "granite", "harbor", "ion", "jade", "kestrel", "lumen", "meridian", "nimbus", "onyx", "pylon"}
-	tlds      = []string{"example", "example.com", "example.net", "example.org", "test"}
-	phases    = []string{"reconnaissance", "initial-access", "execution", "persistence", "lateral-movement", "command-and-control", "exfiltration", "impact"}
-	malTypes  = []string{"backdoor", "ransomware", "remote-access-trojan", "dropper", "wiper", "bot", "keylogger"}
-	indTypes  = []string{"malicious-activity", "anomalous-activity", "compromised", "attribution"}
+	sectors  = []string{"energy", "telecommunications", "healthcare", "financial-services", "transportation", "water", "government-national"}
+	words    = []string{"amber", "basalt", "cinder", "delta", "ember", "falcon", "granite", "harbor", "ion", "jade", "kestrel", "lumen", "meridian", "nimbus", "onyx", "pylon"}
+	tlds     = []string{"example", "example.com", "example.net", "example.org", "test"}
+	phases   = []string{"reconnaissance", "initial-access", "execution", "persistence", "lateral-movement", "command-and-control", "exfiltration", "impact"}
+	malTypes = []string{"backdoor", "ransomware", "remote-access-trojan", "dropper", "wiper", "bot", "keylogger"}
+	indTypes = []string{"malicious-activity", "anomalous-activity", "compromised", "attribution"}
 )
 
 func (g *Gen) word() string { return words[g.rng.IntN(len(words))] }
