@@ -181,3 +181,35 @@ func TestStatusRetention(t *testing.T) {
 		t.Fatalf("status still stored: %v", err)
 	}
 }
+
+// A full queue of background additions answers 503 with Retry-After and records
+// nothing; a closed server refuses background work the same way.
+func TestAsyncQueueFull(t *testing.T) {
+	e := newEnv(t, Config{AsyncThreshold: 1, QueueSize: 2})
+	for range 2 {
+		if !e.srv.reserve() {
+			t.Fatal("could not reserve a place in an empty queue")
+		}
+	}
+	body := envelopeOf(sdo("tool", 1, "2020-01-01T00:00:00.000Z"), sdo("tool", 2, "2020-01-01T00:00:00.000Z"))
+	objects := e.root + "collections/" + collA + "/objects/"
+	r := e.req(http.MethodPost, "admin", objects, body)
+	mustStatus(t, r, http.StatusServiceUnavailable)
+	if r.header.Get("Retry-After") == "" {
+		t.Fatal("503 without Retry-After")
+	}
+	// A small envelope is still processed at once.
+	if st := e.post("admin", collA, sdo("tool", 3, "2020-01-01T00:00:00.000Z")); st["status"] != "complete" {
+		t.Fatalf("small envelope: %v", st)
+	}
+	e.srv.release()
+	e.srv.release()
+	st := e.post("admin", collA, sdo("tool", 1, "2020-01-01T00:00:00.000Z"), sdo("tool", 2, "2020-01-01T00:00:00.000Z"))
+	if done := e.waitStatus("admin", st["id"].(string)); done["success_count"] != float64(2) {
+		t.Fatalf("after the queue emptied: %v", done)
+	}
+	if err := e.srv.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	mustStatus(t, e.req(http.MethodPost, "admin", objects, body), http.StatusServiceUnavailable)
+}
