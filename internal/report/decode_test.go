@@ -98,8 +98,17 @@ func TestDecodeMinimal(t *testing.T) {
 	}
 }
 
-func TestDecodeFieldErrors(t *testing.T) {
-	type edit func(m map[string]any)
+type fieldErrorCase struct {
+	name    string
+	edit    func(m map[string]any)
+	pointer string
+	msg     string
+}
+
+// fieldErrorCases breaks one field of validDoc at a time: the pointer and message
+// the decoder must report.
+func fieldErrorCases() []fieldErrorCase {
+	type edit = func(m map[string]any)
 	set := func(path string, v any) edit {
 		return func(m map[string]any) {
 			parts := strings.Split(path, "/")
@@ -121,12 +130,7 @@ func TestDecodeFieldErrors(t *testing.T) {
 	att := func(v map[string]any) edit {
 		return func(m map[string]any) { m["attachments"] = []any{v} }
 	}
-	tests := []struct {
-		name    string
-		edit    edit
-		pointer string
-		msg     string
-	}{
+	return []fieldErrorCase{
 		{"unknown field", set("severity", "high"), "/severity", "unknown field"},
 		{"unknown field escaped", func(m map[string]any) { m["a/b~c"] = 1 }, "/a~1b~0c", "unknown field"},
 		{"id not uuid", set("id", "42"), "/id", "lower-case UUID"},
@@ -222,7 +226,10 @@ func TestDecodeFieldErrors(t *testing.T) {
 		{"tlp 1.0 white", set("tlp", "white"), "/tlp", "TLP 2.0"},
 		{"tlp upper", set("tlp", "AMBER"), "/tlp", "TLP 2.0"},
 	}
-	for _, tt := range tests {
+}
+
+func TestDecodeFieldErrors(t *testing.T) {
+	for _, tt := range fieldErrorCases() {
 		t.Run(tt.name, func(t *testing.T) {
 			m := validDoc()
 			tt.edit(m)
