@@ -87,6 +87,8 @@ func testPutAndQuery(t *testing.T, s store.Store) {
 		Obj(t, NewID("ipv4-addr"), "ipv4-addr", "", "", "value", "198.51.100.7"),
 		Obj(t, NewID("marking-definition"), "marking-definition", "2017-01-20T00:00:00Z", "", "definition_type", "tlp", "x_custom", map[string]any{"k": []int{1, 2}}),
 		Obj(t, NewID("x-acme-thing"), "x-acme-thing", t1, t1, "spec_version", nil),
+		Obj(t, NewID("report"), "report", t1, t1, "name", "Σύνοψη — 日本語 <b>&</b> 🚨", "description", "line\nbreak\ttab \"quoted\" \\ back",
+			"published", t1, "object_refs", []string{NewID("indicator")}),
 	}
 	before := now()
 	res := putAdded(t, s, col, "org-a", objs...)
@@ -143,6 +145,44 @@ func testPutUnknownCollection(t *testing.T, s store.Store) {
 	n, err := s.Count(ctx(t), "")
 	if err != nil || n != 0 {
 		t.Fatalf("count after refused put: %d, %v", n, err)
+	}
+}
+
+func testLargeBatch(t *testing.T, s store.Store) {
+	col := newCollection(t, s)
+	const n = 3000
+	objs := make([]stix.Object, n)
+	for i := range objs {
+		objs[i] = Indicator(t, i, t1)
+	}
+	res := putAdded(t, s, col, "org-a", objs...)
+	for i := 1; i < n; i++ {
+		if !res[i].DateAdded.After(res[i-1].DateAdded) {
+			t.Fatalf("DateAdded %d not after %d", i, i-1)
+		}
+	}
+	var got []string
+	var after time.Time
+	for {
+		p := query(t, s, store.Query{Collection: col, AddedAfter: after, Limit: 1000})
+		for _, e := range p.Entries {
+			got = append(got, e.Object.ID)
+		}
+		if !p.More {
+			break
+		}
+		after = p.Entries[len(p.Entries)-1].DateAdded
+	}
+	want := make([]string, n)
+	for i, o := range objs {
+		want[i] = o.ID
+	}
+	sameStrings(t, "large batch paged", got, want)
+	// The same batch again: every object a duplicate.
+	for i, r := range put(t, s, col, "org-a", objs...) {
+		if r.Outcome != store.Duplicate || !r.DateAdded.Equal(res[i].DateAdded) {
+			t.Fatalf("object %d again: %v at %v", i, r.Outcome, r.DateAdded)
+		}
 	}
 }
 

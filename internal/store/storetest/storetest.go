@@ -36,6 +36,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Collections", testCollections},
 		{"PutAndQuery", testPutAndQuery},
 		{"PutUnknownCollection", testPutUnknownCollection},
+		{"LargeBatch", testLargeBatch},
 		{"DateAddedIncreasing", testDateAddedIncreasing},
 		{"DateAddedConcurrent", testDateAddedConcurrent},
 		{"DuplicateAndConflict", testDuplicateAndConflict},
