@@ -2,6 +2,8 @@ package httpx
 
 import (
 	"bytes"
+	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,23 +11,16 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"quadshare/internal/auth"
 	"quadshare/internal/store"
+	"quadshare/internal/store/sqlite"
 )
-
-// fixedAuth authenticates by a header, or fails with the error it holds.
-type fixedAuth struct{ err error }
-
-func (a fixedAuth) Authenticate(r *http.Request) (*auth.Principal, error) {
-	if a.err != nil {
-		return nil, a.err
-	}
-	return &auth.Principal{User: store.User{ID: "u1"}}, nil
-}
 
 func serve(t *testing.T, o Options, r *http.Request) (*httptest.ResponseRecorder, map[string]any) {
 	t.Helper()
@@ -141,8 +136,28 @@ func TestLimitBody(t *testing.T) {
 	}
 }
 
+// Authentication with the real authenticator over a real store: success, missing or
+// wrong credentials (401 with a challenge), too many failures (429), a store failure
+// (500 without its cause).
 func TestAuthenticate(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "q.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.PutOrganisation(ctx, store.Organisation{ID: "o1", Name: "agency", Nation: "AU", Kind: store.KindAgency}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CreateUser(ctx, store.User{ID: "u1", Name: "alice", Org: "o1", Role: store.RoleReader, CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	tok, _, err := auth.CreateToken(ctx, st, "u1", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
 	log := slog.New(slog.DiscardHandler)
+	a := auth.New(st, log, auth.WithFailureLimit(2, time.Hour))
 	ok := Handle(log, func(w http.ResponseWriter, r *http.Request) error {
 		p, found := auth.FromContext(r.Context())
 		if !found || p.User.ID != "u1" {
@@ -150,25 +165,45 @@ func TestAuthenticate(t *testing.T) {
 		}
 		return nil
 	})
+	basic := func(user, pass string) string {
+		return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))
+	}
 	for _, tt := range []struct {
-		err    error
-		status int
-		header string
+		name, authz string
+		status      int
+		header      string
 	}{
-		{nil, 200, ""},
-		{fmt.Errorf("%w: bad token", auth.ErrUnauthenticated), 401, "Www-Authenticate"},
-		{auth.ErrRateLimited, 429, "Retry-After"},
-		{errors.New("store down"), 500, ""},
+		{"good token", basic("alice", tok), 200, ""},
+		{"no credentials", "", 401, "Www-Authenticate"},
+		{"wrong token", basic("alice", "qs_0000000000000000_"+strings.Repeat("0", 64)), 401, "Www-Authenticate"},
+		{"wrong again", basic("alice", "nope"), 401, "Www-Authenticate"},
+		{"limited, even with the good token", basic("alice", tok), 429, "Retry-After"},
 	} {
-		w, m := serve(t, Options{Log: log, Handler: ok, Auth: fixedAuth{tt.err}}, httptest.NewRequest(http.MethodGet, "/", nil))
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.RemoteAddr = "192.0.2.7:1234"
+		if tt.authz != "" {
+			r.Header.Set("Authorization", tt.authz)
+		}
+		w, m := serve(t, Options{Log: log, Handler: ok, Auth: a}, r)
 		if w.Code != tt.status {
-			t.Errorf("%v: status %d, want %d", tt.err, w.Code, tt.status)
+			t.Errorf("%s: status %d, want %d: %s", tt.name, w.Code, tt.status, w.Body)
 		}
 		if tt.header != "" && w.Header().Get(tt.header) == "" {
-			t.Errorf("%v: no %s header", tt.err, tt.header)
+			t.Errorf("%s: no %s header", tt.name, tt.header)
 		}
-		if strings.Contains(fmt.Sprint(m), "bad token") || strings.Contains(fmt.Sprint(m), "store down") {
-			t.Errorf("cause shown to the client: %v", m)
+		if strings.Contains(fmt.Sprint(m), "token") && strings.Contains(fmt.Sprint(m), "qs_") {
+			t.Errorf("%s: credentials echoed: %v", tt.name, m)
 		}
+	}
+	// The store fails: 500, and the client learns nothing of why.
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	r.RemoteAddr = "198.51.100.1:1234" // neither this address nor this user is limited
+	r.Header.Set("Authorization", basic("bob", tok))
+	w, _ := serve(t, Options{Log: log, Handler: ok, Auth: a}, r)
+	if w.Code != 500 || strings.Contains(strings.ToLower(w.Body.String()), "sql") {
+		t.Fatalf("store failure: %d %s", w.Code, w.Body)
 	}
 }
