@@ -109,3 +109,19 @@ func (rc *Receipt) Matches(rep *Report) bool {
 	h, err := rep.Hash()
 	return err == nil && rep.ID == rc.ReportID && h == rc.ContentHash
 }
+
+// IsRetry reports whether rep, submitted with an idempotency key that an earlier
+// accepted submission used (rc is that submission's receipt), is the same
+// submission again: same key and same content, the report id of a retried first
+// submission taken from the receipt. The caller then answers with rc and stores
+// nothing; false means the key was reused for other content, which is refused.
+func IsRetry(rc *Receipt, rep *Report) bool {
+	if rep.IdempotencyKey == "" || rep.IdempotencyKey != rc.IdempotencyKey {
+		return false
+	}
+	c := *rep
+	if c.ID == "" {
+		c.ID = rc.ReportID
+	}
+	return rc.Matches(&c)
+}

@@ -98,3 +98,33 @@ func TestReceipt(t *testing.T) {
 		t.Error("a receipt with a bad key")
 	}
 }
+
+func TestIsRetry(t *testing.T) {
+	_, priv, _ := ed25519.GenerateKey(nil)
+	doc := validDoc()
+	delete(doc, "id") // a first submission: the node assigns the id
+	first, err := decodeString(encode(t, doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	first.ID = NewID()
+	rc, err := NewReceipt(first, 1, received1, received1, "AU", "AU", nil, priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	retry, _ := decodeString(encode(t, doc))
+	if !IsRetry(rc, retry) {
+		t.Error("the same submission again is not a retry")
+	}
+	doc["impact"] = "severe"
+	other, _ := decodeString(encode(t, doc))
+	if IsRetry(rc, other) {
+		t.Error("other content under the same key is a retry")
+	}
+	doc["impact"] = "significant"
+	doc["idempotency_key"] = "another"
+	otherKey, _ := decodeString(encode(t, doc))
+	if IsRetry(rc, otherKey) {
+		t.Error("another key is a retry")
+	}
+}
