@@ -75,7 +75,7 @@ func newEnv(t testing.TB, cfg Config) *env {
 		t.Fatal(err)
 	}
 	hs := httpx.New(httpx.Options{Handler: srv.Handler(), TLS: pki.ServerConfig(id.Cert, nil), Log: log,
-		Auth: authn, MaxBody: cfg.MaxContentLength})
+		Auth: authn, MaxBody: srv.Config().MaxContentLength})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

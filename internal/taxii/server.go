@@ -67,6 +67,14 @@ func New(cfg Config, st store.Store, authz Authorizer, log *slog.Logger) (*Serve
 	return s, nil
 }
 
+// Config returns the configuration in effect, defaults applied. The HTTP assembly takes
+// its body limit from it, so that max_content_length (§4.2.1) is what is enforced:
+//
+//	srv, err := taxii.New(cfg, st, authn, log)
+//	hs := httpx.New(httpx.Options{Addr: addr, TLS: tlsConfig, Handler: srv.Handler(), Log: log,
+//		Auth: authn, MaxBody: srv.Config().MaxContentLength, RequestTimeout: srv.Config().RequestTimeout})
+func (s *Server) Config() Config { return s.cfg }
+
 // Close stops accepting background work, lets the workers finish what is queued until
 // ctx ends, then cancels what is left (those statuses stay pending; leasing of pending
 // work across processes comes with the PostgreSQL deployment).
