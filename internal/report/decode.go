@@ -64,6 +64,9 @@ func DecodeWith(r io.Reader, sectors *Sectors, now time.Time) (*Report, error) {
 	if len(raw) == 0 || raw[0] != '{' {
 		return nil, fmt.Errorf("%w: the document must be a JSON object", ErrSyntax)
 	}
+	if sectors == nil {
+		sectors = DefaultSectors()
+	}
 	d := decoder{sectors: sectors, now: now}
 	rep := d.report(raw)
 	if len(d.errs) > 0 {
@@ -183,7 +186,7 @@ func (d *decoder) strValue(v json.RawMessage, ptr string, maxLen, mode int) (str
 func textProblem(s string, mode int) string {
 	for i, r := range s {
 		switch {
-		case r == utf8.RuneError:
+		case r == utf8.RuneError && !strings.HasPrefix(s[i:], "\uFFFD"):
 			return fmt.Sprintf("invalid UTF-8 at byte %d", i)
 		case mode == multiLine && (r == '\n' || r == '\t' || r == '\r'):
 		case unicode.IsControl(r):

@@ -96,6 +96,12 @@ func TestDecodeMinimal(t *testing.T) {
 	if rep.ID != "" || rep.Ransom != nil || rep.StartedAt != nil || len(rep.Indicators) != 0 {
 		t.Errorf("minimal report = %+v", rep)
 	}
+	// A replacement character written as such is text, not broken UTF-8; a nil
+	// sector list means the shipped one.
+	rep, err = DecodeWith(strings.NewReader(`{"title":"caf\ufffd","description":"d","detected_at":"2026-11-22T03:00:00Z","impact":"none","ongoing":false,"tlp":"clear","sectors":["water"]}`), nil, testNow)
+	if err != nil || rep.Title != "caf\ufffd" {
+		t.Errorf("U+FFFD: %v %v", rep, err)
+	}
 }
 
 type fieldErrorCase struct {
