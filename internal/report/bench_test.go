@@ -46,7 +46,7 @@ func BenchmarkReceipt(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		rc, err := NewReceipt(rep, 1, received1, received1, "AU", "AU", DefaultDeadlines(), priv)
+		rc, err := NewReceipt(rep, 1, received1, "AU", DefaultDeadlines().Judge("AU", []Version{{rep, received1}}), priv)
 		if err != nil {
 			b.Fatal(err)
 		}

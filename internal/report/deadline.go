@@ -154,3 +154,43 @@ func (d *Deadlines) OnTime(rep *Report, nation string, received time.Time) (bool
 	}
 	return len(missed) == 0, missed, nil
 }
+
+// Version is one received version of a report.
+type Version struct {
+	Report   *Report
+	Received time.Time
+}
+
+// Verdict is one obligation of the latest version of a report and whether it was
+// met: by the first version to which the same rule applied, received at MetAt.
+type Verdict struct {
+	Obligation
+	MetAt  time.Time
+	OnTime bool // MetAt not after Due
+}
+
+// Judge weighs the versions of one report, oldest first, against the rules of the
+// jurisdiction. Each obligation of the latest version is met by the first version
+// that the same rule already applied to: an initial report filed fast meets the
+// detection clock even if details come later, while a ransom payment reported only
+// in an update is judged by when that update arrived. The due time is the latest
+// version's (its times are the operator's best knowledge). It returns nil when no
+// rule applies.
+func (d *Deadlines) Judge(nation string, versions []Version) []Verdict {
+	if len(versions) == 0 {
+		return nil
+	}
+	var out []Verdict
+	for _, ob := range d.Obligations(versions[len(versions)-1].Report, nation) {
+		v := Verdict{Obligation: ob}
+		for _, ver := range versions {
+			if slices.ContainsFunc(d.Obligations(ver.Report, nation), func(o Obligation) bool { return o.Rule.Name == ob.Rule.Name }) {
+				v.MetAt = ver.Received
+				break
+			}
+		}
+		v.OnTime = !v.MetAt.After(ob.Due)
+		out = append(out, v)
+	}
+	return out
+}

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"crypto/ed25519"
 	"errors"
 	"strings"
 	"testing"
@@ -111,5 +112,60 @@ func TestLoadDeadlines(t *testing.T) {
 	}
 	if _, err := LoadDeadlines(strings.NewReader(string(DefaultDeadlinesJSON()))); err != nil {
 		t.Errorf("shipped deadlines: %v", err)
+	}
+}
+
+func TestJudge(t *testing.T) {
+	dl := DefaultDeadlines()
+	det := time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
+	initial := &Report{DetectedAt: det, Impact: ImpactSignificant}
+	paidAt := det.Add(50 * time.Hour)
+	withRansom := &Report{DetectedAt: det, Impact: ImpactSignificant, Ransom: &Ransom{Demanded: true, Paid: true, PaidAt: &paidAt}}
+
+	// US: the initial report at 10h meets the 72h clock; the payment reported in an
+	// update 30 hours after paying misses its 24h clock, although the first version
+	// came long before.
+	vs := dl.Judge("US", []Version{{initial, det.Add(10 * time.Hour)}, {withRansom, paidAt.Add(30 * time.Hour)}})
+	if len(vs) != 2 {
+		t.Fatalf("verdicts %+v", vs)
+	}
+	byRule := map[string]Verdict{}
+	for _, v := range vs {
+		byRule[v.Rule.Name] = v
+	}
+	if v := byRule["circia-covered"]; !v.OnTime || !v.MetAt.Equal(det.Add(10*time.Hour)) {
+		t.Errorf("covered: %+v", v)
+	}
+	if v := byRule["circia-ransom"]; v.OnTime || !v.MetAt.Equal(paidAt.Add(30*time.Hour)) || !v.Due.Equal(paidAt.Add(24*time.Hour)) {
+		t.Errorf("ransom: %+v", v)
+	}
+
+	// AU: a minor incident reported at 60h (on time for 72h) later found
+	// significant: the 12h rule first applied with the update at 80h, late.
+	minor := &Report{DetectedAt: det, Impact: ImpactMinor}
+	vs = dl.Judge("AU", []Version{{minor, det.Add(60 * time.Hour)}, {initial, det.Add(80 * time.Hour)}})
+	if len(vs) != 2 || vs[0].Rule.Name != "soci-significant" || vs[0].OnTime || !vs[1].OnTime {
+		t.Errorf("AU upgrade: %+v", vs)
+	}
+	if dl.Judge("JP", []Version{{initial, det}}) != nil || dl.Judge("AU", nil) != nil {
+		t.Error("verdicts without a rule or a version")
+	}
+}
+
+func TestReceiptShowsEveryVerdict(t *testing.T) {
+	_, priv, _ := ed25519.GenerateKey(nil)
+	det := time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
+	paidAt := det.Add(50 * time.Hour)
+	rep := &Report{ID: NewID(), DetectedAt: det, Impact: ImpactSevere, Ransom: &Ransom{Paid: true, PaidAt: &paidAt}}
+	// Received 72h after detection: the covered-incident clock is met exactly, the
+	// ransom clock (due at 74h) too.
+	rc, err := NewReceipt(rep, 1, det.Add(72*time.Hour), "US", DefaultDeadlines().Judge("US", []Version{{rep, det.Add(72 * time.Hour)}}), priv)
+	if err != nil || rc.Rule != "circia-covered" || !*rc.OnTime || !rc.Due.Equal(det.Add(72*time.Hour)) {
+		t.Errorf("receipt %+v %v", rc, err)
+	}
+	// At 75h the ransom clock is missed although the earliest one was the other.
+	rc, err = NewReceipt(rep, 1, det.Add(75*time.Hour), "US", DefaultDeadlines().Judge("US", []Version{{rep, det.Add(75 * time.Hour)}}), priv)
+	if err != nil || *rc.OnTime {
+		t.Errorf("late receipt %+v %v", rc, err)
 	}
 }

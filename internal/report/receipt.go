@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"quadshare/internal/stix"
@@ -34,11 +35,16 @@ type Receipt struct {
 var ErrReceipt = errors.New("report: receipt does not verify")
 
 // NewReceipt makes and signs the receipt of rep, received at received as version
-// version, with the deadline from dl for the operator's jurisdiction (dl may be nil).
-// firstReceived is when version 1 was received: the deadline is met or missed then.
-func NewReceipt(rep *Report, version int, received, firstReceived time.Time, node, jurisdiction string, dl *Deadlines, key ed25519.PrivateKey) (*Receipt, error) {
+// version. verdicts are the deadlines of the report's jurisdiction as
+// Deadlines.Judge gives them over every version up to this one (nil when none
+// applies): the receipt shows the earliest due time, its rule, and whether every
+// obligation was met on time.
+func NewReceipt(rep *Report, version int, received time.Time, node string, verdicts []Verdict, key ed25519.PrivateKey) (*Receipt, error) {
 	if rep.ID == "" {
 		return nil, errors.New("report: receipt: the report has no id")
+	}
+	if version < 1 {
+		return nil, errors.New("report: receipt: versions count from 1")
 	}
 	if len(key) != ed25519.PrivateKeySize {
 		return nil, errors.New("report: receipt: not an Ed25519 private key")
@@ -55,12 +61,11 @@ func NewReceipt(rep *Report, version int, received, firstReceived time.Time, nod
 		ContentHash:    h,
 		Node:           node,
 	}
-	if dl != nil {
-		if obs := dl.Obligations(rep, jurisdiction); len(obs) > 0 {
-			due := obs[0].Due.UTC()
-			ok, _, _ := dl.OnTime(rep, jurisdiction, firstReceived)
-			rc.Due, rc.Rule, rc.OnTime = &due, obs[0].Rule.Name, &ok
-		}
+	if len(verdicts) > 0 {
+		first := slices.MinFunc(verdicts, func(a, b Verdict) int { return a.Due.Compare(b.Due) })
+		due := first.Due.UTC()
+		onTime := !slices.ContainsFunc(verdicts, func(v Verdict) bool { return !v.OnTime })
+		rc.Due, rc.Rule, rc.OnTime = &due, first.Rule.Name, &onTime
 	}
 	msg, err := rc.signed()
 	if err != nil {

@@ -15,7 +15,7 @@ func TestReceipt(t *testing.T) {
 	}
 	rep := richReport(t) // detected 12:30:00.123Z, significant, ransom paid 13:00Z
 	received := time.Date(2026, 11, 22, 6, 0, 0, 123456789, time.FixedZone("AEST", 10*3600))
-	rc, err := NewReceipt(rep, 1, received, received, "AU", "AU", DefaultDeadlines(), priv)
+	rc, err := NewReceipt(rep, 1, received, "AU", DefaultDeadlines().Judge("AU", []Version{{rep, received}}), priv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,19 +82,22 @@ func TestReceipt(t *testing.T) {
 
 	// A late first submission stays late in the receipt of a later version.
 	late := rep.DetectedAt.Add(13 * time.Hour)
-	rc2, err := NewReceipt(rep, 2, late.Add(time.Hour), late, "AU", "AU", DefaultDeadlines(), priv)
+	rc2, err := NewReceipt(rep, 2, late.Add(time.Hour), "AU", DefaultDeadlines().Judge("AU", []Version{{rep, late}, {rep, late.Add(time.Hour)}}), priv)
 	if err != nil || rc2.OnTime == nil || *rc2.OnTime {
 		t.Errorf("late receipt: %+v %v", rc2, err)
 	}
 	// No deadline in Japan: no deadline fields.
-	rc3, err := NewReceipt(rep, 1, received, received, "JP", "JP", DefaultDeadlines(), priv)
+	rc3, err := NewReceipt(rep, 1, received, "JP", DefaultDeadlines().Judge("JP", []Version{{rep, received}}), priv)
 	if err != nil || rc3.Due != nil || rc3.OnTime != nil || rc3.Rule != "" {
 		t.Errorf("JP receipt: %+v %v", rc3, err)
 	}
-	if _, err := NewReceipt(&Report{}, 1, received, received, "AU", "AU", nil, priv); err == nil {
+	if _, err := NewReceipt(&Report{}, 1, received, "AU", nil, priv); err == nil {
 		t.Error("a receipt for a report without id")
 	}
-	if _, err := NewReceipt(rep, 1, received, received, "AU", "AU", nil, priv[:10]); err == nil {
+	if _, err := NewReceipt(rep, 0, received, "AU", nil, priv); err == nil {
+		t.Error("a receipt for version 0")
+	}
+	if _, err := NewReceipt(rep, 1, received, "AU", nil, priv[:10]); err == nil {
 		t.Error("a receipt with a bad key")
 	}
 }
@@ -108,7 +111,7 @@ func TestIsRetry(t *testing.T) {
 		t.Fatal(err)
 	}
 	first.ID = NewID()
-	rc, err := NewReceipt(first, 1, received1, received1, "AU", "AU", nil, priv)
+	rc, err := NewReceipt(first, 1, received1, "AU", nil, priv)
 	if err != nil {
 		t.Fatal(err)
 	}
