@@ -28,7 +28,7 @@ func (e FieldError) Error() string {
 	return e.Pointer + ": " + e.Message
 }
 
-// Errors is every broken field of a report, in document order, at most
+// Errors is every broken field of a report, in the order of the format's fields, at most
 // maxFieldErrors of them. It matches ErrInvalid with errors.Is.
 type Errors []FieldError
 
