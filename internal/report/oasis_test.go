@@ -70,7 +70,7 @@ func TestToSTIXAgainstOASISSchemas(t *testing.T) {
 	}
 	v2 := richReport(t)
 	v2.Indicators = v2.Indicators[2:]
-	upd, err := ToSTIX(v2, STIXOptions{Operator: testOperator(), Created: received1, Modified: received2, Previous: v1})
+	upd, err := ToSTIX(v2, STIXOptions{Operator: testOperator(), Created: received1, Modified: received2, History: []*Report{v1}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -39,9 +39,12 @@ type STIXOptions struct {
 	// this version was; every derived object carries them (§3.2 versioning: an update
 	// keeps created and moves modified forward).
 	Created, Modified time.Time
-	// Previous is the version this one updates, if any: its indicators that are gone
-	// from this version are revoked (§3.6), with their relationships.
-	Previous *Report
+	// History is every earlier version of the report, oldest first; the last one is
+	// the version this one updates. Indicators of that version that are gone from
+	// this one are revoked (§3.6), with their relationships. Revocation is permanent,
+	// so an indicator added again after it was revoked gets a new id (the next
+	// generation, docs/reporting.md); the history is what tells.
+	History []*Report
 }
 
 // ToSTIX converts a report into STIX 2.1 objects: the TLP 2.0 marking definition,
@@ -79,7 +82,8 @@ type conversion struct {
 	marking        string
 	identity       string
 	incident       string
-	observed       string
+	observed       string // the id of the current generation of the observed data
+	generation     map[string]int
 	sectors        []string // of the incident
 	operatorCommon []string
 	raw            [][]byte
@@ -97,8 +101,11 @@ func newConversion(rep *Report, opts STIXOptions) (*conversion, error) {
 		return nil, errors.New("report: to stix: no operator")
 	case opts.Created.IsZero() || opts.Modified.Before(opts.Created):
 		return nil, errors.New("report: to stix: created must be set and not after modified")
-	case opts.Previous != nil && opts.Previous.ID != rep.ID:
-		return nil, errors.New("report: to stix: the previous version is of another report")
+	}
+	for _, h := range opts.History {
+		if h == nil || h.ID != rep.ID {
+			return nil, errors.New("report: to stix: the history holds another report")
+		}
 	}
 	if err := opts.Operator.Check(opts.Sectors); err != nil {
 		return nil, fmt.Errorf("report: to stix: %w", err)
@@ -118,7 +125,6 @@ func newConversion(rep *Report, opts STIXOptions) (*conversion, error) {
 		marking:        marking,
 		identity:       OperatorIdentityID(opts.Operator.ID),
 		incident:       derivedID("incident", rep.ID+"/incident"),
-		observed:       derivedID("observed-data", rep.ID+"/observed-data"),
 		operatorCommon: common,
 		sectors:        rep.Sectors,
 	}
@@ -192,44 +198,54 @@ func (c *conversion) run() {
 		ind     Indicator
 		revoked bool
 	}
+	gens, obsGen := generations(c.opts.History)
+	c.generation = gens
+	c.observed = generationID("observed-data", c.rep.ID+"/observed-data", obsGen)
+	var prev []Indicator
+	if n := len(c.opts.History); n > 0 {
+		prev = c.opts.History[n-1].Indicators
+	}
+	current := make(map[string]bool, len(c.rep.Indicators))
 	var inds []indicatorOut
-	var scos []string
 	for _, ind := range c.rep.Indicators {
+		current[ind.key()] = true
 		inds = append(inds, indicatorOut{id: c.indicatorID(ind), ind: ind})
 	}
-	if prev := c.opts.Previous; prev != nil {
-		for _, ind := range prev.Indicators {
-			if !slices.ContainsFunc(c.rep.Indicators, func(i Indicator) bool { return i.key() == ind.key() }) {
-				inds = append(inds, indicatorOut{id: c.indicatorID(ind), ind: ind, revoked: true})
-			}
+	for _, ind := range prev {
+		if !current[ind.key()] {
+			inds = append(inds, indicatorOut{id: c.indicatorID(ind), ind: ind, revoked: true})
 		}
 	}
-	for i := range inds {
-		if inds[i].revoked {
+	var scos []string
+	seen := map[string]bool{}
+	for _, it := range inds {
+		if it.revoked {
 			continue
 		}
-		id, raw, err := sco(inds[i].ind, c.marking)
+		id, raw, err := sco(it.ind, c.marking)
 		if err != nil {
 			c.err = err
 			return
 		}
-		if !slices.Contains(scos, id) {
+		if !seen[id] {
+			seen[id] = true
 			scos = append(scos, id)
 			c.raw = append(c.raw, raw)
 		}
 	}
 	observedRevoked := false
-	if prev := c.opts.Previous; len(scos) == 0 && prev != nil && len(prev.Indicators) > 0 {
+	if len(scos) == 0 && len(prev) > 0 {
 		// Every indicator is gone: the observed data is revoked too, with the
 		// observables it last referred to.
 		observedRevoked = true
-		for _, ind := range prev.Indicators {
+		for _, ind := range prev {
 			id, _, err := sco(ind, c.marking)
 			if err != nil {
 				c.err = err
 				return
 			}
-			if !slices.Contains(scos, id) {
+			if !seen[id] {
+				seen[id] = true
 				scos = append(scos, id)
 			}
 		}
@@ -245,6 +261,40 @@ func (c *conversion) run() {
 	if len(scos) > 0 {
 		c.relationship(c.observed, "related-to", c.incident, observedRevoked)
 	}
+}
+
+// generations counts, over the history of a report, how many times each indicator
+// and the observed data were dropped (and so revoked): the generation of the id
+// they have now.
+func generations(history []*Report) (map[string]int, int) {
+	gens := map[string]int{}
+	obs := 0
+	var before map[string]bool
+	for _, h := range history {
+		now := make(map[string]bool, len(h.Indicators))
+		for _, ind := range h.Indicators {
+			now[ind.key()] = true
+		}
+		for k := range before {
+			if !now[k] {
+				gens[k]++
+			}
+		}
+		if len(before) > 0 && len(now) == 0 {
+			obs++
+		}
+		before = now
+	}
+	return gens, obs
+}
+
+// generationID is derivedID of name for generation 0, and of "name#<generation>"
+// after.
+func generationID(typ, name string, generation int) string {
+	if generation > 0 {
+		name += "#" + strconv.Itoa(generation)
+	}
+	return derivedID(typ, name)
 }
 
 func mustJSON(raw []byte) map[string]any {
@@ -334,9 +384,10 @@ func (c *conversion) incidentObject() {
 	c.emit(o)
 }
 
-// indicatorID is UUIDv5 of "<report id>/indicator/<kind>/<algorithm>/<value>".
+// indicatorID is UUIDv5 of "<report id>/indicator/<kind>/<algorithm>/<value>",
+// followed by "#<generation>" once the indicator was revoked and added again.
 func (c *conversion) indicatorID(ind Indicator) string {
-	return derivedID("indicator", c.rep.ID+"/indicator/"+ind.key())
+	return generationID("indicator", c.rep.ID+"/indicator/"+ind.key(), c.generation[ind.key()])
 }
 
 func (c *conversion) indicatorObject(id string, ind Indicator, revoked bool) {

@@ -262,7 +262,7 @@ func TestToSTIXUpdate(t *testing.T) {
 	v2.Indicators = append(v2.Indicators[1:], Indicator{Kind: KindIP, Value: "198.51.100.9"})
 	v2.Impact = ImpactSevere
 	v2.Ongoing = false
-	second := convert(t, v2, STIXOptions{Operator: op, Created: received1, Modified: received2, Previous: v1})
+	second := convert(t, v2, STIXOptions{Operator: op, Created: received1, Modified: received2, History: []*Report{v1}})
 
 	_, droppedSCO, _ := sco(dropped, "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421")
 	droppedObs, _ := stix.Parse(droppedSCO)
@@ -313,14 +313,37 @@ func TestToSTIXUpdate(t *testing.T) {
 	// Dropping every indicator revokes the observed data too.
 	v3 := richReport(t)
 	v3.Indicators = nil
-	third := convert(t, v3, STIXOptions{Operator: op, Created: received1, Modified: received2.Add(time.Hour), Previous: v2})
+	third := convert(t, v3, STIXOptions{Operator: op, Created: received1, Modified: received2.Add(time.Hour), History: []*Report{v1, v2}})
 	obs := ofType(third, "observed-data")
 	if len(obs) != 1 || obs[0].props["revoked"] != true {
 		t.Errorf("observed data after removing every indicator: %v", obs)
 	}
 
+	// Adding back what was revoked: new ids (the next generation), nothing revoked.
+	v4 := richReport(t)
+	fourth := convert(t, v4, STIXOptions{Operator: op, Created: received1, Modified: received2.Add(2 * time.Hour), History: []*Report{v1, v2, v3}})
+	readded := derivedID("indicator", v1.ID+"/indicator/"+dropped.key()+"#1")
+	if p, ok := fourth[readded]; !ok || p.props["revoked"] != nil {
+		t.Errorf("re-added indicator %s: %v", readded, ok)
+	}
+	if _, ok := fourth[droppedID]; ok {
+		t.Error("a revoked indicator got a new version")
+	}
+	other := derivedID("indicator", v1.ID+"/indicator/"+v1.Indicators[1].key()+"#1")
+	if _, ok := fourth[other]; !ok {
+		t.Error("an indicator dropped with the rest in v3 did not get a new generation")
+	}
+	if o := ofType(fourth, "observed-data"); len(o) != 1 || o[0].obj.ID == obs[0].obj.ID || o[0].props["revoked"] != nil {
+		t.Errorf("observed data after adding back: %v", o)
+	}
+	for _, p := range fourth {
+		if p.props["revoked"] != nil {
+			t.Errorf("%s revoked in v4", p.obj.ID)
+		}
+	}
+
 	// Converting the same version twice gives the same bytes.
-	again := convert(t, v2, STIXOptions{Operator: op, Created: received1, Modified: received2, Previous: v1})
+	again := convert(t, v2, STIXOptions{Operator: op, Created: received1, Modified: received2, History: []*Report{v1}})
 	for id, p := range second {
 		if string(again[id].obj.Raw) != string(p.obj.Raw) {
 			t.Errorf("%s differs between two conversions", id)
@@ -350,7 +373,7 @@ func TestToSTIXMinimalAndErrors(t *testing.T) {
 		{Operator: testOperator(), Modified: received1},
 		{Operator: testOperator(), Created: received2, Modified: received1},
 		{Operator: &Operator{ID: "x", Name: "x", Jurisdiction: "AU", Sectors: []string{"nuclear"}, SizeBand: SizeSmall, Consent: ConsentNever, Created: received1, Modified: received1}, Created: received1, Modified: received1},
-		{Operator: testOperator(), Created: received1, Modified: received1, Previous: &Report{ID: NewID()}},
+		{Operator: testOperator(), Created: received1, Modified: received1, History: []*Report{{ID: NewID()}}},
 	}
 	for i, o := range bad {
 		if _, err := ToSTIX(rep, o); err == nil {
