@@ -21,6 +21,10 @@ func FuzzDecode(f *testing.F) {
 	f.Add(`[{"title":"\u202e"}]`)
 	f.Add(`{"detected_at":"9999-12-31T23:59:59.999999999+14:00","started_at":"1970-01-01T00:00:00-12:00"}`)
 	now := time.Date(2026, 11, 22, 4, 0, 0, 0, time.UTC)
+	base, err := DecodeWith(strings.NewReader(encode(f, validDoc())), DefaultSectors(), now)
+	if err != nil {
+		f.Fatal(err)
+	}
 	f.Fuzz(func(t *testing.T, doc string) {
 		rep, err := DecodeWith(strings.NewReader(doc), DefaultSectors(), now)
 		if err != nil {
@@ -44,6 +48,16 @@ func FuzzDecode(f *testing.F) {
 		}
 		if _, err := ToSTIX(rep, STIXOptions{Operator: testOperator(), Created: at, Modified: at}); err != nil {
 			t.Fatalf("accepted report does not convert: %v", err)
+		}
+		// As an update of the rich report, and the rich report as an update of it.
+		prev := *base
+		prev.ID = rep.ID
+		later := at.Add(time.Second)
+		if _, err := ToSTIX(rep, STIXOptions{Operator: testOperator(), Created: at, Modified: later, History: []*Report{&prev}}); err != nil {
+			t.Fatalf("accepted report does not convert as an update: %v", err)
+		}
+		if _, err := ToSTIX(&prev, STIXOptions{Operator: testOperator(), Created: at, Modified: later, History: []*Report{rep}}); err != nil {
+			t.Fatalf("an update of the accepted report does not convert: %v", err)
 		}
 		// Re-encoding the accepted report gives a document that decodes to the same.
 		rep.ID = id
