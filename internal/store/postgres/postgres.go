@@ -62,6 +62,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: open: %w", err)
 	}
+	cfg.AfterConnect = noParallelPages
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: open: %w", err)
@@ -75,6 +76,19 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("postgres: open: %w", err)
 	}
 	return &Store{pool: pool, isolation: o.isolation, maxAttempts: o.maxAttempts}, nil
+}
+
+// noParallelPages turns off parallel query on each connection. A page is at most a
+// few thousand index probes, which a parallel plan only slows down: starting workers
+// and merging their rows cost more than they save, most of all on a busy server (we
+// measured pages of 1,000 ten times slower at 100,000 objects). Engines without the
+// setting (SQLSTATE 42704) are left as they are.
+func noParallelPages(ctx context.Context, conn *pgx.Conn) error {
+	_, err := conn.Exec(ctx, "SET max_parallel_workers_per_gather = 0")
+	if err != nil && !isCode(err, "42704") {
+		return fmt.Errorf("postgres: connection settings: %w", err)
+	}
+	return nil
 }
 
 func checkSchema(ctx context.Context, pool *pgxpool.Pool, auto bool) error {
