@@ -140,7 +140,7 @@ func Verify(ctx context.Context, src Source, pub ed25519.PublicKey) (*Report, er
 			r := &page[i]
 			v.rep.Records++
 			if r.Seq <= after {
-				v.rep.add(Problem{r.Seq, Reordered, fmt.Sprintf("record %d returned after record %d", r.Seq, after)})
+				v.outOfOrder(Problem{r.Seq, Reordered, fmt.Sprintf("record %d returned after record %d", r.Seq, after)})
 				continue
 			}
 			if err := v.record(ctx, r); err != nil {
@@ -186,6 +186,13 @@ func (v *verifier) record(ctx context.Context, r *Record) error {
 	cur := &slot{seq: r.Seq, hash: r.Hash}
 	expect := v.last.Seq + 1
 	gap := r.Seq > expect
+	if gap {
+		msg := fmt.Sprintf("record %d is missing", expect)
+		if r.Seq-1 > expect {
+			msg = fmt.Sprintf("records %d to %d are missing", expect, r.Seq-1)
+		}
+		cur.problems = append(cur.problems, Problem{expect, Missing, msg})
+	}
 	// Checkpoints before this record name records that were never read.
 	for {
 		cp, bad, ok, err := v.cps.peek(ctx)
@@ -205,13 +212,6 @@ func (v *verifier) record(ctx context.Context, r *Record) error {
 		default:
 			cur.cps = append(cur.cps, cp)
 		}
-	}
-	if gap {
-		msg := fmt.Sprintf("record %d is missing", expect)
-		if r.Seq-1 > expect {
-			msg = fmt.Sprintf("records %d to %d are missing", expect, r.Seq-1)
-		}
-		cur.problems = append(cur.problems, Problem{expect, Missing, msg})
 	}
 	okFormat := true
 	if err := checkRecord(r); err != nil {
@@ -268,6 +268,15 @@ func hashMatches(r *Record, seq int64, prev Hash, want Hash) bool {
 		return false
 	}
 	return hashRecord(&c, d) == want
+}
+
+// outOfOrder notes a record that came after a later one, in the order found.
+func (v *verifier) outOfOrder(p Problem) {
+	if v.pending == nil {
+		v.rep.add(p)
+		return
+	}
+	v.pending.problems = append(v.pending.problems, p)
 }
 
 func (v *verifier) flush() {
