@@ -269,16 +269,20 @@ func putTx(ctx context.Context, tx pgx.Tx, collection, submitter string, objs []
 			WHERE id = 1 RETURNING last`, len(fresh)).Scan(&last); err != nil {
 			return nil, fmt.Errorf("advance clock: %w", err)
 		}
+		lastOf, err := markLatest(ctx, tx, collection, objs, keys, fresh)
+		if err != nil {
+			return nil, err
+		}
 		base := last - int64(len(fresh)) + 1
 		entryRows := make([][]any, len(fresh))
 		for j, i := range fresh {
 			o := &objs[i]
 			added := base + int64(j)
-			entryRows[j] = []any{collection, o.ID, keys[i].ver, o.Type, o.SpecVersion, added, submitter}
+			entryRows[j] = []any{collection, o.ID, keys[i].ver, o.Type, o.SpecVersion, added, submitter, lastOf[o.ID] == keys[i].ver}
 			results[i] = store.PutResult{Outcome: store.Added, DateAdded: fromMicros(added)}
 		}
-		_, err := tx.CopyFrom(ctx, pgx.Identifier{"entries"},
-			[]string{"collection", "id", "ver", "type", "spec_version", "date_added", "submitter"},
+		_, err = tx.CopyFrom(ctx, pgx.Identifier{"entries"},
+			[]string{"collection", "id", "ver", "type", "spec_version", "date_added", "submitter", "is_last"},
 			pgx.CopyFromRows(entryRows))
 		if err != nil {
 			return nil, fmt.Errorf("copy entries: %w", err)
@@ -299,6 +303,47 @@ func putTx(ctx context.Context, tx pgx.Tx, collection, submitter string, objs []
 		}
 	}
 	return results, nil
+}
+
+// markLatest works out, for the objects of the batch about to become entries (fresh),
+// which of their versions becomes the latest in the collection: it returns id ->
+// version key for the ids whose latest version is new, and clears is_last on the
+// entries that stop being the latest. It runs under the clock's lock.
+func markLatest(ctx context.Context, tx pgx.Tx, collection string, objs []stix.Object, keys []versionKey, fresh []int) (map[string]string, error) {
+	newest := make(map[string]string, len(fresh)) // the newest fresh version per id
+	for _, i := range fresh {
+		if v, ok := newest[objs[i].ID]; !ok || keys[i].ver > v {
+			newest[objs[i].ID] = keys[i].ver
+		}
+	}
+	ids := make([]string, 0, len(newest))
+	for id := range newest {
+		ids = append(ids, id)
+	}
+	rows, err := tx.Query(ctx, `SELECT id, ver FROM entries WHERE collection = $1 AND id = ANY($2::text[]) AND is_last`,
+		collection, ids)
+	if err != nil {
+		return nil, fmt.Errorf("read latest versions: %w", err)
+	}
+	var id, ver string
+	var stale []string // ids whose current latest entry is superseded
+	if _, err := pgx.ForEachRow(rows, []any{&id, &ver}, func() error {
+		if newest[id] > ver {
+			stale = append(stale, id)
+		} else {
+			delete(newest, id) // an entry already in the collection stays the latest
+		}
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("read latest versions: %w", err)
+	}
+	if len(stale) > 0 {
+		if _, err := tx.Exec(ctx, `UPDATE entries SET is_last = false WHERE collection = $1 AND id = ANY($2::text[]) AND is_last`,
+			collection, stale); err != nil {
+			return nil, fmt.Errorf("update latest versions: %w", err)
+		}
+	}
+	return newest, nil
 }
 
 // entryColumns are read by scanEntry, from entries e joined with versions v.
@@ -359,7 +404,10 @@ func versionCondition(v store.VersionFilter, a *args, within string) (string, er
 		return `NOT EXISTS (SELECT 1 FROM entries e2 WHERE e2.collection = e.collection AND e2.id = e.id
 			AND e2.ver ` + op + ` e.ver` + within + `)`
 	}
-	if latest {
+	switch {
+	case latest && within == "":
+		terms = append(terms, "e.is_last")
+	case latest:
 		terms = append(terms, extreme(">"))
 	}
 	if v.First {
@@ -480,6 +528,11 @@ func (s *Store) Delete(ctx context.Context, collection, id string, v store.Versi
 		n = len(vers)
 		if n == 0 {
 			return nil
+		}
+		if _, err := tx.Exec(ctx, `UPDATE entries e SET is_last = NOT EXISTS (SELECT 1 FROM entries e2
+				WHERE e2.collection = e.collection AND e2.id = e.id AND e2.ver > e.ver)
+			WHERE e.collection = $1 AND e.id = $2`, col, id); err != nil {
+			return err
 		}
 		_, err = tx.Exec(ctx, `DELETE FROM versions v WHERE v.id = $1 AND v.ver = ANY($2::text[])
 			AND NOT EXISTS (SELECT 1 FROM entries e WHERE e.id = v.id AND e.ver = v.ver)`, id, vers)

@@ -78,8 +78,7 @@ func (s *Store) Search(ctx context.Context, q store.SearchQuery) ([]store.Entry,
 		where = append(where, "e.type = ANY("+a.add(q.Types)+"::text[])")
 	}
 	// The latest version per collection, as the embedded store.
-	where = append(where, `NOT EXISTS (SELECT 1 FROM entries e2 WHERE e2.collection = e.collection
-		AND e2.id = e.id AND e2.ver > e.ver)`)
+	where = append(where, "e.is_last")
 	sql := `SELECT ` + entryColumns + ` FROM versions v JOIN entries e ON e.id = v.id AND e.ver = v.ver
 		WHERE ` + strings.Join(where, " AND ") + `
 		ORDER BY ts_rank(v.tsv, ` + tsq + `) DESC, e.date_added LIMIT ` + a.add(clampLimit(q.Limit))

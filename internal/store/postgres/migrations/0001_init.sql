@@ -38,7 +38,8 @@ CREATE INDEX versions_tsv ON versions USING gin (tsv);
 -- versions so that a filtered page reads one index in date_added order. No foreign
 -- keys: their per-row checks would lock every version row an ingest touches; Put and
 -- Delete keep entries and versions consistent under the clock's lock instead, and
--- collections are never removed.
+-- collections are never removed. is_last is kept by Put and Delete under the same
+-- lock, so that "latest version" pages need no per-row look-up of later versions.
 CREATE TABLE entries (
 	collection   text NOT NULL,
 	id           text NOT NULL,
@@ -47,6 +48,7 @@ CREATE TABLE entries (
 	spec_version text NOT NULL,
 	date_added   bigint NOT NULL,
 	submitter    text NOT NULL,
+	is_last      boolean NOT NULL,       -- the latest version of id in this collection
 	PRIMARY KEY (collection, id, ver)
 );
 CREATE UNIQUE INDEX entries_date_added ON entries (collection, date_added);
