@@ -437,10 +437,13 @@ func (s *Store) Query(ctx context.Context, q store.Query) (store.Page, error) {
 	var a args
 	where := []string{"e.collection = " + a.add(col)}
 	// within restricts the versions that "first" and "last" choose among to those
-	// that pass the spec_version filter (as in the embedded store).
+	// that pass the spec_version filter and, for a walk bound to a snapshot, to those
+	// added up to it (as in the embedded store).
 	var within string
 	if !q.AddedUpTo.IsZero() {
-		where = append(where, "e.date_added <= "+a.add(micros(q.AddedUpTo)))
+		p := a.add(micros(q.AddedUpTo))
+		where = append(where, "e.date_added <= "+p)
+		within += " AND e2.date_added <= " + p
 	}
 	if !q.AddedAfter.IsZero() {
 		where = append(where, "e.date_added > "+a.add(micros(q.AddedAfter)))

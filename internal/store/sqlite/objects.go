@@ -331,7 +331,10 @@ func anys(vals []string) []any {
 // versions adds TAXII's match[version] (TAXII 2.1 §3.4.1) on entries e of objects o:
 // the union of first, last and exact versions; "first" and "last" are per object among
 // the versions in the same collection that pass the spec_version filter.
-func (b *sqlBuilder) versions(v store.VersionFilter, specs []string) error {
+// versions restricts to the versions v selects. "first" and "last" are judged among
+// the versions in the collection up to upTo (when set), so that a paginated walk bound
+// to a snapshot sees the snapshot's latest version even after a newer one arrives.
+func (b *sqlBuilder) versions(v store.VersionFilter, specs []string, upTo time.Time) error {
 	if v.All {
 		return nil
 	}
@@ -344,6 +347,10 @@ func (b *sqlBuilder) versions(v store.VersionFilter, specs []string) error {
 	if len(specs) > 0 {
 		specCond = " AND o2.spec_version IN (" + placeholders(len(specs)) + ")"
 		specArgs = anys(specs)
+	}
+	if !upTo.IsZero() {
+		specCond += " AND x.date_added <= ?"
+		specArgs = append(specArgs, micros(upTo))
 	}
 	// Another version of the same object, in the same collection, before or after.
 	other := func(cmp string) string {
@@ -421,7 +428,7 @@ func (s *Store) Query(ctx context.Context, q store.Query) (store.Page, error) {
 		b.add("e.date_added <= ?", micros(q.AddedUpTo))
 	}
 	if err := errors.Join(b.in("o.id", q.IDs), b.in("o.spec_version", q.SpecVersions),
-		b.versions(q.Versions, q.SpecVersions)); err != nil {
+		b.versions(q.Versions, q.SpecVersions, q.AddedUpTo)); err != nil {
 		return store.Page{}, fmt.Errorf("sqlite: query: %w", err)
 	}
 	if q.Submitter != "" {
@@ -488,7 +495,7 @@ func (s *Store) Delete(ctx context.Context, collection, id string, v store.Versi
 	var b sqlBuilder
 	b.add("o.id = ?", id)
 	b.add("e.cid = ?", cid)
-	if err := errors.Join(b.in("o.spec_version", specVersions), b.versions(v, specVersions)); err != nil {
+	if err := errors.Join(b.in("o.spec_version", specVersions), b.versions(v, specVersions, time.Time{})); err != nil {
 		return 0, fmt.Errorf("sqlite: delete %s: %w", id, err)
 	}
 	rows, err := tx.QueryContext(ctx, `SELECT e.date_added, e.oid FROM objects o JOIN entries e ON e.oid = o.oid`+b.where(), b.args...)
@@ -599,7 +606,7 @@ func (s *Store) Search(ctx context.Context, q store.SearchQuery) ([]store.Entry,
 	if err := b.in("e.type", q.Types); err != nil {
 		return nil, fmt.Errorf("sqlite: search: %w", err)
 	}
-	if err := b.versions(store.VersionFilter{Last: true}, nil); err != nil {
+	if err := b.versions(store.VersionFilter{Last: true}, nil, time.Time{}); err != nil {
 		return nil, fmt.Errorf("sqlite: search: %w", err)
 	}
 	query := `SELECT ` + entryColumns + ` FROM objects_fts f

@@ -424,6 +424,25 @@ func testVersionsPerCollection(t *testing.T, s store.Store) {
 	sameStrings(t, "first in b", versions(query(t, s, store.Query{Collection: b, Versions: store.VersionFilter{First: true}}).Entries), []string{label(v1)})
 }
 
+func testVersionsInSnapshot(t *testing.T, s store.Store) {
+	// A walk bound to a snapshot (AddedUpTo) judges "last" and "first" among the
+	// versions added up to it: a version that arrives later neither appears nor hides
+	// the one the snapshot holds.
+	col := newCollection(t, s)
+	id := NewID("indicator")
+	v1 := Obj(t, id, "indicator", t1, t1)
+	v2 := Obj(t, id, "indicator", t1, t2)
+	v0 := Obj(t, id, "indicator", t1, "2023-12-31T00:00:00.000Z")
+	bound := putAdded(t, s, col, "", v1)[0].DateAdded
+	putAdded(t, s, col, "", v2, v0)
+	last := query(t, s, store.Query{Collection: col, AddedUpTo: bound})
+	sameStrings(t, "last in the snapshot", versions(last.Entries), []string{label(v1)})
+	first := query(t, s, store.Query{Collection: col, AddedUpTo: bound, Versions: store.VersionFilter{First: true}})
+	sameStrings(t, "first in the snapshot", versions(first.Entries), []string{label(v1)})
+	now := query(t, s, store.Query{Collection: col, Versions: store.VersionFilter{First: true, Last: true}})
+	sameStrings(t, "first and last now", versions(now.Entries), []string{label(v2), label(v0)})
+}
+
 func testVersionsAndSpecVersion(t *testing.T, s store.Store) {
 	// With a spec_version filter, "last" is the last version of that spec version.
 	col := newCollection(t, s)

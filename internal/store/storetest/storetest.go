@@ -44,6 +44,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Versions", testVersions},
 		{"VersionsPerCollection", testVersionsPerCollection},
 		{"VersionsAndSpecVersion", testVersionsAndSpecVersion},
+		{"VersionsInSnapshot", testVersionsInSnapshot},
 		{"Filters", testFilters},
 		{"Submitter", testSubmitter},
 		{"Pagination", testPagination},
