@@ -232,7 +232,9 @@ func TestCheckpoint(t *testing.T) {
 }
 
 func TestBatch(t *testing.T) {
-	ref := func(i int) ObjectRef { return ObjectRef{ID: "indicator--" + strings.Repeat("0", i%7) + "1", Version: "2026-01-01T00:00:00.000Z"} }
+	ref := func(i int) ObjectRef {
+		return ObjectRef{ID: "indicator--" + strings.Repeat("0", i%7) + "1", Version: "2026-01-01T00:00:00.000Z"}
+	}
 	b := Batch{Time: t0, Actor: "peer:jp", Subject: "collection:c", Detail: []byte(`{"page":1}`)}
 	if len(b.Entries()) != 0 {
 		t.Fatal("empty batch has entries")
