@@ -249,11 +249,11 @@ func normalize(e Entry) (Entry, error) {
 		if o.ID == "" {
 			return Entry{}, invalid("object %d: id is empty", i)
 		}
-		if err := checkText(fmt.Sprintf("object %d id", i), o.ID, MaxObjectID); err != nil {
-			return Entry{}, err
+		if err := checkText("id", o.ID, MaxObjectID); err != nil {
+			return Entry{}, fmt.Errorf("object %d: %w", i, err)
 		}
-		if err := checkText(fmt.Sprintf("object %d version", i), o.Version, MaxVersion); err != nil {
-			return Entry{}, err
+		if err := checkText("version", o.Version, MaxVersion); err != nil {
+			return Entry{}, fmt.Errorf("object %d: %w", i, err)
 		}
 	}
 	d, err := canonicalDetail(e.Detail)

@@ -338,6 +338,9 @@ type cpCursor struct {
 	buf   []Checkpoint
 	i     int
 	done  bool
+	// checked is i+1 once buf[i] was checked, with the finding in bad.
+	checked int
+	bad     *Problem
 }
 
 // peek returns the next checkpoint and, if it must not be trusted, why.
@@ -353,19 +356,25 @@ func (c *cpCursor) peek(ctx context.Context) (cp Checkpoint, bad *Problem, ok bo
 		if len(page) > PageSize {
 			return Checkpoint{}, nil, false, fmt.Errorf("audit: verify: checkpoints after %d: source returned %d, asked for %d", c.after, len(page), PageSize)
 		}
-		c.buf, c.i = page, 0
+		c.buf, c.i, c.checked = page, 0, 0
 		c.done = len(page) < PageSize
 		if !c.done && page[len(page)-1].Seq <= c.after {
 			return Checkpoint{}, nil, false, fmt.Errorf("audit: verify: checkpoints after %d: source returned no later checkpoint", c.after)
 		}
 	}
 	cp = c.buf[c.i]
+	if c.checked == c.i+1 {
+		return cp, c.bad, true, nil
+	}
+	c.checked, c.bad = c.i+1, nil
 	if cp.Seq <= c.after {
-		return cp, &Problem{cp.Seq, CheckpointMismatch, fmt.Sprintf("checkpoint %d returned after checkpoint %d (out of order or duplicate)", cp.Seq, c.after)}, true, nil
+		c.bad = &Problem{cp.Seq, CheckpointMismatch, fmt.Sprintf("checkpoint %d returned after checkpoint %d (out of order or duplicate)", cp.Seq, c.after)}
+		return cp, c.bad, true, nil
 	}
 	if err := cp.Verify(c.pub); err != nil {
 		if errors.Is(err, ErrBadSignature) {
-			return cp, &Problem{cp.Seq, BadSignature, fmt.Sprintf("checkpoint for record %d: %v", cp.Seq, err)}, true, nil
+			c.bad = &Problem{cp.Seq, BadSignature, fmt.Sprintf("checkpoint for record %d: %v", cp.Seq, err)}
+			return cp, c.bad, true, nil
 		}
 		return Checkpoint{}, nil, false, fmt.Errorf("audit: verify: %w", err)
 	}
