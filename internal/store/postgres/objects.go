@@ -407,8 +407,8 @@ func versionCondition(v store.VersionFilter, a *args, within string) (string, er
 	switch {
 	case latest && within == "":
 		terms = append(terms, "e.is_last")
-	case latest:
-		terms = append(terms, extreme(">"))
+	case latest: // the newest version now is the newest in any restriction too
+		terms = append(terms, "e.is_last OR "+extreme(">"))
 	}
 	if v.First {
 		terms = append(terms, extreme("<"))

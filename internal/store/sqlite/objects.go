@@ -43,7 +43,12 @@ func (s *Store) prepare(ctx context.Context) error {
 	// single writer takes rowids above every existing one.
 	s.insFTS = prep(`INSERT INTO objects_fts (rowid, name, description)
 		SELECT oid, name, description FROM objects WHERE oid >= ? AND (name <> '' OR description <> '')`)
-	s.insEntry = prep(`INSERT INTO entries (cid, date_added, oid, type, submitter) VALUES (?, ?, ?, ?, ?)`)
+	s.insEntry = prep(`INSERT INTO entries (cid, date_added, oid, type, submitter, is_last) VALUES (?, ?, ?, ?, ?, ?)`)
+	// The newest version of an object in a collection, kept in entries.is_last so that
+	// match[version]=last, the default of every TAXII read, costs no subquery per row.
+	s.selLatest = prep(`SELECT e.date_added, o.version FROM objects o JOIN entries e ON e.oid = o.oid AND e.cid = ?
+		WHERE o.id = ? AND e.is_last`)
+	s.clearLatest = prep(`UPDATE entries SET is_last = 0 WHERE cid = ? AND date_added = ?`)
 	s.selObject = prep(`SELECT oid, hash FROM objects WHERE id = ? AND version = ?`)
 	s.selEntry = prep(`SELECT date_added FROM entries WHERE oid = ? AND cid = ?`)
 	if err != nil {
@@ -214,6 +219,7 @@ func (s *Store) Put(ctx context.Context, collection, submitter string, objs []st
 	bg := context.Background()
 	insObject, insFTS, insEntry := tx.StmtContext(bg, s.insObject), tx.StmtContext(bg, s.insFTS), tx.StmtContext(bg, s.insEntry)
 	selObject, selEntry := tx.StmtContext(bg, s.selObject), tx.StmtContext(bg, s.selEntry)
+	selLatest, clearLatest := tx.StmtContext(bg, s.selLatest), tx.StmtContext(bg, s.clearLatest)
 
 	res := make([]store.PutResult, len(objs))
 	var firstNew int64 // oid of the first object stored by this call; 0 when none
@@ -262,7 +268,21 @@ func (s *Store) Put(ctx context.Context, collection, submitter string, objs []st
 				return nil, fmt.Errorf("sqlite: put %s: %w", o.ID, err)
 			}
 		}
-		if _, err := insEntry.ExecContext(bg, cid, next, oid, o.Type, submitter); err != nil {
+		isLast := true
+		var latestAdded int64
+		var latestVer string
+		switch err := selLatest.QueryRowContext(bg, cid, o.ID).Scan(&latestAdded, &latestVer); {
+		case errors.Is(err, sql.ErrNoRows):
+		case err != nil:
+			return nil, fmt.Errorf("sqlite: put %s: latest version: %w", o.ID, err)
+		case key > latestVer:
+			if _, err := clearLatest.ExecContext(bg, cid, latestAdded); err != nil {
+				return nil, fmt.Errorf("sqlite: put %s: latest version: %w", o.ID, err)
+			}
+		default:
+			isLast = false
+		}
+		if _, err := insEntry.ExecContext(bg, cid, next, oid, o.Type, submitter, isLast); err != nil {
 			return nil, fmt.Errorf("sqlite: put %s: %w", o.ID, err)
 		}
 		res[i] = store.PutResult{Outcome: store.Added, DateAdded: fromMicros(next)}
@@ -359,8 +379,11 @@ func (b *sqlBuilder) versions(v store.VersionFilter, specs []string, upTo time.T
 	}
 	var parts []string
 	var args []any
-	if last {
-		parts = append(parts, "NOT "+other(">"))
+	switch {
+	case last && specCond == "":
+		parts = append(parts, "e.is_last")
+	case last: // the newest version now is the newest in any restriction too
+		parts = append(parts, "e.is_last OR NOT "+other(">"))
 		args = append(args, specArgs...)
 	}
 	if v.First {
@@ -522,6 +545,13 @@ func (s *Store) Delete(ctx context.Context, collection, id string, v store.Versi
 		}
 		if err := collectGarbage(ctx, tx, x.oid); err != nil {
 			return 0, fmt.Errorf("sqlite: delete %s: %w", id, err)
+		}
+	}
+	if len(victims) > 0 { // the newest remaining version becomes the latest
+		if _, err := tx.ExecContext(ctx, `UPDATE entries SET is_last = 1 WHERE cid = ?1 AND date_added =
+			(SELECT e.date_added FROM objects o JOIN entries e ON e.oid = o.oid AND e.cid = ?1
+			WHERE o.id = ?2 ORDER BY o.version DESC LIMIT 1)`, cid, id); err != nil {
+			return 0, fmt.Errorf("sqlite: delete %s: latest version: %w", id, err)
 		}
 	}
 	if err := tx.Commit(); err != nil {

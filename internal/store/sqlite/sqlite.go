@@ -86,6 +86,7 @@ type Store struct {
 	now  func() time.Time // the wall clock; tests step it back
 
 	insObject, insFTS, insEntry, selObject, selEntry *sql.Stmt
+	selLatest, clearLatest                           *sql.Stmt
 }
 
 var _ store.Store = (*Store)(nil)
@@ -184,7 +185,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 // Close closes the store. Every committed transaction is already durable.
 func (s *Store) Close() error {
 	var errs []error
-	for _, st := range []*sql.Stmt{s.insObject, s.insFTS, s.insEntry, s.selObject, s.selEntry} {
+	for _, st := range []*sql.Stmt{s.insObject, s.insFTS, s.insEntry, s.selObject, s.selEntry, s.selLatest, s.clearLatest} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}

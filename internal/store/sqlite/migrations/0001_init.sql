@@ -52,6 +52,7 @@ CREATE TABLE entries (
     oid        INTEGER NOT NULL,        -- objects.oid; kept consistent by the writer
     type       TEXT NOT NULL,
     submitter  TEXT NOT NULL,
+    is_last    INTEGER NOT NULL,        -- 1 for the newest version of the object in the collection
     PRIMARY KEY (cid, date_added)
 ) WITHOUT ROWID;
 -- Duplicate checks, match[id] and first/last (through objects_version), delete, and
