@@ -223,7 +223,11 @@ func (v *verifier) record(ctx context.Context, r *Record) error {
 				fmt.Sprintf("record %d's predecessor is missing or was changed: it names %s, record %d has %s",
 					r.Seq, short(r.PrevHash), r.Seq-1, short(v.link))})
 		}
-		if !hashMatches(r, r.Seq, r.PrevHash, r.Hash) {
+		switch ok, err := hashMatches(r, r.Seq, r.PrevHash, r.Hash); {
+		case err != nil:
+			okFormat = false
+			cur.problems = append(cur.problems, Problem{r.Seq, Malformed, err.Error()})
+		case !ok:
 			cur.problems = append(cur.problems, Problem{r.Seq, Edited,
 				fmt.Sprintf("record %d does not hash to its stored hash %s: its content was changed", r.Seq, short(r.Hash))})
 		}
@@ -251,23 +255,31 @@ func (v *verifier) record(ctx context.Context, r *Record) error {
 // chain after the record before the last.
 func (v *verifier) swapped(r *Record) bool {
 	p := &v.last
-	return r.PrevHash == v.beforeLink && p.PrevHash == r.Hash &&
-		hashMatches(r, p.Seq, v.beforeLink, r.Hash) &&
-		hashMatches(p, r.Seq, r.Hash, p.Hash)
+	if r.PrevHash != v.beforeLink || p.PrevHash != r.Hash {
+		return false
+	}
+	ok1, err1 := hashMatches(r, p.Seq, v.beforeLink, r.Hash)
+	ok2, err2 := hashMatches(p, r.Seq, r.Hash, p.Hash)
+	return ok1 && ok2 && err1 == nil && err2 == nil
 }
 
 // hashMatches reports whether r's entry at seq after prev hashes to want.
-func hashMatches(r *Record, seq int64, prev Hash, want Hash) bool {
+// The error is for a detail that is not an I-JSON object within the limit.
+func hashMatches(r *Record, seq int64, prev Hash, want Hash) (bool, error) {
 	c := Record{Seq: seq, PrevHash: prev, Entry: r.Entry}
+	// Fast path: the detail is stored as it was hashed (canonical).
 	if hashRecord(&c, r.Detail) == want {
-		return true
+		return true, nil
 	}
 	// The store may hold the detail in another JSON form.
 	d, err := canonicalDetail(r.Detail)
-	if err != nil || string(d) == string(r.Detail) {
-		return false
+	if err != nil {
+		return false, err
 	}
-	return hashRecord(&c, d) == want
+	if string(d) == string(r.Detail) {
+		return false, nil
+	}
+	return hashRecord(&c, d) == want, nil
 }
 
 // outOfOrder notes a record that came after a later one, in the order found.

@@ -1,7 +1,9 @@
 package audit
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"math/rand/v2"
 	"strings"
@@ -161,7 +163,10 @@ func TestVerifyTampering(t *testing.T) {
 		}, 51, Truncated, 1},
 		{"malformed time", func(t *testing.T, m *memTrail) { m.at(t, 17).Time = m.at(t, 17).Time.Add(1) }, 17, Malformed, 1},
 		{"malformed actor", func(t *testing.T, m *memTrail) { m.at(t, 17).Actor = "a\x00b" }, 17, Malformed, 1},
-		{"malformed detail", func(t *testing.T, m *memTrail) { m.at(t, 17).Detail = []byte(`[1]`) }, 17, Edited, 1},
+		{"malformed detail", func(t *testing.T, m *memTrail) { m.at(t, 17).Detail = []byte(`[1]`) }, 17, Malformed, 1},
+		{"detail beyond the limit", func(t *testing.T, m *memTrail) {
+			m.at(t, 17).Detail = []byte(`{"a":"` + strings.Repeat("x", MaxDetail) + `"}`)
+		}, 17, Malformed, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -198,6 +203,46 @@ func TestVerifyTampering(t *testing.T) {
 				t.Errorf("report text %q lacks the first problem", rep.String())
 			}
 		})
+	}
+}
+
+// TestVerifyDetailReformatted: a store that keeps the detail in another JSON
+// form (indented, members reordered as jsonb does) still verifies; a change of
+// value does not.
+func TestVerifyDetailReformatted(t *testing.T) {
+	pub, priv := testKey(t, 1)
+	m := buildTrail(t, rand.New(rand.NewPCG(6, 6)), priv, 40, 10, false)
+	n := 0
+	for i := range m.recs {
+		r := &m.recs[i]
+		if r.Detail == nil {
+			continue
+		}
+		var v map[string]any
+		if err := json.Unmarshal(r.Detail, &v); err != nil {
+			t.Fatal(err)
+		}
+		b, err := json.MarshalIndent(v, "", "   ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b = bytes.Replace(b, []byte(`{`), []byte("{\n  \"zz\": 1,"), 1)
+		if n%2 == 0 {
+			b = bytes.Replace(b, []byte(`"zz": 1,`), nil, 1) // same value, other form
+		}
+		r.Detail = b
+		n++
+	}
+	rep, err := Verify(context.Background(), m, pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n < 4 {
+		t.Fatalf("only %d records with a detail", n)
+	}
+	want := int64(n / 2)
+	if rep.Counts[Edited] != want || rep.Total != want {
+		t.Fatalf("%d details reformatted, %d with a member added: report %v", n, want, rep.Counts)
 	}
 }
 
