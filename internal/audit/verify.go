@@ -180,10 +180,16 @@ type verifier struct {
 	link       Hash   // the hash the next record must name
 	beforeLink Hash   // the hash the last record should have named
 	pending    *slot
+	spare      *slot // the slot flushed last, reused so a record costs no allocation
 }
 
 func (v *verifier) record(ctx context.Context, r *Record) error {
-	cur := &slot{seq: r.Seq, hash: r.Hash}
+	cur := v.spare
+	if cur == nil {
+		cur = &slot{}
+	}
+	v.spare = nil
+	*cur = slot{seq: r.Seq, hash: r.Hash, problems: cur.problems[:0], cps: cur.cps[:0]}
 	expect := v.last.Seq + 1
 	gap := r.Seq > expect
 	if gap {
@@ -313,7 +319,7 @@ func (v *verifier) flush() {
 		v.rep.Verified++
 		v.rep.LastCheckpoint = cp.Seq
 	}
-	v.pending = nil
+	v.pending, v.spare = nil, p
 }
 
 func (v *verifier) finish(ctx context.Context) error {

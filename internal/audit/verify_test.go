@@ -327,3 +327,25 @@ func TestVerifyErrors(t *testing.T) {
 		t.Fatal("verify loops on a source that never advances")
 	}
 }
+
+// TestVerifyConstantMemory: Verify allocates the same for a trail ten times
+// longer (the source here hands out its own slices, so this is the verifier's
+// own memory).
+func TestVerifyConstantMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds 22,000 records")
+	}
+	pub, priv := testKey(t, 1)
+	allocs := func(n int) float64 {
+		m := buildTrail(t, rand.New(rand.NewPCG(uint64(n), 0)), priv, n, 100, false)
+		return testing.AllocsPerRun(2, func() {
+			if rep, err := Verify(context.Background(), m, pub); err != nil || !rep.OK() {
+				t.Fatalf("%v %v", rep, err)
+			}
+		})
+	}
+	small, large := allocs(2000), allocs(20000)
+	if large > small {
+		t.Fatalf("allocations grow with the trail: %v for 2,000 records, %v for 20,000", small, large)
+	}
+}
