@@ -356,6 +356,9 @@ func checkRecord(r *Record) error {
 	if len(r.Objects) > MaxObjects {
 		return invalid("%d objects, at most %d", len(r.Objects), MaxObjects)
 	}
+	if len(r.Detail) > 4*MaxDetail {
+		return invalid("detail: %d bytes, at most %d", len(r.Detail), MaxDetail)
+	}
 	for i, o := range r.Objects {
 		if o.ID == "" {
 			return invalid("object %d: id is empty", i)

@@ -2,6 +2,7 @@ package audit
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"math/rand/v2"
 	"testing"
@@ -66,6 +67,44 @@ func FuzzRecord(f *testing.F) {
 			if c.Hash != h {
 				t.Fatalf("Chain and HashRecord disagree: %s vs %s", c.Hash, h)
 			}
+		}
+	})
+}
+
+// FuzzVerifyEdit replaces one record of a signed trail by a fuzzed JSON form
+// of it: whenever the result is a different record, Verify must say so, and
+// when it is the same record, Verify must find nothing.
+func FuzzVerifyEdit(f *testing.F) {
+	pub, priv := testKey(f, 1)
+	base := buildTrail(f, rand.New(rand.NewPCG(3, 4)), priv, 30, 7, true)
+	for i, r := range base.recs {
+		b, err := MarshalRecord(r)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(uint8(i), b)
+		f.Add(uint8(i), bytes.Replace(b, []byte(`"seq":`), []byte(`"seq":1`), 1))
+	}
+	f.Fuzz(func(t *testing.T, at uint8, data []byte) {
+		i := int(at) % len(base.recs)
+		r, err := ParseRecord(data)
+		if err != nil {
+			return
+		}
+		m := &memTrail{recs: append([]Record(nil), base.recs...), cps: base.cps}
+		m.recs[i] = r
+		m.sortRecs()
+		orig, _ := MarshalRecord(base.recs[i])
+		now, err := MarshalRecord(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, err := Verify(context.Background(), m, pub)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if same := bytes.Equal(orig, now); same != rep.OK() {
+			t.Fatalf("record %d replaced by %s (same: %v): %s", i, now, same, rep)
 		}
 	})
 }
