@@ -243,9 +243,10 @@ func (v *verifier) record(ctx context.Context, r *Record) error {
 		v.swapped(r) {
 		// The stored records at p.seq and r.Seq are each other's: record
 		// p.seq in the original order is r, record r.Seq is v.last.
-		p.problems = []Problem{{p.seq, Reordered, fmt.Sprintf("records %d and %d exchanged places", p.seq, r.Seq)}}
+		p.problems = append([]Problem{{p.seq, Reordered, fmt.Sprintf("records %d and %d exchanged places", p.seq, r.Seq)}},
+			withoutChainProblems(p.problems)...)
 		p.hash = r.Hash
-		cur.problems = cur.problems[:0]
+		cur.problems = withoutChainProblems(cur.problems)
 		cur.hash = v.last.Hash
 		nextLink, nextBefore = v.last.Hash, r.Hash
 	}
@@ -255,6 +256,18 @@ func (v *verifier) record(ctx context.Context, r *Record) error {
 	v.link, v.beforeLink = nextLink, nextBefore
 	v.rep.LastSeq, v.rep.LastHash = r.Seq, r.Hash
 	return nil
+}
+
+// withoutChainProblems drops the findings about links and hashes, which a
+// reordering explains, and keeps those about checkpoints.
+func withoutChainProblems(ps []Problem) []Problem {
+	out := ps[:0]
+	for _, p := range ps {
+		if p.Kind != BrokenLink && p.Kind != Edited {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // swapped reports whether the last record and r, exchanged, form a correct

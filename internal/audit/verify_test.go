@@ -110,6 +110,11 @@ func TestVerifyTampering(t *testing.T) {
 			m.at(t, 19).Seq, m.at(t, 20).Seq = 20, 19
 			m.sortRecs()
 		}, 19, Reordered, 1},
+		{"swap rows 19 and 20 and forge checkpoint 20", func(t *testing.T, m *memTrail) {
+			m.at(t, 19).Seq, m.at(t, 20).Seq = 20, 19
+			m.sortRecs()
+			m.cpAt(t, 20).Signature[5] ^= 1
+		}, 19, Reordered, 2},
 		{"swap rows 1 and 2", func(t *testing.T, m *memTrail) {
 			m.at(t, 1).Seq, m.at(t, 2).Seq = 2, 1
 			m.sortRecs()
