@@ -157,12 +157,21 @@ func (h *Hash) UnmarshalText(b []byte) error {
 func ParseHash(s string) (Hash, error) {
 	var h Hash
 	if len(s) != hex.EncodedLen(HashSize) {
-		return h, fmt.Errorf("audit: hash: want %d hex digits, got %d", hex.EncodedLen(HashSize), len(s))
+		return h, fmt.Errorf("%w: hash: want %d hex digits, got %d", ErrInvalid, hex.EncodedLen(HashSize), len(s))
 	}
 	if _, err := hex.Decode(h[:], []byte(s)); err != nil {
-		return h, fmt.Errorf("audit: hash: %w", err)
+		return h, fmt.Errorf("%w: hash: %v", ErrInvalid, err)
 	}
 	return h, nil
+}
+
+// HashFromBytes returns the hash held in b, as a store reads it from a
+// binary column; b must have exactly HashSize bytes.
+func HashFromBytes(b []byte) (Hash, error) {
+	if len(b) != HashSize {
+		return Hash{}, fmt.Errorf("%w: hash: %d bytes, want %d", ErrInvalid, len(b), HashSize)
+	}
+	return Hash(b), nil
 }
 
 // Record is an Entry in its place in the chain.

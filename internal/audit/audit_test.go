@@ -328,3 +328,20 @@ func TestRecordJSON(t *testing.T) {
 		t.Error("zero record marshalled")
 	}
 }
+
+func TestHashFromBytes(t *testing.T) {
+	want := sha256.Sum256([]byte("x"))
+	h, err := HashFromBytes(want[:])
+	if err != nil || h != Hash(want) {
+		t.Fatalf("%s %v", h, err)
+	}
+	for _, n := range []int{0, 31, 33} {
+		if _, err := HashFromBytes(make([]byte, n)); !errors.Is(err, ErrInvalid) {
+			t.Errorf("%d bytes: %v", n, err)
+		}
+	}
+	p, err := ParseHash(h.String())
+	if err != nil || p != h {
+		t.Fatalf("ParseHash(String()) = %s, %v", p, err)
+	}
+}
