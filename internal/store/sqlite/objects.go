@@ -46,7 +46,9 @@ func (s *Store) prepare(ctx context.Context) error {
 	s.insEntry = prep(`INSERT INTO entries (cid, date_added, oid, type, submitter, is_last) VALUES (?, ?, ?, ?, ?, ?)`)
 	// The newest version of an object in a collection, kept in entries.is_last so that
 	// match[version]=last, the default of every TAXII read, costs no subquery per row.
-	s.selLatest = prep(`SELECT e.date_added, o.version FROM objects o JOIN entries e ON e.oid = o.oid AND e.cid = ?
+	// CROSS JOIN keeps objects the outer loop (SQLite does not reorder it): the few
+	// versions of one id, then their entry in the collection, never a collection scan.
+	s.selLatest = prep(`SELECT e.date_added, o.version FROM objects o CROSS JOIN entries e ON e.oid = o.oid AND e.cid = ?
 		WHERE o.id = ? AND e.is_last`)
 	s.clearLatest = prep(`UPDATE entries SET is_last = 0 WHERE cid = ? AND date_added = ?`)
 	s.selObject = prep(`SELECT oid, hash FROM objects WHERE id = ? AND version = ?`)
@@ -374,7 +376,7 @@ func (b *sqlBuilder) versions(v store.VersionFilter, specs []string, upTo time.T
 	}
 	// Another version of the same object, in the same collection, before or after.
 	other := func(cmp string) string {
-		return `EXISTS (SELECT 1 FROM objects o2 JOIN entries x ON x.oid = o2.oid AND x.cid = e.cid
+		return `EXISTS (SELECT 1 FROM objects o2 CROSS JOIN entries x ON x.oid = o2.oid AND x.cid = e.cid
 			WHERE o2.id = o.id AND o2.version ` + cmp + ` o.version` + specCond + `)`
 	}
 	var parts []string
@@ -521,7 +523,7 @@ func (s *Store) Delete(ctx context.Context, collection, id string, v store.Versi
 	if err := errors.Join(b.in("o.spec_version", specVersions), b.versions(v, specVersions, time.Time{})); err != nil {
 		return 0, fmt.Errorf("sqlite: delete %s: %w", id, err)
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT e.date_added, e.oid FROM objects o JOIN entries e ON e.oid = o.oid`+b.where(), b.args...)
+	rows, err := tx.QueryContext(ctx, `SELECT e.date_added, e.oid FROM objects o CROSS JOIN entries e ON e.oid = o.oid`+b.where(), b.args...)
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: delete %s: %w", id, err)
 	}
@@ -549,7 +551,7 @@ func (s *Store) Delete(ctx context.Context, collection, id string, v store.Versi
 	}
 	if len(victims) > 0 { // the newest remaining version becomes the latest
 		if _, err := tx.ExecContext(ctx, `UPDATE entries SET is_last = 1 WHERE cid = ?1 AND date_added =
-			(SELECT e.date_added FROM objects o JOIN entries e ON e.oid = o.oid AND e.cid = ?1
+			(SELECT e.date_added FROM objects o CROSS JOIN entries e ON e.oid = o.oid AND e.cid = ?1
 			WHERE o.id = ?2 ORDER BY o.version DESC LIMIT 1)`, cid, id); err != nil {
 			return 0, fmt.Errorf("sqlite: delete %s: latest version: %w", id, err)
 		}
