@@ -122,6 +122,10 @@ type Objects interface {
 	Search(ctx context.Context, q SearchQuery) ([]Entry, error)
 	// Count returns the number of entries in a collection ("" counts all object versions).
 	Count(ctx context.Context, collection string) (int, error)
+	// LastAdded returns the newest committed date_added of a collection (zero when it is
+	// empty). Every entry committed later has a greater date_added, so it bounds a
+	// paginated walk to what existed when the walk began.
+	LastAdded(ctx context.Context, collection string) (time.Time, error)
 }
 
 // Status is the status resource of an addition (TAXII 2.1 §4.3).

@@ -230,7 +230,6 @@ func (s *Server) process(ctx context.Context, st *store.Status, collection, subm
 		return fmt.Errorf("taxii: put returned %d results for %d objects", len(results), len(objs))
 	}
 	for i, res := range results {
-		s.newest.raise(res.DateAdded) // committed: a safe snapshot bound (snapshot.go)
 		o := &objs[i]
 		d := store.StatusDetail{ID: o.ID, Version: o.Version().String()}
 		if d.Version == "" {

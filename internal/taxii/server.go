@@ -21,13 +21,12 @@ type Authorizer interface {
 
 // Server serves TAXII 2.1.
 type Server struct {
-	cfg    Config
-	store  store.Store
-	authz  Authorizer
-	log    *slog.Logger
-	tok    tokens
-	now    func() time.Time
-	newest newestCommitted // see snapshot.go
+	cfg   Config
+	store store.Store
+	authz Authorizer
+	log   *slog.Logger
+	tok   tokens
+	now   func() time.Time
 
 	jobs        chan job
 	queueMu     sync.Mutex

@@ -564,3 +564,19 @@ func (s *Store) Count(ctx context.Context, collection string) (int, error) {
 	}
 	return n, nil
 }
+
+// LastAdded returns the newest date_added of a collection, zero when it is empty.
+func (s *Store) LastAdded(ctx context.Context, collection string) (time.Time, error) {
+	col, err := collectionID(ctx, s.pool, collection)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("postgres: last added %s: %w", collection, err)
+	}
+	var last *int64
+	if err := s.pool.QueryRow(ctx, `SELECT max(date_added) FROM entries WHERE collection = $1`, col).Scan(&last); err != nil {
+		return time.Time{}, fmt.Errorf("postgres: last added %s: %w", collection, err)
+	}
+	if last == nil {
+		return time.Time{}, nil
+	}
+	return fromMicros(*last), nil
+}

@@ -682,3 +682,19 @@ func (s *Store) Count(ctx context.Context, collection string) (int, error) {
 	}
 	return n, nil
 }
+
+// LastAdded returns the newest date_added of a collection, zero when it is empty.
+func (s *Store) LastAdded(ctx context.Context, collection string) (time.Time, error) {
+	cid, err := collectionID(ctx, s.r, collection)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("sqlite: last added: %w", err)
+	}
+	var last sql.NullInt64
+	if err := s.r.QueryRowContext(ctx, `SELECT max(date_added) FROM entries WHERE cid = ?`, cid).Scan(&last); err != nil {
+		return time.Time{}, fmt.Errorf("sqlite: last added: %w", err)
+	}
+	if !last.Valid {
+		return time.Time{}, nil
+	}
+	return fromMicros(last.Int64), nil
+}

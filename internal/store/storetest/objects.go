@@ -888,3 +888,20 @@ func testContextCancelled(t *testing.T, s store.Store) {
 		t.Fatalf("count: %d, %v; want 2", n, err)
 	}
 }
+
+func testLastAdded(t *testing.T, s store.Store) {
+	col := newCollection(t, s)
+	if last, err := s.LastAdded(ctx(t), col); err != nil || !last.IsZero() {
+		t.Fatalf("empty collection: %v, %v; want zero", last, err)
+	}
+	res := putAdded(t, s, col, "", Indicator(t, 1, t1), Indicator(t, 2, t1))
+	other := newCollection(t, s)
+	putAdded(t, s, other, "", Indicator(t, 3, t1)) // later, but in another collection
+	last, err := s.LastAdded(ctx(t), col)
+	if err != nil || !last.Equal(res[1].DateAdded) {
+		t.Fatalf("last added %v, %v; want %v", last, err, res[1].DateAdded)
+	}
+	if _, err := s.LastAdded(ctx(t), NewUUID()); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("unknown collection: %v, want ErrNotFound", err)
+	}
+}

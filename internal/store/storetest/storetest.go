@@ -52,6 +52,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Delete", testDelete},
 		{"Search", testSearch},
 		{"Count", testCount},
+		{"LastAdded", testLastAdded},
 		{"ContextCancelled", testContextCancelled},
 		{"Statuses", testStatuses},
 		{"Organisations", testOrganisations},
