@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -21,15 +22,17 @@ import (
 	"quadshare/internal/httpx"
 	"quadshare/internal/pki"
 	"quadshare/internal/store"
+	"quadshare/internal/store/postgres/pgtest"
 	"quadshare/internal/store/sqlite"
 )
 
-// env is a real node for a test: a SQLite store in a temporary directory, the real
+// env is a real node for a test: a SQLite store in a temporary directory (PostgreSQL
+// with QUADSHARE_TEST_STORE=postgres, a fresh database per test), the real
 // authenticator with users and tokens created through the store, and the TAXII server
 // behind the httpx middleware, served with TLS on 127.0.0.1.
 type env struct {
 	t      testing.TB
-	st     *sqlite.Store
+	st     store.Store
 	srv    *Server
 	base   string // https://127.0.0.1:port
 	root   string // base + api root
@@ -50,11 +53,17 @@ func newEnv(t testing.TB, cfg Config) *env {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
-	st, err := sqlite.Open(ctx, filepath.Join(dir, "quadshare.db"))
-	if err != nil {
-		t.Fatal(err)
+	var st store.Store
+	if os.Getenv("QUADSHARE_TEST_STORE") == "postgres" {
+		st = pgtest.OpenTest(t)
+	} else {
+		lite, err := sqlite.Open(ctx, filepath.Join(dir, "quadshare.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = lite.Close() })
+		st = lite
 	}
-	t.Cleanup(func() { _ = st.Close() })
 
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
