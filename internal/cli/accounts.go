@@ -16,6 +16,7 @@ import (
 	"quadshare/internal/config"
 	"quadshare/internal/pki"
 	"quadshare/internal/store"
+	"quadshare/internal/uuid"
 )
 
 // The account commands: user, token and collection. Each has subcommands whose
@@ -235,7 +236,7 @@ func runUserAdd(ctx context.Context, e *Env, args []string) error {
 			return fmt.Errorf("create organisation %q: %w", o.Name, err)
 		}
 	}
-	u := store.User{ID: newUUID(), Name: name, Org: o.ID, Role: r, CertFingerprint: fp, CreatedAt: time.Now().UTC()}
+	u := store.User{ID: uuid.New(), Name: name, Org: o.ID, Role: r, CertFingerprint: fp, CreatedAt: time.Now().UTC()}
 	if err := st.CreateUser(ctx, u); err != nil {
 		if errors.Is(err, store.ErrExists) {
 			return fmt.Errorf("user %q (or its certificate) already exists", name)
@@ -273,7 +274,7 @@ func newOrganisation(name, nation, kind string, sectors []string) (store.Organis
 	if k != store.KindAgency && k != store.KindOperator && k != store.KindPartner {
 		return store.Organisation{}, fmt.Errorf("%w: --org-kind %q: want agency, operator or partner", errUsage, kind)
 	}
-	return store.Organisation{ID: newUUID(), Name: name, Nation: nation, Kind: k, Sectors: sectors}, nil
+	return store.Organisation{ID: uuid.New(), Name: name, Nation: nation, Kind: k, Sectors: sectors}, nil
 }
 
 // sameOrganisation refuses organisation flags that contradict an existing organisation:
@@ -527,7 +528,7 @@ func runCollectionAdd(ctx context.Context, e *Env, args []string) error {
 	}
 	defer st.Close()
 	c := store.Collection{
-		ID:          newUUID(),
+		ID:          uuid.New(),
 		Alias:       *alias,
 		Title:       title,
 		Description: *desc,

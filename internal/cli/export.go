@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"quadshare/internal/store"
+	"quadshare/internal/uuid"
 )
 
 // csvFlag collects a repeatable, comma-separated flag.
@@ -107,7 +108,7 @@ func runExport(ctx context.Context, e *Env, args []string) error {
 // The export runs with the node's own authority (an administrator at the console); the
 // sharing-policy decision for exports to a recipient plugs in here.
 func writeBundle(ctx context.Context, st store.Objects, w io.Writer, colls []store.Collection, q store.Query) (int, error) {
-	if _, err := fmt.Fprintf(w, `{"type":"bundle","id":"bundle--%s","objects":[`, newUUID()); err != nil {
+	if _, err := fmt.Fprintf(w, `{"type":"bundle","id":"bundle--%s","objects":[`, uuid.New()); err != nil {
 		return 0, err
 	}
 	seen := make(map[string]struct{})

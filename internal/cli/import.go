@@ -12,6 +12,7 @@ import (
 
 	"quadshare/internal/ingest"
 	"quadshare/internal/store"
+	"quadshare/internal/uuid"
 )
 
 const maxListedRejections = 50
@@ -142,7 +143,7 @@ func ensureCollection(ctx context.Context, st store.Store, idOrAlias string) (st
 		}
 		return c, err
 	}
-	c = store.Collection{ID: newUUID(), Alias: "default", Title: "Default", Description: "Objects imported without a named collection", MediaTypes: []string{"application/stix+json;version=2.1"}, CreatedAt: time.Now().UTC()}
+	c = store.Collection{ID: uuid.New(), Alias: "default", Title: "Default", Description: "Objects imported without a named collection", MediaTypes: []string{"application/stix+json;version=2.1"}, CreatedAt: time.Now().UTC()}
 	if err := st.CreateCollection(ctx, c); err != nil {
 		return c, err
 	}

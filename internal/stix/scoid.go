@@ -1,18 +1,18 @@
 package stix
 
 import (
-	"crypto/sha1"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
 	"unicode/utf16"
+
+	"quadshare/internal/uuid"
 )
 
 // SCONamespace is the UUIDv5 namespace of deterministic SCO ids (§2.9).
 const SCONamespace = "00abedb4-aa42-466c-9c01-fed23315a9b7"
 
-var scoNamespace = mustUUIDBytes(SCONamespace)
+var scoNamespace = uuid.Must(SCONamespace)
 
 // ErrNoContributing is returned by SCOID when none of the ID Contributing
 // Properties of the type are present: §2.9 then requires a UUIDv4.
@@ -84,7 +84,7 @@ func scoID(scoType string, root *node) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("stix: sco id: %w", err)
 	}
-	return scoType + "--" + uuid5(scoNamespace, canon), nil
+	return scoType + "--" + uuid.V5(scoNamespace, canon), nil
 }
 
 func chooseHash(h *node) node {
@@ -128,39 +128,4 @@ func CheckSCOID(raw []byte) error {
 		return &Error{ObjectID: id, Path: "id", Rule: RuleSCOID, Message: "the deterministic id is " + want}
 	}
 	return nil
-}
-
-// uuid5 returns the RFC 4122 §4.3 name-based (SHA-1) UUID of name in ns.
-func uuid5(ns [16]byte, name []byte) string {
-	h := sha1.New()
-	h.Write(ns[:])
-	h.Write(name)
-	var u [16]byte
-	copy(u[:], h.Sum(nil))
-	u[6] = u[6]&0x0f | 0x50
-	u[8] = u[8]&0x3f | 0x80
-	return formatUUID(u)
-}
-
-func formatUUID(u [16]byte) string {
-	var b [36]byte
-	hex.Encode(b[0:8], u[0:4])
-	b[8] = '-'
-	hex.Encode(b[9:13], u[4:6])
-	b[13] = '-'
-	hex.Encode(b[14:18], u[6:8])
-	b[18] = '-'
-	hex.Encode(b[19:23], u[8:10])
-	b[23] = '-'
-	hex.Encode(b[24:], u[10:])
-	return string(b[:])
-}
-
-func mustUUIDBytes(s string) [16]byte {
-	var u [16]byte
-	h := s[0:8] + s[9:13] + s[14:18] + s[19:23] + s[24:]
-	if _, err := hex.Decode(u[:], []byte(h)); err != nil {
-		panic("stix: bad UUID constant " + s)
-	}
-	return u
 }

@@ -3,8 +3,6 @@ package taxii
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,6 +16,7 @@ import (
 	"quadshare/internal/httpx"
 	"quadshare/internal/stix"
 	"quadshare/internal/store"
+	"quadshare/internal/uuid"
 )
 
 // job is an addition processed in the background (§5.5: answered "pending").
@@ -66,7 +65,7 @@ func (s *Server) postObjects(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return httpx.Errorf(http.StatusUnprocessableEntity, "%v", err)
 	}
-	st := store.Status{ID: newUUID(), Collection: c.ID, Owner: p.User.ID,
+	st := store.Status{ID: uuid.New(), Collection: c.ID, Owner: p.User.ID,
 		RequestTimestamp: s.now().UTC(), Total: len(raws)}
 
 	if len(raws) <= s.cfg.AsyncThreshold {
@@ -370,11 +369,3 @@ func splitEnvelope(body []byte, max int) ([][]byte, error) {
 }
 
 // newUUID returns a random (version 4) UUID (§2 identifier, RFC 4122 §4.4).
-func newUUID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
-}

@@ -14,8 +14,6 @@ package storetest
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -24,6 +22,7 @@ import (
 
 	"quadshare/internal/stix"
 	"quadshare/internal/store"
+	"quadshare/internal/uuid"
 )
 
 // Run runs every conformance test against stores made by open.
@@ -162,16 +161,7 @@ func Obj(t testing.TB, id, typ, created, modified string, extra ...any) stix.Obj
 func NewID(typ string) string { return typ + "--" + NewUUID() }
 
 // NewUUID returns a random version 4 UUID.
-func NewUUID() string {
-	var u [16]byte
-	if _, err := rand.Read(u[:]); err != nil {
-		panic(err) // crypto/rand never fails on supported platforms
-	}
-	u[6] = u[6]&0x0f | 0x40
-	u[8] = u[8]&0x3f | 0x80
-	h := hex.EncodeToString(u[:])
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
-}
+func NewUUID() string { return uuid.New() }
 
 // Indicator returns a realistic indicator of about 600 bytes with a fresh id, the
 // given created/modified timestamp and a name built from n; benchmarks use it too.
