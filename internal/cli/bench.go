@@ -27,7 +27,7 @@ func runBench(ctx context.Context, e *Env, args []string) error {
 	n := fset.Int("n", 1_000_000, "synthetic objects to generate (ignored with -file)")
 	file := fset.String("file", "", "ingest this STIX file instead of synthetic objects")
 	seed := fset.Int64("seed", 1, "generator seed")
-	batch := fset.Int("batch", 1000, "objects per transaction")
+	batch := fset.Int("batch", 10000, "objects per transaction")
 	cpuprofile := fset.String("cpuprofile", "", "write a CPU profile of the store pass to this file")
 	keep := fset.Bool("keep", false, "keep the temporary data directory")
 	cfg, err := parse(e, fset, cf, args[1:])

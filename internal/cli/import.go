@@ -20,7 +20,7 @@ const maxListedRejections = 50
 func runImport(ctx context.Context, e *Env, args []string) error {
 	fset, cf := flags(e, "import", "[flags] FILE|DIR|-")
 	coll := fset.String("collection", "default", "collection id or alias to import into (created when it is the default and missing)")
-	batch := fset.Int("batch", 1000, "objects per transaction")
+	batch := fset.Int("batch", 10000, "objects per transaction")
 	quiet := fset.Bool("quiet", false, "no progress bar")
 	cfg, err := parse(e, fset, cf, args)
 	if err != nil {

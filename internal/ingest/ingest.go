@@ -19,7 +19,7 @@ import (
 type Options struct {
 	Collection string
 	Submitter  string // organisation id recorded with each entry
-	BatchSize  int    // objects per transaction; default 1000
+	BatchSize  int    // objects per transaction; default 10,000
 	Workers    int    // parsing goroutines; default GOMAXPROCS
 	// Progress, when set, is called after each batch is stored.
 	Progress func(Summary)
@@ -78,7 +78,7 @@ type chunk struct {
 // With a nil store Stream only validates, and counts every valid object as added.
 func Stream(ctx context.Context, st store.Objects, source string, r io.Reader, opt Options, sum *Summary) error {
 	if opt.BatchSize <= 0 {
-		opt.BatchSize = 1000
+		opt.BatchSize = 10000
 	}
 	if opt.Workers <= 0 {
 		opt.Workers = runtime.GOMAXPROCS(0)
@@ -87,7 +87,7 @@ func Stream(ctx context.Context, st store.Objects, source string, r io.Reader, o
 	defer cancel()
 
 	work := make(chan *chunk, opt.Workers)
-	ordered := make(chan *chunk, opt.Workers*2)
+	ordered := make(chan *chunk, opt.Workers) // bounds the chunks in memory
 	var wg sync.WaitGroup
 	for range opt.Workers {
 		wg.Go(func() {
