@@ -57,7 +57,7 @@ func runBench(ctx context.Context, e *Env, args []string) error {
 	fmt.Fprintf(e.Stdout, "machine: %d CPUs (GOMAXPROCS %d), %s/%s, %s\n", runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH, runtime.Version())
 
 	// Pass 1: parse and validate only.
-	s, d, err := benchPass(ctx, nil, input, *batch, "")
+	s, d, err := benchPass(ctx, nil, "", input, *batch, "")
 	if err != nil {
 		return err
 	}
@@ -81,7 +81,7 @@ func runBench(ctx context.Context, e *Env, args []string) error {
 	}
 	var peakHeap atomic.Uint64
 	stop := sampleHeap(&peakHeap)
-	s, d, err = benchPass(ctx, st, input, *batch, *cpuprofile, c.ID)
+	s, d, err = benchPass(ctx, st, c.ID, input, *batch, *cpuprofile)
 	stop()
 	if err != nil {
 		return err
@@ -96,16 +96,14 @@ func runBench(ctx context.Context, e *Env, args []string) error {
 
 func rate(n int, d time.Duration) float64 { return float64(n) / max(d.Seconds(), 1e-9) }
 
-func benchPass(ctx context.Context, st store.Objects, input string, batch int, cpuprofile string, coll ...string) (ingest.Summary, time.Duration, error) {
+// benchPass streams input through ingest: validation only when st is nil.
+func benchPass(ctx context.Context, st store.Objects, collection, input string, batch int, cpuprofile string) (ingest.Summary, time.Duration, error) {
 	f, err := os.Open(input)
 	if err != nil {
 		return ingest.Summary{}, 0, err
 	}
 	defer f.Close()
-	opt := ingest.Options{BatchSize: batch}
-	if len(coll) > 0 {
-		opt.Collection = coll[0]
-	}
+	opt := ingest.Options{Collection: collection, BatchSize: batch}
 	if cpuprofile != "" {
 		pf, err := os.Create(cpuprofile)
 		if err != nil {
