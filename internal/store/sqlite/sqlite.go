@@ -87,6 +87,8 @@ type Store struct {
 
 	insObject, insFTS, insEntry, selObject, selEntry *sql.Stmt
 	selLatest, clearLatest                           *sql.Stmt
+
+	ck *checkpointer
 }
 
 var _ store.Store = (*Store)(nil)
@@ -134,11 +136,10 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		return path + "?" + q.Encode()
 	}
 
-	// The writer checkpoints the WAL into the database every 8192 pages (64 MiB) rather
-	// than SQLite's 1000: pages of the objects (id, version) index, written again by
-	// nearly every batch, are then copied once per checkpoint instead of once per batch.
+	// The writer never checkpoints: a background connection copies the WAL into the
+	// database (checkpoint.go), on the other core, while the writer goes on writing.
 	w, err := sql.Open("sqlite", dsn(o.CacheMiB, "_txlock", "immediate",
-		"_pragma", "wal_autocheckpoint(8192)", "_pragma", fmt.Sprintf("journal_size_limit(%d)", 128<<20)))
+		"_pragma", "wal_autocheckpoint(0)", "_pragma", fmt.Sprintf("journal_size_limit(%d)", 128<<20)))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
@@ -179,12 +180,16 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	if err := s.prepare(ctx); err != nil {
 		return fail(err)
 	}
+	if err := s.startCheckpointer(dsn(8)); err != nil {
+		return fail(err)
+	}
 	return s, nil
 }
 
 // Close closes the store. Every committed transaction is already durable.
 func (s *Store) Close() error {
 	var errs []error
+	errs = append(errs, s.stopCheckpointer())
 	for _, st := range []*sql.Stmt{s.insObject, s.insFTS, s.insEntry, s.selObject, s.selEntry, s.selLatest, s.clearLatest} {
 		if st != nil {
 			errs = append(errs, st.Close())

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -50,7 +51,7 @@ func TestPragmas(t *testing.T) {
 		{"w", "foreign_keys", "1"},
 		{"w", "busy_timeout", "10000"},
 		{"w", "page_size", "8192"},
-		{"w", "wal_autocheckpoint", "8192"},
+		{"w", "wal_autocheckpoint", "0"}, // the background checkpointer does it
 		{"r", "journal_mode", "wal"},
 		{"r", "query_only", "1"},
 		{"r", "busy_timeout", "10000"},
@@ -311,5 +312,42 @@ func TestQueryBounds(t *testing.T) {
 	}
 	if _, err := s.Put(t.Context(), col, "", []stix.Object{{ID: "x--1"}}); err == nil || errors.Is(err, store.ErrNotFound) {
 		t.Errorf("put of an object without type or JSON: %v", err)
+	}
+}
+
+// The WAL is copied into the database in the background while writes go on, so that a
+// long import never leaves it to grow.
+func TestBackgroundCheckpoint(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "q.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	col := storetest.NewUUID()
+	if err := s.CreateCollection(ctx, store.Collection{ID: col, Title: "c", CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20 {
+		objs := make([]stix.Object, 100)
+		for k := range objs {
+			objs[k] = storetest.Indicator(t, i*100+k, "2024-01-01T00:00:00.000Z")
+		}
+		if _, err := s.Put(ctx, col, "", objs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for s.ck.count.Load() < 2 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	// The objects reached the database file itself, not only the WAL: without a
+	// checkpoint the file would hold little more than the schema.
+	fi, err := os.Stat(s.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.ck.count.Load() < 2 || fi.Size() < 1<<20 {
+		t.Fatalf("%d checkpoints, database file of %d bytes after writing 2,000 objects", s.ck.count.Load(), fi.Size())
 	}
 }
