@@ -48,8 +48,8 @@ func (s *Store) prepare(ctx context.Context) error {
 	// match[version]=last, the default of every TAXII read, costs no subquery per row.
 	// CROSS JOIN keeps objects the outer loop (SQLite does not reorder it): the few
 	// versions of one id, then their entry in the collection, never a collection scan.
-	s.selLatest = prep(`SELECT e.date_added, o.version FROM objects o CROSS JOIN entries e ON e.oid = o.oid AND e.cid = ?
-		WHERE o.id = ? AND e.is_last`)
+	s.selLatest = prep(`SELECT o.id, o.version, e.date_added FROM objects o CROSS JOIN entries e ON e.oid = o.oid AND e.cid = ?
+		WHERE o.id IN (` + placeholders(latestChunk) + `) AND e.is_last`)
 	s.clearLatest = prep(`UPDATE entries SET is_last = 0 WHERE cid = ? AND date_added = ?`)
 	s.selObject = prep(`SELECT oid, hash FROM objects WHERE id = ? AND version = ?`)
 	s.selEntry = prep(`SELECT date_added FROM entries WHERE oid = ? AND cid = ?`)
@@ -221,7 +221,11 @@ func (s *Store) Put(ctx context.Context, collection, submitter string, objs []st
 	bg := context.Background()
 	insObject, insFTS, insEntry := tx.StmtContext(bg, s.insObject), tx.StmtContext(bg, s.insFTS), tx.StmtContext(bg, s.insEntry)
 	selObject, selEntry := tx.StmtContext(bg, s.selObject), tx.StmtContext(bg, s.selEntry)
-	selLatest, clearLatest := tx.StmtContext(bg, s.selLatest), tx.StmtContext(bg, s.clearLatest)
+	clearLatest := tx.StmtContext(bg, s.clearLatest)
+	latest, err := s.latestOf(tx.StmtContext(bg, s.selLatest), cid, objs)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: put: latest versions: %w", err)
+	}
 
 	res := make([]store.PutResult, len(objs))
 	var firstNew int64 // oid of the first object stored by this call; 0 when none
@@ -270,19 +274,15 @@ func (s *Store) Put(ctx context.Context, collection, submitter string, objs []st
 				return nil, fmt.Errorf("sqlite: put %s: %w", o.ID, err)
 			}
 		}
-		isLast := true
-		var latestAdded int64
-		var latestVer string
-		switch err := selLatest.QueryRowContext(bg, cid, o.ID).Scan(&latestAdded, &latestVer); {
-		case errors.Is(err, sql.ErrNoRows):
-		case err != nil:
-			return nil, fmt.Errorf("sqlite: put %s: latest version: %w", o.ID, err)
-		case key > latestVer:
-			if _, err := clearLatest.ExecContext(bg, cid, latestAdded); err != nil {
+		cur, known := latest[o.ID]
+		isLast := !known || key > cur.version
+		if isLast && known {
+			if _, err := clearLatest.ExecContext(bg, cid, cur.added); err != nil {
 				return nil, fmt.Errorf("sqlite: put %s: latest version: %w", o.ID, err)
 			}
-		default:
-			isLast = false
+		}
+		if isLast {
+			latest[o.ID] = latestEntry{version: key, added: next}
 		}
 		if _, err := insEntry.ExecContext(bg, cid, next, oid, o.Type, submitter, isLast); err != nil {
 			return nil, fmt.Errorf("sqlite: put %s: %w", o.ID, err)
@@ -308,6 +308,47 @@ func (s *Store) Put(ctx context.Context, collection, submitter string, objs []st
 		return nil, fmt.Errorf("sqlite: put: commit: %w", err)
 	}
 	return res, nil
+}
+
+// latestChunk is the number of ids looked up by one execution of selLatest.
+const latestChunk = 256
+
+// latestEntry is the newest version of an object in a collection and its entry.
+type latestEntry struct {
+	version string // stix.Timestamp.Key()
+	added   int64   // its date_added, the entry's key
+}
+
+// latestOf reads the newest entry in collection cid of every object id in objs, with one
+// query per latestChunk ids rather than one per object.
+func (s *Store) latestOf(sel *sql.Stmt, cid int64, objs []stix.Object) (map[string]latestEntry, error) {
+	latest := make(map[string]latestEntry, len(objs))
+	args := make([]any, 1+latestChunk)
+	args[0] = cid
+	for start := 0; start < len(objs); start += latestChunk {
+		end := min(start+latestChunk, len(objs))
+		for k := range latestChunk { // a short last chunk repeats its last id
+			args[1+k] = objs[min(start+k, end-1)].ID
+		}
+		rows, err := sel.QueryContext(context.Background(), args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var id string
+			var e latestEntry
+			if err := rows.Scan(&id, &e.version, &e.added); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			latest[id] = e
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return latest, nil
 }
 
 // sqlBuilder accumulates a WHERE clause and its arguments.
