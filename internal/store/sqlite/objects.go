@@ -316,7 +316,7 @@ const latestChunk = 256
 // latestEntry is the newest version of an object in a collection and its entry.
 type latestEntry struct {
 	version string // stix.Timestamp.Key()
-	added   int64   // its date_added, the entry's key
+	added   int64  // its date_added, the entry's key
 }
 
 // latestOf reads the newest entry in collection cid of every object id in objs, with one
