@@ -46,9 +46,6 @@ func runExport(ctx context.Context, e *Env, args []string) error {
 	if q.AddedUpTo, err = parseTimeFlag("until", *until); err != nil {
 		return err
 	}
-	if q.AddedUpTo.IsZero() {
-		q.AddedUpTo = time.Now().UTC() // a snapshot: what arrives during the export is not in it
-	}
 	switch *versions {
 	case "last":
 		q.Versions.Last = true
@@ -116,6 +113,16 @@ func writeBundle(ctx context.Context, st store.Objects, w io.Writer, colls []sto
 	for _, c := range colls {
 		q := q
 		q.Collection = c.ID
+		if q.AddedUpTo.IsZero() { // a snapshot: what arrives during the export is not in it
+			last, err := st.LastAdded(ctx, c.ID)
+			if err != nil {
+				return n, fmt.Errorf("collection %s: %w", c.ID, err)
+			}
+			if last.IsZero() {
+				continue
+			}
+			q.AddedUpTo = last
+		}
 		for {
 			page, err := st.Query(ctx, q)
 			if err != nil {
