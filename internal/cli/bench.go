@@ -34,6 +34,9 @@ func runBench(ctx context.Context, e *Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if *batch < 1 || *batch > 100_000 {
+		return fmt.Errorf("%w: -batch %d: want 1 to 100000 objects per transaction", errUsage, *batch)
+	}
 	dir, err := os.MkdirTemp("", "quadshare-bench-")
 	if err != nil {
 		return err

@@ -164,4 +164,7 @@ func TestUsage(t *testing.T) {
 	if code, _, errOut := run(t, t.TempDir(), "", "export", "-versions", "some"); code != 2 || !strings.Contains(errOut, "want last, first or all") {
 		t.Fatalf("bad flag value: %d %s", code, errOut)
 	}
+	if code, _, errOut := run(t, t.TempDir(), "", "import", "-batch", "0", "-"); code != 2 || !strings.Contains(errOut, "want 1 to 100000") {
+		t.Fatalf("bad batch size: %d %s", code, errOut)
+	}
 }

@@ -26,6 +26,9 @@ func runImport(ctx context.Context, e *Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if *batch < 1 || *batch > 100_000 {
+		return fmt.Errorf("%w: -batch %d: want 1 to 100000 objects per transaction", errUsage, *batch)
+	}
 	if fset.NArg() == 0 {
 		return fmt.Errorf("%w: name a FILE, a DIR or - for standard input", errUsage)
 	}
