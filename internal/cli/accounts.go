@@ -124,11 +124,16 @@ func (l *listFlag) Set(v string) error {
 	return nil
 }
 
-func wantArgs(pos []string, n int, what string) error {
-	if len(pos) != n {
-		return fmt.Errorf("%w: want %s, got %d arguments", errUsage, what, len(pos))
+// parseArgs parses a subcommand's flags and arguments, of which it wants exactly n.
+func parseArgs(e *Env, fs *flag.FlagSet, cf *config.Flags, args []string, n int, what string) (config.Config, []string, error) {
+	cfg, pos, err := parseMixed(e, fs, cf, args)
+	if err != nil {
+		return cfg, nil, err
 	}
-	return nil
+	if len(pos) != n {
+		return cfg, nil, fmt.Errorf("%w: want %s, got %d arguments", errUsage, what, len(pos))
+	}
+	return cfg, pos, nil
 }
 
 var (
@@ -159,11 +164,8 @@ func runUserAdd(ctx context.Context, e *Env, args []string) error {
 	var sectors listFlag
 	fs.Var(&sectors, "sector", "sector of a new organisation (repeatable), e.g. energy")
 	certFP := fs.String("cert-fingerprint", "", "SHA-256 fingerprint (hex) of the client certificate that authenticates this user")
-	cfg, pos, err := parseMixed(e, fs, cf, args)
+	cfg, pos, err := parseArgs(e, fs, cf, args, 1, "one user NAME")
 	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 1, "one user NAME"); err != nil {
 		return err
 	}
 	name := pos[0]
@@ -298,11 +300,8 @@ func sameOrganisation(o store.Organisation, nation, kind string, sectors []strin
 
 func runUserList(ctx context.Context, e *Env, args []string) error {
 	fs, cf := flags(e, "user list", "")
-	cfg, pos, err := parseMixed(e, fs, cf, args)
+	cfg, _, err := parseArgs(e, fs, cf, args, 0, "no arguments")
 	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 0, "no arguments"); err != nil {
 		return err
 	}
 	st, err := openStore(ctx, cfg)
@@ -351,11 +350,8 @@ func runUserList(ctx context.Context, e *Env, args []string) error {
 
 func runUserRevoke(ctx context.Context, e *Env, args []string) error {
 	fs, cf := flags(e, "user revoke", "NAME")
-	cfg, pos, err := parseMixed(e, fs, cf, args)
+	cfg, pos, err := parseArgs(e, fs, cf, args, 1, "one user NAME")
 	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 1, "one user NAME"); err != nil {
 		return err
 	}
 	st, err := openStore(ctx, cfg)
@@ -396,11 +392,8 @@ func runUserRevoke(ctx context.Context, e *Env, args []string) error {
 func runTokenCreate(ctx context.Context, e *Env, args []string) error {
 	fs, cf := flags(e, "token create", synTokenCreate)
 	ttl := fs.Duration("ttl", 720*time.Hour, fmt.Sprintf("lifetime of the token (at most %v)", auth.MaxTokenTTL))
-	cfg, pos, err := parseMixed(e, fs, cf, args)
+	cfg, pos, err := parseArgs(e, fs, cf, args, 1, "one USER")
 	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 1, "one USER"); err != nil {
 		return err
 	}
 	if *ttl <= 0 || *ttl > auth.MaxTokenTTL {
@@ -431,11 +424,8 @@ func runTokenCreate(ctx context.Context, e *Env, args []string) error {
 
 func runTokenList(ctx context.Context, e *Env, args []string) error {
 	fs, cf := flags(e, "token list", "USER")
-	cfg, pos, err := parseMixed(e, fs, cf, args)
+	cfg, pos, err := parseArgs(e, fs, cf, args, 1, "one USER")
 	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 1, "one USER"); err != nil {
 		return err
 	}
 	st, err := openStore(ctx, cfg)
@@ -467,11 +457,8 @@ func runTokenList(ctx context.Context, e *Env, args []string) error {
 
 func runTokenRevoke(ctx context.Context, e *Env, args []string) error {
 	fs, cf := flags(e, "token revoke", "TOKEN-ID")
-	cfg, pos, err := parseMixed(e, fs, cf, args)
+	cfg, pos, err := parseArgs(e, fs, cf, args, 1, "one TOKEN-ID")
 	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 1, "one TOKEN-ID"); err != nil {
 		return err
 	}
 	id := pos[0]
@@ -505,11 +492,8 @@ func runCollectionAdd(ctx context.Context, e *Env, args []string) error {
 	owner := fs.String("owner-org", "", "organisation whose inbox this is (an operator writes only to its own inbox)")
 	var grants listFlag
 	fs.Var(&grants, "grant", "SUBJECT=r|w|rw (repeatable): SUBJECT is an organisation, user:NAME, org:NAME or sector:NAME")
-	cfg, pos, err := parseMixed(e, fs, cf, args)
+	cfg, pos, err := parseArgs(e, fs, cf, args, 1, "one TITLE (quote it when it has spaces)")
 	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 1, "one TITLE (quote it when it has spaces)"); err != nil {
 		return err
 	}
 	title := strings.TrimSpace(pos[0])
@@ -656,11 +640,8 @@ func resolveGrants(ctx context.Context, st store.Store, collection string, specs
 
 func runCollectionList(ctx context.Context, e *Env, args []string) error {
 	fs, cf := flags(e, "collection list", "")
-	cfg, pos, err := parseMixed(e, fs, cf, args)
+	cfg, _, err := parseArgs(e, fs, cf, args, 0, "no arguments")
 	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 0, "no arguments"); err != nil {
 		return err
 	}
 	st, err := openStore(ctx, cfg)
