@@ -1,10 +1,10 @@
 package sqlite
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"database/sql"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -37,8 +37,8 @@ func (s *Store) prepare(ctx context.Context) error {
 		st, err = s.w.PrepareContext(ctx, q)
 		return st
 	}
-	s.insObject = prep(`INSERT INTO objects (id, version, type, spec_version, created, modified, revoked, name, description, hash, raw)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id, version) DO NOTHING`)
+	s.insObject = prep(`INSERT INTO objects (idh, id, version, type, spec_version, created, modified, revoked, name, description, hash, raw)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	// The objects new in this transaction are those from the first new oid on: the
 	// single writer takes rowids above every existing one.
 	s.insFTS = prep(`INSERT INTO objects_fts (rowid, name, description)
@@ -49,9 +49,9 @@ func (s *Store) prepare(ctx context.Context) error {
 	// CROSS JOIN keeps objects the outer loop (SQLite does not reorder it): the few
 	// versions of one id, then their entry in the collection, never a collection scan.
 	s.selLatest = prep(`SELECT o.id, o.version, e.date_added FROM objects o CROSS JOIN entries e ON e.oid = o.oid AND e.cid = ?
-		WHERE o.id IN (` + placeholders(latestChunk) + `) AND e.is_last`)
+		WHERE o.idh IN (` + placeholders(latestChunk) + `) AND e.is_last`)
+	s.selStored = prep(`SELECT oid, id, version, hash FROM objects WHERE idh IN (` + placeholders(latestChunk) + `)`)
 	s.clearLatest = prep(`UPDATE entries SET is_last = 0 WHERE cid = ? AND date_added = ?`)
-	s.selObject = prep(`SELECT oid, hash FROM objects WHERE id = ? AND version = ?`)
 	s.selEntry = prep(`SELECT date_added FROM entries WHERE oid = ? AND cid = ?`)
 	if err != nil {
 		return fmt.Errorf("prepare: %w", err)
@@ -220,11 +220,10 @@ func (s *Store) Put(ctx context.Context, collection, submitter string, objs []st
 	// and the transaction itself is rolled back by database/sql when ctx ends.
 	bg := context.Background()
 	insObject, insFTS, insEntry := tx.StmtContext(bg, s.insObject), tx.StmtContext(bg, s.insFTS), tx.StmtContext(bg, s.insEntry)
-	selObject, selEntry := tx.StmtContext(bg, s.selObject), tx.StmtContext(bg, s.selEntry)
-	clearLatest := tx.StmtContext(bg, s.clearLatest)
-	latest, err := s.latestOf(tx.StmtContext(bg, s.selLatest), cid, objs)
+	selEntry, clearLatest := tx.StmtContext(bg, s.selEntry), tx.StmtContext(bg, s.clearLatest)
+	latest, stored, err := s.lookUp(tx.StmtContext(bg, s.selLatest), tx.StmtContext(bg, s.selStored), cid, objs)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: put: latest versions: %w", err)
+		return nil, fmt.Errorf("sqlite: put: %w", err)
 	}
 
 	res := make([]store.PutResult, len(objs))
@@ -238,29 +237,24 @@ func (s *Store) Put(ctx context.Context, collection, submitter string, objs []st
 		o := &objs[i]
 		key := o.Version().Key()
 		sum := sha256.Sum256(o.Raw)
-		r, err := insObject.ExecContext(bg, o.ID, key, o.Type, o.SpecVersion, o.Created.String(), o.Modified.String(),
-			o.Revoked, o.Name, o.Description, sum[:], o.Raw)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: put %s: %w", o.ID, err)
-		}
-		n, err := r.RowsAffected()
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: put %s: %w", o.ID, err)
-		}
-		var oid int64
-		if n == 1 {
+		vkey := versionKey{o.ID, key}
+		have, ok := stored[vkey]
+		oid := have.oid
+		if !ok {
+			r, err := insObject.ExecContext(bg, idHash(o.ID), o.ID, key, o.Type, o.SpecVersion, o.Created.String(), o.Modified.String(),
+				o.Revoked, o.Name, o.Description, sum[:], o.Raw)
+			if err != nil {
+				return nil, fmt.Errorf("sqlite: put %s: %w", o.ID, err)
+			}
 			if oid, err = r.LastInsertId(); err != nil {
 				return nil, fmt.Errorf("sqlite: put %s: %w", o.ID, err)
 			}
 			if firstNew == 0 {
 				firstNew = oid
 			}
+			stored[vkey] = storedVersion{oid: oid, hash: sum}
 		} else {
-			var hash []byte
-			if err := selObject.QueryRowContext(bg, o.ID, key).Scan(&oid, &hash); err != nil {
-				return nil, fmt.Errorf("sqlite: put %s: %w", o.ID, err)
-			}
-			if !bytes.Equal(hash, sum[:]) {
+			if have.hash != sum {
 				res[i] = store.PutResult{Outcome: store.Conflict}
 				continue
 			}
@@ -310,7 +304,7 @@ func (s *Store) Put(ctx context.Context, collection, submitter string, objs []st
 	return res, nil
 }
 
-// latestChunk is the number of ids looked up by one execution of selLatest.
+// latestChunk is the number of ids looked up by one execution of selLatest or selStored.
 const latestChunk = 256
 
 // latestEntry is the newest version of an object in a collection and its entry.
@@ -319,36 +313,84 @@ type latestEntry struct {
 	added   int64  // its date_added, the entry's key
 }
 
-// latestOf reads the newest entry in collection cid of every object id in objs, with one
-// query per latestChunk ids rather than one per object.
-func (s *Store) latestOf(sel *sql.Stmt, cid int64, objs []stix.Object) (map[string]latestEntry, error) {
+// versionKey names one version of one object.
+type versionKey struct{ id, version string }
+
+// storedVersion is an object version already in the objects table.
+type storedVersion struct {
+	oid  int64
+	hash [sha256.Size]byte
+}
+
+// idHash is the key of objects_idh: the first 8 bytes of SHA-256(id).
+func idHash(id string) int64 {
+	h := sha256.Sum256([]byte(id))
+	return int64(binary.BigEndian.Uint64(h[:8]))
+}
+
+// lookUp reads, for the ids of objs, the newest entry of each in collection cid and every
+// stored version, with one query of each kind per latestChunk ids rather than one per
+// object. Rows of other ids that share a hash are left out.
+func (s *Store) lookUp(selLatest, selStored *sql.Stmt, cid int64, objs []stix.Object) (map[string]latestEntry, map[versionKey]storedVersion, error) {
+	want := make(map[string]bool, len(objs))
+	for i := range objs {
+		want[objs[i].ID] = true
+	}
 	latest := make(map[string]latestEntry, len(objs))
-	args := make([]any, 1+latestChunk)
-	args[0] = cid
+	stored := make(map[versionKey]storedVersion, len(objs))
+	args := make([]any, latestChunk)
 	for start := 0; start < len(objs); start += latestChunk {
 		end := min(start+latestChunk, len(objs))
 		for k := range latestChunk { // a short last chunk repeats its last id
-			args[1+k] = objs[min(start+k, end-1)].ID
+			args[k] = idHash(objs[min(start+k, end-1)].ID)
 		}
-		rows, err := sel.QueryContext(context.Background(), args...)
+		err := eachRow(selStored, args, func(rows *sql.Rows) error {
+			var v storedVersion
+			var k versionKey
+			var hash []byte
+			if err := rows.Scan(&v.oid, &k.id, &k.version, &hash); err != nil {
+				return err
+			}
+			if want[k.id] {
+				copy(v.hash[:], hash)
+				stored[k] = v
+			}
+			return nil
+		})
 		if err != nil {
-			return nil, err
+			return nil, nil, fmt.Errorf("stored versions: %w", err)
 		}
-		for rows.Next() {
+		err = eachRow(selLatest, append([]any{cid}, args...), func(rows *sql.Rows) error {
 			var id string
 			var e latestEntry
 			if err := rows.Scan(&id, &e.version, &e.added); err != nil {
-				rows.Close()
-				return nil, err
+				return err
 			}
-			latest[id] = e
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
+			if want[id] {
+				latest[id] = e
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, nil, fmt.Errorf("latest versions: %w", err)
 		}
 	}
-	return latest, nil
+	return latest, stored, nil
+}
+
+// eachRow runs a query and calls f for each row.
+func eachRow(st *sql.Stmt, args []any, f func(*sql.Rows) error) error {
+	rows, err := st.QueryContext(context.Background(), args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := f(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }
 
 // sqlBuilder accumulates a WHERE clause and its arguments.
@@ -372,6 +414,22 @@ func (b *sqlBuilder) in(col string, vals []string) error {
 	}
 	b.add(col+" IN ("+placeholders(len(vals))+")", anys(vals)...)
 	return nil
+}
+
+// ids adds "o.id IN (...)", through objects_idh.
+func (b *sqlBuilder) ids(ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	if len(ids) > maxFilterValues {
+		return fmt.Errorf("%d ids, at most %d", len(ids), maxFilterValues)
+	}
+	hashes := make([]any, len(ids))
+	for i, id := range ids {
+		hashes[i] = idHash(id)
+	}
+	b.add("o.idh IN ("+placeholders(len(ids))+")", hashes...)
+	return b.in("o.id", ids)
 }
 
 func (b *sqlBuilder) where() string {
@@ -418,7 +476,7 @@ func (b *sqlBuilder) versions(v store.VersionFilter, specs []string, upTo time.T
 	// Another version of the same object, in the same collection, before or after.
 	other := func(cmp string) string {
 		return `EXISTS (SELECT 1 FROM objects o2 CROSS JOIN entries x ON x.oid = o2.oid AND x.cid = e.cid
-			WHERE o2.id = o.id AND o2.version ` + cmp + ` o.version` + specCond + `)`
+			WHERE o2.idh = o.idh AND o2.id = o.id AND o2.version ` + cmp + ` o.version` + specCond + `)`
 	}
 	var parts []string
 	var args []any
@@ -493,7 +551,7 @@ func (s *Store) Query(ctx context.Context, q store.Query) (store.Page, error) {
 	if !q.AddedUpTo.IsZero() {
 		b.add("e.date_added <= ?", micros(q.AddedUpTo))
 	}
-	if err := errors.Join(b.in("o.id", q.IDs), b.in("o.spec_version", q.SpecVersions),
+	if err := errors.Join(b.ids(q.IDs), b.in("o.spec_version", q.SpecVersions),
 		b.versions(q.Versions, q.SpecVersions, q.AddedUpTo)); err != nil {
 		return store.Page{}, fmt.Errorf("sqlite: query: %w", err)
 	}
@@ -559,7 +617,7 @@ func (s *Store) Delete(ctx context.Context, collection, id string, v store.Versi
 		return 0, fmt.Errorf("sqlite: delete %s: %w", id, err)
 	}
 	var b sqlBuilder
-	b.add("o.id = ?", id)
+	b.add("o.idh = ? AND o.id = ?", idHash(id), id)
 	b.add("e.cid = ?", cid)
 	if err := errors.Join(b.in("o.spec_version", specVersions), b.versions(v, specVersions, time.Time{})); err != nil {
 		return 0, fmt.Errorf("sqlite: delete %s: %w", id, err)
@@ -593,7 +651,7 @@ func (s *Store) Delete(ctx context.Context, collection, id string, v store.Versi
 	if len(victims) > 0 { // the newest remaining version becomes the latest
 		if _, err := tx.ExecContext(ctx, `UPDATE entries SET is_last = 1 WHERE cid = ?1 AND date_added =
 			(SELECT e.date_added FROM objects o CROSS JOIN entries e ON e.oid = o.oid AND e.cid = ?1
-			WHERE o.id = ?2 ORDER BY o.version DESC LIMIT 1)`, cid, id); err != nil {
+			WHERE o.idh = ?3 AND o.id = ?2 ORDER BY o.version DESC LIMIT 1)`, cid, id, idHash(id)); err != nil {
 			return 0, fmt.Errorf("sqlite: delete %s: latest version: %w", id, err)
 		}
 	}

@@ -19,6 +19,7 @@ CREATE TABLE collections (
 -- collections that hold it.
 CREATE TABLE objects (
     oid          INTEGER PRIMARY KEY,
+    idh          INTEGER NOT NULL,      -- the first 8 bytes of SHA-256(id), the key of objects_idh
     id           TEXT NOT NULL,
     version      TEXT NOT NULL,         -- stix.Timestamp.Key() of modified, else created; '' when neither
     type         TEXT NOT NULL,
@@ -31,7 +32,10 @@ CREATE TABLE objects (
     hash         BLOB NOT NULL,         -- SHA-256 of raw: tells a duplicate from a conflict
     raw          BLOB NOT NULL          -- the JSON exactly as received
 );
-CREATE UNIQUE INDEX objects_version ON objects (id, version);
+-- Objects by id, through an 8-byte hash of it: STIX ids are random, so every batch
+-- writes all over this index, and a small key keeps that to few pages. (id, version) is
+-- unique; the single writer checks it (Put).
+CREATE INDEX objects_idh ON objects (idh);
 
 -- Full-text index of names and descriptions, over every stored version; searches keep
 -- the latest version per collection at query time. External content: the text lives
