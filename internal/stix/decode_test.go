@@ -3,6 +3,7 @@ package stix
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -151,5 +152,32 @@ func TestResultsDoNotAliasInput(t *testing.T) {
 	var errs Errors
 	if errors.As(perr, &errs) && strings.Contains(errs[0].ObjectID+errs[0].Path, "X") {
 		t.Errorf("error fields alias the input: %+v", errs[0])
+	}
+}
+
+// Duplicate names are found in small and in large objects alike, and a large object
+// costs linear time: a quadratic check would take minutes on this one.
+func TestDecodeDuplicateNamesManyMembers(t *testing.T) {
+	const n = 200_000
+	build := func(dup bool) []byte {
+		var b strings.Builder
+		b.WriteString(`{"type":"x-many","id":"x-many--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f"`)
+		for i := range n {
+			fmt.Fprintf(&b, `,"x_%d":0`, i)
+		}
+		if dup {
+			b.WriteString(`,"x_17":1`)
+		}
+		b.WriteString("}")
+		return []byte(b.String())
+	}
+	if _, err := Decode(build(false)); err != nil {
+		t.Fatalf("distinct names: %v", err)
+	}
+	if _, err := Decode(build(true)); err == nil || !strings.Contains(err.Error(), `duplicate member name "x_17"`) {
+		t.Fatalf("duplicate among many: %v", err)
+	}
+	if _, err := Decode([]byte(`{"type":"x-a","id":"x-a--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f","b":1,"b":2}`)); err == nil {
+		t.Fatal("duplicate among few not found")
 	}
 }

@@ -369,6 +369,7 @@ func (p *parser) object(n *node) error {
 	}
 	p.pos++ // '{'
 	base := len(p.stack)
+	var seen map[string]struct{} // names of this object's members, once it has many
 	p.skipWS()
 	if p.pos < len(p.in) && p.in[p.pos] == '}' {
 		p.pos++
@@ -389,15 +390,25 @@ func (p *parser) object(n *node) error {
 		// §3.1 and RFC 8259 §4: names SHOULD be unique; we require it, because
 		// parsers disagree on which duplicate wins and that difference can be used
 		// to show one thing to a validator and another to a consumer.
+		// Small objects are scanned; a large one gets a set of its names, so that a
+		// hostile object of a million members costs linear, not quadratic, time.
 		members := p.stack[base:]
-		if len(members) < 16 {
+		dup := false
+		if seen == nil && len(members) >= 16 {
+			seen = make(map[string]struct{}, 2*len(members))
 			for i := range members {
-				if members[i].key == key {
-					p.pos = keyAt
-					return p.fail("duplicate member name " + strconv.Quote(key))
-				}
+				seen[members[i].key] = struct{}{}
 			}
-		} else if dupIn(members, key) {
+		}
+		if seen != nil {
+			_, dup = seen[key]
+			seen[key] = struct{}{}
+		} else {
+			for i := range members {
+				dup = dup || members[i].key == key
+			}
+		}
+		if dup {
 			p.pos = keyAt
 			return p.fail("duplicate member name " + strconv.Quote(key))
 		}
@@ -434,27 +445,6 @@ func (p *parser) object(n *node) error {
 	n.kids = p.children(base)
 	p.depth--
 	return nil
-}
-
-// dupIn checks a long member list for key; objects with many members are rare, so a
-// map is built only for them.
-func dupIn(members []node, key string) bool {
-	// Linear scan is still fine up to a few hundred members; beyond, the size
-	// bound keeps the quadratic cost finite but we avoid it with a map.
-	if len(members) < 256 {
-		for i := range members {
-			if members[i].key == key {
-				return true
-			}
-		}
-		return false
-	}
-	seen := make(map[string]struct{}, len(members))
-	for i := range members {
-		seen[members[i].key] = struct{}{}
-	}
-	_, ok := seen[key]
-	return ok
 }
 
 func (p *parser) array(n *node) error {
