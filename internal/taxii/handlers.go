@@ -190,80 +190,70 @@ func (s *Server) getObject(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) getEnvelope(w http.ResponseWriter, r *http.Request, ep endpoint) error {
-	p, c, rights, err := s.readable(r)
+	res, err := s.read(w, r, ep)
 	if err != nil {
 		return err
 	}
-	f, err := parseFilter(r.URL.RawQuery, ep)
-	if err != nil {
-		return filterError(err)
-	}
-	objectID := r.PathValue("object")
-	if ep == epObject && !validID(objectID) {
-		return httpx.NotFound()
-	}
-	res, err := s.page(r.Context(), ep, p, c, rights, objectID, f)
-	if err != nil {
-		return filterError(err)
-	}
-	if ep == epObject && len(res.entries) == 0 && f.Next == "" {
-		return httpx.NotFound()
-	}
-	setDateAdded(w, res.entries, res.lower)
 	return writeBody(w, http.StatusOK, envelope(res.entries, res.more, res.next))
 }
 
 // getManifest serves GET {api-root}/collections/{id}/manifest/ (§5.3).
 func (s *Server) getManifest(w http.ResponseWriter, r *http.Request) error {
-	p, c, rights, err := s.readable(r)
+	res, err := s.read(w, r, epManifest)
 	if err != nil {
 		return err
-	}
-	f, err := parseFilter(r.URL.RawQuery, epManifest)
-	if err != nil {
-		return filterError(err)
-	}
-	res, err := s.page(r.Context(), epManifest, p, c, rights, "", f)
-	if err != nil {
-		return filterError(err)
 	}
 	m := manifestResource{More: res.more, Next: res.next}
 	for _, e := range res.entries {
 		m.Objects = append(m.Objects, manifestRecord{ID: e.Object.ID, DateAdded: taxiiTime(e.DateAdded),
 			Version: versionString(e), MediaType: entryMediaType(e)})
 	}
-	setDateAdded(w, res.entries, res.lower)
 	return writeJSON(w, http.StatusOK, m)
 }
 
 // getVersions serves GET {api-root}/collections/{id}/objects/{object-id}/versions/
 // (§5.8): every version, in ascending date_added; 404 when the object has none.
 func (s *Server) getVersions(w http.ResponseWriter, r *http.Request) error {
-	p, c, rights, err := s.readable(r)
+	res, err := s.read(w, r, epVersions)
 	if err != nil {
 		return err
-	}
-	f, err := parseFilter(r.URL.RawQuery, epVersions)
-	if err != nil {
-		return filterError(err)
-	}
-	objectID := r.PathValue("object")
-	if !validID(objectID) {
-		return httpx.NotFound()
-	}
-	res, err := s.page(r.Context(), epVersions, p, c, rights, objectID, f)
-	if err != nil {
-		return filterError(err)
-	}
-	if len(res.entries) == 0 && f.Next == "" {
-		return httpx.NotFound()
 	}
 	v := versionsResource{More: res.more, Next: res.next}
 	for _, e := range res.entries {
 		v.Versions = append(v.Versions, versionString(e))
 	}
-	setDateAdded(w, res.entries, res.lower)
 	return writeJSON(w, http.StatusOK, v)
+}
+
+// read is what every reading endpoint shares: the collection the principal may read,
+// the filters of ep, one page, and the X-TAXII-Date-Added headers (§3.2). An object or
+// its versions that match nothing is 404, except on a page reached with next, which may
+// be empty (§3.5).
+func (s *Server) read(w http.ResponseWriter, r *http.Request, ep endpoint) (result, error) {
+	p, c, rights, err := s.readable(r)
+	if err != nil {
+		return result{}, err
+	}
+	f, err := parseFilter(r.URL.RawQuery, ep)
+	if err != nil {
+		return result{}, filterError(err)
+	}
+	oneObject := ep == epObject || ep == epVersions
+	var objectID string
+	if oneObject {
+		if objectID = r.PathValue("object"); !validID(objectID) {
+			return result{}, httpx.NotFound()
+		}
+	}
+	res, err := s.page(r.Context(), ep, p, c, rights, objectID, f)
+	if err != nil {
+		return result{}, filterError(err)
+	}
+	if oneObject && len(res.entries) == 0 && f.Next == "" {
+		return result{}, httpx.NotFound()
+	}
+	setDateAdded(w, res.entries, res.lower)
+	return res, nil
 }
 
 // deleteObject serves DELETE {api-root}/collections/{id}/objects/{object-id}/ (§5.7).
