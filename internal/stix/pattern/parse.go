@@ -101,32 +101,38 @@ func (p *parser) errorf(pos int, format string, args ...any) error {
 // expr parses observation expressions joined by op, whose operands are expressions of
 // higher precedence (§9.5.3).
 func (p *parser) expr(op Operator) (Expr, error) {
-	first, err := p.exprOperand(op)
-	if err != nil {
-		return nil, err
+	first, operands, err := joined(p, op, p.exprOperand)
+	if err != nil || operands == nil {
+		return first, err
 	}
-	var operands []Expr
+	return &Join{Op: op, Operands: operands}, nil
+}
+
+// joined parses operands separated by the keyword of op. With one operand it returns
+// it alone and no slice, so that the common pattern allocates nothing here.
+func joined[T any](p *parser, op Operator, operand func(Operator) (T, error)) (T, []T, error) {
+	first, err := operand(op)
+	if err != nil {
+		return first, nil, err
+	}
+	var operands []T
 	kw := op.String()
 	for {
 		p.skipSpace()
 		if !p.atKeyword(kw) {
-			break
+			return first, operands, nil
 		}
 		p.pos += len(kw)
-		next, err := p.exprOperand(op)
+		next, err := operand(op)
 		if err != nil {
-			return nil, err
+			return first, nil, err
 		}
 		if operands == nil {
-			operands = make([]Expr, 1, 4)
+			operands = make([]T, 1, 4)
 			operands[0] = first
 		}
 		operands = append(operands, next)
 	}
-	if operands == nil {
-		return first, nil
-	}
-	return &Join{Op: op, Operands: operands}, nil
 }
 
 func (p *parser) exprOperand(op Operator) (Expr, error) {
@@ -317,30 +323,9 @@ func (p *parser) leave(open int) error {
 
 // cond parses comparison expressions joined by op (AND binds tighter than OR, §9.6).
 func (p *parser) cond(op Operator) (Cond, error) {
-	first, err := p.condOperand(op)
-	if err != nil {
-		return nil, err
-	}
-	var operands []Cond
-	kw := op.String()
-	for {
-		p.skipSpace()
-		if !p.atKeyword(kw) {
-			break
-		}
-		p.pos += len(kw)
-		next, err := p.condOperand(op)
-		if err != nil {
-			return nil, err
-		}
-		if operands == nil {
-			operands = make([]Cond, 1, 4)
-			operands[0] = first
-		}
-		operands = append(operands, next)
-	}
-	if operands == nil {
-		return first, nil
+	first, operands, err := joined(p, op, p.condOperand)
+	if err != nil || operands == nil {
+		return first, err
 	}
 	return &Logic{Op: op, Operands: operands}, nil
 }
