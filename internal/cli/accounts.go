@@ -14,6 +14,7 @@ import (
 
 	"quadshare/internal/auth"
 	"quadshare/internal/config"
+	"quadshare/internal/node"
 	"quadshare/internal/pki"
 	"quadshare/internal/store"
 	"quadshare/internal/uuid"
@@ -164,6 +165,8 @@ func runUserAdd(ctx context.Context, e *Env, args []string) error {
 	var sectors listFlag
 	fs.Var(&sectors, "sector", "sector of a new organisation (repeatable), e.g. energy")
 	certFP := fs.String("cert-fingerprint", "", "SHA-256 fingerprint (hex) of the client certificate that authenticates this user")
+	nationality := fs.String("nationality", "", "the user's nationality, ISO 3166-1 alpha-2 (default: the organisation's nation)")
+	clearance := fs.String("clearance", "", "security clearance, a label of the nationality's scale such as PROTECTED or SECRET (default: its official level; none for peers)")
 	cfg, pos, err := parseArgs(e, fs, cf, args, 1, "one user NAME")
 	if err != nil {
 		return err
@@ -239,6 +242,9 @@ func runUserAdd(ctx context.Context, e *Env, args []string) error {
 		}
 	}
 	u := store.User{ID: uuid.New(), Name: name, Org: o.ID, Role: r, CertFingerprint: fp, CreatedAt: time.Now().UTC()}
+	if u.Nationality, u.Clearance, err = userClearance(cfg, o, r, *nationality, *clearance); err != nil {
+		return err
+	}
 	if err := st.CreateUser(ctx, u); err != nil {
 		if errors.Is(err, store.ErrExists) {
 			return fmt.Errorf("user %q (or its certificate) already exists", name)
@@ -252,7 +258,11 @@ func runUserAdd(ctx context.Context, e *Env, args []string) error {
 		}
 		fmt.Fprintf(e.Stdout, ")\n")
 	}
-	fmt.Fprintf(e.Stdout, "created user %s (%s) in %s, id %s\n", u.Name, u.Role, o.Name, u.ID)
+	fmt.Fprintf(e.Stdout, "created user %s (%s) in %s, id %s", u.Name, u.Role, o.Name, u.ID)
+	if u.Clearance != "" {
+		fmt.Fprintf(e.Stdout, ", cleared %s (%s)", u.Clearance, u.Nationality)
+	}
+	fmt.Fprintln(e.Stdout)
 	if fp != "" {
 		fmt.Fprintf(e.Stdout, "client certificate %s authenticates %s\n", fp, u.Name)
 	} else {
@@ -277,6 +287,42 @@ func newOrganisation(name, nation, kind string, sectors []string) (store.Organis
 		return store.Organisation{}, fmt.Errorf("%w: --org-kind %q: want agency, operator or partner", errUsage, kind)
 	}
 	return store.Organisation{ID: uuid.New(), Name: name, Nation: nation, Kind: k, Sectors: sectors}, nil
+}
+
+// userClearance checks a user's nationality and clearance against the node's
+// classification scales. Staff of agencies and operators handle official
+// information, so without --clearance they get their nation's official level
+// (level 1 of the common scale); a peer is a node, whose channel, not a person,
+// is accredited: it gets none.
+func userClearance(cfg config.Config, o store.Organisation, r store.Role, nationality, label string) (string, string, error) {
+	if nationality == "" {
+		nationality = o.Nation
+	}
+	nationality = strings.ToUpper(nationality)
+	if !nationCode.MatchString(nationality) {
+		return "", "", fmt.Errorf("%w: --nationality %q: want a two-letter ISO 3166-1 code such as AU", errUsage, nationality)
+	}
+	if r == store.RolePeer {
+		if label != "" {
+			return "", "", fmt.Errorf("%w: --clearance: a peer is a partner node; its agreement sets what it may receive", errUsage)
+		}
+		return nationality, "", nil
+	}
+	scales, err := node.LoadScales(cfg)
+	if err != nil {
+		return "", "", err
+	}
+	if label == "" {
+		official, ok := scales.Label(nationality, 1)
+		if !ok {
+			return "", "", fmt.Errorf("%w: nationality %s has no classification scale; give --clearance or add the nation to the scales", errUsage, nationality)
+		}
+		return nationality, official, nil
+	}
+	if _, ok := scales.Level(nationality, label); !ok {
+		return "", "", fmt.Errorf("%w: --clearance %q is not a label of the %s scale", errUsage, label, nationality)
+	}
+	return nationality, label, nil
 }
 
 // sameOrganisation refuses organisation flags that contradict an existing organisation:
@@ -320,7 +366,7 @@ func runUserList(ctx context.Context, e *Env, args []string) error {
 	sort.Slice(users, func(i, j int) bool { return users[i].Name < users[j].Name })
 	now := time.Now()
 	tw := tabwriter.NewWriter(e.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tROLE\tORGANISATION\tNATION\tKIND\tSTATUS\tTOKENS\tCERTIFICATE")
+	fmt.Fprintln(tw, "NAME\tROLE\tORGANISATION\tNATION\tKIND\tCLEARANCE\tSTATUS\tTOKENS\tCERTIFICATE")
 	for _, u := range users {
 		toks, err := st.Tokens(ctx, u.ID)
 		if err != nil {
@@ -340,7 +386,11 @@ func runUserList(ctx context.Context, e *Env, args []string) error {
 		if o.Name == "" {
 			o.Name = u.Org + " (missing)"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", u.Name, u.Role, o.Name, dash(o.Nation), dash(string(o.Kind)), status, active, dash(shortFP(u.CertFingerprint)))
+		cleared := u.Clearance
+		if cleared != "" && u.Nationality != "" {
+			cleared += " (" + u.Nationality + ")"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", u.Name, u.Role, o.Name, dash(o.Nation), dash(string(o.Kind)), dash(cleared), status, active, dash(shortFP(u.CertFingerprint)))
 	}
 	if err := tw.Flush(); err != nil {
 		return err

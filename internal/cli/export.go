@@ -3,12 +3,17 @@ package cli
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
 	"time"
 
+	"quadshare/internal/config"
+	"quadshare/internal/gate"
+	"quadshare/internal/node"
+	"quadshare/internal/policy"
 	"quadshare/internal/store"
 	"quadshare/internal/uuid"
 )
@@ -35,6 +40,7 @@ func runExport(ctx context.Context, e *Env, args []string) error {
 	until := fset.String("until", "", "only objects added up to this time (RFC 3339)")
 	versions := fset.String("versions", "last", "which versions: last, first or all")
 	out := fset.String("o", "-", "output file (- for standard output)")
+	forWhom := fset.String("for", "agency", "recipient the sharing policy decides for: agency (our agency), user:NAME or partner:NATION")
 	cfg, err := parse(e, fset, cf, args)
 	if err != nil {
 		return err
@@ -62,6 +68,10 @@ func runExport(ctx context.Context, e *Env, args []string) error {
 		return err
 	}
 	defer st.Close()
+	g, d, err := exportGate(ctx, cfg, st, *forWhom)
+	if err != nil {
+		return err
+	}
 	var list []store.Collection
 	if len(colls) == 0 {
 		if list, err = st.Collections(ctx); err != nil {
@@ -86,7 +96,7 @@ func runExport(ctx context.Context, e *Env, args []string) error {
 		w = f
 	}
 	bw := bufio.NewWriterSize(w, 1<<20)
-	n, err := writeBundle(ctx, st, bw, list, q)
+	n, err := writeBundle(ctx, st, g, d, bw, list, q)
 	if err != nil {
 		return err
 	}
@@ -99,12 +109,57 @@ func runExport(ctx context.Context, e *Env, args []string) error {
 	return nil
 }
 
+// exportGate is the gate of an export and who it is for: our agency (an
+// organisation recipient cleared to the node's accreditation), a user of this
+// node, or a partner nation's node.
+func exportGate(ctx context.Context, cfg config.Config, st store.Store, forWhom string) (*gate.Gate, gate.Disclosure, error) {
+	engine, err := node.LoadPolicy(cfg)
+	if err != nil {
+		return nil, gate.Disclosure{}, err
+	}
+	trail, ok := st.(store.Audit)
+	if !ok {
+		return nil, gate.Disclosure{}, errors.New("the store keeps no audit trail")
+	}
+	g, err := gate.New(engine, trail)
+	if err != nil {
+		return nil, gate.Disclosure{}, err
+	}
+	pc := engine.Config()
+	d := gate.Disclosure{Subject: "export", Endpoint: "export"}
+	kind, name, _ := strings.Cut(forWhom, ":")
+	switch {
+	case forWhom == "agency":
+		d.Recipient = policy.Recipient{Kind: policy.KindOrganisation, Nation: pc.Nation, Org: pc.Agency,
+			OrgKind: policy.OrgAgency, Clearance: policy.Level(pc.NodeLevel)}
+		d.Actor = "org:" + gate.OrgID(pc.Agency)
+	case kind == "user" && name != "":
+		u, err := st.User(ctx, name)
+		if err != nil {
+			return nil, d, fmt.Errorf("--for %s: %w", forWhom, err)
+		}
+		o, err := st.Organisation(ctx, u.Org)
+		if err != nil {
+			return nil, d, fmt.Errorf("--for %s: organisation: %w", forWhom, err)
+		}
+		if !u.DisabledAt.IsZero() {
+			return nil, d, fmt.Errorf("--for %s: the user is revoked", forWhom)
+		}
+		d.Recipient, d.Actor = gate.RecipientOf(u, o, engine.Scales()), gate.Actor(u, o)
+	case kind == "partner" && nationCode.MatchString(name):
+		d.Recipient = policy.Recipient{Kind: policy.KindPartner, Nation: name}
+		d.Actor = "peer:" + name
+	default:
+		return nil, d, fmt.Errorf("%w: --for %q: want agency, user:NAME or partner:NATION (e.g. partner:JP)", errUsage, forWhom)
+	}
+	return g, d, nil
+}
+
 // writeBundle streams the matching objects of the collections as one STIX bundle (§8),
-// each object version once even when it is in several collections.
-//
-// The export runs with the node's own authority (an administrator at the console); the
-// sharing-policy decision for exports to a recipient plugs in here.
-func writeBundle(ctx context.Context, st store.Objects, w io.Writer, colls []store.Collection, q store.Query) (int, error) {
+// each object version once even when it is in several collections, every page
+// through the gate: what the policy withholds from the recipient is left out,
+// what it redacts goes redacted, and the disclosure is recorded.
+func writeBundle(ctx context.Context, st store.Objects, g *gate.Gate, d gate.Disclosure, w io.Writer, colls []store.Collection, q store.Query) (int, error) {
 	if _, err := fmt.Fprintf(w, `{"type":"bundle","id":"bundle--%s","objects":[`, uuid.New()); err != nil {
 		return 0, err
 	}
@@ -128,7 +183,13 @@ func writeBundle(ctx context.Context, st store.Objects, w io.Writer, colls []sto
 			if err != nil {
 				return n, fmt.Errorf("collection %s: %w", c.ID, err)
 			}
-			for _, en := range page.Entries {
+			d := d
+			d.Subject = "export:collection:" + c.ID
+			released, err := g.Release(ctx, d, page.Entries)
+			if err != nil {
+				return n, err
+			}
+			for _, en := range released {
 				key := en.Object.ID + "|" + en.Object.Version().Key()
 				if len(colls) > 1 {
 					if _, dup := seen[key]; dup {

@@ -4,10 +4,51 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
+	"quadshare/internal/config"
+
+	"quadshare/internal/gate"
 	"quadshare/internal/node"
+	"quadshare/internal/store"
 )
+
+// reloadPolicy reads the policy file again (SIGHUP) and puts it in force when it
+// is valid and its change is recorded; otherwise the policy in force stays.
+func reloadPolicy(ctx context.Context, cfg config.Config, st store.Store, n *node.Node, log *slog.Logger) {
+	next, err := node.LoadPolicy(cfg)
+	if err != nil {
+		log.Error("policy: reload refused; the policy in force stays", slog.String("error", err.Error()))
+		return
+	}
+	prev, pc := n.Gate.Policy().Config(), next.Config()
+	if pc.Revision == prev.Revision {
+		log.Info("policy: unchanged", slog.Int("revision", pc.Revision))
+		return
+	}
+	if err := pc.CheckUpdate(&prev); err != nil {
+		log.Error("policy: reload refused; the policy in force stays", slog.String("error", err.Error()))
+		return
+	}
+	if err := recordPolicyChange(ctx, st, &prev, &pc); err != nil {
+		log.Error("policy: reload refused: the change could not be recorded", slog.String("error", err.Error()))
+		return
+	}
+	n.Gate.SetPolicy(next)
+	log.Info("policy: in force", slog.Int("revision", pc.Revision))
+}
+
+// agencyName is the name of the organisation of the node's agency, for hints.
+func agencyName(ctx context.Context, st store.Store, n *node.Node) string {
+	if o, err := st.Organisation(ctx, gate.OrgID(n.Gate.Policy().Config().Agency)); err == nil {
+		return o.Name
+	}
+	return "ORG"
+}
 
 func runServe(ctx context.Context, e *Env, args []string) error {
 	fset, cf := flags(e, "serve", "[flags]")
@@ -22,10 +63,18 @@ func runServe(ctx context.Context, e *Env, args []string) error {
 		return err
 	}
 	defer st.Close()
+	if _, err := node.LoadPolicy(cfg); errors.Is(err, node.ErrNoPolicy) {
+		if err := initPolicy(ctx, e, cfg, st, defaultNation, defaultAgencyName); err != nil {
+			return err
+		}
+	}
 	n, err := node.Start(ctx, cfg, st, log)
 	if err != nil {
 		return err
 	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 
 	fmt.Fprintf(e.Stdout, "quadshare listening on %s/taxii2/\n", n.URL)
 	fmt.Fprintf(e.Stdout, "data directory: %s\ndatabase: %s\n", cfg.DataDir, dbLocation(cfg))
@@ -39,13 +88,19 @@ func runServe(ctx context.Context, e *Env, args []string) error {
 		fmt.Fprintln(e.Stdout, "WARNING: plain HTTP without TLS (-insecure-http): for local development only")
 	}
 	if users, err := st.Users(ctx); err == nil && len(users) == 0 {
-		fmt.Fprintln(e.Stdout, "no users yet: create one with 'quadshare user add NAME --org ORG --role admin' and 'quadshare token create NAME'")
+		fmt.Fprintf(e.Stdout, "no users yet: create one with 'quadshare user add NAME --org %q --role admin' and 'quadshare token create NAME'\n",
+			agencyName(ctx, st, n))
 	}
 
-	select {
-	case err := <-n.Done():
-		return err
-	case <-ctx.Done():
+	for done := false; !done; {
+		select {
+		case err := <-n.Done():
+			return err
+		case <-ctx.Done():
+			done = true
+		case <-hup:
+			reloadPolicy(ctx, cfg, st, n, log)
+		}
 	}
 	fmt.Fprintln(e.Stdout, "shutting down")
 	stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -24,6 +24,8 @@ type Config struct {
 	TLSKey   string `json:"tls_key"`  // PEM key for TLSCert
 	LogJSON  bool   `json:"log_json"` // JSON logs (production) instead of text
 	AutoMigr bool   `json:"auto_migrate"`
+	Policy   string `json:"policy"` // sharing policy file; "" means policy.json in DataDir
+	Scales   string `json:"scales"` // classification scales file; "" means scales.json in DataDir when present, else the built-in scales
 
 	TAXII TAXII `json:"taxii"`
 }
@@ -166,6 +168,20 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("config: listen address %q: %w", c.Listen, err)
 	}
 	return nil
+}
+
+// PolicyFile is where the sharing policy is read from.
+func (c *Config) PolicyFile() string {
+	return first(c.Policy, filepath.Join(c.DataDir, "policy.json"))
+}
+
+// ScalesFile is where edited classification scales are read from; the built-in
+// scales apply when the file does not exist and was not configured.
+func (c *Config) ScalesFile() (path string, configured bool) {
+	if c.Scales != "" {
+		return c.Scales, true
+	}
+	return filepath.Join(c.DataDir, "scales.json"), false
 }
 
 func first(vals ...string) string {

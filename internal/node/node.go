@@ -15,6 +15,7 @@ import (
 
 	"quadshare/internal/auth"
 	"quadshare/internal/config"
+	"quadshare/internal/gate"
 	"quadshare/internal/httpx"
 	"quadshare/internal/pki"
 	"quadshare/internal/store"
@@ -24,6 +25,7 @@ import (
 // Node is a started node. Close stops it.
 type Node struct {
 	Store store.Store
+	Gate  *gate.Gate  // every object leaving the node passes it
 	TLS   *pki.Server // nil when serving plain HTTP
 	// TLSCreated reports that the server certificate was created by this start.
 	TLSCreated bool
@@ -42,6 +44,18 @@ func Start(ctx context.Context, cfg config.Config, st store.Store, log *slog.Log
 		return nil, fmt.Errorf("pagination key: %w", err)
 	}
 	authn := auth.New(st, log)
+	engine, err := LoadPolicy(cfg)
+	if err != nil {
+		return nil, err
+	}
+	trail, ok := st.(store.Audit)
+	if !ok {
+		return nil, errors.New("node: the store keeps no audit trail")
+	}
+	g, err := gate.New(engine, trail)
+	if err != nil {
+		return nil, err
+	}
 	tx, err := taxii.New(taxii.Config{
 		Title:            cfg.TAXII.Title,
 		Description:      "quadshare national node",
@@ -50,11 +64,11 @@ func Start(ctx context.Context, cfg config.Config, st store.Store, log *slog.Log
 		AsyncThreshold:   cfg.TAXII.AsyncThreshold,
 		StatusRetention:  cfg.TAXII.StatusRetention.Duration,
 		TokenKey:         key,
-	}, st, authn, log)
+	}, st, authn, g, log)
 	if err != nil {
 		return nil, err
 	}
-	n := &Node{Store: st, taxii: tx, done: make(chan error, 1)}
+	n := &Node{Store: st, Gate: g, taxii: tx, done: make(chan error, 1)}
 	opts := httpx.Options{Addr: cfg.Listen, Handler: tx.Handler(), Log: log, Auth: authn, MaxBody: cfg.TAXII.MaxContentLength}
 
 	scheme := "http"

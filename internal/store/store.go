@@ -191,6 +191,8 @@ type User struct {
 	Org             string // organisation id
 	Role            Role
 	CertFingerprint string // hex SHA-256 of a client certificate (peers); "" when none
+	Nationality     string // ISO 3166-1 alpha-2; "" means the organisation's nation
+	Clearance       string // security clearance, a label of the nationality's scale (policy.Scales); "" means none
 	CreatedAt       time.Time
 	DisabledAt      time.Time // zero while active
 }

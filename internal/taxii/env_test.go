@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"quadshare/internal/auth"
+	"quadshare/internal/gate"
+	"quadshare/internal/policy"
 	"quadshare/internal/httpx"
 	"quadshare/internal/pki"
 	"quadshare/internal/store"
@@ -73,7 +75,15 @@ func newEnv(t testing.TB, cfg Config) *env {
 	if cfg.TokenKey == nil {
 		cfg.TokenKey = bytes.Repeat([]byte{7}, 32)
 	}
-	srv, err := New(cfg, st, authn, log)
+	engine, err := policy.New(testPolicy(), policy.DefaultScales())
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := gate.New(engine, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := New(cfg, st, authn, g, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,8 +163,24 @@ func (w *testWriter) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
+// testPolicy is the sharing policy of the test node, of nation AU, whose agency
+// is the organisation "agency": unmarked objects are TLP:GREEN at level 0, so
+// that the protocol tests see what they store; the partner (JP) may receive
+// everything up to TLP:AMBER+STRICT. Policy tests mark their objects.
+func testPolicy() policy.Config {
+	return policy.Config{Format: 1, Revision: 1, Nation: "AU", Agency: gate.Identity("org-agency"),
+		DefaultTLP: "green", DefaultLevel: 0, NodeLevel: 5,
+		Agreements: []policy.Agreement{{Partner: "JP", Version: 1, ObjectTypes: []string{"*"}, Sectors: []string{"*"},
+			MaxTLP: "amber+strict", MaxLevel: 5}},
+	}
+}
+
 func (e *env) org(name string, kind store.OrgKind) {
-	o := store.Organisation{ID: "org-" + name, Name: name, Nation: "AU", Kind: kind}
+	nation := "AU"
+	if kind == store.KindPartner {
+		nation = "JP"
+	}
+	o := store.Organisation{ID: "org-" + name, Name: name, Nation: nation, Kind: kind}
 	if err := e.st.PutOrganisation(context.Background(), o); err != nil {
 		e.t.Fatal(err)
 	}
@@ -169,11 +195,16 @@ func (e *env) user(name, org string, role store.Role) {
 	if err := e.st.CreateUser(ctx, u); err != nil {
 		e.t.Fatal(err)
 	}
-	tok, _, err := auth.CreateToken(ctx, e.st, u.ID, time.Hour)
+	e.tokenFor(u)
+}
+
+// tokenFor gives a stored user a token, for requests as u.Name.
+func (e *env) tokenFor(u store.User) {
+	tok, _, err := auth.CreateToken(context.Background(), e.st, u.ID, time.Hour)
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	e.creds[name] = "Basic " + base64.StdEncoding.EncodeToString([]byte(name+":"+tok))
+	e.creds[u.Name] = "Basic " + base64.StdEncoding.EncodeToString([]byte(u.Name+":"+tok))
 }
 
 // resp is a response read whole.

@@ -12,7 +12,6 @@ import (
 
 	"quadshare/internal/auth"
 	"quadshare/internal/httpx"
-	"quadshare/internal/stix"
 	"quadshare/internal/store"
 )
 
@@ -165,7 +164,9 @@ func (s *Server) page(ctx context.Context, ep endpoint, p *auth.Principal, c sto
 		last := pg.Entries[len(pg.Entries)-1].DateAdded
 		res.next = s.tok.encode(cursor{Snapshot: q.AddedUpTo, After: last, Expires: now.Add(s.cfg.TokenTTL)}, scope)
 	}
-	res.entries = s.disclose(ctx, p, c, rights, pg.Entries)
+	if res.entries, err = s.disclose(ctx, p, c, rights, ep, pg.Entries); err != nil {
+		return result{}, err
+	}
 	return res, nil
 }
 
@@ -288,6 +289,9 @@ func (s *Server) deleteObject(w http.ResponseWriter, r *http.Request) error {
 	if !vf.First && !vf.Last && !vf.All && len(vf.Exact) == 0 {
 		vf.All = true
 	}
+	if err := s.mayDelete(r.Context(), p, c.ID, objectID, vf, f.SpecVersions); err != nil {
+		return err
+	}
 	n, err := s.store.Delete(r.Context(), c.ID, objectID, vf, f.SpecVersions)
 	if err != nil {
 		return fmt.Errorf("taxii: delete %s from %s: %w", objectID, c.ID, err)
@@ -299,6 +303,32 @@ func (s *Server) deleteObject(w http.ResponseWriter, r *http.Request) error {
 		slog.String("object", objectID), slog.Int("versions", n), slog.String("user", p.User.ID),
 		slog.String("request_id", httpx.RequestID(r.Context())))
 	return writeBody(w, http.StatusOK, nil)
+}
+
+// mayDelete checks that the versions a delete selects exist and that the sharing
+// policy lets the principal see every one of them: a delete must neither remove
+// nor reveal what its author cannot read. Otherwise it answers 404, as if absent.
+func (s *Server) mayDelete(ctx context.Context, p *auth.Principal, collection, id string, vf store.VersionFilter, specVersions []string) error {
+	q := store.Query{Collection: collection, IDs: []string{id}, Versions: vf, SpecVersions: specVersions, Limit: 1000}
+	r := s.recipient(p)
+	found := false
+	for {
+		pg, err := s.store.Query(ctx, q)
+		if err != nil {
+			return fmt.Errorf("taxii: versions of %s: %w", id, err)
+		}
+		if len(s.gate.Visible(r, pg.Entries)) != len(pg.Entries) {
+			return httpx.NotFound()
+		}
+		found = found || len(pg.Entries) > 0
+		if !pg.More || len(pg.Entries) == 0 {
+			if !found {
+				return httpx.NotFound()
+			}
+			return nil
+		}
+		q.AddedAfter = pg.Entries[len(pg.Entries)-1].DateAdded
+	}
 }
 
 // getStatus serves GET {api-root}/status/{status-id}/ (§4.3). A status is shown only to
@@ -322,42 +352,21 @@ func (s *Server) getStatus(w http.ResponseWriter, r *http.Request) error {
 	if st.Owner != p.User.ID {
 		return httpx.NotFound()
 	}
-	c, rights, err := s.collection(r.Context(), p, st.Collection)
-	if err != nil {
+	if _, _, err := s.collection(r.Context(), p, st.Collection); err != nil {
 		return err // the collection is gone or no longer visible: so is the status
 	}
-	st = s.discloseStatus(r.Context(), p, c, rights, st)
+	st = s.discloseStatus(p, st)
 	return writeJSON(w, http.StatusOK, statusOf(st))
 }
 
-// discloseStatus passes the details of a status through disclose. They describe what
-// the principal's organisation submitted, so reading them needs no read right.
-func (s *Server) discloseStatus(ctx context.Context, p *auth.Principal, c store.Collection, rights auth.Rights, st store.Status) store.Status {
-	rights.Read = true
-	rights.OnlySubmitter = ""
-	keep := func(ds []store.StatusDetail) []store.StatusDetail {
-		if len(ds) == 0 {
-			return ds
-		}
-		entries := make([]store.Entry, len(ds))
-		for i, d := range ds {
-			typ, _, _ := strings.Cut(d.ID, "--")
-			entries[i] = store.Entry{Object: stix.Object{ID: d.ID, Type: typ}, Submitter: p.Org.ID}
-		}
-		shown := s.disclose(ctx, p, c, rights, entries)
-		allowed := make(map[string]bool, len(shown))
-		for _, e := range shown {
-			allowed[e.Object.ID] = true
-		}
-		out := ds[:0:0]
-		for _, d := range ds {
-			if allowed[d.ID] {
-				out = append(out, d)
-			}
-		}
-		return out
+// discloseStatus shows the details of a status only to the user who made the
+// request: they echo the ids and versions that user sent and carry no object
+// content, so the sharing policy has nothing to withhold from the sender. Anyone
+// else (getStatus already answers them 404) gets no detail.
+func (s *Server) discloseStatus(p *auth.Principal, st store.Status) store.Status {
+	if st.Owner != p.User.ID {
+		st.Successes, st.Failures, st.Pendings = nil, nil, nil
 	}
-	st.Successes, st.Failures, st.Pendings = keep(st.Successes), keep(st.Failures), keep(st.Pendings)
 	return st
 }
 

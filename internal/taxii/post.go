@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"quadshare/internal/gate"
 	"quadshare/internal/httpx"
 	"quadshare/internal/stix"
 	"quadshare/internal/store"
@@ -24,6 +25,7 @@ type job struct {
 	status     store.Status
 	collection string
 	submitter  string
+	actor      string // who sent it, for the audit trail (store.WithActor)
 	raws       [][]byte
 }
 
@@ -76,7 +78,7 @@ func (s *Server) postObjects(w http.ResponseWriter, r *http.Request) error {
 		if err := s.store.PutStatus(r.Context(), st); err != nil {
 			return fmt.Errorf("taxii: put status: %w", err)
 		}
-		return writeJSON(w, http.StatusAccepted, statusOf(s.discloseStatus(r.Context(), p, c, rights, st)))
+		return writeJSON(w, http.StatusAccepted, statusOf(s.discloseStatus(p, st)))
 	}
 
 	if !s.reserve() {
@@ -92,7 +94,7 @@ func (s *Server) postObjects(w http.ResponseWriter, r *http.Request) error {
 		s.release()
 		return fmt.Errorf("taxii: put status: %w", err)
 	}
-	if !s.submit(job{status: st, collection: c.ID, submitter: p.Org.ID, raws: raws}) {
+	if !s.submit(job{status: st, collection: c.ID, submitter: p.Org.ID, actor: gate.Actor(p.User, p.Org), raws: raws}) {
 		st.Done, st.Failures, st.Pendings = true, st.Pendings, nil
 		for i := range st.Failures {
 			st.Failures[i].Message = "not processed: the server is shutting down; send it again"
@@ -106,7 +108,7 @@ func (s *Server) postObjects(w http.ResponseWriter, r *http.Request) error {
 	}
 	s.log.InfoContext(r.Context(), "taxii: addition queued", slog.String("status", st.ID),
 		slog.Int("objects", len(raws)), slog.String("request_id", httpx.RequestID(r.Context())))
-	return writeJSON(w, http.StatusAccepted, statusOf(s.discloseStatus(r.Context(), p, c, rights, st)))
+	return writeJSON(w, http.StatusAccepted, statusOf(s.discloseStatus(p, st)))
 }
 
 // reserve takes a place in the queue of background additions, or reports there is none.
@@ -187,6 +189,7 @@ const statusEvery = time.Second
 // each. A store failure marks the rest of the job failed and is returned.
 func (s *Server) processBatches(ctx context.Context, st *store.Status, j job, pending []store.StatusDetail, progress func(done int)) error {
 	st.Pendings = pending
+	ctx = store.WithActor(ctx, j.actor)
 	for start := 0; start < len(j.raws); start += putBatch {
 		end := min(start+putBatch, len(j.raws))
 		if err := s.process(ctx, st, j.collection, j.submitter, j.raws[start:end], start); err != nil {

@@ -5,28 +5,47 @@ import (
 	"path"
 	"strings"
 
+	"quadshare/internal/auth"
+	"quadshare/internal/gate"
 	"quadshare/internal/httpx"
+	"quadshare/internal/store"
 )
 
-// Handler returns the TAXII routes. Every route of the server is declared here
-// (TAXII 2.1 §3.1 table; paths end in "/" per §3.1).
-func (s *Server) Handler() http.Handler {
-	mux := http.NewServeMux()
+// route is one endpoint of the server.
+type route struct {
+	pattern string
+	h       httpx.HandlerFunc
+}
+
+// routes is every route of the server (TAXII 2.1 §3.1 table; paths end in "/" per
+// §3.1). A test enumerates it and checks that no route lets out an object the
+// sharing policy withholds, so a route added here is checked too.
+func (s *Server) routes() []route {
 	root := s.cfg.APIRoot
 	coll := root + "collections/{collection}/"
 	obj := coll + "objects/{object}/"
+	return []route{
+		{"GET /taxii2/{$}", s.getDiscovery},                   // §4.1
+		{"GET " + root + "{$}", s.getAPIRoot},                 // §4.2
+		{"GET " + root + "status/{status}/{$}", s.getStatus},  // §4.3
+		{"GET " + root + "collections/{$}", s.getCollections}, // §5.1
+		{"GET " + coll + "{$}", s.getCollection},              // §5.2
+		{"GET " + coll + "manifest/{$}", s.getManifest},       // §5.3
+		{"GET " + coll + "objects/{$}", s.getObjects},         // §5.4
+		{"POST " + coll + "objects/{$}", s.postObjects},       // §5.5
+		{"GET " + obj + "{$}", s.getObject},                   // §5.6
+		{"DELETE " + obj + "{$}", s.deleteObject},             // §5.7
+		{"GET " + obj + "versions/{$}", s.getVersions},        // §5.8
+	}
+}
 
-	s.handle(mux, "GET /taxii2/{$}", s.getDiscovery)               // §4.1
-	s.handle(mux, "GET "+root+"{$}", s.getAPIRoot)                 // §4.2
-	s.handle(mux, "GET "+root+"status/{status}/{$}", s.getStatus)  // §4.3
-	s.handle(mux, "GET "+root+"collections/{$}", s.getCollections) // §5.1
-	s.handle(mux, "GET "+coll+"{$}", s.getCollection)              // §5.2
-	s.handle(mux, "GET "+coll+"manifest/{$}", s.getManifest)       // §5.3
-	s.handle(mux, "GET "+coll+"objects/{$}", s.getObjects)         // §5.4
-	s.handle(mux, "POST "+coll+"objects/{$}", s.postObjects)       // §5.5
-	s.handle(mux, "GET "+obj+"{$}", s.getObject)                   // §5.6
-	s.handle(mux, "DELETE "+obj+"{$}", s.deleteObject)             // §5.7
-	s.handle(mux, "GET "+obj+"versions/{$}", s.getVersions)        // §5.8
+// Handler returns the TAXII routes.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+
+	for _, rt := range s.routes() {
+		s.handle(mux, rt.pattern, rt.h)
+	}
 
 	// Everything else is a TAXII error too: 405 with Allow when the path exists under
 	// another method, else 404.
@@ -65,6 +84,9 @@ func (s *Server) handle(mux *http.ServeMux, pattern string, h httpx.HandlerFunc)
 		if !acceptsTAXII21(strings.Join(r.Header.Values("Accept"), ",")) {
 			return httpx.Errorf(http.StatusNotAcceptable,
 				"The Accept header must include %s.", httpx.MediaType)
+		}
+		if p, ok := auth.FromContext(r.Context()); ok { // who acts, for the audit trail
+			r = r.WithContext(store.WithActor(r.Context(), gate.Actor(p.User, p.Org)))
 		}
 		return h(w, r)
 	}))

@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"quadshare/internal/auth"
+	"quadshare/internal/gate"
 	"quadshare/internal/httpx"
+	"quadshare/internal/policy"
 	"quadshare/internal/store"
 )
 
@@ -24,6 +26,7 @@ type Server struct {
 	cfg   Config
 	store store.Store
 	authz Authorizer
+	gate  *gate.Gate
 	log   *slog.Logger
 	tok   tokens
 	now   func() time.Time
@@ -40,17 +43,18 @@ type Server struct {
 
 // New returns a server and starts its workers (asynchronous additions, §5.5) and the
 // janitor that removes statuses older than the retention (§4.3). Close stops them.
-func New(cfg Config, st store.Store, authz Authorizer, log *slog.Logger) (*Server, error) {
+// Every object, manifest record and version it serves passes through g.
+func New(cfg Config, st store.Store, authz Authorizer, g *gate.Gate, log *slog.Logger) (*Server, error) {
 	cfg = cfg.Defaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if st == nil || authz == nil || log == nil {
-		return nil, errors.New("taxii: store, authorizer and logger are required")
+	if st == nil || authz == nil || g == nil || log == nil {
+		return nil, errors.New("taxii: store, authorizer, gate and logger are required")
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{
-		cfg: cfg, store: st, authz: authz, log: log,
+		cfg: cfg, store: st, authz: authz, gate: g, log: log,
 		tok:     tokens{key: append([]byte(nil), cfg.TokenKey...)},
 		now:     time.Now,
 		jobs:    make(chan job, cfg.QueueSize),
@@ -69,7 +73,7 @@ func New(cfg Config, st store.Store, authz Authorizer, log *slog.Logger) (*Serve
 // Config returns the configuration in effect, defaults applied. The HTTP assembly takes
 // its body limit from it, so that max_content_length (§4.2.1) is what is enforced:
 //
-//	srv, err := taxii.New(cfg, st, authn, log)
+//	srv, err := taxii.New(cfg, st, authn, g, log)
 //	hs := httpx.New(httpx.Options{Addr: addr, TLS: tlsConfig, Handler: srv.Handler(), Log: log,
 //		Auth: authn, MaxBody: srv.Config().MaxContentLength, RequestTimeout: srv.Config().RequestTimeout})
 func (s *Server) Config() Config { return s.cfg }
@@ -154,23 +158,35 @@ func (s *Server) collection(ctx context.Context, p *auth.Principal, idOrAlias st
 	return c, rights, nil
 }
 
-// disclose is the one gate every object, manifest record, version and status detail
-// passes through on its way to a client. Today it applies the principal's rights (an
-// operator sees only its own organisation's submissions); the sharing policy decision
-// plugs in here. Entries it drops vanish from the response as if absent (§1.6.9: a
-// server "may omit objects ... if the authenticated client is not authorized").
-func (s *Server) disclose(_ context.Context, _ *auth.Principal, _ store.Collection, rights auth.Rights, entries []store.Entry) []store.Entry {
+// disclose is the one way out of the TAXII server: every object, manifest record
+// and version passes through it on its way to a client. The principal's rights
+// come first (an operator reads only its organisation's submissions in its
+// inbox), then the sharing policy through the gate, which redacts and records
+// the disclosure. Entries it drops vanish from the response as if absent
+// (§1.6.9: a server "may omit objects ... if the authenticated client is not
+// authorized").
+func (s *Server) disclose(ctx context.Context, p *auth.Principal, c store.Collection, rights auth.Rights, ep endpoint, entries []store.Entry) ([]store.Entry, error) {
 	if !rights.Read {
-		return nil
+		return nil, nil
 	}
-	if rights.OnlySubmitter == "" {
-		return entries
-	}
-	out := entries[:0:0]
-	for _, e := range entries {
-		if e.Submitter == rights.OnlySubmitter {
-			out = append(out, e)
+	if rights.OnlySubmitter != "" {
+		own := entries[:0:0]
+		for _, e := range entries {
+			if e.Submitter == rights.OnlySubmitter {
+				own = append(own, e)
+			}
 		}
+		entries = own
 	}
-	return out
+	return s.gate.Release(ctx, gate.Disclosure{
+		Recipient: s.recipient(p),
+		Actor:     gate.Actor(p.User, p.Org),
+		Subject:   "collection:" + c.ID,
+		Endpoint:  ep.String(),
+	}, entries)
+}
+
+// recipient describes the principal to the sharing policy.
+func (s *Server) recipient(p *auth.Principal) policy.Recipient {
+	return gate.RecipientOf(p.User, p.Org, s.gate.Policy().Scales())
 }

@@ -65,9 +65,9 @@ func (s *Store) Organisations(ctx context.Context) ([]store.Organisation, error)
 // CreateUser adds u; ErrExists when its id, name or certificate is taken.
 func (s *Store) CreateUser(ctx context.Context, u store.User) error {
 	_, err := s.pool.Exec(ctx, `
-		INSERT INTO users (id, name, org, role, cert_fingerprint, created_at, disabled_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		u.ID, u.Name, u.Org, string(u.Role), nullString(u.CertFingerprint), nanos(u.CreatedAt), nanos(u.DisabledAt))
+		INSERT INTO users (id, name, org, role, cert_fingerprint, nationality, clearance, created_at, disabled_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		u.ID, u.Name, u.Org, string(u.Role), nullString(u.CertFingerprint), u.Nationality, u.Clearance, nanos(u.CreatedAt), nanos(u.DisabledAt))
 	if isCode(err, codeUniqueViolation) {
 		return fmt.Errorf("postgres: create user %s: %w", u.ID, store.ErrExists)
 	}
@@ -80,13 +80,13 @@ func (s *Store) CreateUser(ctx context.Context, u store.User) error {
 	return nil
 }
 
-const userColumns = `id, name, org, role, coalesce(cert_fingerprint, ''), created_at, disabled_at`
+const userColumns = `id, name, org, role, coalesce(cert_fingerprint, ''), nationality, clearance, created_at, disabled_at`
 
 func scanUser(row pgx.Row) (store.User, error) {
 	var u store.User
 	var role string
 	var created, disabled *int64
-	err := row.Scan(&u.ID, &u.Name, &u.Org, &role, &u.CertFingerprint, &created, &disabled)
+	err := row.Scan(&u.ID, &u.Name, &u.Org, &role, &u.CertFingerprint, &u.Nationality, &u.Clearance, &created, &disabled)
 	u.Role = store.Role(role)
 	u.CreatedAt, u.DisabledAt = fromNanos(created), fromNanos(disabled)
 	return u, err

@@ -188,9 +188,9 @@ func (s *Store) CreateUser(ctx context.Context, u store.User) error {
 	if u.CreatedAt.IsZero() {
 		u.CreatedAt = time.Now()
 	}
-	_, err := s.w.ExecContext(ctx, `INSERT INTO users (id, name, org, role, cert_fingerprint, created_at, disabled_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		u.ID, u.Name, u.Org, string(u.Role), u.CertFingerprint, dbTime(u.CreatedAt), dbTime(u.DisabledAt))
+	_, err := s.w.ExecContext(ctx, `INSERT INTO users (id, name, org, role, cert_fingerprint, nationality, clearance, created_at, disabled_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		u.ID, u.Name, u.Org, string(u.Role), u.CertFingerprint, u.Nationality, u.Clearance, dbTime(u.CreatedAt), dbTime(u.DisabledAt))
 	switch {
 	case isUnique(err):
 		return fmt.Errorf("sqlite: create user %q: %w", u.Name, store.ErrExists)
@@ -202,12 +202,12 @@ func (s *Store) CreateUser(ctx context.Context, u store.User) error {
 	return nil
 }
 
-const userColumns = `id, name, org, role, cert_fingerprint, created_at, disabled_at`
+const userColumns = `id, name, org, role, cert_fingerprint, nationality, clearance, created_at, disabled_at`
 
 func scanUser(sc scanner) (store.User, error) {
 	var u store.User
 	var role, created, disabled string
-	if err := sc.Scan(&u.ID, &u.Name, &u.Org, &role, &u.CertFingerprint, &created, &disabled); err != nil {
+	if err := sc.Scan(&u.ID, &u.Name, &u.Org, &role, &u.CertFingerprint, &u.Nationality, &u.Clearance, &created, &disabled); err != nil {
 		return u, err
 	}
 	u.Role = store.Role(role)

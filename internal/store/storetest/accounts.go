@@ -135,7 +135,7 @@ func newOrg(t *testing.T, s store.Store) string {
 func sameUser(t *testing.T, got, want store.User) {
 	t.Helper()
 	if got.ID != want.ID || got.Name != want.Name || got.Org != want.Org || got.Role != want.Role ||
-		got.CertFingerprint != want.CertFingerprint || !got.CreatedAt.Equal(want.CreatedAt) || !got.DisabledAt.Equal(want.DisabledAt) {
+		got.CertFingerprint != want.CertFingerprint || got.Nationality != want.Nationality || got.Clearance != want.Clearance || !got.CreatedAt.Equal(want.CreatedAt) || !got.DisabledAt.Equal(want.DisabledAt) {
 		t.Fatalf("user:\n got  %+v\n want %+v", got, want)
 	}
 }
@@ -144,7 +144,7 @@ func testUsers(t *testing.T, s store.Store) {
 	org := newOrg(t, s)
 	fp := sha256.Sum256([]byte("peer certificate"))
 	peer := store.User{ID: NewUUID(), Name: "peer-jp", Org: org, Role: store.RolePeer, CertFingerprint: hexOf(fp[:]), CreatedAt: now()}
-	ana := store.User{ID: NewUUID(), Name: "alice", Org: org, Role: store.RoleAnalyst, CreatedAt: now()}
+	ana := store.User{ID: NewUUID(), Name: "alice", Org: org, Role: store.RoleAnalyst, Nationality: "AU", Clearance: "OFFICIAL: Sensitive", CreatedAt: now()}
 	for _, u := range []store.User{peer, ana} {
 		if err := s.CreateUser(ctx(t), u); err != nil {
 			t.Fatalf("create user %s: %v", u.Name, err)

@@ -92,6 +92,8 @@ CREATE TABLE users (
 	org              text NOT NULL REFERENCES organisations (id),
 	role             text NOT NULL,
 	cert_fingerprint text,               -- NULL when none
+	nationality      text NOT NULL DEFAULT '',
+	clearance        text NOT NULL DEFAULT '',
 	created_at       bigint,
 	disabled_at      bigint
 );

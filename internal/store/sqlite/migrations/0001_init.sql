@@ -98,6 +98,8 @@ CREATE TABLE users (
     org              TEXT NOT NULL REFERENCES organisations (id),
     role             TEXT NOT NULL,
     cert_fingerprint TEXT NOT NULL,
+    nationality      TEXT NOT NULL DEFAULT '',
+    clearance        TEXT NOT NULL DEFAULT '',
     created_at       TEXT NOT NULL,
     disabled_at      TEXT NOT NULL
 );

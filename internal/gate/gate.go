@@ -1,0 +1,195 @@
+// Package gate is the one way out of a node. Every object version that leaves it
+// (a TAXII page, an export, a push to a partner, a web page) passes Gate.Release:
+// the sharing policy decides for the recipient, the object is redacted when the
+// decision asks for it, and the disclosure is recorded in the audit trail before
+// the caller may send anything.
+package gate
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"quadshare/internal/audit"
+	"quadshare/internal/policy"
+	"quadshare/internal/store"
+)
+
+// Gate applies the sharing policy and records disclosures. It is safe for
+// concurrent use; the policy may be replaced while it serves (SetPolicy).
+type Gate struct {
+	engine atomic.Pointer[policy.Engine]
+	trail  store.Audit
+	facts  *factCache
+	now    func() time.Time
+}
+
+// Option configures a Gate.
+type Option func(*Gate)
+
+// WithClock sets the clock used for embargoes and audit times.
+func WithClock(now func() time.Time) Option { return func(g *Gate) { g.now = now } }
+
+// New returns a Gate deciding with e and recording in trail. Both are required:
+// a node without a policy or a trail cannot let anything out.
+func New(e *policy.Engine, trail store.Audit, opts ...Option) (*Gate, error) {
+	if e == nil || trail == nil {
+		return nil, errors.New("gate: a policy engine and an audit trail are required")
+	}
+	g := &Gate{trail: trail, facts: newFactCache(factCacheSize), now: time.Now}
+	g.engine.Store(e)
+	for _, o := range opts {
+		o(g)
+	}
+	return g, nil
+}
+
+// Policy returns the engine deciding now.
+func (g *Gate) Policy() *policy.Engine { return g.engine.Load() }
+
+// SetPolicy replaces the engine; releases already deciding finish with the old one.
+func (g *Gate) SetPolicy(e *policy.Engine) {
+	if e != nil {
+		g.engine.Store(e)
+	}
+}
+
+// Disclosure says who receives what, for the audit trail.
+type Disclosure struct {
+	Recipient policy.Recipient
+	Actor     string // the recipient as the trail names it: "user:<id>", "peer:<nation>", "org:<id>"
+	Subject   string // what was read: "collection:<id>", "export"
+	Endpoint  string // the path out: "objects", "manifest", "versions", "export" ...
+}
+
+// Release decides every entry for d.Recipient and returns, in order, those that
+// may be sent, redacted where the decision says so. It returns only after their
+// disclosure is durable in the audit trail; on any error it returns nothing.
+func (g *Gate) Release(ctx context.Context, d Disclosure, entries []store.Entry) ([]store.Entry, error) {
+	if len(entries) == 0 {
+		return nil, nil
+	}
+	e := g.engine.Load()
+	now := g.now()
+	out := entries[:0:0]
+	batch := audit.Batch{Time: now, Actor: d.Actor, Subject: d.Subject}
+	if d.Endpoint != "" {
+		batch.Detail = json.RawMessage(fmt.Sprintf(`{"endpoint":%q}`, d.Endpoint))
+	}
+	var redactions []redactionNote
+	for _, en := range entries {
+		f, dec := g.decide(e, &d.Recipient, &en, now)
+		if dec.Verdict == policy.Deny {
+			continue
+		}
+		var recs []policy.Redacted
+		if dec.Verdict == policy.Redact {
+			raw, rs, err := e.Apply(en.Object.Raw, f, dec)
+			if err != nil {
+				continue
+			}
+			en.Object.Raw, recs = raw, rs
+		}
+		ref := audit.ObjectRef{ID: en.Object.ID, Version: versionOf(&en)}
+		if len(recs) > 0 {
+			redactions = append(redactions, redactionNote{ObjectRef: ref, Redacted: recs})
+		}
+		batch.Add(dec.Rule, ref)
+		out = append(out, en)
+	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	records := batch.Entries()
+	if len(redactions) > 0 {
+		records = append(records, redactionEntries(now, d, redactions)...)
+	}
+	if err := g.trail.AppendAudit(ctx, records...); err != nil {
+		return nil, fmt.Errorf("gate: audit: %w", err)
+	}
+	return out, nil
+}
+
+// Visible returns the entries the policy lets r receive, deciding only: nothing
+// is redacted and nothing recorded, since nothing is sent. Actions on objects
+// (a delete) use it so that they cannot touch, or reveal, what r cannot see.
+func (g *Gate) Visible(r policy.Recipient, entries []store.Entry) []store.Entry {
+	e := g.engine.Load()
+	now := g.now()
+	out := entries[:0:0]
+	for _, en := range entries {
+		if _, dec := g.decide(e, &r, &en, now); dec.Verdict != policy.Deny {
+			out = append(out, en)
+		}
+	}
+	return out
+}
+
+// decide is the decision for one entry. An entry whose facts cannot be read is
+// denied: the store holds only validated objects, so that is a fault, and a
+// fault must not open the gate.
+func (g *Gate) decide(e *policy.Engine, r *policy.Recipient, en *store.Entry, now time.Time) (*policy.Facts, policy.Decision) {
+	f, ok := g.facts.get(e, en.Object.ID, en.Object.Raw)
+	if !ok {
+		return nil, policy.Decision{Rule: "facts.unreadable"}
+	}
+	if f.Since.IsZero() { // an SCO: its embargo runs from when we got it
+		fc := *f
+		fc.Since = en.DateAdded
+		f = &fc
+	}
+	return f, e.Decide(f, r, now)
+}
+
+// versionOf is the version named in the audit trail: modified, else created,
+// else date_added (SCOs have neither).
+func versionOf(e *store.Entry) string {
+	if v := e.Object.Version(); !v.IsZero() {
+		return v.String()
+	}
+	return e.DateAdded.UTC().Format(time.RFC3339Nano)
+}
+
+// redactionNote is one object's redactions, kept in the trail with the disclosure.
+type redactionNote struct {
+	audit.ObjectRef
+	Redacted []policy.Redacted
+}
+
+func (n redactionNote) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		ID       string            `json:"id"`
+		Version  string            `json:"version"`
+		Redacted []policy.Redacted `json:"redacted"`
+	}{n.ID, n.Version, n.Redacted})
+}
+
+// redactionEntries records what was removed from which object version (issue
+// point: each redaction is recorded), as many records as the detail limit needs.
+func redactionEntries(now time.Time, d Disclosure, notes []redactionNote) []audit.Entry {
+	var out []audit.Entry
+	for len(notes) > 0 {
+		n := len(notes)
+		var detail []byte
+		for ; n > 0; n /= 2 {
+			detail, _ = json.Marshal(map[string]any{"endpoint": d.Endpoint, "redactions": notes[:n]})
+			if len(detail) <= audit.MaxDetail/2 || n == 1 {
+				break
+			}
+		}
+		if len(detail) > audit.MaxDetail/2 { // one object with very many redactions: count them
+			detail, _ = json.Marshal(map[string]any{"endpoint": d.Endpoint, "id": notes[0].ID, "redactions": len(notes[0].Redacted)})
+		}
+		refs := make([]audit.ObjectRef, 0, n)
+		for _, r := range notes[:n] {
+			refs = append(refs, r.ObjectRef)
+		}
+		out = append(out, audit.Entry{Kind: audit.Disclosure, Time: now, Actor: d.Actor, Subject: d.Subject,
+			Rule: "redacted", Objects: refs, Detail: detail})
+		notes = notes[n:]
+	}
+	return out
+}

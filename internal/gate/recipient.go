@@ -1,0 +1,62 @@
+package gate
+
+import (
+	"strings"
+
+	"quadshare/internal/policy"
+	"quadshare/internal/store"
+)
+
+// identityPrefix turns an organisation id (a UUID) into the STIX identity that
+// stands for it in objects: identity--<organisation id>. An operator that marks
+// its reports created_by_ref this identity is their author for the policy.
+const identityPrefix = "identity--"
+
+// Identity returns the STIX identity id of an organisation.
+func Identity(orgID string) string { return identityPrefix + orgID }
+
+// OrgID returns the organisation id of an identity made by Identity, else "".
+func OrgID(identity string) string {
+	id, ok := strings.CutPrefix(identity, identityPrefix)
+	if !ok {
+		return ""
+	}
+	return id
+}
+
+// RecipientOf describes an authenticated user to the policy. A peer (a partner
+// nation's node) is a partner recipient of its organisation's nation; anyone
+// else is a user whose class comes from its organisation's nation and kind, whose
+// clearance is its label mapped through its nationality's scale (none: level 0),
+// and whose need to know is its organisation's sectors.
+func RecipientOf(u store.User, o store.Organisation, scales *policy.Scales) policy.Recipient {
+	if u.Role == store.RolePeer || o.Kind == store.KindPartner {
+		return policy.Recipient{Kind: policy.KindPartner, Nation: o.Nation}
+	}
+	r := policy.Recipient{Kind: policy.KindUser, Nation: o.Nation, Org: Identity(o.ID), User: u.ID}
+	switch o.Kind {
+	case store.KindAgency:
+		r.OrgKind = policy.OrgAgency
+	case store.KindOperator:
+		r.OrgKind = policy.OrgOperator
+	}
+	nationality := u.Nationality
+	if nationality == "" {
+		nationality = o.Nation
+	}
+	if u.Clearance != "" {
+		r.Clearance, _ = scales.Level(nationality, u.Clearance)
+	}
+	for _, s := range o.Sectors {
+		r.Sectors |= policy.SectorOf(s)
+	}
+	return r
+}
+
+// Actor names a user in the audit trail.
+func Actor(u store.User, o store.Organisation) string {
+	if u.Role == store.RolePeer || o.Kind == store.KindPartner {
+		return "peer:" + o.Nation + ":" + u.ID
+	}
+	return "user:" + u.ID
+}

@@ -1,0 +1,232 @@
+package taxii
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+
+	"quadshare/internal/audit"
+	"quadshare/internal/gate"
+	"quadshare/internal/policy"
+	"quadshare/internal/store"
+)
+
+// Fixed ids of the TLP 2.0 marking definitions (MISSION.md, STIX 2.1 §7.2.1.4 for 1.0).
+const (
+	tlpAmberStrict = "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003"
+	tlpRed         = "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1"
+)
+
+// marked is an indicator with object markings, a created_by_ref, an optional
+// description and our sharing extension's named recipients.
+func marked(n int, createdBy, description string, named []string, markings ...string) []byte {
+	ext := ""
+	if len(named) > 0 {
+		ext = fmt.Sprintf(`,"extensions":{%q:{"extension_type":"property-extension","recipients":["%s"]}}`,
+			policy.SharingExtension, strings.Join(named, `","`))
+	}
+	desc := ""
+	if description != "" {
+		desc = fmt.Sprintf(`,"description":%q`, description)
+	}
+	return []byte(fmt.Sprintf(`{"type":"indicator","spec_version":"2.1","id":%q,"created":"2026-01-01T00:00:00.000Z",`+
+		`"modified":"2026-01-01T00:00:00.000Z","name":"indicator %d","pattern":"[ipv4-addr:value = '198.51.100.%d']",`+
+		`"pattern_type":"stix","valid_from":"2026-01-01T00:00:00Z","created_by_ref":%q,"object_marking_refs":["%s"]%s%s}`,
+		sdoID("indicator", n), n, n%250, createdBy, strings.Join(markings, `","`), desc, ext))
+}
+
+// ids returns the ids of the objects of an envelope.
+func ids(t *testing.T, r resp) map[string]bool {
+	t.Helper()
+	out := map[string]bool{}
+	for _, o := range objectsOf(t, r) {
+		out[o["id"].(string)] = true
+	}
+	return out
+}
+
+// TestPolicyOnTAXII checks the decision on the objects endpoint for each class of
+// reader, and that every page disclosed is in the audit trail.
+func TestPolicyOnTAXII(t *testing.T) {
+	e := newEnv(t, Config{})
+	agency := gate.Identity("org-agency")
+	other := "identity--0b7c7b6e-5d1a-4f7e-9d55-2f0ad1d6b0aa"
+	strictOurs := marked(1, agency, "", nil, tlpAmberStrict)
+	strictOther := marked(2, other, "", nil, tlpAmberStrict)
+	redForReader := marked(3, agency, "", []string{"AU:" + e.userID("reader")}, tlpRed)
+	redForJP := marked(4, agency, "", []string{"JP:someone"}, tlpRed)
+	e.post("admin", collA, strictOurs, strictOther, redForReader, redForJP)
+
+	url := e.root + "collections/" + collA + "/objects/"
+	for _, tc := range []struct {
+		user string
+		want []int // indicators the user receives
+	}{
+		{"analyst", []int{1, 2}},   // own agency: AMBER+STRICT yes, RED only when named
+		{"reader", []int{1, 2, 3}}, // named on 3
+		{"peer", []int{1, 4}},      // JP: AMBER+STRICT only when our agency authored it; RED when JP is named
+	} {
+		r := e.get(tc.user, url)
+		mustStatus(t, r, http.StatusOK)
+		got := ids(t, r)
+		if len(got) != len(tc.want) {
+			t.Errorf("%s received %v, want indicators %v", tc.user, got, tc.want)
+		}
+		for _, n := range tc.want {
+			if !got[sdoID("indicator", n)] {
+				t.Errorf("%s did not receive indicator %d: %v", tc.user, n, got)
+			}
+		}
+	}
+
+	// Every disclosure above is in the trail, naming the reader and the versions.
+	disclosed := map[string]map[string]bool{}
+	recs, err := e.st.AuditRecords(context.Background(), 0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range recs {
+		if r.Kind != audit.Disclosure {
+			continue
+		}
+		if disclosed[r.Actor] == nil {
+			disclosed[r.Actor] = map[string]bool{}
+		}
+		for _, o := range r.Objects {
+			disclosed[r.Actor][o.ID] = true
+		}
+	}
+	if got := disclosed["user:"+e.userID("reader")]; !got[sdoID("indicator", 3)] || got[sdoID("indicator", 4)] {
+		t.Errorf("trail of reader's disclosures: %v", got)
+	}
+	if got := disclosed["peer:JP:"+e.userID("peer")]; !got[sdoID("indicator", 4)] || got[sdoID("indicator", 2)] {
+		t.Errorf("trail of the peer's disclosures: %v", got)
+	}
+}
+
+// TestPolicyRedactsOnTAXII checks that a reader outside our agency receives
+// personal data scrubbed, and that the redaction is recorded.
+func TestPolicyRedactsOnTAXII(t *testing.T) {
+	e := newEnv(t, Config{})
+	pc := testPolicy()
+	pc.Revision = 2
+	pc.Redaction.Properties = []string{"description"}
+	engine, err := policy.New(pc, policy.DefaultScales())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.srv.gate.SetPolicy(engine)
+	obj := marked(5, gate.Identity("org-agency"), "seen from alice@grid.example and 10.1.2.3", nil,
+		"marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb") // TLP:GREEN
+	e.post("admin", collA, obj)
+	url := e.root + "collections/" + collA + "/objects/"
+
+	own := e.get("analyst", url)
+	if !strings.Contains(string(own.body), "alice@grid.example") {
+		t.Fatalf("our own agency reads the object as it is: %s", own.body)
+	}
+	peer := e.get("peer", url)
+	mustStatus(t, peer, http.StatusOK)
+	if strings.Contains(string(peer.body), "alice@") || strings.Contains(string(peer.body), "10.1.2.3") {
+		t.Fatalf("the partner received personal or internal data: %s", peer.body)
+	}
+	if len(ids(t, peer)) != 1 {
+		t.Fatalf("the partner should receive the redacted object: %s", peer.body)
+	}
+	recs, err := e.st.AuditRecords(context.Background(), 0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, r := range recs {
+		if r.Rule == "redacted" && r.Actor == "peer:JP:"+e.userID("peer") && strings.Contains(string(r.Detail), "email") {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatal("no record of the redaction in the audit trail")
+	}
+}
+
+// TestPolicyClearance checks classification against a user's clearance.
+func TestPolicyClearance(t *testing.T) {
+	e := newEnv(t, Config{})
+	secret := policy.ClassificationMarkingID("AU", 4) // SECRET
+	e.post("admin", collA, marked(6, gate.Identity("org-agency"), "", nil, secret))
+	ctx := context.Background()
+	u := store.User{ID: "user-cleared", Name: "cleared", Org: "org-agency", Role: store.RoleAnalyst, Clearance: "SECRET"}
+	if err := e.st.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	e.tokenFor(u)
+	if err := e.st.PutGrant(ctx, store.Grant{Collection: collA, Subject: e.userID("analyst"), Read: true, Write: true}); err != nil {
+		t.Fatal(err)
+	}
+	url := e.root + "collections/" + collA + "/objects/"
+	if got := ids(t, e.get("analyst", url)); len(got) != 0 {
+		t.Fatalf("an analyst without clearance received a SECRET object: %v", got)
+	}
+	if got := ids(t, e.get("cleared", url)); !got[sdoID("indicator", 6)] {
+		t.Fatalf("an analyst cleared SECRET did not receive it: %v", got)
+	}
+	// A delete may not touch what its author cannot see: 404, and the object stays.
+	r := e.req(http.MethodDelete, "analyst", url+sdoID("indicator", 6)+"/", nil)
+	mustStatus(t, r, http.StatusNotFound)
+	if got := ids(t, e.get("cleared", url)); !got[sdoID("indicator", 6)] {
+		t.Fatal("the object was deleted by someone who could not see it")
+	}
+}
+
+var uuidPattern = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
+
+// TestNoRouteLeaks enumerates every route of the server and calls it, as each
+// kind of reader, with a TLP:RED object that names none of them in the
+// collection and in the path: no response may carry its id. A route that
+// returned objects without the gate would fail here. The control at the end
+// shows the probe sees the object where the policy lets it out.
+func TestNoRouteLeaks(t *testing.T) {
+	e := newEnv(t, Config{})
+	secret := marked(7, gate.Identity("org-agency"), "", []string{"AU:" + e.userID("admin")}, tlpRed)
+	secretID := sdoID("indicator", 7)
+	e.post("admin", collA, secret)
+	for _, g := range []store.Grant{
+		{Collection: collA, Subject: e.userID("analyst"), Read: true, Write: true},
+		{Collection: collA, Subject: e.orgs["operator-org"].ID, Read: true},
+	} {
+		if err := e.st.PutGrant(context.Background(), g); err != nil {
+			t.Fatal(err)
+		}
+	}
+	harmless := sdo("tool", 99, "2026-01-01T00:00:00.000Z")
+
+	for _, user := range []string{"analyst", "reader", "peer", "operator"} {
+		st := map[string]any{"id": "00000000-0000-4000-8000-000000000000"}
+		if user == "analyst" || user == "peer" { // a status of the user's own, for the status route
+			st = e.post(user, collA, harmless)
+		}
+		for _, rt := range e.srv.routes() {
+			method, path, _ := strings.Cut(rt.pattern, " ")
+			path = strings.TrimSuffix(path, "{$}")
+			path = strings.NewReplacer("{collection}", collA, "{object}", secretID, "{status}", st["id"].(string)).Replace(path)
+			var body []byte
+			if method == http.MethodPost {
+				body = envelopeOf(harmless)
+			}
+			r := e.req(method, user, e.base+path, body)
+			if r.status >= 500 {
+				t.Errorf("%s %s as %s: %d %s", method, path, user, r.status, r.body)
+			}
+			if strings.Contains(string(r.body), secretID) || strings.Contains(string(r.body), uuidPattern.FindString(secretID)) {
+				t.Errorf("%s %s as %s lets out the TLP:RED object: %s", method, path, user, r.body)
+			}
+		}
+	}
+	// The secret is still there, and the one user it names receives it.
+	r := e.get("admin", e.root+"collections/"+collA+"/objects/")
+	if !strings.Contains(string(r.body), secretID) {
+		t.Fatalf("control: the named recipient does not see the object, so the probe proves nothing: %s", r.body)
+	}
+}
