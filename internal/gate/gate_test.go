@@ -1,0 +1,196 @@
+package gate
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"quadshare/internal/audit"
+	"quadshare/internal/policy"
+	"quadshare/internal/stix"
+	"quadshare/internal/store"
+	"quadshare/internal/store/sqlite"
+)
+
+const (
+	agencyOrg = "0f5a6c2e-8a53-4b0e-9f7c-1d2e3f405162"
+	tlpGreen  = "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"
+	tlpRed    = "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1"
+)
+
+func testEngine(t testing.TB, mutate func(*policy.Config)) *policy.Engine {
+	t.Helper()
+	pc := policy.Config{Format: 1, Revision: 1, Nation: "AU", Agency: Identity(agencyOrg),
+		DefaultTLP: "amber", DefaultLevel: 1, NodeLevel: 5,
+		Redaction: policy.RedactionConfig{Properties: []string{"description"}},
+		Agreements: []policy.Agreement{{Partner: "JP", Version: 1, ObjectTypes: []string{"indicator"},
+			Sectors: []string{"*"}, MaxTLP: "green", MaxLevel: 2}},
+	}
+	if mutate != nil {
+		mutate(&pc)
+	}
+	e, err := policy.New(pc, policy.DefaultScales())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func openStore(t testing.TB) store.Store {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "q.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// entry is a stored-like entry of an indicator with one marking and a description.
+func entry(t testing.TB, n int, marking, description string) store.Entry {
+	t.Helper()
+	raw := fmt.Sprintf(`{"type":"indicator","spec_version":"2.1","id":"indicator--%08x-0000-4000-8000-000000000000",`+
+		`"created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z","name":"i%d",`+
+		`"description":%q,"pattern":"[ipv4-addr:value = '198.51.100.1']","pattern_type":"stix",`+
+		`"valid_from":"2026-01-01T00:00:00Z","created_by_ref":%q,"object_marking_refs":[%q]}`,
+		n, n, description, Identity(agencyOrg), marking)
+	o, err := stix.Parse([]byte(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return store.Entry{Object: o, DateAdded: time.Now()}
+}
+
+func partnerJP() Disclosure {
+	return Disclosure{Recipient: policy.Recipient{Kind: policy.KindPartner, Nation: "JP"},
+		Actor: "peer:JP", Subject: "collection:test", Endpoint: "objects"}
+}
+
+func TestReleaseDecidesRedactsAndRecords(t *testing.T) {
+	st := openStore(t)
+	g, err := New(testEngine(t, nil), st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	green := entry(t, 1, tlpGreen, "call bob@grid.example")
+	red := entry(t, 2, tlpRed, "secret")
+	out, err := g.Release(ctx, partnerJP(), []store.Entry{green, red})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out) != 1 || out[0].Object.ID != green.Object.ID {
+		t.Fatalf("released %d entries, want only the TLP:GREEN one", len(out))
+	}
+	if strings.Contains(string(out[0].Object.Raw), "bob@") {
+		t.Fatalf("an e-mail address left the nation: %s", out[0].Object.Raw)
+	}
+	if !strings.Contains(string(green.Object.Raw), "bob@") {
+		t.Fatal("Release changed the caller's entry")
+	}
+	recs, err := st.AuditRecords(ctx, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rules []string
+	for _, r := range recs {
+		if r.Kind == audit.Disclosure {
+			rules = append(rules, r.Rule)
+			for _, o := range r.Objects {
+				if o.ID == red.Object.ID {
+					t.Fatalf("the withheld object is recorded as disclosed: %+v", r)
+				}
+			}
+		}
+	}
+	if strings.Join(rules, ",") != policy.RuleScrub+",redacted" {
+		t.Fatalf("disclosure records with rules %v, want the scrub and its redaction", rules)
+	}
+	rep, err := audit.Verify(ctx, store.AuditSource(st), nil)
+	if err != nil || !rep.OK() {
+		t.Fatalf("trail: %v %v", rep, err)
+	}
+}
+
+func TestReleaseNothingWhenAllDenied(t *testing.T) {
+	st := openStore(t)
+	g, _ := New(testEngine(t, nil), st)
+	out, err := g.Release(context.Background(), partnerJP(), []store.Entry{entry(t, 3, tlpRed, "x")})
+	if err != nil || len(out) != 0 {
+		t.Fatalf("released %d, %v", len(out), err)
+	}
+	recs, _ := st.AuditRecords(context.Background(), 0, 100)
+	for _, r := range recs {
+		if r.Kind == audit.Disclosure {
+			t.Fatalf("a disclosure was recorded though nothing left: %+v", r)
+		}
+	}
+}
+
+func TestSetPolicyTakesEffect(t *testing.T) {
+	st := openStore(t)
+	g, _ := New(testEngine(t, nil), st)
+	e := entry(t, 4, tlpGreen, "")
+	if out, _ := g.Release(context.Background(), partnerJP(), []store.Entry{e}); len(out) != 1 {
+		t.Fatal("the agreement lets TLP:GREEN indicators go to JP")
+	}
+	g.SetPolicy(testEngine(t, func(pc *policy.Config) { pc.Revision = 2; pc.Agreements = nil }))
+	if out, _ := g.Release(context.Background(), partnerJP(), []store.Entry{e}); len(out) != 0 {
+		t.Fatal("without an agreement nothing goes to JP")
+	}
+}
+
+func TestRecipientOf(t *testing.T) {
+	scales := policy.DefaultScales()
+	op := store.Organisation{ID: "op", Nation: "AU", Kind: store.KindOperator, Sectors: []string{"energy"}}
+	r := RecipientOf(store.User{ID: "u", Role: store.RoleOperator, Clearance: "PROTECTED"}, op, scales)
+	if r.Kind != policy.KindUser || r.OrgKind != policy.OrgOperator || r.Clearance != 3 || r.Org != "identity--op" ||
+		r.Sectors != policy.SectorOf("energy") {
+		t.Fatalf("operator: %+v", r)
+	}
+	// A Japanese national cleared 秘 works for an Australian agency: JP scale, AU class.
+	ag := store.Organisation{ID: "ag", Nation: "AU", Kind: store.KindAgency}
+	r = RecipientOf(store.User{ID: "v", Role: store.RoleAnalyst, Nationality: "JP", Clearance: "秘"}, ag, scales)
+	if r.Nation != "AU" || r.Clearance != 3 {
+		t.Fatalf("foreign national: %+v", r)
+	}
+	peer := store.Organisation{ID: "p", Nation: "JP", Kind: store.KindPartner}
+	if r = RecipientOf(store.User{ID: "w", Role: store.RolePeer}, peer, scales); r.Kind != policy.KindPartner || r.Nation != "JP" {
+		t.Fatalf("peer: %+v", r)
+	}
+	if r = RecipientOf(store.User{ID: "x", Clearance: "NO SUCH LABEL"}, ag, scales); r.Clearance != 0 {
+		t.Fatalf("an unknown label clears nothing: %+v", r)
+	}
+}
+
+// BenchmarkRelease measures the gate on a page of 100 objects read by our own
+// agency's analyst (decide and record) and by a partner (decide, scrub, record).
+func BenchmarkRelease(b *testing.B) {
+	st := openStore(b)
+	g, _ := New(testEngine(b, nil), st)
+	page := make([]store.Entry, 100)
+	for i := range page {
+		page[i] = entry(b, i, tlpGreen, "a plain description")
+	}
+	ctx := context.Background()
+	own := Disclosure{Recipient: policy.Recipient{Kind: policy.KindUser, Nation: "AU", Org: Identity(agencyOrg),
+		OrgKind: policy.OrgAgency, User: "u", Clearance: 3}, Actor: "user:u", Subject: "collection:test", Endpoint: "objects"}
+	for _, bc := range []struct {
+		name string
+		d    Disclosure
+	}{{"own-agency", own}, {"partner", partnerJP()}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				out, err := g.Release(ctx, bc.d, page)
+				if err != nil || len(out) != len(page) {
+					b.Fatalf("released %d: %v", len(out), err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(page)), "ns/object")
+		})
+	}
+}
