@@ -75,7 +75,7 @@ func StartingPolicy(nation, agencyID string) policy.Config {
 		Nation: nation, Agency: gate.Identity(agencyID),
 		DefaultTLP: "amber", DefaultLevel: 1, NodeLevel: 3,
 		Redaction: policy.RedactionConfig{Properties: []string{
-			"name", "description", "pattern",
+			"name", "description",
 			"external_references.*.description", "extensions.*.description",
 		}},
 		Agreements: []policy.Agreement{},
