@@ -43,6 +43,7 @@ func TestImportExportRoundTrip(t *testing.T) {
 	second := strings.Replace(strings.Replace(goodIndicator, `"modified":"2026-01-01T00:00:00.000Z"`, `"modified":"2026-02-01T00:00:00.000Z"`, 1), "198.51.100.1", "198.51.100.2", 1)
 	bundle := writeFile(t, "b.json", `{"type":"bundle","id":"bundle--2a8c6a4e-0b8e-4a1e-9a4e-1d1a6e0e6b11","objects":[`+goodIndicator+`,`+second+`]}`)
 
+	mustRun(t, dir, "policy", "init")
 	code, out, errOut := run(t, dir, "", "import", bundle)
 	if code != 0 || !strings.Contains(out, "2 imported, 0 duplicates, 0 rejected") {
 		t.Fatalf("import: code %d\nstdout: %s\nstderr: %s", code, out, errOut)
@@ -151,6 +152,7 @@ func TestImportRealData(t *testing.T) {
 	if !strings.Contains(out, "read 1826 objects") || !strings.Contains(out, "1826 imported") {
 		t.Errorf("summary: %s", out)
 	}
+	mustRun(t, dir, "policy", "init")
 	code, out, _ = run(t, dir, "", "export", "-type", "x-mitre-tactic")
 	if code != 0 || strings.Count(out, `"type":"x-mitre-tactic"`) == 0 {
 		t.Errorf("export of a custom type: code %d, %d tactics", code, strings.Count(out, `"type":"x-mitre-tactic"`))

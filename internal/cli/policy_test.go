@@ -1,0 +1,114 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"quadshare/internal/audit"
+)
+
+// markedIndicator is an indicator of our agency under one TLP marking.
+func markedIndicator(n int, createdBy, marking string) string {
+	return fmt.Sprintf(`{"type":"indicator","spec_version":"2.1","id":"indicator--%08x-1111-4000-8000-000000000000",`+
+		`"created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z","pattern":"[ipv4-addr:value = '198.51.100.%d']",`+
+		`"pattern_type":"stix","valid_from":"2026-01-01T00:00:00Z","created_by_ref":%q,"object_marking_refs":[%q]}`, n, n, createdBy, marking)
+}
+
+func TestPolicyCommands(t *testing.T) {
+	dir := t.TempDir()
+	if code, _, errOut := run(t, dir, "", "policy", "check"); code != 1 || !strings.Contains(errOut, "policy init") {
+		t.Fatalf("check without a policy: code %d: %s", code, errOut)
+	}
+	out, _ := mustRun(t, dir, "policy", "init", "--nation", "AU", "--agency", "ACSC")
+	if !strings.Contains(out, "no partner agreements") {
+		t.Fatalf("init: %s", out)
+	}
+	if code, _, errOut := run(t, dir, "", "policy", "init"); code != 1 || !strings.Contains(errOut, "exists") {
+		t.Fatalf("a second init must refuse: code %d: %s", code, errOut)
+	}
+	out, _ = mustRun(t, dir, "user", "add", "alice", "--org", "ACSC", "--role", "analyst")
+	if !strings.Contains(out, "cleared OFFICIAL (AU)") {
+		t.Fatalf("default clearance: %s", out)
+	}
+	if code, _, errOut := run(t, dir, "", "user", "add", "eve", "--org", "ACSC", "--role", "analyst", "--clearance", "COSMIC"); code != 2 || !strings.Contains(errOut, "not a label of the AU scale") {
+		t.Fatalf("unknown clearance: code %d: %s", code, errOut)
+	}
+
+	var pc map[string]any
+	b, err := os.ReadFile(filepath.Join(dir, "policy.json"))
+	if err != nil || json.Unmarshal(b, &pc) != nil {
+		t.Fatalf("policy file: %v", err)
+	}
+	agency := pc["agency"].(string)
+	ours := markedIndicator(1, agency, "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421") // AMBER
+	red := markedIndicator(2, agency, "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1")
+	mustRun(t, dir, "import", writeFile(t, "b.json", `[`+ours+`,`+red+`]`))
+
+	// A new revision with an agreement with Japan, audited.
+	pc["revision"] = 2
+	pc["agreements"] = []any{map[string]any{"partner": "JP", "version": 1, "object_types": []string{"*"}, "sectors": []string{"*"},
+		"max_tlp": "amber", "max_level": 2, "embargo": "0s", "share_attribution": false}}
+	next, _ := json.Marshal(pc)
+	out, _ = mustRun(t, dir, "policy", "set", writeFile(t, "p.json", string(next)))
+	if !strings.Contains(out, "revision 2 in force") {
+		t.Fatalf("set: %s", out)
+	}
+	if code, _, errOut := run(t, dir, "", "policy", "set", writeFile(t, "p.json", string(next))); code != 1 || !strings.Contains(errOut, "does not follow") {
+		t.Fatalf("the same revision again: code %d: %s", code, errOut)
+	}
+
+	out, _ = mustRun(t, dir, "policy", "check", "--object", "indicator--00000001-1111-4000-8000-000000000000")
+	rows := map[string]string{}
+	for _, r := range columns(out) {
+		if len(r) >= 3 {
+			rows[strings.Fields(r[0])[0]] = r[1] + " " + r[2]
+		}
+	}
+	if rows["partner"] != "allow allow" || !strings.HasPrefix(rows["alice"], "allow") {
+		t.Fatalf("check --object:\n%s", out)
+	}
+	out, _ = mustRun(t, dir, "policy", "check", "--object", "indicator--00000002-1111-4000-8000-000000000000")
+	if !strings.Contains(out, "tlp.red.named") {
+		t.Fatalf("a TLP:RED object naming nobody goes to nobody:\n%s", out)
+	}
+
+	for _, tc := range []struct {
+		forWhom string
+		want    []string
+	}{
+		{"partner:JP", []string{"00000001"}},
+		{"user:alice", []string{"00000001"}},
+		{"agency", []string{"00000001"}},
+	} {
+		out, _ := mustRun(t, dir, "export", "--for", tc.forWhom)
+		got := strings.Count(out, `"type":"indicator"`)
+		if got != len(tc.want) || !strings.Contains(out, tc.want[0]) || strings.Contains(out, "00000002-1111") {
+			t.Errorf("export --for %s: %s", tc.forWhom, out)
+		}
+	}
+	if code, _, _ := run(t, dir, "", "export", "--for", "partner:japan"); code != 2 {
+		t.Errorf("a bad --for is a usage error, got %d", code)
+	}
+
+	st := openTestStore(t, dir)
+	recs, err := st.AuditRecords(t.Context(), 0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	changes, disclosedToJP := 0, false
+	for _, r := range recs {
+		switch {
+		case r.Kind == audit.PolicyChange:
+			changes++
+		case r.Kind == audit.Disclosure && r.Actor == "peer:JP":
+			disclosedToJP = true
+		}
+	}
+	if changes != 2 || !disclosedToJP {
+		t.Fatalf("trail: %d policy changes (want init and set), export to JP recorded %v", changes, disclosedToJP)
+	}
+}
