@@ -20,9 +20,9 @@ import (
 
 	"quadshare/internal/auth"
 	"quadshare/internal/gate"
-	"quadshare/internal/policy"
 	"quadshare/internal/httpx"
 	"quadshare/internal/pki"
+	"quadshare/internal/policy"
 	"quadshare/internal/store"
 	"quadshare/internal/store/postgres/pgtest"
 	"quadshare/internal/store/sqlite"
