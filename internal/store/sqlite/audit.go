@@ -322,7 +322,6 @@ func (s *Store) AuditCheckpoints(ctx context.Context, afterSeq int64, limit int)
 	return out, nil
 }
 
-
 // auditCollection records CreateCollection in its transaction.
 func (s *Store) auditCollection(ctx context.Context, tx *sql.Tx, c store.Collection) error {
 	e, err := store.CollectionCreated(ctx, s.now(), c)
