@@ -54,10 +54,9 @@ func lockHead(ctx context.Context, tx pgx.Tx) (audit.Record, error) {
 	if err := tx.QueryRow(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE`).Scan(&last.Seq, &h); err != nil {
 		return last, fmt.Errorf("audit head: %w", err)
 	}
-	var err error
-	if last.Hash, err = audit.HashFromBytes(h); err != nil {
-		return last, fmt.Errorf("audit head: %w", err)
-	}
+	// A hash of the wrong length (changed by hand) chains as zero: the trail goes
+	// on, and Verify reports the link.
+	last.Hash, _ = audit.HashFromBytes(h)
 	return last, nil
 }
 

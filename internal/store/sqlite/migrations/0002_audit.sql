@@ -4,8 +4,8 @@
 -- ("what went to peer:jp last week"). time_us is microseconds since the Unix epoch;
 -- objects is a JSON array of [id, version] pairs, '' when none; detail is the
 -- canonical JSON object, '' when none. Records are appended in the transaction of
--- the action they record, by the single writer; audit_head holds the last seq and
--- hash so that an append reads one row.
+-- the action they record, by the single writer, which chains after the last row
+-- (the end of the seq index: no head row to keep up to date).
 CREATE TABLE audit_records (
     seq     INTEGER PRIMARY KEY,
     prev    BLOB NOT NULL,
@@ -26,13 +26,6 @@ CREATE TABLE audit_checkpoints (
     time_us   INTEGER NOT NULL,
     signature BLOB NOT NULL
 ) STRICT;
-
-CREATE TABLE audit_head (
-    one  INTEGER PRIMARY KEY CHECK (one = 1),
-    seq  INTEGER NOT NULL,
-    hash BLOB NOT NULL
-) STRICT;
-INSERT INTO audit_head (one, seq, hash) VALUES (1, 0, zeroblob(32));
 
 -- Append-only: these refuse a change by mistake. They stop no one with write
 -- access to the file (who can drop them); the hash chain and the signed
