@@ -43,6 +43,7 @@ var commands = map[string]command{
 	"user":       {"manage users: quadshare user add|list|revoke", runUser},
 	"token":      {"manage API tokens: quadshare token create|list|revoke", runToken},
 	"collection": {"manage collections and their grants: quadshare collection add|list|grant", runCollection},
+	"audit":      {"check or sign the audit trail: quadshare audit verify|checkpoint", runAudit},
 	"policy":     {"the sharing policy: quadshare policy init|check|set", runPolicy},
 }
 

@@ -23,6 +23,7 @@ type Store interface {
 	Objects
 	Statuses
 	Accounts
+	Audit
 	// Close releases the store; nothing acknowledged before it returns is lost.
 	Close() error
 }
