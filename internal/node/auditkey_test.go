@@ -124,6 +124,7 @@ func TestCloseSignsAuditCheckpoint(t *testing.T) {
 	if err := st.PutOrganisation(ctx, store.Organisation{ID: "org-au", Name: "ACSC", Nation: "AU", Kind: store.KindAgency}); err != nil {
 		t.Fatal(err)
 	}
+	mustInitPolicy(t, cfg, st)
 	n, err := Start(ctx, cfg, st, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)

@@ -24,14 +24,14 @@ func BenchmarkPolicyPage(b *testing.B) {
 	ctx := context.Background()
 	objs := make([]stix.Object, 1000)
 	for i := range objs {
-		o, err := stix.Parse(marked(i, gate.Identity("org-agency"), "a description of the threat", nil,
+		o, err := stix.Parse(marked(i, gate.Identity(orgID("agency")), "a description of the threat", nil,
 			"marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"))
 		if err != nil {
 			b.Fatal(err)
 		}
 		objs[i] = o
 	}
-	if _, err := e.st.Put(ctx, collA, "org-agency", objs); err != nil {
+	if _, err := e.st.Put(ctx, collA, orgID("agency"), objs); err != nil {
 		b.Fatal(err)
 	}
 	h := e.srv.Handler()
