@@ -186,9 +186,10 @@ func TestStatusRetention(t *testing.T) {
 // nothing; a closed server refuses background work the same way.
 func TestAsyncQueueFull(t *testing.T) {
 	e := newEnv(t, Config{AsyncThreshold: 1, QueueSize: 2})
-	for range 2 {
-		if !e.srv.reserve() {
-			t.Fatal("could not reserve a place in an empty queue")
+	ctx := context.Background()
+	for range 2 { // two additions queued, not due for an hour: the queue is full
+		if _, err := e.st.EnqueueJob(ctx, jobAdd, []byte("{}\n{}"), time.Now().Add(time.Hour)); err != nil {
+			t.Fatal(err)
 		}
 	}
 	body := envelopeOf(sdo("tool", 1, "2020-01-01T00:00:00.000Z"), sdo("tool", 2, "2020-01-01T00:00:00.000Z"))
@@ -202,14 +203,59 @@ func TestAsyncQueueFull(t *testing.T) {
 	if st := e.post("admin", collA, sdo("tool", 3, "2020-01-01T00:00:00.000Z")); st["status"] != "complete" {
 		t.Fatalf("small envelope: %v", st)
 	}
-	e.srv.release()
-	e.srv.release()
-	st := e.post("admin", collA, sdo("tool", 1, "2020-01-01T00:00:00.000Z"), sdo("tool", 2, "2020-01-01T00:00:00.000Z"))
-	if done := e.waitStatus("admin", st["id"].(string)); done["success_count"] != float64(2) {
-		t.Fatalf("after the queue emptied: %v", done)
-	}
-	if err := e.srv.Close(context.Background()); err != nil {
+	if err := e.srv.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
 	mustStatus(t, e.req(http.MethodPost, "admin", objects, body), http.StatusServiceUnavailable)
+}
+
+// An addition whose worker died (its lease runs out unextended) is taken over by
+// another server on the same store and completed, as after a crash and restart.
+func TestAsyncTakeover(t *testing.T) {
+	e := newEnv(t, Config{AsyncThreshold: 1})
+	ctx := context.Background()
+	if err := e.srv.Close(ctx); err != nil { // the first process is gone
+		t.Fatal(err)
+	}
+	raws := [][]byte{sdo("tool", 41, "2020-01-01T00:00:00.000Z"), sdo("tool", 42, "2020-01-01T00:00:00.000Z")}
+	st := store.Status{ID: "5b0c3f3e-7d1a-4c1e-9f00-000000000001", Collection: collA, Owner: e.userID("admin"),
+		RequestTimestamp: time.Now(), Total: 2, Pendings: []store.StatusDetail{peek(raws[0], 0), peek(raws[1], 1)}}
+	if err := e.st.PutStatus(ctx, st); err != nil {
+		t.Fatal(err)
+	}
+	payload, err := encodeAddJob(addJob{Status: st.ID, Collection: collA, Submitter: orgID("agency"), Actor: "user:" + e.userID("admin")}, envelopeOf(raws...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.st.EnqueueJob(ctx, jobAdd, payload, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.st.LeaseJob(ctx, "dead-worker", []string{jobAdd}, 300*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	second, err := New(e.srv.cfg, e.st, e.srv.authz, e.srv.gate, e.srv.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = second.Close(context.Background()) })
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		got, err := e.st.Status(ctx, st.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Done {
+			if len(got.Successes) != 2 || len(got.Failures) != 0 {
+				t.Fatalf("taken over: %+v", got)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the addition of the dead worker was never taken over")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n, err := e.st.PendingJobs(ctx, jobAdd); err != nil || n != 0 {
+		t.Fatalf("pending jobs: %d, %v", n, err)
+	}
 }

@@ -31,8 +31,9 @@ type Config struct {
 	// AsyncThreshold: envelopes with more objects than this are processed in the
 	// background and answered "pending" (§5.5). Default 500.
 	AsyncThreshold int
-	// Workers process pending additions; QueueSize bounds the additions waiting for a
-	// worker (503 with Retry-After beyond). Defaults 2 and 8.
+	// Workers process pending additions in this process, leased from the store's
+	// queue; QueueSize bounds the additions not yet done in the store (503 with
+	// Retry-After beyond). Defaults 2 and 8.
 	Workers   int
 	QueueSize int
 	// StatusRetention is how long status resources are kept after the request (§4.3:

@@ -22,7 +22,6 @@ import (
 
 // job is an addition processed in the background (§5.5: answered "pending").
 type job struct {
-	status     store.Status
 	collection string
 	submitter  string
 	actor      string // who sent it, for the audit trail (store.WithActor)
@@ -81,7 +80,9 @@ func (s *Server) postObjects(w http.ResponseWriter, r *http.Request) error {
 		return writeJSON(w, http.StatusAccepted, statusOf(s.discloseStatus(p, st)))
 	}
 
-	if !s.reserve() {
+	if n, err := s.store.PendingJobs(r.Context(), jobAdd); err != nil {
+		return fmt.Errorf("taxii: pending additions: %w", err)
+	} else if n >= s.cfg.QueueSize || s.closing() {
 		e := httpx.Errorf(http.StatusServiceUnavailable, "The server is busy with other additions; send again later.")
 		e.Header = http.Header{"Retry-After": {"30"}}
 		return e
@@ -91,103 +92,183 @@ func (s *Server) postObjects(w http.ResponseWriter, r *http.Request) error {
 		st.Pendings[i] = peek(raw, i)
 	}
 	if err := s.store.PutStatus(r.Context(), st); err != nil {
-		s.release()
 		return fmt.Errorf("taxii: put status: %w", err)
 	}
-	if !s.submit(job{status: st, collection: c.ID, submitter: p.Org.ID, actor: gate.Actor(p.User, p.Org), raws: raws}) {
+	payload, err := encodeAddJob(addJob{Status: st.ID, Collection: c.ID, Submitter: p.Org.ID, Actor: gate.Actor(p.User, p.Org)}, body)
+	if err == nil {
+		_, err = s.store.EnqueueJob(r.Context(), jobAdd, payload, time.Time{})
+	}
+	if err != nil {
 		st.Done, st.Failures, st.Pendings = true, st.Pendings, nil
 		for i := range st.Failures {
-			st.Failures[i].Message = "not processed: the server is shutting down; send it again"
+			st.Failures[i].Message = "not processed: the server could not queue it; send it again"
 		}
-		if err := s.store.PutStatus(context.WithoutCancel(r.Context()), st); err != nil {
-			s.log.Error("taxii: put status", slog.String("status", st.ID), slog.String("error", err.Error()))
+		if perr := s.store.PutStatus(context.WithoutCancel(r.Context()), st); perr != nil {
+			s.log.Error("taxii: put status", slog.String("status", st.ID), slog.String("error", perr.Error()))
 		}
-		e := httpx.Errorf(http.StatusServiceUnavailable, "The server is shutting down; send again later.")
-		e.Header = http.Header{"Retry-After": {"30"}}
-		return e
+		return fmt.Errorf("taxii: queue addition: %w", err)
 	}
+	s.wakeWorker()
 	s.log.InfoContext(r.Context(), "taxii: addition queued", slog.String("status", st.ID),
 		slog.Int("objects", len(raws)), slog.String("request_id", httpx.RequestID(r.Context())))
 	return writeJSON(w, http.StatusAccepted, statusOf(s.discloseStatus(p, st)))
 }
 
-// reserve takes a place in the queue of background additions, or reports there is none.
-// The queue channel has room for every reserved place, so the send that follows never
-// blocks.
-func (s *Server) reserve() bool {
-	s.queueMu.Lock()
-	defer s.queueMu.Unlock()
-	if s.queueClosed || s.queued >= s.cfg.QueueSize {
-		return false
+// Background additions are jobs in the store (store.Jobs): they survive a
+// restart, and on a database shared by several processes each runs once, in
+// whichever process leases it; a job whose process dies is taken over when its
+// lease expires and processed again from the start (a duplicate is a success, so
+// the outcome is the same).
+const (
+	jobAdd   = "taxii.add"
+	jobLease = 2 * time.Minute
+	jobPoll  = time.Second // how often idle workers look for jobs queued by other processes
+)
+
+// addJob is the header of a job's payload; the envelope as received follows it.
+type addJob struct {
+	Status     string `json:"status"`
+	Collection string `json:"collection"`
+	Submitter  string `json:"submitter"`
+	Actor      string `json:"actor"`
+}
+
+// encodeAddJob frames a job: its header as one line of JSON, then the envelope.
+func encodeAddJob(h addJob, envelope []byte) ([]byte, error) {
+	head, err := json.Marshal(h)
+	if err != nil {
+		return nil, err
 	}
-	s.queued++
-	return true
+	out := make([]byte, 0, len(head)+1+len(envelope))
+	return append(append(append(out, head...), '\n'), envelope...), nil
 }
 
-// submit queues a job in a reserved place; false when Close came first (the place is
-// given back).
-func (s *Server) submit(j job) bool {
-	s.queueMu.Lock()
-	defer s.queueMu.Unlock()
-	if s.queueClosed {
-		s.queued--
-		return false
+func decodeAddJob(payload []byte) (addJob, []byte, error) {
+	var h addJob
+	head, envelope, ok := bytes.Cut(payload, []byte{'\n'})
+	if !ok {
+		return h, nil, errors.New("no header")
 	}
-	s.jobs <- j // never blocks: the place was reserved
-	return true
+	if err := json.Unmarshal(head, &h); err != nil {
+		return h, nil, err
+	}
+	return h, envelope, nil
 }
 
-func (s *Server) release() {
-	s.queueMu.Lock()
-	s.queued--
-	s.queueMu.Unlock()
+// wakeWorker tells an idle worker that a job was queued here.
+func (s *Server) wakeWorker() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
 }
 
-// worker processes queued additions until Close.
-func (s *Server) worker() {
+// worker leases and runs additions until Close.
+func (s *Server) worker(name string) {
 	defer s.workers.Done()
-	for j := range s.jobs {
-		s.runJob(j)
-		s.release()
+	for {
+		j, err := s.store.LeaseJob(s.baseCtx, name, []string{jobAdd}, jobLease)
+		if err == nil {
+			s.runJob(name, j)
+			continue
+		}
+		if !errors.Is(err, store.ErrNotFound) && s.baseCtx.Err() == nil {
+			s.log.Error("taxii: lease addition", slog.String("error", err.Error()))
+		}
+		select {
+		case <-s.stop:
+			return
+		case <-s.wake:
+		case <-time.After(jobPoll):
+		}
 	}
 }
 
-func (s *Server) runJob(j job) {
+// runJob processes one leased addition and completes it. On shutdown it gives the
+// job back for another process or the next start; the status stays pending.
+func (s *Server) runJob(worker string, lj store.Job) {
 	ctx := s.baseCtx
-	st := j.status
-	pending := j.status.Pendings // one per object, made when the request came
-	lastUpdate := time.Now()
-	err := s.processBatches(ctx, &st, j, pending, func(done int) {
+	done := func() {
+		if err := s.store.CompleteJob(context.WithoutCancel(ctx), lj.ID, worker); err != nil {
+			s.log.Error("taxii: complete addition", slog.String("job", lj.ID), slog.String("error", err.Error()))
+		}
+	}
+	h, envelope, err := decodeAddJob(lj.Payload)
+	if err != nil {
+		s.log.Error("taxii: unreadable addition dropped", slog.String("job", lj.ID), slog.String("error", err.Error()))
+		done()
+		return
+	}
+	st, err := s.store.Status(ctx, h.Status)
+	if err != nil || st.Done {
+		done() // its status expired or an earlier attempt finished it
+		return
+	}
+	raws, err := splitEnvelope(envelope, s.cfg.MaxObjects)
+	if err != nil { // it was split when it came: the payload is damaged
+		st.Done, st.Failures, st.Pendings = true, append(st.Failures, st.Pendings...), nil
+		for i := range st.Failures {
+			st.Failures[i].Message = "not processed: the queued envelope was damaged; send it again"
+		}
+		if err := s.store.PutStatus(context.WithoutCancel(ctx), st); err == nil {
+			done()
+		}
+		return
+	}
+	j := job{collection: h.Collection, submitter: h.Submitter, actor: h.Actor, raws: raws}
+	pending := make([]store.StatusDetail, len(raws))
+	for i, raw := range raws {
+		pending[i] = peek(raw, i)
+	}
+	st.Successes, st.Failures = nil, nil // a job taken over starts again
+	lastUpdate, leased := time.Now(), time.Now()
+	err = s.processBatches(ctx, &st, j, pending, func(done int) error {
+		if time.Since(leased) > jobLease/4 {
+			if err := s.store.ExtendJob(ctx, lj.ID, worker, jobLease); err != nil {
+				return err
+			}
+			leased = time.Now()
+		}
 		// The status shows progress at most every statusEvery: rewriting a large status
 		// after every batch would cost time quadratic in its size.
-		if done == len(j.raws) || time.Since(lastUpdate) < statusEvery {
-			return
+		if done == len(raws) || time.Since(lastUpdate) < statusEvery {
+			return nil
 		}
 		lastUpdate = time.Now()
 		st.Pendings = pending[done:]
 		if err := s.store.PutStatus(ctx, st); err != nil {
 			s.log.Error("taxii: update status", slog.String("status", st.ID), slog.String("error", err.Error()))
 		}
+		return nil
 	})
-	if err != nil {
-		s.log.Error("taxii: background addition failed", slog.String("status", st.ID), slog.String("error", err.Error()))
-		if errors.Is(err, context.Canceled) {
-			return // shutting down: the status stays pending
+	switch {
+	case errors.Is(err, store.ErrLeaseLost):
+		s.log.Warn("taxii: addition taken over by another worker", slog.String("job", lj.ID))
+		return
+	case errors.Is(err, context.Canceled):
+		if ferr := s.store.FailJob(context.WithoutCancel(ctx), lj.ID, worker, "interrupted by shutdown", time.Now()); ferr != nil {
+			s.log.Error("taxii: give back addition", slog.String("job", lj.ID), slog.String("error", ferr.Error()))
 		}
+		return // shutting down: the status stays pending
+	case err != nil:
+		s.log.Error("taxii: background addition failed", slog.String("status", st.ID), slog.String("error", err.Error()))
 	}
 	st.Pendings = nil
 	st.Done = true
 	if err := s.store.PutStatus(context.WithoutCancel(ctx), st); err != nil {
 		s.log.Error("taxii: complete status", slog.String("status", st.ID), slog.String("error", err.Error()))
+		return // the job stays leased and is taken over: the status will be written
 	}
+	done()
 }
 
 // statusEvery is how often a background addition writes its progress.
 const statusEvery = time.Second
 
 // processBatches processes a job in batches of putBatch objects, calling progress after
-// each. A store failure marks the rest of the job failed and is returned.
-func (s *Server) processBatches(ctx context.Context, st *store.Status, j job, pending []store.StatusDetail, progress func(done int)) error {
+// each; an error of progress stops it. A store failure marks the rest of the job
+// failed and is returned.
+func (s *Server) processBatches(ctx context.Context, st *store.Status, j job, pending []store.StatusDetail, progress func(done int) error) error {
 	st.Pendings = pending
 	ctx = store.WithActor(ctx, j.actor)
 	for start := 0; start < len(j.raws); start += putBatch {
@@ -202,7 +283,9 @@ func (s *Server) processBatches(ctx context.Context, st *store.Status, j job, pe
 			}
 			return err
 		}
-		progress(end)
+		if err := progress(end); err != nil {
+			return err
+		}
 	}
 	return nil
 }

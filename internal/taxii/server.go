@@ -14,6 +14,7 @@ import (
 	"quadshare/internal/httpx"
 	"quadshare/internal/policy"
 	"quadshare/internal/store"
+	"quadshare/internal/uuid"
 )
 
 // Authorizer decides a principal's rights on a collection; *auth.Authenticator is one.
@@ -31,14 +32,12 @@ type Server struct {
 	tok   tokens
 	now   func() time.Time
 
-	jobs        chan job
-	queueMu     sync.Mutex
-	queued      int  // places reserved in jobs
-	queueClosed bool // set by Close: no more background work
-	workers     sync.WaitGroup
-	stop        chan struct{}
-	baseCtx     context.Context
-	cancel      context.CancelFunc
+	wake     chan struct{} // a job was queued here
+	workers  sync.WaitGroup
+	stop     chan struct{} // closed by Close
+	stopOnce sync.Once
+	baseCtx  context.Context
+	cancel   context.CancelFunc
 }
 
 // New returns a server and starts its workers (asynchronous additions, §5.5) and the
@@ -57,13 +56,14 @@ func New(cfg Config, st store.Store, authz Authorizer, g *gate.Gate, log *slog.L
 		cfg: cfg, store: st, authz: authz, gate: g, log: log,
 		tok:     tokens{key: append([]byte(nil), cfg.TokenKey...)},
 		now:     time.Now,
-		jobs:    make(chan job, cfg.QueueSize),
+		wake:    make(chan struct{}, 1),
 		stop:    make(chan struct{}),
 		baseCtx: ctx, cancel: cancel,
 	}
-	for range cfg.Workers {
+	name := "taxii-" + uuid.New()[:8] // this process's workers, in job leases
+	for i := range cfg.Workers {
 		s.workers.Add(1)
-		go s.worker()
+		go s.worker(fmt.Sprintf("%s-%d", name, i))
 	}
 	s.workers.Add(1)
 	go s.janitor()
@@ -78,17 +78,11 @@ func New(cfg Config, st store.Store, authz Authorizer, g *gate.Gate, log *slog.L
 //		Auth: authn, MaxBody: srv.Config().MaxContentLength, RequestTimeout: srv.Config().RequestTimeout})
 func (s *Server) Config() Config { return s.cfg }
 
-// Close stops accepting background work, lets the workers finish what is queued until
-// ctx ends, then cancels what is left (those statuses stay pending; leasing of pending
-// work across processes comes with the PostgreSQL deployment).
+// Close stops accepting background work, lets the workers finish the additions they
+// hold until ctx ends, then cancels them: they go back to the queue in the store,
+// for another process or the next start, and their statuses stay pending.
 func (s *Server) Close(ctx context.Context) error {
-	s.queueMu.Lock()
-	if !s.queueClosed {
-		s.queueClosed = true
-		close(s.stop)
-		close(s.jobs) // reserve refuses from now on, so nothing sends on jobs any more
-	}
-	s.queueMu.Unlock()
+	s.stopOnce.Do(func() { close(s.stop) })
 	done := make(chan struct{})
 	go func() { s.workers.Wait(); close(done) }()
 	select {
@@ -99,6 +93,16 @@ func (s *Server) Close(ctx context.Context) error {
 		s.cancel()
 		<-done
 		return fmt.Errorf("taxii: close: %w", ctx.Err())
+	}
+}
+
+// closing reports whether Close was called.
+func (s *Server) closing() bool {
+	select {
+	case <-s.stop:
+		return true
+	default:
+		return false
 	}
 }
 

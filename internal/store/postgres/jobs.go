@@ -13,36 +13,20 @@ import (
 	"quadshare/internal/store"
 )
 
-// Job is a unit of background work, leased by one worker at a time.
-type Job struct {
-	ID         string
-	Kind       string
-	Payload    []byte
-	Attempts   int       // leases so far, this one included
-	LeaseUntil time.Time // the worker must finish or extend before then (database clock)
-}
+// Job is store.Job; the queue lives in the table jobs (migration 2). Times are
+// the database's clock, so the processes' clocks need not agree.
+type Job = store.Job
 
-// ErrLeaseLost is wrapped when a worker extends or completes a job whose lease has
-// expired or been taken over: another worker may be running it, so this one stops.
-var ErrLeaseLost = errors.New("job lease lost")
+// ErrLeaseLost is store.ErrLeaseLost.
+var ErrLeaseLost = store.ErrLeaseLost
 
-const (
-	maxJobPayload = 1 << 20
-	maxLease      = time.Hour
-)
-
-func checkLease(d time.Duration) error {
-	if d <= 0 || d > maxLease {
-		return fmt.Errorf("lease %v, want in (0, %v]", d, maxLease)
-	}
-	return nil
-}
+func checkLease(d time.Duration) error { return store.CheckLease(d) }
 
 // EnqueueJob adds a job of the given kind to run at runAt (now when zero) and returns
 // its id.
 func (s *Store) EnqueueJob(ctx context.Context, kind string, payload []byte, runAt time.Time) (string, error) {
-	if kind == "" || len(payload) > maxJobPayload {
-		return "", fmt.Errorf("postgres: enqueue job: need a kind and at most %d bytes of payload", maxJobPayload)
+	if kind == "" || len(payload) > store.MaxJobPayload {
+		return "", fmt.Errorf("postgres: enqueue job: need a kind and at most %d bytes of payload", store.MaxJobPayload)
 	}
 	var b [16]byte
 	if _, err := rand.Read(b[:]); err != nil {
@@ -69,8 +53,8 @@ func (s *Store) LeaseJob(ctx context.Context, worker string, kinds []string, d t
 	if err := checkLease(d); err != nil {
 		return Job{}, fmt.Errorf("postgres: lease job: %w", err)
 	}
-	if worker == "" || len(kinds) == 0 || len(kinds) > maxFilterList {
-		return Job{}, errors.New("postgres: lease job: need a worker name and 1 to 1000 kinds")
+	if worker == "" || len(kinds) == 0 || len(kinds) > store.MaxJobKinds {
+		return Job{}, fmt.Errorf("postgres: lease job: need a worker name and 1 to %d kinds", store.MaxJobKinds)
 	}
 	var j Job
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
@@ -122,9 +106,9 @@ func (s *Store) ExtendJob(ctx context.Context, id, worker string, d time.Duratio
 	return s.leased(ctx, "extend", id, worker, `lease_until = now() + $3 * interval '1 millisecond'`, d.Milliseconds())
 }
 
-// CompleteJob marks job id done; it never runs again.
+// CompleteJob marks job id done; it never runs again, and its payload is dropped.
 func (s *Store) CompleteJob(ctx context.Context, id, worker string) error {
-	return s.leased(ctx, "complete", id, worker, `done_at = now(), leased_by = NULL, lease_until = NULL`)
+	return s.leased(ctx, "complete", id, worker, `done_at = now(), leased_by = NULL, lease_until = NULL, payload = ''::bytea`)
 }
 
 // FailJob gives job id back with an error message, to be leased again from retryAt.
@@ -133,4 +117,13 @@ func (s *Store) FailJob(ctx context.Context, id, worker, msg string, retryAt tim
 		msg = msg[:4096]
 	}
 	return s.leased(ctx, "fail", id, worker, `leased_by = NULL, lease_until = NULL, last_error = $3, run_at = $4`, msg, retryAt)
+}
+
+// PendingJobs counts the jobs of a kind that are not done.
+func (s *Store) PendingJobs(ctx context.Context, kind string) (int, error) {
+	var n int
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM jobs WHERE kind = $1 AND done_at IS NULL`, kind).Scan(&n); err != nil {
+		return 0, fmt.Errorf("postgres: pending jobs: %w", err)
+	}
+	return n, nil
 }

@@ -63,6 +63,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"AuditFailedAction", testAuditFailedAction},
 		{"AuditReceipt", testAuditReceipt},
 		{"AuditAdminActions", testAuditAdminActions},
+		{"JobTakeover", testJobTakeover},
+		{"JobsRunOnce", testJobsRunOnce},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
