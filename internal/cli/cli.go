@@ -37,6 +37,7 @@ var commands = map[string]command{
 	"serve":      {"run the node: the TAXII 2.1 server", runServe},
 	"import":     {"import STIX bundles or objects: quadshare import FILE|DIR|-", runImport},
 	"export":     {"export objects as a STIX bundle", runExport},
+	"search":     {"full-text search of names and descriptions: quadshare search WORDS...", runSearch},
 	"validate":   {"validate STIX files: quadshare validate FILE...", runValidate},
 	"bench":      {"measure: quadshare bench ingest", runBench},
 	"migrate":    {"apply pending database migrations", runMigrate},

@@ -14,7 +14,7 @@ import (
 // markedIndicator is an indicator of our agency under one TLP marking.
 func markedIndicator(n int, createdBy, marking string) string {
 	return fmt.Sprintf(`{"type":"indicator","spec_version":"2.1","id":"indicator--%08x-1111-4000-8000-000000000000",`+
-		`"created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z","pattern":"[ipv4-addr:value = '198.51.100.%d']",`+
+		`"created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z","name":"gridwiper beacon","pattern":"[ipv4-addr:value = '198.51.100.%d']",`+
 		`"pattern_type":"stix","valid_from":"2026-01-01T00:00:00Z","created_by_ref":%q,"object_marking_refs":[%q]}`, n, n, createdBy, marking)
 }
 
@@ -89,6 +89,11 @@ func TestPolicyCommands(t *testing.T) {
 		if got != len(tc.want) || !strings.Contains(out, tc.want[0]) || strings.Contains(out, "00000002-1111") {
 			t.Errorf("export --for %s: %s", tc.forWhom, out)
 		}
+	}
+	// Search goes through the same decision: the RED object is found for nobody.
+	out, _ = mustRun(t, dir, "search", "--for", "user:alice", "gridwiper")
+	if !strings.Contains(out, "00000001-1111") || strings.Contains(out, "00000002-1111") {
+		t.Errorf("search as alice:\n%s", out)
 	}
 	if code, _, _ := run(t, dir, "", "export", "--for", "partner:japan"); code != 2 {
 		t.Errorf("a bad --for is a usage error, got %d", code)
