@@ -1,4 +1,4 @@
--- Version 11: background jobs (asynchronous TAXII additions), kept so that they
+-- Version 3: background jobs (asynchronous TAXII additions), kept so that they
 -- survive a restart and leased so that each runs once. Times are microseconds
 -- since 1970 by this process's clock.
 
