@@ -58,6 +58,11 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Users", testUsers},
 		{"Tokens", testTokens},
 		{"Grants", testGrants},
+		{"Operators", testOperators},
+		{"ReportVersions", testReportVersions},
+		{"ReportConcurrentUpdates", testReportConcurrentUpdates},
+		{"ReportQueries", testReportQueries},
+		{"ReportChanges", testReportChanges},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
