@@ -127,7 +127,9 @@ func (s *Server) listReports(w http.ResponseWriter, r *http.Request) error {
 func listQuery(r *http.Request, p *auth.Principal) (store.ReportQuery, bool, error) {
 	q := store.ReportQuery{Limit: defaultLimit}
 	var errs report.Errors
-	bad := func(format string, a ...any) { errs = append(errs, report.FieldError{Message: fmt.Sprintf(format, a...)}) }
+	bad := func(format string, a ...any) {
+		errs = append(errs, report.FieldError{Message: fmt.Sprintf(format, a...)})
+	}
 	flag := func(name, v string) bool {
 		switch v {
 		case "", "1", "true":
@@ -187,7 +189,7 @@ func listQuery(r *http.Request, p *auth.Principal) (store.ReportQuery, bool, err
 	if overdue {
 		q.WithDue = true
 	}
-	if (q.WithDue) && len(q.Statuses) == 0 {
+	if q.WithDue && len(q.Statuses) == 0 {
 		q.Statuses = open
 	}
 	if isOperator(p) {
