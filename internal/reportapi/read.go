@@ -48,6 +48,9 @@ type View struct {
 	Receipts     []json.RawMessage `json:"receipts,omitempty"` // every version's, oldest first
 	History      []Event           `json:"history,omitempty"`
 	NextStatuses []string          `json:"next_statuses,omitempty"`
+	// UpdatedSinceRelease: the operator sent a version after the last release, which
+	// partners have not received (an update is not released by itself).
+	UpdatedSinceRelease bool `json:"updated_since_release,omitempty"`
 }
 
 // OperatorView names the operator of a report, for analysts.
@@ -300,9 +303,14 @@ func (s *Server) view(ctx context.Context, rec store.Report, p *auth.Principal, 
 		if err != nil {
 			return View{}, err
 		}
+		var released time.Time
 		for _, e := range evs {
 			v.History = append(v.History, Event{At: e.At, Actor: e.Actor, Action: e.Action, From: e.From, To: e.To, Collection: e.Collection, Text: e.Text})
+			if e.Action == store.ReportRelease {
+				released = e.At
+			}
 		}
+		v.UpdatedSinceRelease = !released.IsZero() && latest.Received.After(released)
 		for _, n := range report.Status(rec.Status).Next() {
 			v.NextStatuses = append(v.NextStatuses, string(n))
 		}

@@ -469,6 +469,21 @@ func TestTriage(t *testing.T) {
 	if n := len(e.entries(collPartners, "indicator", false)); n != 2 {
 		t.Fatalf("%d indicators released, want 2", n)
 	}
+	// An update after the release is not released by itself.
+	if av := e.view("analyst", rc.ReportID); av.UpdatedSinceRelease {
+		t.Fatal("updated since release, right after the release")
+	}
+	e.submit("grid", doc(t, time.Now().Add(-time.Hour), map[string]any{"id": rc.ReportID, "ongoing": false}))
+	if av := e.view("analyst", rc.ReportID); !av.UpdatedSinceRelease || av.Status != "shared" {
+		t.Fatalf("after an update of a shared report: %+v", av)
+	}
+	if n := len(e.entries(collPartners, "incident", true)); n != 1 {
+		t.Fatalf("the update reached the partners' collection: %d incident versions", n)
+	}
+	decode(t, post("analyst", "release", `{"collection":"partners"}`, http.StatusOK), &v)
+	if v.UpdatedSinceRelease || len(e.entries(collPartners, "incident", true)) != 2 {
+		t.Fatalf("after releasing again: %+v", v)
+	}
 	// A marking corrected after release reaches the released copy too.
 	post("analyst", "marking", `{"tlp":"amber+strict"}`, http.StatusOK)
 	strict, _ := report.TLPAmberStrict.Marking()
@@ -485,7 +500,8 @@ func TestTriage(t *testing.T) {
 			t.Errorf("actor %q", h.Actor)
 		}
 	}
-	want := []string{"note:>", "status:new>triaged", "marking:>red", "release:triaged>shared", "marking:red>amber+strict", "status:shared>closed"}
+	want := []string{"note:>", "status:new>triaged", "marking:>red", "release:triaged>shared", "release:shared>shared",
+		"marking:red>amber+strict", "status:shared>closed"}
 	if !slices.Equal(actions, want) {
 		t.Fatalf("history %q, want %q", actions, want)
 	}
