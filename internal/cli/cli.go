@@ -43,7 +43,7 @@ var commands = map[string]command{
 	"user":       {"manage users: quadshare user add|list|revoke", runUser},
 	"token":      {"manage API tokens: quadshare token create|list|revoke", runToken},
 	"collection": {"manage collections and their grants: quadshare collection add|list|grant", runCollection},
-	"report":     {"incident reports: quadshare report submit FILE | list --due | operator ORG", runReport},
+	"report":     {"incident reports: quadshare report submit FILE | list --due | verify RECEIPT | operator ORG", runReport},
 }
 
 // errUsage marks a mistake in the command line (exit status 2).

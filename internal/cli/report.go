@@ -35,7 +35,7 @@ import (
 // console, on the store.
 func runReport(ctx context.Context, e *Env, args []string) error {
 	if len(args) == 0 {
-		return fmt.Errorf("%w: want report submit|list|operator", errUsage)
+		return fmt.Errorf("%w: want report submit|list|verify|operator", errUsage)
 	}
 	switch args[0] {
 	case "submit":
@@ -44,8 +44,10 @@ func runReport(ctx context.Context, e *Env, args []string) error {
 		return runReportList(ctx, e, args[1:])
 	case "operator":
 		return runReportOperator(ctx, e, args[1:])
+	case "verify":
+		return runReportVerify(ctx, e, args[1:])
 	}
-	return fmt.Errorf("%w: unknown report command %q: want submit, list or operator", errUsage, args[0])
+	return fmt.Errorf("%w: unknown report command %q: want submit, list, verify or operator", errUsage, args[0])
 }
 
 // client is a connection to a node's report API.
@@ -404,4 +406,97 @@ func runReportOperator(ctx context.Context, e *Env, args []string) error {
 	fmt.Fprintf(e.Stdout, "operator %s (%s): sectors %s, size %s, consent %s\n", o.Name, o.Nation,
 		strings.Join(p.Sectors, ", "), p.SizeBand, p.Consent)
 	return nil
+}
+
+const synReportVerify = "[-public-key BASE64 | -url URL -user NAME] [-report FILE] RECEIPT"
+
+// runReportVerify checks a receipt: its signature by the node, and that it is the
+// receipt of a report file, so that an operator can show what it reported and when.
+func runReportVerify(ctx context.Context, e *Env, args []string) error {
+	fs, cf := flags(e, "report verify", synReportVerify)
+	u, user, ca := bindClient(fs)
+	pubText := fs.String("public-key", "", "the node's receipt key, base64 (default: fetched from the node)")
+	reportFile := fs.String("report", "", "the report file the receipt is for")
+	cfg, pos, err := parseArgs(e, fs, cf, args, 1, "one receipt file")
+	if err != nil {
+		return err
+	}
+	raw, err := readBounded(pos[0], 64<<10)
+	if err != nil {
+		return err
+	}
+	var rc report.Receipt
+	if err := json.Unmarshal(raw, &rc); err != nil {
+		return fmt.Errorf("%s: not a receipt: %w", pos[0], err)
+	}
+	var pub ed25519.PublicKey
+	if *pubText != "" {
+		b, err := base64.StdEncoding.DecodeString(*pubText)
+		if err != nil || len(b) != ed25519.PublicKeySize {
+			return fmt.Errorf("%w: -public-key: not a base64 Ed25519 public key", errUsage)
+		}
+		pub = b
+	} else {
+		c, err := newClient(e, cfg, *u, *user, *ca)
+		if err != nil {
+			return err
+		}
+		if pub, err = c.receiptKey(ctx); err != nil {
+			return fmt.Errorf("the node's receipt key: %w", err)
+		}
+	}
+	if err := rc.Verify(pub); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.Stdout, "receipt of report %s version %d, received by %s at %s: signature valid\n",
+		rc.ReportID, rc.Version, rc.Node, rc.Received.Format(time.RFC3339Nano))
+	if rc.Due != nil {
+		fmt.Fprintf(e.Stdout, "deadline %s (%s): %s\n", rc.Due.Format(time.RFC3339), rc.Rule, onTimeWord(*rc.OnTime))
+	}
+	if *reportFile == "" {
+		return nil
+	}
+	body, err := readBounded(*reportFile, report.MaxBytes)
+	if err != nil {
+		return err
+	}
+	_, sectors, err := reportapi.LoadData(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	// The report as the node accepted it: decoded as of its receipt, with the id and
+	// idempotency key the node and the submission gave it.
+	rep, err := report.DecodeWith(bytes.NewReader(body), sectors, rc.Received)
+	if err != nil {
+		return fmt.Errorf("%s: %w", *reportFile, err)
+	}
+	if rep.ID == "" {
+		rep.ID = rc.ReportID
+	}
+	if rep.IdempotencyKey == "" {
+		rep.IdempotencyKey = rc.IdempotencyKey
+	}
+	if !rc.Matches(rep) {
+		return fmt.Errorf("the receipt is not for the report in %s", *reportFile)
+	}
+	fmt.Fprintf(e.Stdout, "the receipt is for the report in %s\n", *reportFile)
+	return nil
+}
+
+// readBounded reads a file of at most limit bytes ("-" for standard input is not
+// offered: receipts and reports are files an operator keeps).
+func readBounded(name string, limit int64) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("%s: larger than %d bytes", name, limit)
+	}
+	return b, nil
 }

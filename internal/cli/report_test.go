@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -89,6 +90,19 @@ func TestReportCommands(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &rc); err != nil || rc.Version != 1 || rc.Signature == "" {
 		t.Fatalf("receipt on stdout %q: %v", out, err)
 	}
+	// The receipt verifies, and is for this file.
+	code, vout, errOut := runAs(t, dir, n.URL, "ops", opsToken, "", "report", "verify", "-report", file, receiptFile)
+	if code != 0 || !strings.Contains(vout, "signature valid") || !strings.Contains(vout, "is for the report in") {
+		t.Fatalf("verify: code %d\n%s%s", code, vout, errOut)
+	}
+	other := writeFile(t, "other.json", strings.Replace(readFile(t, file), "billing", "mail", 1))
+	if code, _, errOut := runAs(t, dir, n.URL, "ops", opsToken, "", "report", "verify", "-report", other, receiptFile); code != 1 || !strings.Contains(errOut, "not for the report") {
+		t.Fatalf("verify against another report: code %d: %s", code, errOut)
+	}
+	forged := writeFile(t, "forged.json", strings.Replace(readFile(t, receiptFile), `"version":1`, `"version":2`, 1))
+	if code, _, errOut := runAs(t, dir, n.URL, "ops", opsToken, "", "report", "verify", forged); code != 1 || !strings.Contains(errOut, "does not verify") {
+		t.Fatalf("verify a forged receipt: code %d: %s", code, errOut)
+	}
 	// The same file again: the first receipt, nothing new.
 	code, again, errOut := runAs(t, dir, n.URL, "ops", opsToken, "", "report", "submit", file)
 	if code != 0 || again != out || !strings.Contains(errOut, "already received") {
@@ -117,4 +131,13 @@ func TestReportCommands(t *testing.T) {
 	if code, _, errOut := runAs(t, dir, n.URL, "ops", opsToken, "", "report", "list", "--operator", "x"); code != 1 || !strings.Contains(errOut, "only analysts") {
 		t.Fatalf("operator filter by an operator: code %d: %s", code, errOut)
 	}
+}
+
+func readFile(t *testing.T, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
