@@ -618,3 +618,36 @@ func TestUnfiledRevisionIsFiledLater(t *testing.T) {
 		t.Fatalf("unfiled: %+v, %v", un, err)
 	}
 }
+
+// An observable released under one marking is withdrawn when the marking is
+// corrected: it has no versions, so it cannot be replaced, and must not stay shared
+// under the old marking.
+func TestMarkingAfterReleaseWithdrawsObservables(t *testing.T) {
+	e := newEnv(t)
+	rc := e.submit("grid", doc(t, time.Now().Add(-time.Hour), map[string]any{"tlp": "green"}))
+	path := "/reports/" + rc.ReportID
+	must(t, e.do(http.MethodPost, "analyst", path+"/notes", []byte(`{"status":"triaged"}`)), http.StatusOK)
+	must(t, e.do(http.MethodPost, "analyst", path+"/release", []byte(`{"collection":"partners"}`)), http.StatusOK)
+	green, _ := report.TLPGreen.Marking()
+	scos := func() []store.Entry {
+		return append(e.entries(collPartners, "ipv4-addr", true), e.entries(collPartners, "domain-name", true)...)
+	}
+	if got := scos(); len(got) != 2 || !strings.Contains(string(got[0].Object.Raw), green) {
+		t.Fatalf("released observables %+v", got)
+	}
+	must(t, e.do(http.MethodPost, "analyst", path+"/marking", []byte(`{"tlp":"red"}`)), http.StatusOK)
+	red, _ := report.TLPRed.Marking()
+	for _, en := range scos() {
+		if !strings.Contains(string(en.Object.Raw), red) {
+			t.Fatalf("an observable stays shared under the old marking: %s", en.Object.Raw)
+		}
+	}
+	if n := len(e.entries(collPartners, "indicator", false)); n != 2 {
+		t.Fatalf("%d indicators in the partners' collection, want 2", n)
+	}
+	for _, en := range e.entries(collPartners, "indicator", false) {
+		if !strings.Contains(string(en.Object.Raw), red) {
+			t.Fatalf("indicator not corrected: %s", en.Object.Raw)
+		}
+	}
+}

@@ -284,9 +284,47 @@ func (s *Server) rerelease(ctx context.Context, id string, objects []byte) error
 		if err != nil {
 			return err
 		}
+		if err := s.withdrawObservables(ctx, e.Collection, objs); err != nil {
+			return err
+		}
 		if err := s.put(ctx, e.Collection, u.Org, objs); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// withdrawObservables removes from a collection the cyber-observables of objs that
+// it holds with other content. An observable has no versions (its id derives from its
+// value), so a corrected marking cannot replace the copy released under the old one:
+// that copy is withdrawn instead, lest the value stay shared under the old marking.
+// The corrected copy cannot be added either while the old one is stored elsewhere
+// (the inbox), so the partners do without it: withholding is the safe side.
+func (s *Server) withdrawObservables(ctx context.Context, collection string, objs []stix.Object) error {
+	want := map[string][]byte{}
+	var ids []string
+	for _, o := range objs {
+		if stix.KindOf(o.Type) == stix.KindSCO {
+			want[o.ID] = o.Raw
+			ids = append(ids, o.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	page, err := s.st.Query(ctx, store.Query{Collection: collection, IDs: ids, Versions: store.VersionFilter{All: true}, Limit: len(ids) + 1})
+	if err != nil {
+		return err
+	}
+	for _, en := range page.Entries {
+		if bytes.Equal(en.Object.Raw, want[en.Object.ID]) {
+			continue
+		}
+		if _, err := s.st.Delete(ctx, collection, en.Object.ID, store.VersionFilter{All: true}, nil); err != nil {
+			return err
+		}
+		s.log.LogAttrs(ctx, slog.LevelInfo, "report api: observable withdrawn after a marking correction",
+			slog.String("collection", collection), slog.String("id", en.Object.ID))
 	}
 	return nil
 }
