@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -649,5 +650,38 @@ func TestMarkingAfterReleaseWithdrawsObservables(t *testing.T) {
 		if !strings.Contains(string(en.Object.Raw), red) {
 			t.Fatalf("indicator not corrected: %s", en.Object.Raw)
 		}
+	}
+}
+
+// First reports of one organisation at the same moment make one inbox.
+func TestConcurrentFirstReportsShareOneInbox(t *testing.T) {
+	e := newEnv(t)
+	const n = 6
+	res := make([]resp, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res[i] = e.with(t).do(http.MethodPost, "tel", "/reports", doc(t, time.Now().Add(-time.Hour), map[string]any{"title": fmt.Sprint("report ", i)}))
+		}()
+	}
+	wg.Wait()
+	for _, r := range res {
+		must(t, r, http.StatusCreated)
+	}
+	cs, err := e.st.Collections(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	inboxes := 0
+	for _, c := range cs {
+		if c.OwnerOrg == e.orgs["telco"].ID {
+			inboxes++
+		}
+	}
+	inbox, _ := e.inboxOf("telco")
+	if inboxes != 1 || len(e.entries(inbox.ID, "incident", false)) != n {
+		t.Fatalf("%d inboxes, %d incidents", inboxes, len(e.entries(inbox.ID, "incident", false)))
 	}
 }
