@@ -46,6 +46,7 @@ var commands = map[string]command{
 	"collection": {"manage collections and their grants: quadshare collection add|list|grant", runCollection},
 	"audit":      {"check or sign the audit trail: quadshare audit verify|checkpoint", runAudit},
 	"policy":     {"the sharing policy: quadshare policy init|check|set", runPolicy},
+	"report":     {"incident reports: quadshare report submit FILE | list --due | verify RECEIPT | operator ORG", runReport},
 }
 
 // errUsage marks a mistake in the command line (exit status 2).

@@ -18,6 +18,7 @@ import (
 	"quadshare/internal/gate"
 	"quadshare/internal/httpx"
 	"quadshare/internal/pki"
+	"quadshare/internal/reportapi"
 	"quadshare/internal/store"
 	"quadshare/internal/taxii"
 )
@@ -65,7 +66,15 @@ func Start(ctx context.Context, cfg config.Config, st store.Store, log *slog.Log
 		return nil, err
 	}
 	n := &Node{Store: st, Gate: g, taxii: tx, done: make(chan error, 1)}
-	opts := httpx.Options{Addr: cfg.Listen, Handler: tx.Handler(), Log: log, Auth: authn, MaxBody: cfg.TAXII.MaxContentLength}
+	reports, err := startReports(cfg, st, authn, log)
+	if err != nil {
+		tx.Close(ctx)
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle(reportapi.Prefix, reports.Handler())
+	mux.Handle("/", tx.Handler())
+	opts := httpx.Options{Addr: cfg.Listen, Handler: mux, Log: log, Auth: authn, MaxBody: cfg.TAXII.MaxContentLength}
 
 	scheme := "http"
 	if !cfg.Insecure {

@@ -25,6 +25,7 @@ type Store interface {
 	Accounts
 	Audit
 	Jobs
+	Reports
 	// Close releases the store; nothing acknowledged before it returns is lost.
 	Close() error
 }

@@ -65,6 +65,11 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"AuditAdminActions", testAuditAdminActions},
 		{"JobTakeover", testJobTakeover},
 		{"JobsRunOnce", testJobsRunOnce},
+		{"Operators", testOperators},
+		{"ReportVersions", testReportVersions},
+		{"ReportConcurrentUpdates", testReportConcurrentUpdates},
+		{"ReportQueries", testReportQueries},
+		{"ReportChanges", testReportChanges},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
