@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -326,4 +328,36 @@ func nonNilStrings(ss []string) []string {
 		return []string{}
 	}
 	return ss
+}
+
+// ReportReceived records a version of an incident report as received: who filed
+// it and the SHA-256 of the report as accepted (its content stays in the report).
+func ReportReceived(ctx context.Context, v ReportVersion) (audit.Entry, error) {
+	sum := sha256.Sum256(v.Body)
+	d, err := json.Marshal(map[string]any{"version": v.Version, "operator": v.Operator,
+		"sha256": hex.EncodeToString(sum[:]), "idempotency_key": v.IdempotencyKey != ""})
+	if err != nil {
+		return audit.Entry{}, err
+	}
+	actor := ActorFrom(ctx)
+	if actor == "" {
+		actor = "user:" + v.Author
+	}
+	return audit.Entry{Kind: audit.Receipt, Time: v.Received, Actor: actor, Subject: "report:" + v.Report, Detail: d}, nil
+}
+
+// ReportChanged records a triage action on a report (status, marking, release, note).
+func ReportChanged(ctx context.Context, ev ReportEvent) (audit.Entry, error) {
+	facts := map[string]any{"from": ev.From, "to": ev.To, "collection": ev.Collection}
+	if ctx.Value(actorKey{}) == nil {
+		ctx = WithActor(ctx, "user:"+ev.Actor)
+	}
+	return AdminEntry(ctx, ev.At, "report:"+ev.Report, "report-"+ev.Action, facts)
+}
+
+// OperatorPut records a change of an operator's reporting profile, whose consent
+// decides whether it may be named to partners.
+func OperatorPut(ctx context.Context, at time.Time, p OperatorProfile) (audit.Entry, error) {
+	return AdminEntry(ctx, at, "org:"+p.Org, "put-operator", map[string]any{
+		"sectors": p.Sectors, "size_band": p.SizeBand, "consent": p.Consent})
 }

@@ -19,11 +19,17 @@ func (s *Store) PutOperator(ctx context.Context, p store.OperatorProfile) error 
 	if p.Org == "" {
 		return errors.New("postgres: put operator: empty organisation")
 	}
-	_, err := s.pool.Exec(ctx, `
-		INSERT INTO operator_profiles (org, sectors, size_band, consent, created, modified) VALUES ($1, $2, $3, $4, $5, $6)
-		ON CONFLICT (org) DO UPDATE SET sectors = excluded.sectors, size_band = excluded.size_band,
-			consent = excluded.consent, created = excluded.created, modified = excluded.modified`,
-		p.Org, nonNil(p.Sectors), p.SizeBand, p.Consent, nanos(p.Created), nanos(p.Modified))
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `
+			INSERT INTO operator_profiles (org, sectors, size_band, consent, created, modified) VALUES ($1, $2, $3, $4, $5, $6)
+			ON CONFLICT (org) DO UPDATE SET sectors = excluded.sectors, size_band = excluded.size_band,
+				consent = excluded.consent, created = excluded.created, modified = excluded.modified`,
+			p.Org, nonNil(p.Sectors), p.SizeBand, p.Consent, nanos(p.Created), nanos(p.Modified)); err != nil {
+			return err
+		}
+		e, err := store.OperatorPut(ctx, time.Now(), p)
+		return s.record(ctx, tx, e, err)
+	})
 	if err != nil {
 		return fmt.Errorf("postgres: put operator %s: %w", p.Org, err)
 	}
@@ -71,7 +77,11 @@ func (s *Store) SubmitReport(ctx context.Context, r store.Report, v store.Report
 			v.Report, v.Version, v.Operator, v.Author, v.IdempotencyKey, nanos(v.Received), nonNilBytes(v.Body), nonNilBytes(v.Receipt)); err != nil {
 			return err
 		}
-		return insertRevision(ctx, tx, rev)
+		if err := insertRevision(ctx, tx, rev); err != nil {
+			return err
+		}
+		e, err := store.ReportReceived(ctx, v)
+		return s.record(ctx, tx, e, err)
 	})
 	if isCode(err, codeUniqueViolation) {
 		err = store.ErrExists
@@ -229,10 +239,13 @@ func (s *Store) ChangeReport(ctx context.Context, ev store.ReportEvent, rev *sto
 		default:
 			return fmt.Errorf("unknown action %q", ev.Action)
 		}
-		_, err = tx.Exec(ctx, `INSERT INTO report_events (report, seq, at, actor, action, from_value, to_value, collection, text)
+		if _, err = tx.Exec(ctx, `INSERT INTO report_events (report, seq, at, actor, action, from_value, to_value, collection, text)
 			SELECT $1, coalesce(max(seq), 0) + 1, $2, $3, $4, $5, $6, $7, $8 FROM report_events WHERE report = $1`,
-			ev.Report, nanos(ev.At), ev.Actor, ev.Action, ev.From, ev.To, ev.Collection, ev.Text)
-		return err
+			ev.Report, nanos(ev.At), ev.Actor, ev.Action, ev.From, ev.To, ev.Collection, ev.Text); err != nil {
+			return err
+		}
+		e, err := store.ReportChanged(ctx, ev)
+		return s.record(ctx, tx, e, err)
 	})
 	if err != nil {
 		return fmt.Errorf("postgres: %s of report %s: %w", ev.Action, ev.Report, err)

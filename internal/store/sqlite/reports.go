@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"quadshare/internal/audit"
 	"quadshare/internal/store"
 )
 
@@ -24,11 +25,16 @@ func (s *Store) PutOperator(ctx context.Context, p store.OperatorProfile) error 
 	if err != nil {
 		return fmt.Errorf("sqlite: put operator %s: %w", p.Org, err)
 	}
-	_, err = s.w.ExecContext(ctx, `INSERT INTO operator_profiles (org, sectors, size_band, consent, created, modified)
-		VALUES (?, ?, ?, ?, ?, ?)
-		ON CONFLICT (org) DO UPDATE SET sectors = excluded.sectors, size_band = excluded.size_band,
-			consent = excluded.consent, created = excluded.created, modified = excluded.modified`,
-		p.Org, string(sectors), p.SizeBand, p.Consent, dbTime(p.Created), dbTime(p.Modified))
+	err = s.audited(ctx, func(tx *sql.Tx) (audit.Entry, error) {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO operator_profiles (org, sectors, size_band, consent, created, modified)
+			VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT (org) DO UPDATE SET sectors = excluded.sectors, size_band = excluded.size_band,
+				consent = excluded.consent, created = excluded.created, modified = excluded.modified`,
+			p.Org, string(sectors), p.SizeBand, p.Consent, dbTime(p.Created), dbTime(p.Modified)); err != nil {
+			return audit.Entry{}, err
+		}
+		return store.OperatorPut(ctx, s.now(), p)
+	})
 	if err != nil {
 		return fmt.Errorf("sqlite: put operator %s: %w", p.Org, err)
 	}
@@ -96,7 +102,11 @@ func (s *Store) SubmitReport(ctx context.Context, r store.Report, v store.Report
 		if err != nil {
 			return err
 		}
-		return insertRevision(ctx, tx, rev)
+		if err := insertRevision(ctx, tx, rev); err != nil {
+			return err
+		}
+		e, err := store.ReportReceived(ctx, v)
+		return s.auditTx(tx, e, err)
 	})
 	if err != nil {
 		return fmt.Errorf("sqlite: submit report %s version %d: %w", r.ID, v.Version, err)
@@ -111,6 +121,17 @@ func insertRevision(ctx context.Context, tx *sql.Tx, rev store.ReportRevision) e
 		return fmt.Errorf("revision %s: %w", dbTime(rev.Modified), store.ErrExists)
 	}
 	return err
+}
+
+// auditTx appends the record of the action under way in its transaction.
+func (s *Store) auditTx(tx *sql.Tx, e audit.Entry, err error) error {
+	if err == nil {
+		err = s.appendAudit(tx, []audit.Entry{e})
+	}
+	if err != nil {
+		return fmt.Errorf("audit: %w", err)
+	}
+	return nil
 }
 
 // missingOr returns ErrNotFound when there is no report id, else err.
@@ -253,7 +274,11 @@ func (s *Store) ChangeReport(ctx context.Context, ev store.ReportEvent, rev *sto
 		var err error
 		switch ev.Action {
 		case store.ReportNote:
-			return s.appendEvent(ctx, tx, ev)
+			if err := s.appendEvent(ctx, tx, ev); err != nil {
+				return err
+			}
+			e, err := store.ReportChanged(ctx, ev)
+			return s.auditTx(tx, e, err)
 		case store.ReportStatus, store.ReportRelease:
 			res, err = tx.ExecContext(ctx, `UPDATE reports SET status = ? WHERE id = ? AND status = ?`, ev.To, ev.Report, ev.From)
 		case store.ReportMarking:
@@ -278,7 +303,11 @@ func (s *Store) ChangeReport(ctx context.Context, ev store.ReportEvent, rev *sto
 				return err
 			}
 		}
-		return s.appendEvent(ctx, tx, ev)
+		if err := s.appendEvent(ctx, tx, ev); err != nil {
+			return err
+		}
+		e, err := store.ReportChanged(ctx, ev)
+		return s.auditTx(tx, e, err)
 	})
 	if err != nil {
 		return fmt.Errorf("sqlite: %s of report %s: %w", ev.Action, ev.Report, err)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -333,5 +334,40 @@ func testReportChanges(t *testing.T, s store.Store) {
 	wg.Wait()
 	if evs, err := s.ReportEvents(ctx(t), id); err != nil || len(evs) != 10 || evs[9].Seq != 10 {
 		t.Fatalf("after concurrent notes: %d events, %v", len(evs), err)
+	}
+}
+
+// testReportAudit: receiving a report, changing it and an operator's consent are
+// recorded in the audit trail in their transactions; a refused change is not.
+func testReportAudit(t *testing.T, s store.Store) {
+	id := NewUUID()
+	r, v, rev := submission(id, "org-1", 1, now(), "")
+	if err := s.SubmitReport(ctx(t), r, v, rev); err != nil {
+		t.Fatal(err)
+	}
+	change := store.ReportEvent{Report: id, At: now(), Actor: "analyst-1", Action: store.ReportStatus, From: "new", To: "triaged"}
+	if err := s.ChangeReport(ctx(t), change, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ChangeReport(ctx(t), change, nil); !errors.Is(err, store.ErrReportChanged) { // no longer new
+		t.Fatalf("stale change: %v", err)
+	}
+	if err := s.PutOperator(ctx(t), store.OperatorProfile{Org: "org-1", Sectors: []string{"energy"}, SizeBand: "large",
+		Consent: "partners", Created: now(), Modified: now()}); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := s.AuditRecords(ctx(t), 0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, rec := range recs {
+		if rec.Subject == "report:"+id || rec.Subject == "org:org-1" {
+			got = append(got, string(rec.Kind)+" "+rec.Actor+" "+rec.Subject)
+		}
+	}
+	want := []string{"receipt user:user-org-1 report:" + id, "admin-action user:analyst-1 report:" + id, "admin-action  org:org-1"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("audit records:\n got  %q\n want %q", got, want)
 	}
 }
