@@ -277,9 +277,23 @@ func ObjectDeleted(ctx context.Context, at time.Time, collectionID, objectID str
 	for _, ts := range v.Exact {
 		versions = append(versions, ts.String())
 	}
-	return AdminEntry(ctx, at, "collection:"+collectionID, "delete-object", map[string]any{
-		"object": objectID, "versions": versions, "spec_versions": nonNilStrings(specVersions), "removed": removed,
-	})
+	facts := map[string]any{"object": objectID, "removed": removed}
+	// A request may name up to a thousand versions: list a few, count the rest, so
+	// that the detail stays far below audit.MaxDetail.
+	listFact(facts, "versions", versions)
+	listFact(facts, "spec_versions", nonNilStrings(specVersions))
+	return AdminEntry(ctx, at, "collection:"+collectionID, "delete-object", facts)
+}
+
+// maxListed is how many values of a list an admin record names.
+const maxListed = 20
+
+func listFact(facts map[string]any, name string, vals []string) {
+	if len(vals) > maxListed {
+		facts[name+"_unlisted"] = len(vals) - maxListed
+		vals = vals[:maxListed]
+	}
+	facts[name] = vals
 }
 
 // OrganisationPut records PutOrganisation.
