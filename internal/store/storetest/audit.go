@@ -329,6 +329,9 @@ func testAuditReceipt(t *testing.T, s store.Store) {
 	c := Indicator(t, 4, t1)
 	put(t, s, col, "org-2", c)
 	trail := AuditTrail(t, s)
+	if len(trail) < 4 { // the collection, then three receipts
+		t.Fatalf("%d audit records after creating a collection and three Puts", len(trail))
+	}
 	receipts := trail[len(trail)-3:]
 	want := []struct {
 		actor, detail string
@@ -446,6 +449,9 @@ func testAuditAdminActions(t *testing.T, s store.Store) {
 			t.Fatalf("%s: %v", st.action, err)
 		}
 		trail := AuditTrail(t, s)
+		if len(trail) == 0 {
+			t.Fatalf("%s: no audit record", st.action)
+		}
 		r := trail[len(trail)-1]
 		var d map[string]any
 		if err := json.Unmarshal(r.Detail, &d); err != nil {
