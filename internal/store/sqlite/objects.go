@@ -328,52 +328,72 @@ func idHash(id string) int64 {
 	return int64(binary.BigEndian.Uint64(h[:8]))
 }
 
-// lookUp reads, for the ids of objs, the newest entry of each in collection cid and every
-// stored version, with one query of each kind per latestChunk ids rather than one per
-// object. Rows of other ids that share a hash are left out.
+// lookUp reads, for the ids of objs, every stored version and the newest entry of each
+// in collection cid, with one query of each kind per latestChunk ids rather than one per
+// object. Only ids with a stored version can have an entry, so the entries are looked up
+// for those alone: in a bulk import most ids are new and cost one probe, not two. Rows
+// of other ids that share a hash are left out.
 func (s *Store) lookUp(selLatest, selStored *sql.Stmt, cid int64, objs []stix.Object) (map[string]latestEntry, map[versionKey]storedVersion, error) {
 	want := make(map[string]bool, len(objs))
 	for i := range objs {
 		want[objs[i].ID] = true
 	}
-	latest := make(map[string]latestEntry, len(objs))
+	latest := make(map[string]latestEntry)
 	stored := make(map[versionKey]storedVersion, len(objs))
 	args := make([]any, latestChunk)
-	for start := 0; start < len(objs); start += latestChunk {
-		end := min(start+latestChunk, len(objs))
-		for k := range latestChunk { // a short last chunk repeats its last id
-			args[k] = idHash(objs[min(start+k, end-1)].ID)
-		}
-		err := eachRow(selStored, args, func(rows *sql.Rows) error {
-			var v storedVersion
-			var k versionKey
-			var hash []byte
-			if err := rows.Scan(&v.oid, &k.id, &k.version, &hash); err != nil {
+	// chunks runs q over hashes, latestChunk at a time; a short last chunk repeats its
+	// last hash.
+	chunks := func(q *sql.Stmt, prefix []any, hashes []int64, f func(*sql.Rows) error) error {
+		for start := 0; start < len(hashes); start += latestChunk {
+			end := min(start+latestChunk, len(hashes))
+			for k := range latestChunk {
+				args[k] = hashes[min(start+k, end-1)]
+			}
+			if err := eachRow(q, append(prefix, args...), f); err != nil {
 				return err
 			}
-			if want[k.id] {
-				copy(v.hash[:], hash)
-				stored[k] = v
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, nil, fmt.Errorf("stored versions: %w", err)
 		}
-		err = eachRow(selLatest, append([]any{cid}, args...), func(rows *sql.Rows) error {
-			var id string
-			var e latestEntry
-			if err := rows.Scan(&id, &e.version, &e.added); err != nil {
-				return err
-			}
-			if want[id] {
-				latest[id] = e
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, nil, fmt.Errorf("latest versions: %w", err)
+		return nil
+	}
+	hashes := make([]int64, len(objs))
+	for i := range objs {
+		hashes[i] = idHash(objs[i].ID)
+	}
+	var found []int64 // hashes of the ids with a stored version
+	seen := make(map[string]bool)
+	err := chunks(selStored, nil, hashes, func(rows *sql.Rows) error {
+		var v storedVersion
+		var k versionKey
+		var hash []byte
+		if err := rows.Scan(&v.oid, &k.id, &k.version, &hash); err != nil {
+			return err
 		}
+		if want[k.id] {
+			copy(v.hash[:], hash)
+			stored[k] = v
+			if !seen[k.id] {
+				seen[k.id] = true
+				found = append(found, idHash(k.id))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("stored versions: %w", err)
+	}
+	err = chunks(selLatest, []any{cid}, found, func(rows *sql.Rows) error {
+		var id string
+		var e latestEntry
+		if err := rows.Scan(&id, &e.version, &e.added); err != nil {
+			return err
+		}
+		if want[id] {
+			latest[id] = e
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("latest versions: %w", err)
 	}
 	return latest, stored, nil
 }
