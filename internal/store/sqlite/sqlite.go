@@ -86,7 +86,7 @@ const pageSize = 8192
 // Store is a store.Store in one SQLite database file.
 type Store struct {
 	w    *sql.DB // exactly one connection: every write goes through it, in order
-	r    *sql.DB // read-only connections
+	r    *readPool // read-only connections, with their statements prepared once
 	path string
 	now  func() time.Time // the wall clock; tests step it back
 
@@ -178,7 +178,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	}
 	r.SetMaxOpenConns(o.Readers)
 	r.SetMaxIdleConns(o.Readers)
-	s.r = r
+	s.r = newReadPool(r)
 	if err := r.PingContext(ctx); err != nil {
 		return fail(err)
 	}

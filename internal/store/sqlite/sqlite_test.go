@@ -59,7 +59,7 @@ func TestPragmas(t *testing.T) {
 	for _, tc := range tests {
 		db := s.w
 		if tc.db == "r" {
-			db = s.r
+			db = s.r.DB
 		}
 		var got string
 		if err := db.QueryRowContext(ctx, "PRAGMA "+tc.pragma).Scan(&got); err != nil {
