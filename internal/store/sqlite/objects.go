@@ -37,12 +37,8 @@ func (s *Store) prepare(ctx context.Context) error {
 		st, err = s.w.PrepareContext(ctx, q)
 		return st
 	}
-	s.insObject = prep(`INSERT INTO objects (idh, id, version, type, spec_version, created, modified, revoked, name, description, hash, raw)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-	// The objects new in this transaction are those from the first new oid on: the
-	// single writer takes rowids above every existing one.
-	s.insFTS = prep(`INSERT INTO objects_fts (rowid, name, description)
-		SELECT oid, name, description FROM objects WHERE oid >= ? AND (name <> '' OR description <> '')`)
+	s.insObject = prep(`INSERT INTO objects (oid, idh, id, version, type, spec_version, created, modified, revoked, name, description, hash, raw)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	s.insEntry = prep(`INSERT INTO entries (cid, date_added, oid, type, submitter, is_last) VALUES (?, ?, ?, ?, ?, ?)`)
 	// The newest version of an object in a collection, kept in entries.is_last so that
 	// match[version]=last, the default of every TAXII read, costs no subquery per row.
@@ -208,18 +204,18 @@ func (s *Store) Put(ctx context.Context, collection, submitter string, objs []st
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: put: %w", err)
 	}
-	var last int64
-	if err := tx.QueryRowContext(ctx, `SELECT last FROM clock WHERE one = 1`).Scan(&last); err != nil {
+	var last, lastOid int64
+	if err := tx.QueryRowContext(ctx, `SELECT last, last_oid FROM clock WHERE one = 1`).Scan(&last, &lastOid); err != nil {
 		return nil, fmt.Errorf("sqlite: put: clock: %w", err)
 	}
 	next := max(s.now().UnixMicro(), last+1)
-	first := next
+	first, firstOid := next, lastOid
 
 	// The statements run with a background context: a context that can be cancelled
 	// costs a watcher per statement. Cancellation is checked between objects instead,
 	// and the transaction itself is rolled back by database/sql when ctx ends.
 	bg := context.Background()
-	insObject, insFTS, insEntry := tx.StmtContext(bg, s.insObject), tx.StmtContext(bg, s.insFTS), tx.StmtContext(bg, s.insEntry)
+	insObject, insEntry := tx.StmtContext(bg, s.insObject), tx.StmtContext(bg, s.insEntry)
 	selEntry, clearLatest := tx.StmtContext(bg, s.selEntry), tx.StmtContext(bg, s.clearLatest)
 	latest, stored, err := s.lookUp(tx.StmtContext(bg, s.selLatest), tx.StmtContext(bg, s.selStored), cid, objs)
 	if err != nil {
@@ -227,7 +223,6 @@ func (s *Store) Put(ctx context.Context, collection, submitter string, objs []st
 	}
 
 	res := make([]store.PutResult, len(objs))
-	var firstNew int64 // oid of the first object stored by this call; 0 when none
 	for i := range objs {
 		if i%128 == 127 {
 			if err := ctx.Err(); err != nil {
@@ -241,16 +236,11 @@ func (s *Store) Put(ctx context.Context, collection, submitter string, objs []st
 		have, ok := stored[vkey]
 		oid := have.oid
 		if !ok {
-			r, err := insObject.ExecContext(bg, idHash(o.ID), o.ID, key, o.Type, o.SpecVersion, o.Created.String(), o.Modified.String(),
-				o.Revoked, o.Name, o.Description, sum[:], o.Raw)
-			if err != nil {
+			lastOid++
+			oid = lastOid
+			if _, err := insObject.ExecContext(bg, oid, idHash(o.ID), o.ID, key, o.Type, o.SpecVersion, o.Created.String(), o.Modified.String(),
+				o.Revoked, o.Name, o.Description, sum[:], o.Raw); err != nil {
 				return nil, fmt.Errorf("sqlite: put %s: %w", o.ID, err)
-			}
-			if oid, err = r.LastInsertId(); err != nil {
-				return nil, fmt.Errorf("sqlite: put %s: %w", o.ID, err)
-			}
-			if firstNew == 0 {
-				firstNew = oid
 			}
 			stored[vkey] = storedVersion{oid: oid, hash: sum}
 		} else {
@@ -284,14 +274,8 @@ func (s *Store) Put(ctx context.Context, collection, submitter string, objs []st
 		res[i] = store.PutResult{Outcome: store.Added, DateAdded: fromMicros(next)}
 		next++
 	}
-	if firstNew > 0 {
-		// Index the text of the new objects with one statement.
-		if _, err := insFTS.ExecContext(bg, firstNew); err != nil {
-			return nil, fmt.Errorf("sqlite: put: index text: %w", err)
-		}
-	}
-	if next > first {
-		if _, err := tx.ExecContext(bg, `UPDATE clock SET last = ? WHERE one = 1`, next-1); err != nil {
+	if next > first || lastOid > firstOid {
+		if _, err := tx.ExecContext(bg, `UPDATE clock SET last = ?, last_oid = ? WHERE one = 1`, next-1, lastOid); err != nil {
 			return nil, fmt.Errorf("sqlite: put: clock: %w", err)
 		}
 	}
@@ -300,6 +284,9 @@ func (s *Store) Put(ctx context.Context, collection, submitter string, objs []st
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("sqlite: put: commit: %w", err)
+	}
+	if lastOid > firstOid {
+		s.idx.wake() // index the text of the new objects, after the commit
 	}
 	return res, nil
 }
@@ -678,6 +665,9 @@ func (s *Store) Delete(ctx context.Context, collection, id string, v store.Versi
 	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("sqlite: delete %s: commit: %w", id, err)
 	}
+	if len(victims) > 0 {
+		s.idx.wake() // remove their text from the search file
+	}
 	return len(victims), nil
 }
 
@@ -692,9 +682,8 @@ func collectGarbage(ctx context.Context, tx *sql.Tx, oid int64) error {
 	if err != nil {
 		return err
 	}
-	if name != "" || desc != "" {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO objects_fts (objects_fts, rowid, name, description) VALUES ('delete', ?, ?, ?)`,
-			oid, name, desc); err != nil {
+	if name != "" || desc != "" { // the indexer removes its text from the search file
+		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO search_deleted (oid) VALUES (?)`, oid); err != nil {
 			return fmt.Errorf("unindex text: %w", err)
 		}
 	}
@@ -747,7 +736,7 @@ func (s *Store) Search(ctx context.Context, q store.SearchQuery) ([]store.Entry,
 	}
 	match.WriteByte('*')
 	var b sqlBuilder
-	b.add("objects_fts MATCH ?", match.String())
+	b.add("f.fts MATCH ?", match.String())
 	if len(q.Collections) > 0 {
 		if len(q.Collections) > maxFilterValues {
 			return nil, fmt.Errorf("sqlite: search: %d collections, at most %d", len(q.Collections), maxFilterValues)
@@ -760,7 +749,10 @@ func (s *Store) Search(ctx context.Context, q store.SearchQuery) ([]store.Entry,
 	if err := b.versions(store.VersionFilter{Last: true}, nil, time.Time{}); err != nil {
 		return nil, fmt.Errorf("sqlite: search: %w", err)
 	}
-	query := `SELECT ` + entryColumns + ` FROM objects_fts f
+	if err := s.idx.catchUp(ctx); err != nil {
+		return nil, fmt.Errorf("sqlite: search: index: %w", err)
+	}
+	query := `SELECT ` + entryColumns + ` FROM search.fts f
 		JOIN objects o ON o.oid = f.rowid
 		JOIN entries e ON e.oid = o.oid` + b.where() + `
 		ORDER BY f.rank, e.date_added LIMIT ?`

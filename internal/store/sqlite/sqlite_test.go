@@ -241,11 +241,17 @@ func TestGarbageCollection(t *testing.T) {
 	if count() != 0 || found() != 0 {
 		t.Fatalf("in no collection: %d versions, %d found", count(), found())
 	}
-	var idx int
-	if err := s.r.QueryRow("SELECT count(*) FROM objects_fts WHERE objects_fts MATCH 'shamoon'").Scan(&idx); err != nil || idx != 0 {
+	if err := s.idx.pass(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var idx, queued int
+	if err := s.r.QueryRow("SELECT count(*) FROM search.fts WHERE fts MATCH 'shamoon'").Scan(&idx); err != nil || idx != 0 {
 		t.Fatalf("text index still has it: %d, %v", idx, err)
 	}
-	if _, err := s.w.Exec("INSERT INTO objects_fts (objects_fts, rank) VALUES ('integrity-check', 1)"); err != nil {
+	if err := s.r.QueryRow("SELECT count(*) FROM search_deleted").Scan(&queued); err != nil || queued != 0 {
+		t.Fatalf("deletions still queued: %d, %v", queued, err)
+	}
+	if _, err := s.idx.db.Exec("INSERT INTO fts (fts, rank) VALUES ('integrity-check', 1)"); err != nil {
 		t.Fatalf("text index integrity: %v", err)
 	}
 	if r, err := s.IntegrityCheck(ctx); err != nil || r != "ok" {
@@ -349,5 +355,76 @@ func TestBackgroundCheckpoint(t *testing.T) {
 	}
 	if s.ck.count.Load() < 2 || fi.Size() < 1<<20 {
 		t.Fatalf("%d checkpoints, database file of %d bytes after writing 2,000 objects", s.ck.count.Load(), fi.Size())
+	}
+}
+
+// TestSearchFileRebuilt checks that the search file is derived: a lost one, or one ahead
+// of the database, is rebuilt from the objects, and oids freed by a delete are not
+// given again (the index would keep the old text under the new object).
+func TestSearchFileRebuilt(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "q.db")
+	s, err := Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	col := mustCollection(t, s)
+	obj := func(name string) stix.Object {
+		return storetest.Obj(t, storetest.NewID("malware"), "malware", "2024-01-01T00:00:00Z", "2024-01-01T00:00:00Z", "name", name, "is_family", true)
+	}
+	search := func(s *Store, text string) int {
+		t.Helper()
+		es, err := s.Search(ctx, store.SearchQuery{Text: text, Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(es)
+	}
+	keep, gone := obj("Keepsake"), obj("Goner")
+	if _, err := s.Put(ctx, col, "", []stix.Object{keep, gone}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.Delete(ctx, col, gone.ID, store.VersionFilter{All: true}, nil); err != nil || n != 1 {
+		t.Fatalf("delete: %d, %v", n, err)
+	}
+	if _, err := s.Put(ctx, col, "", []stix.Object{obj("Newcomer")}); err != nil {
+		t.Fatal(err)
+	}
+	var oids int
+	if err := s.r.QueryRow("SELECT max(oid) FROM objects").Scan(&oids); err != nil || oids != 3 {
+		t.Fatalf("oid of the third object: %d, %v (a freed oid was given again)", oids, err)
+	}
+	if search(s, "goner") != 0 || search(s, "newcomer") != 1 || search(s, "keepsake") != 1 {
+		t.Fatal("search before reopening")
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		if err := os.Remove(path + searchSuffix + suffix); err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+	}
+	s, err = Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if search(s, "goner") != 0 || search(s, "newcomer") != 1 || search(s, "keepsake") != 1 {
+		t.Fatal("search after the search file was lost")
+	}
+	// An index ahead of the database (another copy's) is started over.
+	if _, err := s.idx.db.Exec("UPDATE search_state SET indexed = 1000"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err = Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if search(s, "newcomer") != 1 || search(s, "keepsake") != 1 {
+		t.Fatal("search after the search file was ahead")
 	}
 }
