@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	sqlite "modernc.org/sqlite"
 )
@@ -37,7 +38,15 @@ CREATE TABLE IF NOT EXISTS search_state (
     one     INTEGER PRIMARY KEY CHECK (one = 1),
     indexed INTEGER NOT NULL          -- every object with an oid up to this one is indexed
 );
-INSERT OR IGNORE INTO search_state (one, indexed) VALUES (1, 0);`
+INSERT OR IGNORE INTO search_state (one, indexed) VALUES (1, 0);
+-- A pass takes a second of commits: keep its terms in memory (16 MiB) rather than
+-- flush many small segments, and merge segments 8 at a time rather than 4, which
+-- halves the merging of a large index for a few more segments to read in a query.
+INSERT INTO fts (fts, rank) VALUES ('hashsize', 16777216);
+INSERT INTO fts (fts, rank) VALUES ('automerge', 8);`
+
+// indexDelay is how long the indexer lets commits gather before a pass.
+const indexDelay = time.Second
 
 // indexChunk is the most objects one indexer transaction takes, so that the index's
 // memory and the length of a transaction stay bounded after a long outage.
@@ -52,7 +61,6 @@ type indexer struct {
 	kick    chan struct{}
 	stop    chan struct{}
 	done    chan struct{}
-	lastErr atomic.Pointer[error] // of the last background pass, for Search to report
 }
 
 // attachConnector opens connections to dsn with another database file attached, so
@@ -142,12 +150,16 @@ func (x *indexer) run() {
 			return
 		case <-x.kick:
 		}
-		// A failure is kept for Search and retried at the next commit.
-		if err := x.pass(context.Background()); err != nil {
-			x.lastErr.Store(&err)
-		} else {
-			x.lastErr.Store(nil)
+		// Let commits gather: one pass over many makes fewer, larger segments, which
+		// FTS5 then merges less often. Search does not wait for this (catchUp).
+		select {
+		case <-x.stop:
+			return
+		case <-time.After(indexDelay):
 		}
+		// A failure is retried at the next commit; Search, which runs a pass itself,
+		// reports it.
+		_ = x.pass(context.Background())
 	}
 }
 
