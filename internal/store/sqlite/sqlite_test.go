@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -426,5 +427,79 @@ func TestSearchFileRebuilt(t *testing.T) {
 	defer s.Close()
 	if search(s, "newcomer") != 1 || search(s, "keepsake") != 1 {
 		t.Fatal("search after the search file was ahead")
+	}
+}
+
+// TestPutBatchedRows checks one Put of many rows, written by multi-row INSERTs, where
+// objects repeat and several versions of one object come in the same Put, so that the
+// rows still queued must be written before an entry is looked up or cleared.
+func TestPutBatchedRows(t *testing.T) {
+	s := openTemp(t)
+	defer s.Close()
+	ctx := t.Context()
+	col := mustCollection(t, s)
+	var objs []stix.Object
+	ids := make([]string, 10)
+	for i := range ids {
+		ids[i] = storetest.NewID("malware")
+	}
+	// 100 objects: every tenth is a first version of one of the ten ids, and every
+	// other fifth a repeat of the one before it, while that one's entry is queued.
+	for i := range 100 {
+		switch {
+		case i%10 == 0:
+			ts := fmt.Sprintf("2024-01-01T00:00:%02dZ", i/10)
+			objs = append(objs, storetest.Obj(t, ids[(i/10)%len(ids)], "malware", "2024-01-01T00:00:00Z", ts, "name", "x", "is_family", true))
+		case i%5 == 0:
+			objs = append(objs, objs[i-1])
+		default:
+			objs = append(objs, storetest.Indicator(t, i, "2024-06-01T12:00:00.000Z"))
+		}
+	}
+	// The ten ids again, each in a newer version, so that the latest moves.
+	for i, id := range ids {
+		ts := fmt.Sprintf("2024-01-02T00:00:%02dZ", i)
+		objs = append(objs, storetest.Obj(t, id, "malware", "2024-01-01T00:00:00Z", ts, "name", "x", "is_family", true))
+	}
+	// Two more versions of the first, the second while the first's entry is queued.
+	for _, ts := range []string{"2024-01-03T00:00:00Z", "2024-01-04T00:00:00Z"} {
+		objs = append(objs, storetest.Obj(t, ids[0], "malware", "2024-01-01T00:00:00Z", ts, "name", "x", "is_family", true))
+	}
+	res, err := s.Put(ctx, col, "", objs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var added, dups int
+	for _, r := range res {
+		switch r.Outcome {
+		case store.Added:
+			added++
+		case store.Duplicate:
+			dups++
+		}
+	}
+	if added != 102 || dups != 10 {
+		t.Fatalf("%d added, %d duplicates; want 102 and 10", added, dups)
+	}
+	var bad int
+	if err := s.r.QueryRow(`SELECT count(*) FROM (SELECT o.id FROM entries e JOIN objects o ON o.oid = e.oid
+		GROUP BY o.id HAVING sum(e.is_last) <> 1)`).Scan(&bad); err != nil || bad != 0 {
+		t.Fatalf("%d objects without exactly one latest entry, %v", bad, err)
+	}
+	p, err := s.Query(ctx, store.Query{Collection: col, Types: []string{"malware"}, Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Entries) != len(ids) {
+		t.Fatalf("%d latest malware, want %d", len(p.Entries), len(ids))
+	}
+	for _, e := range p.Entries {
+		if want := "2024-01-02"; e.Object.ID == ids[0] && !strings.HasPrefix(e.Object.Modified.String(), "2024-01-04") ||
+			e.Object.ID != ids[0] && !strings.HasPrefix(e.Object.Modified.String(), want) {
+			t.Errorf("%s: latest is %s", e.Object.ID, e.Object.Modified)
+		}
+	}
+	if n, err := s.Count(ctx, ""); err != nil || n != 102 {
+		t.Fatalf("%d versions stored, %v; want 102", n, err)
 	}
 }
