@@ -11,6 +11,7 @@ import (
 	"time"
 
 	sqlite "modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // The full-text index of names and descriptions lives in a file of its own next to the
@@ -167,8 +168,16 @@ func (x *indexer) run() {
 func (x *indexer) pass(ctx context.Context) error {
 	x.mu.Lock()
 	defer x.mu.Unlock()
+	busy := 0
 	for {
 		more, err := x.step(ctx)
+		// Another process indexing the same file can take its write lock between this
+		// step's read and its write, which SQLite reports at once rather than waiting.
+		if sqliteCode(err)&0xff == sqlite3.SQLITE_BUSY && busy < 50 {
+			busy++
+			time.Sleep(20 * time.Millisecond)
+			continue
+		}
 		if err != nil || !more {
 			return err
 		}

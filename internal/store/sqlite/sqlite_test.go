@@ -503,3 +503,55 @@ func TestPutBatchedRows(t *testing.T) {
 		t.Fatalf("%d versions stored, %v; want 102", n, err)
 	}
 }
+
+// TestSearchTwoStores checks two stores open on one database, as two processes would be:
+// both write and index at once, and each finds what both wrote.
+func TestSearchTwoStores(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "q.db")
+	ctx := t.Context()
+	var stores [2]*Store
+	for i := range stores {
+		s, err := Open(ctx, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		stores[i] = s
+	}
+	col := mustCollection(t, stores[0])
+	const batches, size = 10, 40
+	errs := make(chan error, len(stores))
+	for k, s := range stores {
+		go func() {
+			for n := range batches {
+				objs := make([]stix.Object, size)
+				for i := range objs {
+					objs[i] = storetest.Obj(t, storetest.NewID("malware"), "malware", "2024-01-01T00:00:00Z", "2024-01-01T00:00:00Z",
+						"name", fmt.Sprintf("Twin%d", k), "is_family", true)
+				}
+				if _, err := s.Put(ctx, col, "", objs); err != nil {
+					errs <- err
+					return
+				}
+				if _, err := s.Search(ctx, store.SearchQuery{Text: fmt.Sprintf("twin%d", 1-k), Limit: 1}); err != nil {
+					errs <- fmt.Errorf("search after batch %d: %w", n, err)
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range stores {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, s := range stores {
+		for k := range stores {
+			es, err := s.Search(ctx, store.SearchQuery{Text: fmt.Sprintf("twin%d", k), Limit: maxLimit})
+			if err != nil || len(es) != batches*size {
+				t.Fatalf("twin%d: %d found, %v; want %d", k, len(es), err, batches*size)
+			}
+		}
+	}
+}
