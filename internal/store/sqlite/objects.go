@@ -39,13 +39,9 @@ func (s *Store) prepare(ctx context.Context) error {
 		st, err = s.w.PrepareContext(ctx, q)
 		return st
 	}
-	s.insObjects = make(map[int]*sql.Stmt)
-	s.insEntries = make(map[int]*sql.Stmt)
-	for _, n := range insertSizes {
-		s.insObjects[n] = prep(`INSERT INTO objects (oid, idh, id, version, type, spec_version, created, modified, revoked, name, description, hash, raw)
-		VALUES ` + rowsOf(n, objectColumns))
-		s.insEntries[n] = prep(`INSERT INTO entries (cid, date_added, oid, type, submitter, is_last) VALUES ` + rowsOf(n, entryColumnCount))
-	}
+	s.insObject = prep(`INSERT INTO objects (oid, idh, id, version, type, spec_version, created, modified, revoked, name, description, hash, raw)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	s.insEntry = prep(`INSERT INTO entries (cid, date_added, oid, type, submitter, is_last) VALUES (?, ?, ?, ?, ?, ?)`)
 	// The newest version of an object in a collection, kept in entries.is_last so that
 	// match[version]=last, the default of every TAXII read, costs no subquery per row.
 	// CROSS JOIN keeps objects the outer loop (SQLite does not reorder it): the few
@@ -222,7 +218,7 @@ func (s *Store) Put(ctx context.Context, collection, submitter string, objs []st
 	// costs a watcher per statement. Cancellation is checked between objects instead,
 	// and the transaction itself is rolled back by database/sql when ctx ends.
 	bg := context.Background()
-	insObject, insEntry := newInserter(tx, s.insObjects, objectColumns), newInserter(tx, s.insEntries, entryColumnCount)
+	insObject, insEntry := tx.StmtContext(bg, s.insObject), tx.StmtContext(bg, s.insEntry)
 	selEntry, clearLatest := tx.StmtContext(bg, s.selEntry), tx.StmtContext(bg, s.clearLatest)
 	latest, stored, err := s.lookUp(tx.StmtContext(bg, s.selLatest), tx.StmtContext(bg, s.selStored), cid, objs, rows)
 	if err != nil {
@@ -244,18 +240,15 @@ func (s *Store) Put(ctx context.Context, collection, submitter string, objs []st
 		if !ok {
 			lastOid++
 			oid = lastOid
-			if err := insObject.add(oid, row.idh, o.ID, key, o.Type, o.SpecVersion, row.created, row.modified,
-				o.Revoked, o.Name, o.Description, row.sum[:], o.Raw); err != nil {
-				return nil, fmt.Errorf("sqlite: put: objects: %w", err)
+			if _, err := insObject.ExecContext(bg, oid, row.idh, o.ID, key, o.Type, o.SpecVersion, row.created, row.modified,
+				o.Revoked, o.Name, o.Description, sum[:], o.Raw); err != nil {
+				return nil, fmt.Errorf("sqlite: put %s: %w", o.ID, err)
 			}
 			stored[vkey] = storedVersion{oid: oid, hash: sum}
 		} else {
 			if have.hash != sum {
 				res[i] = store.PutResult{Outcome: store.Conflict}
 				continue
-			}
-			if err := insEntry.flush(); err != nil { // this object's entry may be among them
-				return nil, fmt.Errorf("sqlite: put: entries: %w", err)
 			}
 			var added int64
 			err := selEntry.QueryRowContext(bg, oid, cid).Scan(&added)
@@ -270,9 +263,6 @@ func (s *Store) Put(ctx context.Context, collection, submitter string, objs []st
 		cur, known := latest[o.ID]
 		isLast := !known || key > cur.version
 		if isLast && known {
-			if err := insEntry.flush(); err != nil { // the entry cleared may be among them
-				return nil, fmt.Errorf("sqlite: put: entries: %w", err)
-			}
 			if _, err := clearLatest.ExecContext(bg, cid, cur.added); err != nil {
 				return nil, fmt.Errorf("sqlite: put %s: latest version: %w", o.ID, err)
 			}
@@ -280,17 +270,11 @@ func (s *Store) Put(ctx context.Context, collection, submitter string, objs []st
 		if isLast {
 			latest[o.ID] = latestEntry{version: key, added: next}
 		}
-		if err := insEntry.add(cid, next, oid, o.Type, submitter, isLast); err != nil {
-			return nil, fmt.Errorf("sqlite: put: entries: %w", err)
+		if _, err := insEntry.ExecContext(bg, cid, next, oid, o.Type, submitter, isLast); err != nil {
+			return nil, fmt.Errorf("sqlite: put %s: %w", o.ID, err)
 		}
 		res[i] = store.PutResult{Outcome: store.Added, DateAdded: fromMicros(next)}
 		next++
-	}
-	if err := insObject.flush(); err != nil {
-		return nil, fmt.Errorf("sqlite: put: objects: %w", err)
-	}
-	if err := insEntry.flush(); err != nil {
-		return nil, fmt.Errorf("sqlite: put: entries: %w", err)
 	}
 	if next > first || lastOid > firstOid {
 		if _, err := tx.ExecContext(bg, `UPDATE clock SET last = ?, last_oid = ? WHERE one = 1`, next-1, lastOid); err != nil {
@@ -307,65 +291,6 @@ func (s *Store) Put(ctx context.Context, collection, submitter string, objs []st
 		s.idx.wake() // index the text of the new objects, after the commit
 	}
 	return res, nil
-}
-
-// Rows are inserted insertSizes[0] at a time with one multi-row INSERT, and what is left
-// in statements of the smaller sizes: per statement, database/sql, the driver and
-// SQLite's cursors cost about as much as a row.
-var insertSizes = []int{32, 8, 1}
-
-const (
-	objectColumns    = 13
-	entryColumnCount = 6
-)
-
-// rowsOf returns n rows of cols placeholders each: "(?, ?), (?, ?)".
-func rowsOf(n, cols int) string {
-	one := "(" + placeholders(cols) + ")"
-	return strings.TrimSuffix(strings.Repeat(one+", ", n), ", ")
-}
-
-// inserter gathers the rows of one table within a transaction and writes them with
-// multi-row INSERTs. Reads of that table in the transaction must flush it first.
-type inserter struct {
-	stmts map[int]*sql.Stmt // by rows per statement, bound to the transaction
-	tx    *sql.Tx
-	byN   map[int]*sql.Stmt // prepared on the writer, by rows per statement
-	cols  int
-	args  []any
-}
-
-func newInserter(tx *sql.Tx, byN map[int]*sql.Stmt, cols int) *inserter {
-	return &inserter{stmts: make(map[int]*sql.Stmt, len(byN)), tx: tx, byN: byN, cols: cols}
-}
-
-// add queues one row, and writes the queue when it is full.
-func (b *inserter) add(args ...any) error {
-	b.args = append(b.args, args...)
-	if len(b.args) < insertSizes[0]*b.cols {
-		return nil
-	}
-	return b.flush()
-}
-
-// flush writes every queued row.
-func (b *inserter) flush() error {
-	args := b.args
-	for _, n := range insertSizes {
-		for len(args) >= n*b.cols {
-			st := b.stmts[n]
-			if st == nil {
-				st = b.tx.StmtContext(context.Background(), b.byN[n])
-				b.stmts[n] = st
-			}
-			if _, err := st.ExecContext(context.Background(), args[:n*b.cols]...); err != nil {
-				return err
-			}
-			args = args[n*b.cols:]
-		}
-	}
-	b.args = b.args[:0]
-	return nil
 }
 
 // row is what Put derives from an object to store it.

@@ -93,8 +93,8 @@ type Store struct {
 	path string
 	now  func() time.Time // the wall clock; tests step it back
 
-	insObjects, insEntries                      map[int]*sql.Stmt // by rows per INSERT (insertSizes)
-	selStored, selEntry, selLatest, clearLatest *sql.Stmt
+	insObject, insEntry, selStored, selEntry *sql.Stmt
+	selLatest, clearLatest                   *sql.Stmt
 
 	ck  *checkpointer
 	idx *indexer // the search file (fts.go)
@@ -203,11 +203,7 @@ func (s *Store) Close() error {
 	if s.idx != nil {
 		errs = append(errs, s.idx.close())
 	}
-	stmts := []*sql.Stmt{s.selStored, s.selEntry, s.selLatest, s.clearLatest}
-	for _, n := range insertSizes {
-		stmts = append(stmts, s.insObjects[n], s.insEntries[n])
-	}
-	for _, st := range stmts {
+	for _, st := range []*sql.Stmt{s.insObject, s.insEntry, s.selStored, s.selEntry, s.selLatest, s.clearLatest} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}

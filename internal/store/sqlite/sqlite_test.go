@@ -430,9 +430,9 @@ func TestSearchFileRebuilt(t *testing.T) {
 	}
 }
 
-// TestPutBatchedRows checks one Put of many rows, written by multi-row INSERTs, where
-// objects repeat and several versions of one object come in the same Put, so that the
-// rows still queued must be written before an entry is looked up or cleared.
+// TestPutBatchedRows checks one Put where objects repeat and several versions of one
+// object come in the same Put: each must see the entries written before it in the
+// transaction (a duplicate, the latest version to clear).
 func TestPutBatchedRows(t *testing.T) {
 	s := openTemp(t)
 	defer s.Close()
