@@ -135,8 +135,11 @@ func (s *Store) openIndexer(ctx context.Context, dsn string) error {
 	return nil
 }
 
-// wake asks the indexer for a pass, without waiting.
+// wake asks the indexer for a pass, without waiting. The indexer of a closed store is nil.
 func (x *indexer) wake() {
+	if x == nil {
+		return
+	}
 	select {
 	case x.kick <- struct{}{}:
 	default:
@@ -265,6 +268,9 @@ func (x *indexer) step(ctx context.Context) (more bool, err error) {
 
 // catchUp returns once every object committed before the call is indexed.
 func (x *indexer) catchUp(ctx context.Context) error {
+	if x == nil {
+		return errors.New("store closed")
+	}
 	var lastOid int64
 	if err := x.s.r.QueryRowContext(ctx, "SELECT last_oid FROM clock").Scan(&lastOid); err != nil {
 		return err

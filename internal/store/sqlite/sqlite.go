@@ -202,6 +202,7 @@ func (s *Store) Close() error {
 	errs = append(errs, s.stopCheckpointer())
 	if s.idx != nil {
 		errs = append(errs, s.idx.close())
+		s.idx = nil
 	}
 	for _, st := range []*sql.Stmt{s.insObject, s.insEntry, s.selStored, s.selEntry, s.selLatest, s.clearLatest} {
 		if st != nil {

@@ -555,3 +555,19 @@ func TestSearchTwoStores(t *testing.T) {
 		}
 	}
 }
+
+// TestCloseTwice checks that a second Close, and a use after Close, are errors, not panics.
+func TestCloseTwice(t *testing.T) {
+	s := openTemp(t)
+	col := mustCollection(t, s)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_ = s.Close()
+	if _, err := s.Put(t.Context(), col, "", []stix.Object{storetest.Indicator(t, 1, "2024-06-01T12:00:00.000Z")}); err == nil {
+		t.Error("put after close: no error")
+	}
+	if _, err := s.Search(t.Context(), store.SearchQuery{Text: "x"}); err == nil {
+		t.Error("search after close: no error")
+	}
+}
