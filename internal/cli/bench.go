@@ -90,6 +90,13 @@ func runBench(ctx context.Context, e *Env, args []string) error {
 		return err
 	}
 	fmt.Fprintf(e.Stdout, "ingest:   %d objects in %s: %.0f objects/s (%d stored, %d duplicates, %d rejected)\n", s.Read, d.Round(time.Millisecond), rate(s.Read, d), s.Added, s.Duplicates, s.Rejected)
+	// A store may index text after the commit (SQLite does): a search waits for it, so
+	// its time says how far the index was behind when the last object was stored.
+	t0 := time.Now()
+	if _, err := st.Search(ctx, store.SearchQuery{Text: "indexed", Limit: 1}); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.Stdout, "search:   first search %s after the last commit\n", time.Since(t0).Round(time.Millisecond))
 	fmt.Fprintf(e.Stdout, "memory:   peak Go heap %.0f MB, peak RSS %s\n", float64(peakHeap.Load())/1e6, peakRSS())
 	if *cpuprofile != "" {
 		fmt.Fprintf(e.Stdout, "profile:  go tool pprof -top %s\n", *cpuprofile)

@@ -8,8 +8,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 
@@ -37,12 +39,8 @@ func (s *Store) prepare(ctx context.Context) error {
 		st, err = s.w.PrepareContext(ctx, q)
 		return st
 	}
-	s.insObject = prep(`INSERT INTO objects (idh, id, version, type, spec_version, created, modified, revoked, name, description, hash, raw)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-	// The objects new in this transaction are those from the first new oid on: the
-	// single writer takes rowids above every existing one.
-	s.insFTS = prep(`INSERT INTO objects_fts (rowid, name, description)
-		SELECT oid, name, description FROM objects WHERE oid >= ? AND (name <> '' OR description <> '')`)
+	s.insObject = prep(`INSERT INTO objects (oid, idh, id, version, type, spec_version, created, modified, revoked, name, description, hash, raw)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	s.insEntry = prep(`INSERT INTO entries (cid, date_added, oid, type, submitter, is_last) VALUES (?, ?, ?, ?, ?, ?)`)
 	// The newest version of an object in a collection, kept in entries.is_last so that
 	// match[version]=last, the default of every TAXII read, costs no subquery per row.
@@ -202,6 +200,7 @@ func (s *Store) Put(ctx context.Context, collection, submitter string, objs []st
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("sqlite: put: %w", err)
 	}
+	rows := derive(objs) // before the transaction, on every core
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: put: %w", err)
@@ -211,49 +210,42 @@ func (s *Store) Put(ctx context.Context, collection, submitter string, objs []st
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: put: %w", err)
 	}
-	var last int64
-	if err := tx.QueryRowContext(ctx, `SELECT last FROM clock WHERE one = 1`).Scan(&last); err != nil {
+	var last, lastOid int64
+	if err := tx.QueryRowContext(ctx, `SELECT last, last_oid FROM clock WHERE one = 1`).Scan(&last, &lastOid); err != nil {
 		return nil, fmt.Errorf("sqlite: put: clock: %w", err)
 	}
 	next := max(s.now().UnixMicro(), last+1)
-	first := next
+	first, firstOid := next, lastOid
 
 	// The statements run with a background context: a context that can be cancelled
 	// costs a watcher per statement. Cancellation is checked between objects instead,
 	// and the transaction itself is rolled back by database/sql when ctx ends.
 	bg := context.Background()
-	insObject, insFTS, insEntry := tx.StmtContext(bg, s.insObject), tx.StmtContext(bg, s.insFTS), tx.StmtContext(bg, s.insEntry)
+	insObject, insEntry := tx.StmtContext(bg, s.insObject), tx.StmtContext(bg, s.insEntry)
 	selEntry, clearLatest := tx.StmtContext(bg, s.selEntry), tx.StmtContext(bg, s.clearLatest)
-	latest, stored, err := s.lookUp(tx.StmtContext(bg, s.selLatest), tx.StmtContext(bg, s.selStored), cid, objs)
+	latest, stored, err := s.lookUp(tx.StmtContext(bg, s.selLatest), tx.StmtContext(bg, s.selStored), cid, objs, rows)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: put: %w", err)
 	}
 
 	res := make([]store.PutResult, len(objs))
-	var firstNew int64 // oid of the first object stored by this call; 0 when none
 	for i := range objs {
 		if i%128 == 127 {
 			if err := ctx.Err(); err != nil {
 				return nil, fmt.Errorf("sqlite: put: %w", err)
 			}
 		}
-		o := &objs[i]
-		key := o.Version().Key()
-		sum := sha256.Sum256(o.Raw)
+		o, row := &objs[i], &rows[i]
+		key, sum := row.key, row.sum
 		vkey := versionKey{o.ID, key}
 		have, ok := stored[vkey]
 		oid := have.oid
 		if !ok {
-			r, err := insObject.ExecContext(bg, idHash(o.ID), o.ID, key, o.Type, o.SpecVersion, o.Created.String(), o.Modified.String(),
-				o.Revoked, o.Name, o.Description, sum[:], o.Raw)
-			if err != nil {
+			lastOid++
+			oid = lastOid
+			if _, err := insObject.ExecContext(bg, oid, row.idh, o.ID, key, o.Type, o.SpecVersion, row.created, row.modified,
+				o.Revoked, o.Name, o.Description, sum[:], o.Raw); err != nil {
 				return nil, fmt.Errorf("sqlite: put %s: %w", o.ID, err)
-			}
-			if oid, err = r.LastInsertId(); err != nil {
-				return nil, fmt.Errorf("sqlite: put %s: %w", o.ID, err)
-			}
-			if firstNew == 0 {
-				firstNew = oid
 			}
 			stored[vkey] = storedVersion{oid: oid, hash: sum}
 		} else {
@@ -287,14 +279,8 @@ func (s *Store) Put(ctx context.Context, collection, submitter string, objs []st
 		res[i] = store.PutResult{Outcome: store.Added, DateAdded: fromMicros(next)}
 		next++
 	}
-	if firstNew > 0 {
-		// Index the text of the new objects with one statement.
-		if _, err := insFTS.ExecContext(bg, firstNew); err != nil {
-			return nil, fmt.Errorf("sqlite: put: index text: %w", err)
-		}
-	}
-	if next > first {
-		if _, err := tx.ExecContext(bg, `UPDATE clock SET last = ? WHERE one = 1`, next-1); err != nil {
+	if next > first || lastOid > firstOid {
+		if _, err := tx.ExecContext(bg, `UPDATE clock SET last = ?, last_oid = ? WHERE one = 1`, next-1, lastOid); err != nil {
 			return nil, fmt.Errorf("sqlite: put: clock: %w", err)
 		}
 	}
@@ -307,7 +293,46 @@ func (s *Store) Put(ctx context.Context, collection, submitter string, objs []st
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("sqlite: put: commit: %w", err)
 	}
+	if lastOid > firstOid {
+		s.idx.wake() // index the text of the new objects, after the commit
+	}
 	return res, nil
+}
+
+// row is what Put derives from an object to store it.
+type row struct {
+	idh               int64
+	key               string // stix.Timestamp.Key() of the version
+	sum               [sha256.Size]byte
+	created, modified string
+}
+
+// deriveChunk is the fewest objects worth a goroutine of derive.
+const deriveChunk = 512
+
+// derive computes the row of each object, on every core for a large batch: hashing and
+// formatting were a tenth of the single writer's time, and need no transaction.
+func derive(objs []stix.Object) []row {
+	rows := make([]row, len(objs))
+	fill := func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			o := &objs[i]
+			rows[i] = row{idh: idHash(o.ID), key: o.Version().Key(), sum: sha256.Sum256(o.Raw),
+				created: o.Created.String(), modified: o.Modified.String()}
+		}
+	}
+	workers := min(runtime.GOMAXPROCS(0), len(objs)/deriveChunk)
+	if workers <= 1 {
+		fill(0, len(objs))
+		return rows
+	}
+	var wg sync.WaitGroup
+	per := (len(objs) + workers - 1) / workers
+	for lo := 0; lo < len(objs); lo += per {
+		wg.Go(func() { fill(lo, min(lo+per, len(objs))) })
+	}
+	wg.Wait()
+	return rows
 }
 
 // latestChunk is the number of ids looked up by one execution of selLatest or selStored.
@@ -334,52 +359,72 @@ func idHash(id string) int64 {
 	return int64(binary.BigEndian.Uint64(h[:8]))
 }
 
-// lookUp reads, for the ids of objs, the newest entry of each in collection cid and every
-// stored version, with one query of each kind per latestChunk ids rather than one per
-// object. Rows of other ids that share a hash are left out.
-func (s *Store) lookUp(selLatest, selStored *sql.Stmt, cid int64, objs []stix.Object) (map[string]latestEntry, map[versionKey]storedVersion, error) {
+// lookUp reads, for the ids of objs, every stored version and the newest entry of each
+// in collection cid, with one query of each kind per latestChunk ids rather than one per
+// object. Only ids with a stored version can have an entry, so the entries are looked up
+// for those alone: in a bulk import most ids are new and cost one probe, not two. Rows
+// of other ids that share a hash are left out.
+func (s *Store) lookUp(selLatest, selStored *sql.Stmt, cid int64, objs []stix.Object, derived []row) (map[string]latestEntry, map[versionKey]storedVersion, error) {
 	want := make(map[string]bool, len(objs))
 	for i := range objs {
 		want[objs[i].ID] = true
 	}
-	latest := make(map[string]latestEntry, len(objs))
+	latest := make(map[string]latestEntry)
 	stored := make(map[versionKey]storedVersion, len(objs))
 	args := make([]any, latestChunk)
-	for start := 0; start < len(objs); start += latestChunk {
-		end := min(start+latestChunk, len(objs))
-		for k := range latestChunk { // a short last chunk repeats its last id
-			args[k] = idHash(objs[min(start+k, end-1)].ID)
-		}
-		err := eachRow(selStored, args, func(rows *sql.Rows) error {
-			var v storedVersion
-			var k versionKey
-			var hash []byte
-			if err := rows.Scan(&v.oid, &k.id, &k.version, &hash); err != nil {
+	// chunks runs q over hashes, latestChunk at a time; a short last chunk repeats its
+	// last hash.
+	chunks := func(q *sql.Stmt, prefix []any, hashes []int64, f func(*sql.Rows) error) error {
+		for start := 0; start < len(hashes); start += latestChunk {
+			end := min(start+latestChunk, len(hashes))
+			for k := range latestChunk {
+				args[k] = hashes[min(start+k, end-1)]
+			}
+			if err := eachRow(q, append(prefix, args...), f); err != nil {
 				return err
 			}
-			if want[k.id] {
-				copy(v.hash[:], hash)
-				stored[k] = v
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, nil, fmt.Errorf("stored versions: %w", err)
 		}
-		err = eachRow(selLatest, append([]any{cid}, args...), func(rows *sql.Rows) error {
-			var id string
-			var e latestEntry
-			if err := rows.Scan(&id, &e.version, &e.added); err != nil {
-				return err
-			}
-			if want[id] {
-				latest[id] = e
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, nil, fmt.Errorf("latest versions: %w", err)
+		return nil
+	}
+	hashes := make([]int64, len(objs))
+	for i := range derived {
+		hashes[i] = derived[i].idh
+	}
+	var found []int64 // hashes of the ids with a stored version
+	seen := make(map[string]bool)
+	err := chunks(selStored, nil, hashes, func(rows *sql.Rows) error {
+		var v storedVersion
+		var k versionKey
+		var hash []byte
+		if err := rows.Scan(&v.oid, &k.id, &k.version, &hash); err != nil {
+			return err
 		}
+		if want[k.id] {
+			copy(v.hash[:], hash)
+			stored[k] = v
+			if !seen[k.id] {
+				seen[k.id] = true
+				found = append(found, idHash(k.id))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("stored versions: %w", err)
+	}
+	err = chunks(selLatest, []any{cid}, found, func(rows *sql.Rows) error {
+		var id string
+		var e latestEntry
+		if err := rows.Scan(&id, &e.version, &e.added); err != nil {
+			return err
+		}
+		if want[id] {
+			latest[id] = e
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("latest versions: %w", err)
 	}
 	return latest, stored, nil
 }
@@ -667,6 +712,9 @@ func (s *Store) Delete(ctx context.Context, collection, id string, v store.Versi
 	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("sqlite: delete %s: commit: %w", id, err)
 	}
+	if len(victims) > 0 {
+		s.idx.wake() // remove their text from the search file
+	}
 	return len(victims), nil
 }
 
@@ -681,9 +729,8 @@ func collectGarbage(ctx context.Context, tx *sql.Tx, oid int64) error {
 	if err != nil {
 		return err
 	}
-	if name != "" || desc != "" {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO objects_fts (objects_fts, rowid, name, description) VALUES ('delete', ?, ?, ?)`,
-			oid, name, desc); err != nil {
+	if name != "" || desc != "" { // the indexer removes its text from the search file
+		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO search_deleted (oid) VALUES (?)`, oid); err != nil {
 			return fmt.Errorf("unindex text: %w", err)
 		}
 	}
@@ -736,7 +783,7 @@ func (s *Store) Search(ctx context.Context, q store.SearchQuery) ([]store.Entry,
 	}
 	match.WriteByte('*')
 	var b sqlBuilder
-	b.add("objects_fts MATCH ?", match.String())
+	b.add("f.fts MATCH ?", match.String())
 	if len(q.Collections) > 0 {
 		if len(q.Collections) > maxFilterValues {
 			return nil, fmt.Errorf("sqlite: search: %d collections, at most %d", len(q.Collections), maxFilterValues)
@@ -749,7 +796,10 @@ func (s *Store) Search(ctx context.Context, q store.SearchQuery) ([]store.Entry,
 	if err := b.versions(store.VersionFilter{Last: true}, nil, time.Time{}); err != nil {
 		return nil, fmt.Errorf("sqlite: search: %w", err)
 	}
-	query := `SELECT ` + entryColumns + ` FROM objects_fts f
+	if err := s.idx.catchUp(ctx); err != nil {
+		return nil, fmt.Errorf("sqlite: search: index: %w", err)
+	}
+	query := `SELECT ` + entryColumns + ` FROM search.fts f
 		JOIN objects o ON o.oid = f.rowid
 		JOIN entries e ON e.oid = o.oid` + b.where() + `
 		ORDER BY f.rank, e.date_added LIMIT ?`

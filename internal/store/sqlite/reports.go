@@ -206,7 +206,7 @@ func scanVersion(sc scanner) (store.ReportVersion, error) {
 // ReportVersions returns every version of a report, oldest first; none for an
 // unknown report.
 func (s *Store) ReportVersions(ctx context.Context, id string) ([]store.ReportVersion, error) {
-	out, err := queryAll(ctx, s.r, scanVersion, `SELECT `+versionColumns+` FROM report_versions WHERE report = ? ORDER BY version`, id)
+	out, err := queryAll(ctx, s.r.DB, scanVersion, `SELECT `+versionColumns+` FROM report_versions WHERE report = ? ORDER BY version`, id)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: versions of report %q: %w", id, err)
 	}
@@ -260,7 +260,7 @@ func (s *Store) Reports(ctx context.Context, q store.ReportQuery) ([]store.Repor
 	}
 	query += " ORDER BY " + order + " LIMIT ?"
 	args = append(args, min(max(q.Limit, 1), 1000))
-	out, err := queryAll(ctx, s.r, scanReport, query, args...)
+	out, err := queryAll(ctx, s.r.DB, scanReport, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: reports: %w", err)
 	}
@@ -333,7 +333,7 @@ func (s *Store) appendEvent(ctx context.Context, tx *sql.Tx, ev store.ReportEven
 
 // ReportEvents returns the history of a report, oldest first.
 func (s *Store) ReportEvents(ctx context.Context, id string) ([]store.ReportEvent, error) {
-	out, err := queryAll(ctx, s.r, func(sc scanner) (store.ReportEvent, error) {
+	out, err := queryAll(ctx, s.r.DB, func(sc scanner) (store.ReportEvent, error) {
 		var ev store.ReportEvent
 		var at string
 		if err := sc.Scan(&ev.Report, &ev.Seq, &at, &ev.Actor, &ev.Action, &ev.From, &ev.To, &ev.Collection, &ev.Text); err != nil {
@@ -362,7 +362,7 @@ func scanRevision(sc scanner) (store.ReportRevision, error) {
 
 // ReportRevisions returns the revisions of a report, oldest first.
 func (s *Store) ReportRevisions(ctx context.Context, id string) ([]store.ReportRevision, error) {
-	out, err := queryAll(ctx, s.r, scanRevision, `SELECT report, modified, objects, filed FROM report_revisions
+	out, err := queryAll(ctx, s.r.DB, scanRevision, `SELECT report, modified, objects, filed FROM report_revisions
 		WHERE report = ? ORDER BY modified`, id)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: revisions of report %q: %w", id, err)
@@ -372,7 +372,7 @@ func (s *Store) ReportRevisions(ctx context.Context, id string) ([]store.ReportR
 
 // UnfiledRevisions returns revisions not yet filed, oldest first.
 func (s *Store) UnfiledRevisions(ctx context.Context, limit int) ([]store.ReportRevision, error) {
-	out, err := queryAll(ctx, s.r, scanRevision, `SELECT report, modified, objects, filed FROM report_revisions
+	out, err := queryAll(ctx, s.r.DB, scanRevision, `SELECT report, modified, objects, filed FROM report_revisions
 		WHERE filed = 0 ORDER BY modified LIMIT ?`, min(max(limit, 1), 1000))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: unfiled revisions: %w", err)

@@ -10,7 +10,7 @@
 //
 // Writes go through one connection, so they are serialised in commit order; reads use
 // a pool of query_only connections that see the last commit (WAL readers never block
-// the writer). Every Put is one IMMEDIATE transaction.
+// the writer), with the search file attached. Every Put is one IMMEDIATE transaction.
 //
 // Data model (migrations/0001_init.sql):
 //   - objects holds every version (id, version) once, whatever the number of
@@ -35,8 +35,11 @@
 //     keeps that to few pages (at a million objects, the (id, version) text index it
 //     replaced made a third of the ingest time). (id, version) stays unique because the
 //     single writer looks each batch up before inserting (Put).
-//   - Full-text search: FTS5 over name and description of every stored version;
-//     Search keeps the latest version per collection at query time.
+//   - Full-text search: FTS5 over name and description of every stored version, in a
+//     file of its own next to the database (path + "-search"), indexed after each
+//     commit by a background indexer so that the single writer never waits for it;
+//     Search first brings it up to the last commit, and keeps the latest version per
+//     collection at query time. The file is derived: it is rebuilt when lost (fts.go).
 //   - The audit trail (migrations/0002_audit.sql, audit.go): one row per record,
 //     appended inside the transaction of each Put, Delete and account change.
 package sqlite
@@ -89,16 +92,17 @@ const pageSize = 8192
 
 // Store is a store.Store in one SQLite database file.
 type Store struct {
-	w    *sql.DB // exactly one connection: every write goes through it, in order
-	r    *sql.DB // read-only connections
+	w    *sql.DB   // exactly one connection: every write goes through it, in order
+	r    *readPool // read-only connections, with their statements prepared once
 	path string
 	now  func() time.Time // the wall clock; tests step it back
 
-	insObject, insFTS, insEntry, selStored, selEntry *sql.Stmt
-	selLatest, clearLatest                           *sql.Stmt
+	insObject, insEntry, selStored, selEntry *sql.Stmt
+	selLatest, clearLatest                   *sql.Stmt
 
-	ck *checkpointer
-	au auditState
+	ck  *checkpointer
+	idx *indexer // the search file (fts.go)
+	au  auditState
 }
 
 var _ store.Store = (*Store)(nil)
@@ -132,7 +136,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		sync = "FULL"
 	}
 	mmap := max(0, o.MmapMiB) << 20
-	dsn := func(cacheMiB int, extra ...string) string {
+	dsn := func(file string, cacheMiB int, extra ...string) string {
 		q := url.Values{}
 		q.Set("_busy_timeout", strconv.FormatInt(o.BusyTimeout.Milliseconds(), 10))
 		q.Add("_pragma", "foreign_keys(1)")
@@ -143,12 +147,12 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		for i := 0; i+1 < len(extra); i += 2 {
 			q.Add(extra[i], extra[i+1])
 		}
-		return path + "?" + q.Encode()
+		return file + "?" + q.Encode()
 	}
 
 	// The writer never checkpoints: a background connection copies the WAL into the
 	// database (checkpoint.go), on the other core, while the writer goes on writing.
-	w, err := sql.Open("sqlite", dsn(o.CacheMiB, "_txlock", "immediate",
+	w, err := sql.Open("sqlite", dsn(path, o.CacheMiB, "_txlock", "immediate",
 		"_pragma", "wal_autocheckpoint(0)", "_pragma", fmt.Sprintf("journal_size_limit(%d)", 128<<20)))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
@@ -177,13 +181,14 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		return fail(err)
 	}
 
-	r, err := sql.Open("sqlite", dsn(max(8, o.CacheMiB/4), "_pragma", "query_only(1)"))
-	if err != nil {
+	if err := s.openIndexer(ctx, dsn(path+searchSuffix, 16)); err != nil {
 		return fail(err)
 	}
+	r := sql.OpenDB(&attachConnector{d: &sqlite.Driver{}, dsn: dsn(path, max(8, o.CacheMiB/4), "_pragma", "query_only(1)"),
+		attach: path + searchSuffix, as: "search"})
 	r.SetMaxOpenConns(o.Readers)
 	r.SetMaxIdleConns(o.Readers)
-	s.r = r
+	s.r = newReadPool(r)
 	if err := r.PingContext(ctx); err != nil {
 		return fail(err)
 	}
@@ -193,7 +198,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	if err := s.prepareAudit(ctx, o.AuditKey); err != nil {
 		return fail(err)
 	}
-	if err := s.startCheckpointer(dsn(8)); err != nil {
+	if err := s.startCheckpointer(dsn(path, 8)); err != nil {
 		return fail(err)
 	}
 	return s, nil
@@ -203,7 +208,11 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 func (s *Store) Close() error {
 	var errs []error
 	errs = append(errs, s.stopCheckpointer())
-	for _, st := range []*sql.Stmt{s.insObject, s.insFTS, s.insEntry, s.selStored, s.selEntry, s.selLatest, s.clearLatest} {
+	if s.idx != nil {
+		errs = append(errs, s.idx.close())
+		s.idx = nil
+	}
+	for _, st := range []*sql.Stmt{s.insObject, s.insEntry, s.selStored, s.selEntry, s.selLatest, s.clearLatest} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}

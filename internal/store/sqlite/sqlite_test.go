@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -59,7 +60,7 @@ func TestPragmas(t *testing.T) {
 	for _, tc := range tests {
 		db := s.w
 		if tc.db == "r" {
-			db = s.r
+			db = s.r.DB
 		}
 		var got string
 		if err := db.QueryRowContext(ctx, "PRAGMA "+tc.pragma).Scan(&got); err != nil {
@@ -241,11 +242,17 @@ func TestGarbageCollection(t *testing.T) {
 	if count() != 0 || found() != 0 {
 		t.Fatalf("in no collection: %d versions, %d found", count(), found())
 	}
-	var idx int
-	if err := s.r.QueryRow("SELECT count(*) FROM objects_fts WHERE objects_fts MATCH 'shamoon'").Scan(&idx); err != nil || idx != 0 {
+	if err := s.idx.pass(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var idx, queued int
+	if err := s.r.QueryRow("SELECT count(*) FROM search.fts WHERE fts MATCH 'shamoon'").Scan(&idx); err != nil || idx != 0 {
 		t.Fatalf("text index still has it: %d, %v", idx, err)
 	}
-	if _, err := s.w.Exec("INSERT INTO objects_fts (objects_fts, rank) VALUES ('integrity-check', 1)"); err != nil {
+	if err := s.r.QueryRow("SELECT count(*) FROM search_deleted").Scan(&queued); err != nil || queued != 0 {
+		t.Fatalf("deletions still queued: %d, %v", queued, err)
+	}
+	if _, err := s.idx.db.Exec("INSERT INTO fts (fts, rank) VALUES ('integrity-check', 1)"); err != nil {
 		t.Fatalf("text index integrity: %v", err)
 	}
 	if r, err := s.IntegrityCheck(ctx); err != nil || r != "ok" {
@@ -349,5 +356,218 @@ func TestBackgroundCheckpoint(t *testing.T) {
 	}
 	if s.ck.count.Load() < 2 || fi.Size() < 1<<20 {
 		t.Fatalf("%d checkpoints, database file of %d bytes after writing 2,000 objects", s.ck.count.Load(), fi.Size())
+	}
+}
+
+// TestSearchFileRebuilt checks that the search file is derived: a lost one, or one ahead
+// of the database, is rebuilt from the objects, and oids freed by a delete are not
+// given again (the index would keep the old text under the new object).
+func TestSearchFileRebuilt(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "q.db")
+	s, err := Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	col := mustCollection(t, s)
+	obj := func(name string) stix.Object {
+		return storetest.Obj(t, storetest.NewID("malware"), "malware", "2024-01-01T00:00:00Z", "2024-01-01T00:00:00Z", "name", name, "is_family", true)
+	}
+	search := func(s *Store, text string) int {
+		t.Helper()
+		es, err := s.Search(ctx, store.SearchQuery{Text: text, Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(es)
+	}
+	keep, gone := obj("Keepsake"), obj("Goner")
+	if _, err := s.Put(ctx, col, "", []stix.Object{keep, gone}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.Delete(ctx, col, gone.ID, store.VersionFilter{All: true}, nil); err != nil || n != 1 {
+		t.Fatalf("delete: %d, %v", n, err)
+	}
+	if _, err := s.Put(ctx, col, "", []stix.Object{obj("Newcomer")}); err != nil {
+		t.Fatal(err)
+	}
+	var oids int
+	if err := s.r.QueryRow("SELECT max(oid) FROM objects").Scan(&oids); err != nil || oids != 3 {
+		t.Fatalf("oid of the third object: %d, %v (a freed oid was given again)", oids, err)
+	}
+	if search(s, "goner") != 0 || search(s, "newcomer") != 1 || search(s, "keepsake") != 1 {
+		t.Fatal("search before reopening")
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		if err := os.Remove(path + searchSuffix + suffix); err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+	}
+	s, err = Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if search(s, "goner") != 0 || search(s, "newcomer") != 1 || search(s, "keepsake") != 1 {
+		t.Fatal("search after the search file was lost")
+	}
+	// An index ahead of the database (another copy's) is started over.
+	if _, err := s.idx.db.Exec("UPDATE search_state SET indexed = 1000"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err = Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if search(s, "newcomer") != 1 || search(s, "keepsake") != 1 {
+		t.Fatal("search after the search file was ahead")
+	}
+}
+
+// TestPutBatchedRows checks one Put where objects repeat and several versions of one
+// object come in the same Put: each must see the entries written before it in the
+// transaction (a duplicate, the latest version to clear).
+func TestPutBatchedRows(t *testing.T) {
+	s := openTemp(t)
+	defer s.Close()
+	ctx := t.Context()
+	col := mustCollection(t, s)
+	var objs []stix.Object
+	ids := make([]string, 10)
+	for i := range ids {
+		ids[i] = storetest.NewID("malware")
+	}
+	// 100 objects: every tenth is a first version of one of the ten ids, and every
+	// other fifth a repeat of the one before it, while that one's entry is queued.
+	for i := range 100 {
+		switch {
+		case i%10 == 0:
+			ts := fmt.Sprintf("2024-01-01T00:00:%02dZ", i/10)
+			objs = append(objs, storetest.Obj(t, ids[(i/10)%len(ids)], "malware", "2024-01-01T00:00:00Z", ts, "name", "x", "is_family", true))
+		case i%5 == 0:
+			objs = append(objs, objs[i-1])
+		default:
+			objs = append(objs, storetest.Indicator(t, i, "2024-06-01T12:00:00.000Z"))
+		}
+	}
+	// The ten ids again, each in a newer version, so that the latest moves.
+	for i, id := range ids {
+		ts := fmt.Sprintf("2024-01-02T00:00:%02dZ", i)
+		objs = append(objs, storetest.Obj(t, id, "malware", "2024-01-01T00:00:00Z", ts, "name", "x", "is_family", true))
+	}
+	// Two more versions of the first, the second while the first's entry is queued.
+	for _, ts := range []string{"2024-01-03T00:00:00Z", "2024-01-04T00:00:00Z"} {
+		objs = append(objs, storetest.Obj(t, ids[0], "malware", "2024-01-01T00:00:00Z", ts, "name", "x", "is_family", true))
+	}
+	res, err := s.Put(ctx, col, "", objs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var added, dups int
+	for _, r := range res {
+		switch r.Outcome {
+		case store.Added:
+			added++
+		case store.Duplicate:
+			dups++
+		}
+	}
+	if added != 102 || dups != 10 {
+		t.Fatalf("%d added, %d duplicates; want 102 and 10", added, dups)
+	}
+	var bad int
+	if err := s.r.QueryRow(`SELECT count(*) FROM (SELECT o.id FROM entries e JOIN objects o ON o.oid = e.oid
+		GROUP BY o.id HAVING sum(e.is_last) <> 1)`).Scan(&bad); err != nil || bad != 0 {
+		t.Fatalf("%d objects without exactly one latest entry, %v", bad, err)
+	}
+	p, err := s.Query(ctx, store.Query{Collection: col, Types: []string{"malware"}, Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Entries) != len(ids) {
+		t.Fatalf("%d latest malware, want %d", len(p.Entries), len(ids))
+	}
+	for _, e := range p.Entries {
+		if want := "2024-01-02"; e.Object.ID == ids[0] && !strings.HasPrefix(e.Object.Modified.String(), "2024-01-04") ||
+			e.Object.ID != ids[0] && !strings.HasPrefix(e.Object.Modified.String(), want) {
+			t.Errorf("%s: latest is %s", e.Object.ID, e.Object.Modified)
+		}
+	}
+	if n, err := s.Count(ctx, ""); err != nil || n != 102 {
+		t.Fatalf("%d versions stored, %v; want 102", n, err)
+	}
+}
+
+// TestSearchTwoStores checks two stores open on one database, as two processes would be:
+// both write and index at once, and each finds what both wrote.
+func TestSearchTwoStores(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "q.db")
+	ctx := t.Context()
+	var stores [2]*Store
+	for i := range stores {
+		s, err := Open(ctx, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		stores[i] = s
+	}
+	col := mustCollection(t, stores[0])
+	const batches, size = 10, 40
+	errs := make(chan error, len(stores))
+	for k, s := range stores {
+		go func() {
+			for n := range batches {
+				objs := make([]stix.Object, size)
+				for i := range objs {
+					objs[i] = storetest.Obj(t, storetest.NewID("malware"), "malware", "2024-01-01T00:00:00Z", "2024-01-01T00:00:00Z",
+						"name", fmt.Sprintf("Twin%d", k), "is_family", true)
+				}
+				if _, err := s.Put(ctx, col, "", objs); err != nil {
+					errs <- err
+					return
+				}
+				if _, err := s.Search(ctx, store.SearchQuery{Text: fmt.Sprintf("twin%d", 1-k), Limit: 1}); err != nil {
+					errs <- fmt.Errorf("search after batch %d: %w", n, err)
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range stores {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, s := range stores {
+		for k := range stores {
+			es, err := s.Search(ctx, store.SearchQuery{Text: fmt.Sprintf("twin%d", k), Limit: maxLimit})
+			if err != nil || len(es) != batches*size {
+				t.Fatalf("twin%d: %d found, %v; want %d", k, len(es), err, batches*size)
+			}
+		}
+	}
+}
+
+// TestCloseTwice checks that a second Close, and a use after Close, are errors, not panics.
+func TestCloseTwice(t *testing.T) {
+	s := openTemp(t)
+	col := mustCollection(t, s)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_ = s.Close()
+	if _, err := s.Put(t.Context(), col, "", []stix.Object{storetest.Indicator(t, 1, "2024-06-01T12:00:00.000Z")}); err == nil {
+		t.Error("put after close: no error")
+	}
+	if _, err := s.Search(t.Context(), store.SearchQuery{Text: "x"}); err == nil {
+		t.Error("search after close: no error")
 	}
 }
