@@ -103,8 +103,13 @@ type querier interface {
 }
 
 // collectionID returns the id of the collection with this id, else with this alias;
-// an error wrapping store.ErrNotFound when there is none.
-func collectionID(ctx context.Context, q querier, idOrAlias string) (string, error) {
+// an error wrapping store.ErrNotFound when there is none. Collections are never
+// removed and their ids and aliases never change, so a name once resolved is kept (in
+// memory, at most two per collection) and later calls save a round trip.
+func (s *Store) collectionID(ctx context.Context, q querier, idOrAlias string) (string, error) {
+	if id, ok := s.collectionIDs.Load(idOrAlias); ok {
+		return id.(string), nil
+	}
 	var id string
 	err := q.QueryRow(ctx, `SELECT id FROM collections WHERE id = $1
 		UNION ALL SELECT id FROM collections WHERE alias = $1 LIMIT 1`, idOrAlias).Scan(&id)
@@ -114,6 +119,7 @@ func collectionID(ctx context.Context, q querier, idOrAlias string) (string, err
 	if err != nil {
 		return "", fmt.Errorf("collection %q: %w", idOrAlias, err)
 	}
+	s.collectionIDs.Store(idOrAlias, id)
 	return id, nil
 }
 
@@ -140,7 +146,7 @@ func (s *Store) Put(ctx context.Context, collection, submitter string, objs []st
 	var results []store.PutResult
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		var err error
-		results, err = putTx(ctx, tx, collection, submitter, objs, keys, digests)
+		results, err = s.putTx(ctx, tx, collection, submitter, objs, keys, digests)
 		return err
 	})
 	if err != nil {
@@ -149,9 +155,9 @@ func (s *Store) Put(ctx context.Context, collection, submitter string, objs []st
 	return results, nil
 }
 
-func putTx(ctx context.Context, tx pgx.Tx, collection, submitter string, objs []stix.Object,
+func (s *Store) putTx(ctx context.Context, tx pgx.Tx, collection, submitter string, objs []stix.Object,
 	keys []versionKey, digests [][]byte) ([]store.PutResult, error) {
-	collection, err := collectionID(ctx, tx, collection)
+	collection, err := s.collectionID(ctx, tx, collection)
 	if err != nil {
 		return nil, err
 	}
@@ -195,11 +201,11 @@ func putTx(ctx context.Context, tx pgx.Tx, collection, submitter string, objs []
 		}
 		o := &objs[i]
 		newRows = append(newRows, []any{o.ID, keys[i].ver, o.Type, o.SpecVersion, o.Created.String(),
-			o.Modified.String(), o.Revoked, o.Name, o.Description, o.Raw, digests[i]})
+			o.Modified.String(), o.Revoked, o.Name, o.Description, o.Raw, digests[i], lexemes(o.Name, o.Description)})
 	}
 	if len(newRows) > 0 {
 		_, err := tx.CopyFrom(ctx, pgx.Identifier{"versions"},
-			[]string{"id", "ver", "type", "spec_version", "created", "modified", "revoked", "name", "description", "raw", "digest"},
+			[]string{"id", "ver", "type", "spec_version", "created", "modified", "revoked", "name", "description", "raw", "digest", "tsv"},
 			pgx.CopyFromRows(newRows))
 		if isCode(err, codeUniqueViolation) {
 			return nil, fmt.Errorf("copy versions: %w: %w", errRaceLost, err)
@@ -374,11 +380,14 @@ func scanEntry(row pgx.Row) (store.Entry, error) {
 	return e, nil
 }
 
-// execArgs makes pgx send a query without preparing it, so that the server plans it
-// for the actual cursor and filter values every time. A prepared statement may
+// execArgs makes pgx send a query as the unnamed statement, which the server plans
+// for the actual cursor and filter values every time. A named prepared statement may
 // switch to a generic plan after a few executions, and for "date_added > $2 ORDER BY
-// date_added LIMIT n" a generic plan can read the whole collection to sort it.
-func execArgs(a args) []any { return append([]any{pgx.QueryExecModeExec}, a...) }
+// date_added LIMIT n" a generic plan can read the whole collection to sort it. pgx
+// caches the statement's description (its column types), so that the rows come back in
+// the binary format, in one round trip: raw JSON as bytes rather than hex text that
+// the server encodes and pgx decodes again, integers without formatting.
+func execArgs(a args) []any { return append([]any{pgx.QueryExecModeCacheDescribe}, a...) }
 
 // args collects query arguments and hands out their placeholders.
 type args []any
@@ -430,7 +439,7 @@ func (s *Store) Query(ctx context.Context, q store.Query) (store.Page, error) {
 	if len(q.IDs) > maxFilterList || len(q.Types) > maxFilterList || len(q.SpecVersions) > maxFilterList {
 		return store.Page{}, fmt.Errorf("postgres: query: more than %d values in a filter", maxFilterList)
 	}
-	col, err := collectionID(ctx, s.pool, q.Collection)
+	col, err := s.collectionID(ctx, s.pool, q.Collection)
 	if err != nil {
 		return store.Page{}, fmt.Errorf("postgres: query: %w", err)
 	}
@@ -451,7 +460,15 @@ func (s *Store) Query(ctx context.Context, q store.Query) (store.Page, error) {
 	if len(q.IDs) > 0 {
 		where = append(where, "e.id = ANY("+a.add(q.IDs)+"::text[])")
 	}
-	if len(q.Types) > 0 {
+	switch len(q.Types) {
+	case 0:
+	case 1:
+		// One type (the common match[type]) as an equality, which the planner knows
+		// the (collection, type, date_added) index returns in date_added order: the
+		// page stops after limit+1 rows. With "= ANY" it reads and sorts every entry
+		// of the type after the cursor, unless statistics steer it elsewhere.
+		where = append(where, "e.type = "+a.add(q.Types[0]))
+	default:
 		where = append(where, "e.type = ANY("+a.add(q.Types)+"::text[])")
 	}
 	if len(q.SpecVersions) > 0 {
@@ -511,7 +528,7 @@ func (s *Store) Delete(ctx context.Context, collection, id string, v store.Versi
 	}
 	var n int
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
-		col, err := collectionID(ctx, tx, collection)
+		col, err := s.collectionID(ctx, tx, collection)
 		if err != nil {
 			return err
 		}
@@ -555,7 +572,7 @@ func (s *Store) Count(ctx context.Context, collection string) (int, error) {
 		err = s.pool.QueryRow(ctx, `SELECT count(*) FROM versions`).Scan(&n)
 	} else {
 		var col string
-		if col, err = collectionID(ctx, s.pool, collection); err == nil {
+		if col, err = s.collectionID(ctx, s.pool, collection); err == nil {
 			err = s.pool.QueryRow(ctx, `SELECT count(*) FROM entries WHERE collection = $1`, col).Scan(&n)
 		}
 	}
@@ -567,7 +584,7 @@ func (s *Store) Count(ctx context.Context, collection string) (int, error) {
 
 // LastAdded returns the newest date_added of a collection, zero when it is empty.
 func (s *Store) LastAdded(ctx context.Context, collection string) (time.Time, error) {
-	col, err := collectionID(ctx, s.pool, collection)
+	col, err := s.collectionID(ctx, s.pool, collection)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("postgres: last added %s: %w", collection, err)
 	}

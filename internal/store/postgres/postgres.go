@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -23,6 +24,8 @@ type Store struct {
 	isolation   pgx.TxIsoLevel
 	maxAttempts int
 	retries     atomic.Int64
+
+	collectionIDs sync.Map // collection id or alias -> id, see collectionID
 }
 
 var _ store.Store = (*Store)(nil)
