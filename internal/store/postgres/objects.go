@@ -181,15 +181,24 @@ func (s *Store) putTx(ctx context.Context, tx pgx.Tx, collection, submitter stri
 	for j, i := range uniq {
 		uniqIDs[j], uniqVers[j] = keys[i].id, keys[i].ver
 	}
+	// vid holds the number of each version: its own when it exists, else a fresh one
+	// from the sequence (numbers lost to a rollback leave harmless gaps).
+	vid := make(map[versionKey]int64, len(uniq))
 	existed := make(map[versionKey]bool)
 	var k versionKey
+	var n int64
+	var old bool
 	rows, err := tx.Query(ctx, `
-		SELECT v.id, v.ver FROM versions v
-		JOIN unnest($1::text[], $2::text[]) AS k(id, ver) ON v.id = k.id AND v.ver = k.ver`, uniqIDs, uniqVers)
+		SELECT k.id, k.ver, v.vid IS NOT NULL, coalesce(v.vid, nextval('versions_vid_seq'))
+		FROM unnest($1::text[], $2::text[]) AS k(id, ver)
+		LEFT JOIN versions v ON v.id = k.id AND v.ver = k.ver`, uniqIDs, uniqVers)
 	if err != nil {
 		return nil, fmt.Errorf("read versions: %w", err)
 	}
-	if _, err := pgx.ForEachRow(rows, []any{&k.id, &k.ver}, func() error { existed[k] = true; return nil }); err != nil {
+	if _, err := pgx.ForEachRow(rows, []any{&k.id, &k.ver, &old, &n}, func() error {
+		existed[k], vid[k] = old, n
+		return nil
+	}); err != nil {
 		return nil, fmt.Errorf("read versions: %w", err)
 	}
 	var newRows [][]any
@@ -200,12 +209,12 @@ func (s *Store) putTx(ctx context.Context, tx pgx.Tx, collection, submitter stri
 			continue
 		}
 		o := &objs[i]
-		newRows = append(newRows, []any{o.ID, keys[i].ver, o.Type, o.SpecVersion, o.Created.String(),
+		newRows = append(newRows, []any{vid[keys[i]], o.ID, keys[i].ver, o.Type, o.SpecVersion, o.Created.String(),
 			o.Modified.String(), o.Revoked, o.Name, o.Description, o.Raw, digests[i], lexemes(o.Name, o.Description)})
 	}
 	if len(newRows) > 0 {
 		_, err := tx.CopyFrom(ctx, pgx.Identifier{"versions"},
-			[]string{"id", "ver", "type", "spec_version", "created", "modified", "revoked", "name", "description", "raw", "digest", "tsv"},
+			[]string{"vid", "id", "ver", "type", "spec_version", "created", "modified", "revoked", "name", "description", "raw", "digest", "tsv"},
 			pgx.CopyFromRows(newRows))
 		if isCode(err, codeUniqueViolation) {
 			return nil, fmt.Errorf("copy versions: %w: %w", errRaceLost, err)
@@ -229,7 +238,7 @@ func (s *Store) putTx(ctx context.Context, tx pgx.Tx, collection, submitter stri
 	existing := make(map[versionKey]int64)
 	if len(oldIDs) > 0 {
 		rows, err := tx.Query(ctx, `
-			SELECT v.id, v.ver, v.digest, e.date_added FROM versions v
+			SELECT v.id, v.ver, v.vid, v.digest, e.date_added FROM versions v
 			JOIN unnest($2::text[], $3::text[]) AS k(id, ver) ON v.id = k.id AND v.ver = k.ver
 			LEFT JOIN entries e ON e.collection = $1 AND e.id = v.id AND e.ver = v.ver`, collection, oldIDs, oldVers)
 		if err != nil {
@@ -238,8 +247,9 @@ func (s *Store) putTx(ctx context.Context, tx pgx.Tx, collection, submitter stri
 		var sum []byte
 		var added *int64
 		found := 0
-		_, err = pgx.ForEachRow(rows, []any{&k.id, &k.ver, &sum, &added}, func() error {
+		_, err = pgx.ForEachRow(rows, []any{&k.id, &k.ver, &n, &sum, &added}, func() error {
 			found++
+			vid[k] = n // as it is now, under the lock
 			if !bytes.Equal(sum, digests[first[k]]) {
 				conflict[k] = true
 			} else if added != nil {
@@ -284,11 +294,11 @@ func (s *Store) putTx(ctx context.Context, tx pgx.Tx, collection, submitter stri
 		for j, i := range fresh {
 			o := &objs[i]
 			added := base + int64(j)
-			entryRows[j] = []any{collection, o.ID, keys[i].ver, o.Type, o.SpecVersion, added, submitter, lastOf[o.ID] == keys[i].ver}
+			entryRows[j] = []any{collection, o.ID, keys[i].ver, vid[keys[i]], o.Type, o.SpecVersion, added, submitter, lastOf[o.ID] == keys[i].ver}
 			results[i] = store.PutResult{Outcome: store.Added, DateAdded: fromMicros(added)}
 		}
 		_, err = tx.CopyFrom(ctx, pgx.Identifier{"entries"},
-			[]string{"collection", "id", "ver", "type", "spec_version", "date_added", "submitter", "is_last"},
+			[]string{"collection", "id", "ver", "vid", "type", "spec_version", "date_added", "submitter", "is_last"},
 			pgx.CopyFromRows(entryRows))
 		if err != nil {
 			return nil, fmt.Errorf("copy entries: %w", err)
@@ -486,7 +496,7 @@ func (s *Store) Query(ctx context.Context, q store.Query) (store.Page, error) {
 	if vc != "" {
 		where = append(where, vc)
 	}
-	sql := `SELECT ` + entryColumns + ` FROM entries e JOIN versions v ON v.id = e.id AND v.ver = e.ver
+	sql := `SELECT ` + entryColumns + ` FROM entries e JOIN versions v ON v.vid = e.vid
 		WHERE ` + strings.Join(where, " AND ") + `
 		ORDER BY e.date_added LIMIT ` + a.add(limit+1)
 	rows, err := s.pool.Query(ctx, sql, execArgs(a)...)
@@ -555,7 +565,7 @@ func (s *Store) Delete(ctx context.Context, collection, id string, v store.Versi
 			return err
 		}
 		_, err = tx.Exec(ctx, `DELETE FROM versions v WHERE v.id = $1 AND v.ver = ANY($2::text[])
-			AND NOT EXISTS (SELECT 1 FROM entries e WHERE e.id = v.id AND e.ver = v.ver)`, id, vers)
+			AND NOT EXISTS (SELECT 1 FROM entries e WHERE e.vid = v.vid)`, id, vers)
 		return err
 	})
 	if err != nil {

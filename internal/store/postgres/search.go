@@ -140,7 +140,7 @@ func (s *Store) Search(ctx context.Context, q store.SearchQuery) ([]store.Entry,
 	}
 	// The latest version per collection, as the embedded store.
 	where = append(where, "e.is_last")
-	sql := `SELECT ` + entryColumns + ` FROM versions v JOIN entries e ON e.id = v.id AND e.ver = v.ver
+	sql := `SELECT ` + entryColumns + ` FROM versions v JOIN entries e ON e.vid = v.vid
 		WHERE ` + strings.Join(where, " AND ") + `
 		ORDER BY ts_rank(v.tsv, ` + tsq + `) DESC, e.date_added LIMIT ` + a.add(clampLimit(q.Limit))
 	rows, err := s.pool.Query(ctx, sql, execArgs(a)...)
