@@ -70,3 +70,11 @@ func wordsOf(n int) string {
 	}
 	return b.String()
 }
+
+func BenchmarkLexemes(b *testing.B) {
+	name := "malware number 12345 seen in the wild"
+	desc := "Observed by several operators in the energy and water sectors during the reporting period; shared under the partner agreement for correlation."
+	for b.Loop() {
+		postgres.Lexemes(name, desc)
+	}
+}

@@ -67,35 +67,39 @@ const (
 // words and query words are split by one rule. Words past the tsvector's limits are
 // left out of the index (they stay in the object).
 func lexemes(name, description string) pgtype.TSVector {
-	at := make(map[string][]pgtype.TSVectorPosition)
-	var order []string // first occurrence order, sorted below
-	pos, size := 0, 0
+	type wordAt struct {
+		word string
+		pos  uint16
+	}
+	var all []wordAt
+	pos := 0
 	for _, text := range [2]string{name, description} {
 		for _, w := range strings.FieldsFunc(strings.ToLower(text), func(r rune) bool { return !isWordRune(r) }) {
-			w = cutWord(w)
-			pos = min(pos+1, maxLexemePos)
-			ps, seen := at[w]
-			cost := 2 // a position
-			if !seen {
-				cost += len(w) + 4 // the word, its alignment and its count of positions
-			}
-			// Positions must rise strictly; past the last position all words share it.
-			if size+cost > maxLexemeBytes || len(ps) >= maxLexemeCount || (seen && int(ps[len(ps)-1].Position) >= pos) {
-				continue
-			}
-			size += cost
-			if !seen {
-				order = append(order, w)
-			}
-			at[w] = append(ps, pgtype.TSVectorPosition{Position: uint16(pos)})
+			pos = min(pos+1, maxLexemePos) // past the last position, all words share it
+			all = append(all, wordAt{cutWord(w), uint16(pos)})
 		}
 	}
 	// The server keeps lexemes in byte order and trusts a sender's order only if it is
-	// sorted; sorting here spares it the work.
-	slices.Sort(order)
-	tsv := pgtype.TSVector{Lexemes: make([]pgtype.TSVectorLexeme, len(order)), Valid: true}
-	for i, w := range order {
-		tsv.Lexemes[i] = pgtype.TSVectorLexeme{Word: w, Positions: at[w]}
+	// sorted; a stable sort keeps each word's positions rising.
+	slices.SortStableFunc(all, func(a, b wordAt) int { return strings.Compare(a.word, b.word) })
+	tsv := pgtype.TSVector{Valid: true}
+	positions := make([]pgtype.TSVectorPosition, 0, len(all))
+	size := 0
+	for i := 0; i < len(all); {
+		w, from := all[i].word, len(positions)
+		cost := len(w) + 4 // the word, its alignment and its count of positions
+		for ; i < len(all) && all[i].word == w; i++ {
+			n := len(positions) - from
+			if n >= maxLexemeCount || (n > 0 && positions[len(positions)-1].Position >= all[i].pos) ||
+				size+cost+2*(n+1) > maxLexemeBytes {
+				continue
+			}
+			positions = append(positions, pgtype.TSVectorPosition{Position: all[i].pos})
+		}
+		if n := len(positions) - from; n > 0 {
+			size += cost + 2*n
+			tsv.Lexemes = append(tsv.Lexemes, pgtype.TSVectorLexeme{Word: w, Positions: positions[from:len(positions):len(positions)]})
+		}
 	}
 	return tsv
 }
