@@ -1,11 +1,13 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
@@ -20,7 +22,12 @@ const (
 
 // isWordRune says which characters make up words, in stored text and in queries alike
 // (as the embedded store): letters, digits and marks.
-func isWordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsMark(r) }
+func isWordRune(r rune) bool {
+	if r < utf8.RuneSelf { // the same answer, without the tables
+		return 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9'
+	}
+	return unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsMark(r)
+}
 
 // cutWord cuts a word to maxWordLen bytes at a rune boundary.
 func cutWord(w string) string {
@@ -71,17 +78,38 @@ func lexemes(name, description string) pgtype.TSVector {
 		word string
 		pos  uint16
 	}
-	var all []wordAt
+	all := make([]wordAt, 0, 32)
 	pos := 0
+	add := func(w string) {
+		pos = min(pos+1, maxLexemePos) // past the last position, all words share it
+		all = append(all, wordAt{cutWord(w), uint16(pos)})
+	}
 	for _, text := range [2]string{name, description} {
-		for _, w := range strings.FieldsFunc(strings.ToLower(text), func(r rune) bool { return !isWordRune(r) }) {
-			pos = min(pos+1, maxLexemePos) // past the last position, all words share it
-			all = append(all, wordAt{cutWord(w), uint16(pos)})
+		text = strings.ToLower(text)
+		start := -1 // of the current word
+		for i, r := range text {
+			switch {
+			case isWordRune(r):
+				if start < 0 {
+					start = i
+				}
+			case start >= 0:
+				add(text[start:i])
+				start = -1
+			}
+		}
+		if start >= 0 {
+			add(text[start:])
 		}
 	}
 	// The server keeps lexemes in byte order and trusts a sender's order only if it is
-	// sorted; a stable sort keeps each word's positions rising.
-	slices.SortStableFunc(all, func(a, b wordAt) int { return strings.Compare(a.word, b.word) })
+	// sorted; each word's positions must rise.
+	slices.SortFunc(all, func(a, b wordAt) int {
+		if c := strings.Compare(a.word, b.word); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.pos, b.pos)
+	})
 	tsv := pgtype.TSVector{Valid: true}
 	positions := make([]pgtype.TSVectorPosition, 0, len(all))
 	size := 0
