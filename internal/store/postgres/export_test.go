@@ -12,3 +12,6 @@ func (s *Store) InTx(ctx context.Context, fn func(pgx.Tx) error) error { return 
 
 // Pool exposes the connection pool to the tests.
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// Lexemes exposes the full-text value of a version's text to the tests.
+var Lexemes = lexemes

@@ -113,8 +113,13 @@ type querier interface {
 }
 
 // collectionID returns the id of the collection with this id, else with this alias;
-// an error wrapping store.ErrNotFound when there is none.
-func collectionID(ctx context.Context, q querier, idOrAlias string) (string, error) {
+// an error wrapping store.ErrNotFound when there is none. Collections are never
+// removed and their ids and aliases never change, so a name once resolved is kept (in
+// memory, at most two per collection) and later calls save a round trip.
+func (s *Store) collectionID(ctx context.Context, q querier, idOrAlias string) (string, error) {
+	if id, ok := s.collectionIDs.Load(idOrAlias); ok {
+		return id.(string), nil
+	}
 	var id string
 	err := q.QueryRow(ctx, `SELECT id FROM collections WHERE id = $1
 		UNION ALL SELECT id FROM collections WHERE alias = $1 LIMIT 1`, idOrAlias).Scan(&id)
@@ -124,6 +129,7 @@ func collectionID(ctx context.Context, q querier, idOrAlias string) (string, err
 	if err != nil {
 		return "", fmt.Errorf("collection %q: %w", idOrAlias, err)
 	}
+	s.collectionIDs.Store(idOrAlias, id)
 	return id, nil
 }
 
@@ -161,7 +167,7 @@ func (s *Store) Put(ctx context.Context, collection, submitter string, objs []st
 
 func (s *Store) putTx(ctx context.Context, tx pgx.Tx, collection, submitter string, objs []stix.Object,
 	keys []versionKey, digests [][]byte) ([]store.PutResult, error) {
-	collection, err := collectionID(ctx, tx, collection)
+	collection, err := s.collectionID(ctx, tx, collection)
 	if err != nil {
 		return nil, err
 	}
@@ -185,15 +191,24 @@ func (s *Store) putTx(ctx context.Context, tx pgx.Tx, collection, submitter stri
 	for j, i := range uniq {
 		uniqIDs[j], uniqVers[j] = keys[i].id, keys[i].ver
 	}
+	// vid holds the number of each version: its own when it exists, else a fresh one
+	// from the sequence (numbers lost to a rollback leave harmless gaps).
+	vid := make(map[versionKey]int64, len(uniq))
 	existed := make(map[versionKey]bool)
 	var k versionKey
+	var n int64
+	var old bool
 	rows, err := tx.Query(ctx, `
-		SELECT v.id, v.ver FROM versions v
-		JOIN unnest($1::text[], $2::text[]) AS k(id, ver) ON v.id = k.id AND v.ver = k.ver`, uniqIDs, uniqVers)
+		SELECT k.id, k.ver, v.vid IS NOT NULL, coalesce(v.vid, nextval('versions_vid_seq'))
+		FROM unnest($1::text[], $2::text[]) AS k(id, ver)
+		LEFT JOIN versions v ON v.id = k.id AND v.ver = k.ver`, uniqIDs, uniqVers)
 	if err != nil {
 		return nil, fmt.Errorf("read versions: %w", err)
 	}
-	if _, err := pgx.ForEachRow(rows, []any{&k.id, &k.ver}, func() error { existed[k] = true; return nil }); err != nil {
+	if _, err := pgx.ForEachRow(rows, []any{&k.id, &k.ver, &old, &n}, func() error {
+		existed[k], vid[k] = old, n
+		return nil
+	}); err != nil {
 		return nil, fmt.Errorf("read versions: %w", err)
 	}
 	var newRows [][]any
@@ -204,12 +219,12 @@ func (s *Store) putTx(ctx context.Context, tx pgx.Tx, collection, submitter stri
 			continue
 		}
 		o := &objs[i]
-		newRows = append(newRows, []any{o.ID, keys[i].ver, o.Type, o.SpecVersion, o.Created.String(),
-			o.Modified.String(), o.Revoked, o.Name, o.Description, o.Raw, digests[i]})
+		newRows = append(newRows, []any{vid[keys[i]], o.ID, keys[i].ver, o.Type, o.SpecVersion, o.Created.String(),
+			o.Modified.String(), o.Revoked, o.Name, o.Description, o.Raw, digests[i], lexemes(o.Name, o.Description)})
 	}
 	if len(newRows) > 0 {
 		_, err := tx.CopyFrom(ctx, pgx.Identifier{"versions"},
-			[]string{"id", "ver", "type", "spec_version", "created", "modified", "revoked", "name", "description", "raw", "digest"},
+			[]string{"vid", "id", "ver", "type", "spec_version", "created", "modified", "revoked", "name", "description", "raw", "digest", "tsv"},
 			pgx.CopyFromRows(newRows))
 		if isCode(err, codeUniqueViolation) {
 			return nil, fmt.Errorf("copy versions: %w: %w", errRaceLost, err)
@@ -233,7 +248,7 @@ func (s *Store) putTx(ctx context.Context, tx pgx.Tx, collection, submitter stri
 	existing := make(map[versionKey]int64)
 	if len(oldIDs) > 0 {
 		rows, err := tx.Query(ctx, `
-			SELECT v.id, v.ver, v.digest, e.date_added FROM versions v
+			SELECT v.id, v.ver, v.vid, v.digest, e.date_added FROM versions v
 			JOIN unnest($2::text[], $3::text[]) AS k(id, ver) ON v.id = k.id AND v.ver = k.ver
 			LEFT JOIN entries e ON e.collection = $1 AND e.id = v.id AND e.ver = v.ver`, collection, oldIDs, oldVers)
 		if err != nil {
@@ -242,8 +257,9 @@ func (s *Store) putTx(ctx context.Context, tx pgx.Tx, collection, submitter stri
 		var sum []byte
 		var added *int64
 		found := 0
-		_, err = pgx.ForEachRow(rows, []any{&k.id, &k.ver, &sum, &added}, func() error {
+		_, err = pgx.ForEachRow(rows, []any{&k.id, &k.ver, &n, &sum, &added}, func() error {
 			found++
+			vid[k] = n // as it is now, under the lock
 			if !bytes.Equal(sum, digests[first[k]]) {
 				conflict[k] = true
 			} else if added != nil {
@@ -288,11 +304,11 @@ func (s *Store) putTx(ctx context.Context, tx pgx.Tx, collection, submitter stri
 		for j, i := range fresh {
 			o := &objs[i]
 			added := base + int64(j)
-			entryRows[j] = []any{collection, o.ID, keys[i].ver, o.Type, o.SpecVersion, added, submitter, lastOf[o.ID] == keys[i].ver}
+			entryRows[j] = []any{collection, o.ID, keys[i].ver, vid[keys[i]], o.Type, o.SpecVersion, added, submitter, lastOf[o.ID] == keys[i].ver}
 			results[i] = store.PutResult{Outcome: store.Added, DateAdded: fromMicros(added)}
 		}
 		_, err = tx.CopyFrom(ctx, pgx.Identifier{"entries"},
-			[]string{"collection", "id", "ver", "type", "spec_version", "date_added", "submitter", "is_last"},
+			[]string{"collection", "id", "ver", "vid", "type", "spec_version", "date_added", "submitter", "is_last"},
 			pgx.CopyFromRows(entryRows))
 		if err != nil {
 			return nil, fmt.Errorf("copy entries: %w", err)
@@ -387,11 +403,14 @@ func scanEntry(row pgx.Row) (store.Entry, error) {
 	return e, nil
 }
 
-// execArgs makes pgx send a query without preparing it, so that the server plans it
-// for the actual cursor and filter values every time. A prepared statement may
+// execArgs makes pgx send a query as the unnamed statement, which the server plans
+// for the actual cursor and filter values every time. A named prepared statement may
 // switch to a generic plan after a few executions, and for "date_added > $2 ORDER BY
-// date_added LIMIT n" a generic plan can read the whole collection to sort it.
-func execArgs(a args) []any { return append([]any{pgx.QueryExecModeExec}, a...) }
+// date_added LIMIT n" a generic plan can read the whole collection to sort it. pgx
+// caches the statement's description (its column types), so that the rows come back in
+// the binary format, in one round trip: raw JSON as bytes rather than hex text that
+// the server encodes and pgx decodes again, integers without formatting.
+func execArgs(a args) []any { return append([]any{pgx.QueryExecModeCacheDescribe}, a...) }
 
 // args collects query arguments and hands out their placeholders.
 type args []any
@@ -443,7 +462,7 @@ func (s *Store) Query(ctx context.Context, q store.Query) (store.Page, error) {
 	if len(q.IDs) > maxFilterList || len(q.Types) > maxFilterList || len(q.SpecVersions) > maxFilterList {
 		return store.Page{}, fmt.Errorf("postgres: query: more than %d values in a filter", maxFilterList)
 	}
-	col, err := collectionID(ctx, s.pool, q.Collection)
+	col, err := s.collectionID(ctx, s.pool, q.Collection)
 	if err != nil {
 		return store.Page{}, fmt.Errorf("postgres: query: %w", err)
 	}
@@ -464,7 +483,15 @@ func (s *Store) Query(ctx context.Context, q store.Query) (store.Page, error) {
 	if len(q.IDs) > 0 {
 		where = append(where, "e.id = ANY("+a.add(q.IDs)+"::text[])")
 	}
-	if len(q.Types) > 0 {
+	switch len(q.Types) {
+	case 0:
+	case 1:
+		// One type (the common match[type]) as an equality, which the planner knows
+		// the (collection, type, date_added) index returns in date_added order: the
+		// page stops after limit+1 rows. With "= ANY" it reads and sorts every entry
+		// of the type after the cursor, unless statistics steer it elsewhere.
+		where = append(where, "e.type = "+a.add(q.Types[0]))
+	default:
 		where = append(where, "e.type = ANY("+a.add(q.Types)+"::text[])")
 	}
 	if len(q.SpecVersions) > 0 {
@@ -482,7 +509,7 @@ func (s *Store) Query(ctx context.Context, q store.Query) (store.Page, error) {
 	if vc != "" {
 		where = append(where, vc)
 	}
-	sql := `SELECT ` + entryColumns + ` FROM entries e JOIN versions v ON v.id = e.id AND v.ver = e.ver
+	sql := `SELECT ` + entryColumns + ` FROM entries e JOIN versions v ON v.vid = e.vid
 		WHERE ` + strings.Join(where, " AND ") + `
 		ORDER BY e.date_added LIMIT ` + a.add(limit+1)
 	rows, err := s.pool.Query(ctx, sql, execArgs(a)...)
@@ -524,7 +551,7 @@ func (s *Store) Delete(ctx context.Context, collection, id string, v store.Versi
 	}
 	var n int
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
-		col, err := collectionID(ctx, tx, collection)
+		col, err := s.collectionID(ctx, tx, collection)
 		if err != nil {
 			return err
 		}
@@ -549,7 +576,7 @@ func (s *Store) Delete(ctx context.Context, collection, id string, v store.Versi
 				return err
 			}
 			if _, err := tx.Exec(ctx, `DELETE FROM versions v WHERE v.id = $1 AND v.ver = ANY($2::text[])
-				AND NOT EXISTS (SELECT 1 FROM entries e WHERE e.id = v.id AND e.ver = v.ver)`, id, vers); err != nil {
+				AND NOT EXISTS (SELECT 1 FROM entries e WHERE e.vid = v.vid)`, id, vers); err != nil {
 				return err
 			}
 		}
@@ -570,7 +597,7 @@ func (s *Store) Count(ctx context.Context, collection string) (int, error) {
 		err = s.pool.QueryRow(ctx, `SELECT count(*) FROM versions`).Scan(&n)
 	} else {
 		var col string
-		if col, err = collectionID(ctx, s.pool, collection); err == nil {
+		if col, err = s.collectionID(ctx, s.pool, collection); err == nil {
 			err = s.pool.QueryRow(ctx, `SELECT count(*) FROM entries WHERE collection = $1`, col).Scan(&n)
 		}
 	}
@@ -582,7 +609,7 @@ func (s *Store) Count(ctx context.Context, collection string) (int, error) {
 
 // LastAdded returns the newest date_added of a collection, zero when it is empty.
 func (s *Store) LastAdded(ctx context.Context, collection string) (time.Time, error) {
-	col, err := collectionID(ctx, s.pool, collection)
+	col, err := s.collectionID(ctx, s.pool, collection)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("postgres: last added %s: %w", collection, err)
 	}

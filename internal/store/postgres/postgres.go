@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -25,6 +26,8 @@ type Store struct {
 	maxAttempts int
 	retries     atomic.Int64
 	audit       auditState
+
+	collectionIDs sync.Map // collection id or alias -> id, see collectionID
 }
 
 var _ store.Store = (*Store)(nil)
