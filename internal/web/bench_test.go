@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"quadshare/internal/stix"
+	"quadshare/internal/store"
 )
 
 // benchObjects is the size of the collection the page benchmarks read.
@@ -56,6 +57,17 @@ func BenchmarkPages(b *testing.B) {
 		{"search", "/ui/objects?q=" + url.QueryEscape("indicator "+strconv.Itoa(n/2))},
 		{"object", "/ui/collections/" + collIntel + "/objects/" + indicatorID(n/2)},
 		{"dashboard", "/ui/dashboard"},
+	}
+	// The store's own time for the object page's query, to tell the page from the store.
+	for name, v := range map[string]store.VersionFilter{"all": {All: true}, "last": {}} {
+		b.Run("store-query-by-id-"+name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := e.st.Query(ctx, store.Query{Collection: collIntel, IDs: []string{indicatorID(n / 2)},
+					Versions: v, Limit: 200}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 	for _, p := range pages {
 		b.Run(p.name, func(b *testing.B) {

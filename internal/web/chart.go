@@ -47,7 +47,7 @@ func barChart(title string, labels []string, values []int) chart {
 		}
 		x := chartMargin + i*slot
 		c.Bars = append(c.Bars, bar{X: x + slot/8, Y: c.AxisY - h, W: slot * 3 / 4, H: h, Label: labels[i], Value: v,
-			LabelX: x + slot/2, Tick: i%2 == n%2 || n <= 7})
+			LabelX: x + slot/2, Tick: (n-1-i)%2 == 0 || n <= 7}) // the last day always labelled
 	}
 	return c
 }

@@ -79,6 +79,7 @@ type objectsData struct {
 	Next        string // query string of the next page, "" when none
 	Searched    bool
 	Message     string
+	Shown       string // title of the collection listed
 }
 
 // objects is the object browser: the latest versions in a collection, filtered by
@@ -139,8 +140,13 @@ func (s *Server) objects(w http.ResponseWriter, r *http.Request, p *auth.Princip
 		s.render(w, r, http.StatusOK, "objects", p, "Objects", data)
 		return nil
 	}
+	// Without a choice the first collection is listed, while the form stays on
+	// "all collections" so that a search covers them all.
 	c := chosen[0]
-	data.Collection = c.ID
+	data.Shown = c.Title
+	if data.Shown == "" {
+		data.Shown = c.ID
+	}
 	sq := store.Query{Collection: c.ID, Types: types, Submitter: c.Rights.OnlySubmitter, Limit: PageSize}
 	if data.From != "" {
 		t, err := time.Parse(time.DateOnly, data.From)
