@@ -191,6 +191,7 @@ type adminData struct {
 	Orgs        []store.Organisation
 	OrgNames    map[string]string
 	Collections []store.Collection
+	Tokens      []tokenRow
 	Policy      policy.Config
 	PolicyJSON  string
 	Problems    []string
@@ -209,6 +210,23 @@ func (s *Server) admin(w http.ResponseWriter, r *http.Request, p *auth.Principal
 	}
 	if data.Collections, err = s.st.Collections(ctx); err != nil {
 		return err
+	}
+	now := s.cfg.Now()
+	for _, u := range data.Users {
+		toks, err := s.st.Tokens(ctx, u.ID)
+		if err != nil {
+			return err
+		}
+		for _, t := range toks {
+			state := "valid"
+			switch {
+			case !t.RevokedAt.IsZero():
+				state = "revoked"
+			case !t.ExpiresAt.IsZero() && !now.Before(t.ExpiresAt):
+				state = "expired"
+			}
+			data.Tokens = append(data.Tokens, tokenRow{User: u.Name, ID: t.ID, Created: t.CreatedAt, Expires: t.ExpiresAt, State: state})
+		}
 	}
 	e := s.gate.Policy()
 	data.Policy = e.Config()
@@ -250,6 +268,12 @@ func (s *Server) admin(w http.ResponseWriter, r *http.Request, p *auth.Principal
 	slices.Sort(data.Problems)
 	s.render(w, r, http.StatusOK, "admin", p, "Configuration", data)
 	return nil
+}
+
+// tokenRow is what the configuration page shows of a token: never its hash.
+type tokenRow struct {
+	User, ID, State  string
+	Created, Expires time.Time
 }
 
 func orgNation(orgs []store.Organisation, id string) string {

@@ -23,6 +23,9 @@ type reportForm struct {
 	Ongoing                                                bool
 	Services, Indicators, Techniques, Notes                string
 	Key                                                    string // idempotency key: a double submission files once
+	// For an update: the report's id, and the members the form does not edit
+	// (ransom, sectors, attachments) as JSON, carried over unchanged.
+	ID, Carry string
 }
 
 type formData struct {
@@ -68,7 +71,7 @@ func (s *Server) postReport(w http.ResponseWriter, r *http.Request, p *auth.Prin
 	f := reportForm{Title: v.Get("title"), Description: v.Get("description"), DetectedAt: v.Get("detected_at"),
 		StartedAt: v.Get("started_at"), Impact: v.Get("impact"), TLP: v.Get("tlp"), Ongoing: v.Get("ongoing") == "on",
 		Services: v.Get("affected_services"), Indicators: v.Get("indicators"), Techniques: v.Get("techniques"),
-		Notes: v.Get("notes"), Key: v.Get("idempotency_key")}
+		Notes: v.Get("notes"), Key: v.Get("idempotency_key"), ID: v.Get("id"), Carry: v.Get("carry")}
 	data := s.formData(p, f)
 	doc, formErrs := f.document()
 	if len(formErrs) == 0 {
@@ -115,6 +118,20 @@ func (f reportForm) document() (map[string]any, map[string][]string) {
 	if f.Key != "" {
 		doc["idempotency_key"] = f.Key
 	}
+	if f.ID != "" {
+		doc["id"] = f.ID
+	}
+	if f.Carry != "" {
+		var carry map[string]json.RawMessage
+		if err := json.Unmarshal([]byte(f.Carry), &carry); err != nil {
+			errs[""] = append(errs[""], "the carried-over part of the report is damaged: open the update again")
+		}
+		for _, k := range []string{"ransom", "sectors", "attachments"} {
+			if v, ok := carry[k]; ok {
+				doc[k] = v
+			}
+		}
+	}
 	at := func(field, v string, required bool) {
 		v = strings.TrimSpace(v)
 		if v == "" {
@@ -139,6 +156,7 @@ func (f reportForm) document() (map[string]any, map[string][]string) {
 	}
 	var inds []map[string]string
 	for i, l := range lines(f.Indicators) {
+		l, note, _ := strings.Cut(l, " # ")
 		kind, value, ok := strings.Cut(l, " ")
 		value = strings.TrimSpace(value)
 		if !ok || value == "" {
@@ -146,6 +164,9 @@ func (f reportForm) document() (map[string]any, map[string][]string) {
 			continue
 		}
 		ind := map[string]string{"kind": kind, "value": value}
+		if note = strings.TrimSpace(note); note != "" {
+			ind["note"] = note
+		}
 		if kind == "hash" {
 			if alg, val, ok := strings.Cut(value, " "); ok {
 				ind["algorithm"], ind["value"] = alg, strings.TrimSpace(val)
@@ -188,3 +209,56 @@ func fieldOf(pointer string) string {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// updateReport shows the form filled with the latest version of a report of the
+// operator's, to file the next version (a follow-up).
+func (s *Server) updateReport(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	v, err := s.reports.Report(r.Context(), p, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if v.Report == nil || v.Status == string(report.StatusClosed) {
+		return &pageError{status: http.StatusConflict, msg: "This report is closed: file a new report."}
+	}
+	s.render(w, r, http.StatusOK, "reportform", p, "Update: "+v.Title, s.formData(p, formOf(v.ID, v.Report)))
+	return nil
+}
+
+// formOf fills the form with a report.
+func formOf(id string, rep *report.Report) reportForm {
+	f := reportForm{ID: id, Key: "web-" + randomKey(18), Title: rep.Title, Description: rep.Description,
+		DetectedAt: rep.DetectedAt.UTC().Format("2006-01-02T15:04:05"), Impact: string(rep.Impact), TLP: string(rep.TLP),
+		Ongoing: rep.Ongoing, Services: strings.Join(rep.AffectedServices, "\n"), Techniques: strings.Join(rep.Techniques, ", "),
+		Notes: rep.Notes}
+	if rep.StartedAt != nil {
+		f.StartedAt = rep.StartedAt.UTC().Format("2006-01-02T15:04:05")
+	}
+	var inds []string
+	for _, in := range rep.Indicators {
+		l := string(in.Kind) + " "
+		if in.Algorithm != "" {
+			l += in.Algorithm + " "
+		}
+		l += in.Value
+		if in.Note != "" {
+			l += " # " + in.Note
+		}
+		inds = append(inds, l)
+	}
+	f.Indicators = strings.Join(inds, "\n")
+	carry := map[string]any{}
+	if rep.Ransom != nil {
+		carry["ransom"] = rep.Ransom
+	}
+	if len(rep.Sectors) > 0 {
+		carry["sectors"] = rep.Sectors
+	}
+	if len(rep.Attachments) > 0 {
+		carry["attachments"] = rep.Attachments
+	}
+	if len(carry) > 0 {
+		b, _ := json.Marshal(carry) // plain values always marshal
+		f.Carry = string(b)
+	}
+	return f
+}

@@ -158,6 +158,7 @@ func (s *Server) Handler() http.Handler {
 	s.page(mux, "GET "+p+"reports/new", s.newReport, operators)
 	s.page(mux, "POST "+p+"reports", s.postReport, operators)
 	s.page(mux, "GET "+p+"reports/{id}", s.reportPage, reporters)
+	s.page(mux, "GET "+p+"reports/{id}/update", s.updateReport, operators)
 	s.page(mux, "GET "+p+"admin", s.admin, admins)
 	mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, nil, &pageError{status: http.StatusNotFound, msg: "There is no such page."})

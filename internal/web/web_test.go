@@ -315,6 +315,30 @@ func TestOperatorFilesReport(t *testing.T) {
 		}
 	}
 	reportPath := strings.TrimSuffix(loc, "?filed=1")
+	id := strings.TrimPrefix(reportPath, "/ui/reports/")
+
+	// A follow-up: the update form carries the report's id and its content.
+	p = must(t, op.get(reportPath+"/update"), http.StatusOK)
+	for _, want := range []string{`name="id" value="` + id + `"`, "ip 203.0.113.7", "hash SHA-256 " + strings.Repeat("ab", 32), "T1486, T1566.001"} {
+		if !strings.Contains(p.body, want) {
+			t.Errorf("update form lacks %q", want)
+		}
+	}
+	upd := reportForm()
+	upd.Set("id", id)
+	upd.Set("idempotency_key", "web-test-2")
+	upd.Set("description", "Now contained.")
+	upd.Set("indicators", "ip 203.0.113.7 # C2 server")
+	p = must(t, op.post("/ui/reports", upd), http.StatusSeeOther)
+	if p.header.Get("Location") != loc {
+		t.Fatalf("the update went to %q", p.header.Get("Location"))
+	}
+	p = must(t, op.get(reportPath), http.StatusOK)
+	if !strings.Contains(p.body, "2 version(s)") || !strings.Contains(p.body, "Now contained.") {
+		t.Fatalf("after the update: %s", p.body)
+	}
+	// Nobody else's report can be updated from the form.
+	must(t, e.as("ana").get(reportPath+"/update"), http.StatusForbidden)
 
 	ana := e.as("ana")
 	p = must(t, ana.get("/ui/dashboard"), http.StatusOK)
