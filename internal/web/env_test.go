@@ -38,7 +38,10 @@ type env struct {
 	coll   string
 }
 
-const collIntel = "6f1f3c1e-8c59-4e52-9a55-5d0d4d3b5e01"
+const (
+	collIntel  = "6f1f3c1e-8c59-4e52-9a55-5d0d4d3b5e01"
+	collShared = "6f1f3c1e-8c59-4e52-9a55-5d0d4d3b5e02"
+)
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
@@ -83,6 +86,12 @@ func newEnv(t testing.TB) *env {
 		t.Fatal(err)
 	}
 	if err := st.PutGrant(ctx, store.Grant{Collection: collIntel, Subject: e.users["rdr"].ID, Read: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CreateCollection(ctx, store.Collection{ID: collShared, Alias: "partners", Title: "Shared with partners", CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.PutGrant(ctx, store.Grant{Collection: collShared, Subject: agency.ID, Read: true, Write: true}); err != nil {
 		t.Fatal(err)
 	}
 	n, err := node.Start(ctx, cfg, st, slog.New(slog.DiscardHandler))

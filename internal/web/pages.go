@@ -170,19 +170,39 @@ type reportData struct {
 	View     reportapi.View
 	Receipts []string
 	Analyst  bool
-	Filed    bool // just filed: say so
+	Done     string // the action just made: filed, notes, marking, release
+	Message  string // a refused action
+	Targets  []store.Collection
+	TLPs     []string
 }
 
 func (s *Server) reportPage(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	return s.showReport(w, r, p, http.StatusOK, "")
+}
+
+// showReport renders a report's page, with the message of a refused action.
+func (s *Server) showReport(w http.ResponseWriter, r *http.Request, p *auth.Principal, status int, msg string) error {
 	v, err := s.reports.Report(r.Context(), p, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	data := reportData{View: v, Analyst: analysts(p.User.Role), Filed: r.URL.Query().Get("filed") == "1"}
+	data := reportData{View: v, Analyst: analysts(p.User.Role), Message: msg, TLPs: tlps}
+	switch done := r.URL.Query().Get("done"); done {
+	case "notes", "marking", "release":
+		data.Done = done
+	}
+	if r.URL.Query().Get("filed") == "1" {
+		data.Done = "filed"
+	}
+	if data.Analyst {
+		if data.Targets, err = s.releaseTargets(r.Context(), p); err != nil {
+			return err
+		}
+	}
 	for i := len(v.Receipts) - 1; i >= 0; i-- {
 		data.Receipts = append(data.Receipts, pretty(v.Receipts[i]))
 	}
-	s.render(w, r, http.StatusOK, "report", p, v.Title, data)
+	s.render(w, r, status, "report", p, v.Title, data)
 	return nil
 }
 

@@ -66,6 +66,7 @@ type Server struct {
 	authn   Authenticator
 	gate    *gate.Gate
 	reports *reportapi.Server
+	api     http.Handler // the report API, called in process by the triage forms
 	log     *slog.Logger
 	sess    *sessions
 	pages   map[string]*template.Template
@@ -86,7 +87,7 @@ func New(cfg Config, st store.Store, authn Authenticator, g *gate.Gate, reports 
 	if err != nil {
 		return nil, err
 	}
-	return &Server{cfg: cfg, st: st, authn: authn, gate: g, reports: reports, log: log,
+	return &Server{cfg: cfg, st: st, authn: authn, gate: g, reports: reports, api: reports.Handler(), log: log,
 		sess: &sessions{key: cfg.SessionKey, secure: cfg.Secure, now: cfg.Now}, pages: pages}, nil
 }
 
@@ -159,6 +160,9 @@ func (s *Server) Handler() http.Handler {
 	s.page(mux, "POST "+p+"reports", s.postReport, operators)
 	s.page(mux, "GET "+p+"reports/{id}", s.reportPage, reporters)
 	s.page(mux, "GET "+p+"reports/{id}/update", s.updateReport, operators)
+	s.page(mux, "POST "+p+"reports/{id}/notes", s.triage("notes", "text", "status"), analysts)
+	s.page(mux, "POST "+p+"reports/{id}/marking", s.triage("marking", "tlp", "note"), analysts)
+	s.page(mux, "POST "+p+"reports/{id}/release", s.triage("release", "collection", "note"), analysts)
 	s.page(mux, "GET "+p+"admin", s.admin, admins)
 	mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, nil, &pageError{status: http.StatusNotFound, msg: "There is no such page."})

@@ -348,7 +348,34 @@ func TestOperatorFilesReport(t *testing.T) {
 	if !strings.Contains(p.body, "Grid Co") {
 		t.Error("the analyst does not see the operator")
 	}
-	must(t, ana.get(reportPath), http.StatusOK)
+	p = must(t, ana.get(reportPath), http.StatusOK)
+	if !strings.Contains(p.body, `action="/ui/reports/`+id+`/release"`) || !strings.Contains(p.body, "Shared with partners") {
+		t.Fatalf("the analyst is not offered the triage forms: %s", p.body)
+	}
+	// Triage through the API's own rules: a wrong TLP and a release before triage
+	// are refused with the API's message; a note with a status, then a release, work.
+	p = must(t, ana.post(reportPath+"/marking", url.Values{"tlp": {"purple"}}), http.StatusUnprocessableEntity)
+	if !strings.Contains(p.body, "tlp") || !strings.Contains(p.body, `role="alert"`) {
+		t.Fatalf("refused marking: %s", p.body)
+	}
+	must(t, ana.post(reportPath+"/release", url.Values{"collection": {collShared}}), http.StatusConflict)
+	p = must(t, ana.post(reportPath+"/notes", url.Values{"text": {"Confirmed with the operator."}, "status": {"triaged"}}), http.StatusSeeOther)
+	if p.header.Get("Location") != reportPath+"?done=notes" {
+		t.Fatalf("after the note: %q", p.header.Get("Location"))
+	}
+	must(t, ana.post(reportPath+"/release", url.Values{"collection": {collShared}, "note": {"To partners."}}), http.StatusSeeOther)
+	p = must(t, ana.get(reportPath), http.StatusOK)
+	for _, want := range []string{"<dd>shared</dd>", "Confirmed with the operator.", "To partners."} {
+		if !strings.Contains(p.body, want) {
+			t.Errorf("after the release the report page lacks %q", want)
+		}
+	}
+	p = must(t, e.as("cleared").get("/ui/objects?collection="+collShared+"&type=incident"), http.StatusOK)
+	if !strings.Contains(p.body, "Ransomware on the billing servers") {
+		t.Fatalf("the released incident is not in the collection: %s", p.body)
+	}
+	// Neither an operator nor a reader may triage.
+	must(t, op.post(reportPath+"/notes", url.Values{"text": {"x"}}), http.StatusForbidden)
 	// Another user of no operator and no analyst role does not.
 	must(t, e.as("rdr").get(reportPath), http.StatusForbidden)
 }
