@@ -37,9 +37,10 @@ func artifacts(t *testing.T) string {
 }
 
 // TestBrowserReportFlow drives headless Chromium against a real node: an operator
-// signs in and files a report through the form; an analyst sees it on the
-// dashboard and finds its incident with the live search; a reader without a right
-// to the operator's inbox does not. Screenshots of each page are kept.
+// signs in and files a report through the form; a reader without a right to the
+// operator's inbox does not see it; an analyst sees it on the dashboard, triages
+// and releases it, and finds its incident with the live search; the reader then
+// finds it in the collection it was released to. Screenshots of each page are kept.
 func TestBrowserReportFlow(t *testing.T) {
 	path := chromiumPath(t)
 	if testing.Short() {
@@ -138,6 +139,19 @@ func TestBrowserReportFlow(t *testing.T) {
 	}
 	shot(op, "report-filed")
 
+	// Before the release, a reader without a right to the operator's inbox does not see it.
+	rdr := user("rdr")
+	if err := do(rdr,
+		chromedp.Navigate(e.n.URL+"/ui/objects?q=Substation"),
+		chromedp.WaitVisible(chromedp.CSS("#results")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(text(rdr, "main"), title) {
+		t.Fatal("a reader without a right to the operator's inbox sees its report")
+	}
+	shot(rdr, "reader-search")
+
 	ana := user("cleared")
 	if err := do(ana, chromedp.WaitVisible(chromedp.CSS("svg.chart"))); err != nil {
 		t.Fatalf("dashboard: %v", err)
@@ -146,6 +160,25 @@ func TestBrowserReportFlow(t *testing.T) {
 		t.Fatal("the analyst's dashboard does not list the new report")
 	}
 	shot(ana, "dashboard")
+	// The analyst triages and releases it to the partners' collection.
+	if err := do(ana,
+		chromedp.Click(chromedp.CSS(`#h-new ~ ul a`)),
+		chromedp.WaitVisible(chromedp.CSS(`#note-text`)),
+		chromedp.SendKeys(chromedp.CSS("#note-text"), "Confirmed by phone."),
+		chromedp.SetValue(chromedp.CSS("#note-status"), "triaged"),
+		chromedp.Click(chromedp.CSS(`form[action$="/notes"] button`)),
+		chromedp.WaitVisible(chromedp.CSS(`#done-notes`)),
+		chromedp.SetValue(chromedp.CSS("#release-collection"), collShared),
+		chromedp.Click(chromedp.CSS(`form[action$="/release"] button`)),
+		chromedp.WaitVisible(chromedp.CSS(`#done-release`)),
+	); err != nil {
+		shot(ana, "failed-triage")
+		t.Fatalf("triage: %v", err)
+	}
+	if got := text(ana, "p.notice.ok"); got != "Done: release." {
+		t.Fatalf("after the release: %q", got)
+	}
+	shot(ana, "report-released")
 	// htmx loaded under the Content-Security-Policy, and the search updates the list
 	// as the analyst types, without a page load.
 	kind, err := chromedp.Run(ana, chromedp.Evaluate[string](`typeof htmx`))
@@ -177,15 +210,11 @@ func TestBrowserReportFlow(t *testing.T) {
 	}
 	shot(ana, "object")
 
-	rdr := user("rdr")
+	// Once released, the reader, whose organisation reads that collection, finds it.
 	if err := do(rdr,
 		chromedp.Navigate(e.n.URL+"/ui/objects?q=Substation"),
-		chromedp.WaitVisible(chromedp.CSS("#results")),
+		chromedp.WaitVisible(chromedp.CSS(`#results a[href*="/objects/incident--"]`)),
 	); err != nil {
-		t.Fatal(err)
+		t.Fatalf("the reader does not find the released report: %v", err)
 	}
-	if strings.Contains(text(rdr, "main"), title) {
-		t.Fatal("a reader without a right to the operator's inbox sees its report")
-	}
-	shot(rdr, "reader-search")
 }
