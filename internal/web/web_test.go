@@ -379,3 +379,24 @@ func TestOperatorFilesReport(t *testing.T) {
 	// Another user of no operator and no analyst role does not.
 	must(t, e.as("rdr").get(reportPath), http.StatusForbidden)
 }
+
+// Failed sign-ins count against the same limits as the API's failed logins.
+func TestSignInRateLimited(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	bad := url.Values{"user": {"ana"}, "token": {"qs_0000000000000000_" + strings.Repeat("0", 64)}}
+	status := 0
+	for range 12 {
+		if status = b.post("/ui/signin", bad).status; status == http.StatusTooManyRequests {
+			break
+		}
+	}
+	if status != http.StatusTooManyRequests {
+		t.Fatalf("after 12 failed sign-ins: %d", status)
+	}
+	// Good credentials from the limited client wait too.
+	p := b.post("/ui/signin", url.Values{"user": {"ana"}, "token": {e.tokens["ana"]}})
+	if p.status != http.StatusTooManyRequests || p.header.Get("Retry-After") == "" {
+		t.Fatalf("good credentials while limited: %d", p.status)
+	}
+}
