@@ -61,9 +61,10 @@ func TestBrowserReportFlow(t *testing.T) {
 		t.Fatalf("starting chromium: %v", err)
 	}
 
-	// do runs steps with a bound on their time, leaving the tab usable after.
+	// do runs steps with a bound on their time (generous: a loaded machine under
+	// -race is slow), leaving the tab usable after.
 	do := func(ctx context.Context, steps ...chromedp.Action[chromedp.Void]) error {
-		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
 		defer cancel()
 		return chromedp.Do(ctx, steps...)
 	}
