@@ -21,6 +21,7 @@ import (
 	"quadshare/internal/reportapi"
 	"quadshare/internal/store"
 	"quadshare/internal/taxii"
+	"quadshare/internal/web"
 )
 
 // Node is a started node. Close stops it.
@@ -71,10 +72,20 @@ func Start(ctx context.Context, cfg config.Config, st store.Store, log *slog.Log
 		tx.Close(ctx)
 		return nil, err
 	}
+	ui, err := startWeb(cfg, st, authn, g, reports, log)
+	if err != nil {
+		tx.Close(ctx)
+		return nil, err
+	}
+	api := http.NewServeMux()
+	api.Handle(reportapi.Prefix, reports.Handler())
+	api.Handle("/", tx.Handler())
+	// The APIs authenticate every request with HTTP Basic or a client certificate;
+	// the web interface has its own sign-in and sessions.
 	mux := http.NewServeMux()
-	mux.Handle(reportapi.Prefix, reports.Handler())
-	mux.Handle("/", tx.Handler())
-	opts := httpx.Options{Addr: cfg.Listen, Handler: mux, Log: log, Auth: authn, MaxBody: cfg.TAXII.MaxContentLength}
+	mux.Handle(web.Prefix, ui.Handler())
+	mux.Handle("/", httpx.Authenticate(log, authn, api))
+	opts := httpx.Options{Addr: cfg.Listen, Handler: mux, Log: log, MaxBody: cfg.TAXII.MaxContentLength}
 
 	scheme := "http"
 	if !cfg.Insecure {

@@ -51,27 +51,18 @@ func (s *Server) postReport(w http.ResponseWriter, r *http.Request) error {
 	if err := idempotencyHeader(r, rep); err != nil {
 		return err
 	}
-	s.fileUnfiled(ctx)
-	for attempt := 1; ; attempt++ {
-		receipt, status, err := s.submit(ctx, p, op, *rep)
-		if errors.Is(err, errRace) && attempt < 5 {
-			continue
-		}
-		if errors.Is(err, errRace) {
-			return httpx.Errorf(http.StatusConflict, "Other versions of this report are arriving at the same time; submit again.")
-		}
-		if err != nil {
-			return err
-		}
-		var rc report.Receipt
-		if json.Unmarshal(receipt, &rc) == nil {
-			w.Header().Set("Location", Prefix+"reports/"+rc.ReportID)
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(status)
-		_, err = w.Write(receipt)
+	receipt, status, err := s.submitRetrying(ctx, p, op, *rep)
+	if err != nil {
 		return err
 	}
+	var rc report.Receipt
+	if json.Unmarshal(receipt, &rc) == nil {
+		w.Header().Set("Location", Prefix+"reports/"+rc.ReportID)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, err = w.Write(receipt)
+	return err
 }
 
 // jsonBody refuses a body declared larger than limit or not declared JSON.

@@ -1,0 +1,55 @@
+package web
+
+import "strconv"
+
+// chart is a bar chart laid out on the server and drawn by the template as SVG:
+// no script, no inline style, and readable as a table by a screen reader.
+type chart struct {
+	Title          string
+	Width, Height  int
+	Bars           []bar
+	Max            int
+	AxisY, AxisTop int
+}
+
+type bar struct {
+	X, Y, W, H int
+	Label      string
+	Value      int
+	LabelX     int
+	Tick       bool // label shown under the axis
+}
+
+const (
+	chartW      = 640
+	chartH      = 200
+	chartMargin = 28
+)
+
+func barChart(title string, labels []string, values []int) chart {
+	c := chart{Title: title, Width: chartW, Height: chartH, AxisY: chartH - chartMargin, AxisTop: 12}
+	for _, v := range values {
+		c.Max = max(c.Max, v)
+	}
+	n := len(values)
+	if n == 0 {
+		return c
+	}
+	slot := (chartW - 2*chartMargin) / n
+	plot := c.AxisY - c.AxisTop
+	for i, v := range values {
+		h := 0
+		if c.Max > 0 {
+			h = v * plot / c.Max
+		}
+		if v > 0 && h < 2 {
+			h = 2
+		}
+		x := chartMargin + i*slot
+		c.Bars = append(c.Bars, bar{X: x + slot/8, Y: c.AxisY - h, W: slot * 3 / 4, H: h, Label: labels[i], Value: v,
+			LabelX: x + slot/2, Tick: (n-1-i)%2 == 0 || n <= 7}) // the last day always labelled
+	}
+	return c
+}
+
+func (b bar) String() string { return b.Label + ": " + strconv.Itoa(b.Value) }

@@ -1,0 +1,364 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"quadshare/internal/auth"
+	"quadshare/internal/gate"
+	"quadshare/internal/stix"
+	"quadshare/internal/store"
+)
+
+// PageSize is the number of objects a list shows at once.
+const PageSize = 50
+
+// maxSearch bounds the search text.
+const maxSearch = 200
+
+var typeName = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{1,249}$`)
+
+// readable is a collection the user may read, with the rights it has there.
+type readable struct {
+	store.Collection
+	Rights auth.Rights
+}
+
+// readableCollections returns the collections p may read, in the store's order.
+func (s *Server) readableCollections(ctx context.Context, p *auth.Principal) ([]readable, error) {
+	cs, err := s.st.Collections(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []readable
+	for _, c := range cs {
+		rt, err := s.authn.Rights(ctx, p, c)
+		if err != nil {
+			return nil, err
+		}
+		if rt.Read {
+			out = append(out, readable{c, rt})
+		}
+	}
+	return out, nil
+}
+
+// release passes entries of one collection through the gate for p, which records
+// the disclosure; nothing that the policy withholds from p is returned.
+func (s *Server) release(ctx context.Context, p *auth.Principal, collection, endpoint string, entries []store.Entry) ([]store.Entry, error) {
+	d := gate.Disclosure{
+		Recipient: gate.RecipientOf(p.User, p.Org, s.gate.Policy().Scales()),
+		Actor:     gate.Actor(p.User, p.Org),
+		Subject:   "collection:" + collection,
+		Endpoint:  endpoint,
+	}
+	return s.gate.Release(ctx, d, entries)
+}
+
+// objectRow is one object of a list.
+type objectRow struct {
+	ID, Type, Name, Version, Collection, Href string
+	Added                                     time.Time
+	Revoked                                   bool
+}
+
+type objectsData struct {
+	Collections []readable
+	Collection  string
+	Type, Q     string
+	From, To    string // dates, yyyy-mm-dd
+	Rows        []objectRow
+	Next        string // query string of the next page, "" when none
+	Searched    bool
+	Message     string
+	Shown       string // title of the collection listed
+}
+
+// objects is the object browser: the latest versions in a collection, filtered by
+// type and by the date they were added, or a full-text search over the collections
+// the user reads. Only what the gate releases is listed.
+func (s *Server) objects(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	ctx := r.Context()
+	q := r.URL.Query()
+	data := objectsData{Collection: q.Get("collection"), Type: strings.TrimSpace(q.Get("type")), Q: strings.TrimSpace(q.Get("q")),
+		From: q.Get("from"), To: q.Get("to")}
+	cols, err := s.readableCollections(ctx, p)
+	if err != nil {
+		return err
+	}
+	data.Collections = cols
+	if len(cols) == 0 {
+		data.Message = "You may read no collection."
+		s.render(w, r, http.StatusOK, "objects", p, "Objects", data)
+		return nil
+	}
+	var types []string
+	if data.Type != "" {
+		if !typeName.MatchString(data.Type) {
+			return badRequest("The type %q is not a STIX type name.", clip(data.Type))
+		}
+		types = []string{data.Type}
+	}
+	if len(data.Q) > maxSearch || !utf8.ValidString(data.Q) {
+		return badRequest("The search text is longer than %d bytes or not text.", maxSearch)
+	}
+	var chosen []readable
+	for _, c := range cols {
+		if data.Collection == "" || c.ID == data.Collection {
+			chosen = append(chosen, c)
+		}
+	}
+	if len(chosen) == 0 {
+		return notFound()
+	}
+	if data.Q != "" {
+		data.Searched = true
+		for _, c := range chosen {
+			found, err := s.st.Search(ctx, store.SearchQuery{Text: data.Q, Collections: []string{c.ID}, Types: types, Limit: PageSize})
+			if err != nil {
+				return err
+			}
+			found = onlySubmitter(found, c.Rights)
+			shown, err := s.release(ctx, p, c.ID, "web-search", found)
+			if err != nil {
+				return err
+			}
+			data.Rows = append(data.Rows, rows(c.ID, shown)...)
+			if len(data.Rows) >= PageSize {
+				data.Rows = data.Rows[:PageSize]
+				break
+			}
+		}
+		s.render(w, r, http.StatusOK, "objects", p, "Objects", data)
+		return nil
+	}
+	// Without a choice the first collection is listed, while the form stays on
+	// "all collections" so that a search covers them all.
+	c := chosen[0]
+	data.Shown = c.Title
+	if data.Shown == "" {
+		data.Shown = c.ID
+	}
+	sq := store.Query{Collection: c.ID, Types: types, Submitter: c.Rights.OnlySubmitter, Limit: PageSize}
+	if data.From != "" {
+		t, err := time.Parse(time.DateOnly, data.From)
+		if err != nil {
+			return badRequest("The date “from” is not a date (yyyy-mm-dd).")
+		}
+		sq.AddedAfter = t.Add(-time.Nanosecond)
+	}
+	if data.To != "" {
+		t, err := time.Parse(time.DateOnly, data.To)
+		if err != nil {
+			return badRequest("The date “to” is not a date (yyyy-mm-dd).")
+		}
+		sq.AddedUpTo = t.Add(24*time.Hour - time.Nanosecond)
+	}
+	if after := q.Get("after"); after != "" {
+		t, err := time.Parse(time.RFC3339Nano, after)
+		if err != nil {
+			return badRequest("The page cursor is not a time.")
+		}
+		if t.After(sq.AddedAfter) {
+			sq.AddedAfter = t
+		}
+	}
+	page, err := s.st.Query(ctx, sq)
+	if err != nil {
+		return err
+	}
+	shown, err := s.release(ctx, p, c.ID, "web-objects", page.Entries)
+	if err != nil {
+		return err
+	}
+	data.Rows = rows(c.ID, shown)
+	if page.More && len(page.Entries) > 0 {
+		next := url.Values{"collection": {c.ID}, "after": {page.Entries[len(page.Entries)-1].DateAdded.UTC().Format(time.RFC3339Nano)}}
+		for k, v := range map[string]string{"type": data.Type, "from": data.From, "to": data.To} {
+			if v != "" {
+				next.Set(k, v)
+			}
+		}
+		data.Next = next.Encode()
+	}
+	s.render(w, r, http.StatusOK, "objects", p, "Objects", data)
+	return nil
+}
+
+// onlySubmitter keeps, where the rights say so, only the entries p's organisation added.
+func onlySubmitter(es []store.Entry, rt auth.Rights) []store.Entry {
+	if rt.OnlySubmitter == "" {
+		return es
+	}
+	out := es[:0:0]
+	for _, e := range es {
+		if e.Submitter == rt.OnlySubmitter {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func rows(collection string, es []store.Entry) []objectRow {
+	out := make([]objectRow, 0, len(es))
+	for _, e := range es {
+		name := e.Object.Name
+		if name == "" {
+			name = e.Object.ID
+		}
+		out = append(out, objectRow{ID: e.Object.ID, Type: e.Object.Type, Name: clip(name), Version: versionOf(&e),
+			Collection: collection, Added: e.DateAdded, Revoked: e.Object.Revoked,
+			Href: Prefix + "collections/" + url.PathEscape(collection) + "/objects/" + url.PathEscape(e.Object.ID)})
+	}
+	return out
+}
+
+func versionOf(e *store.Entry) string {
+	if v := e.Object.Version(); !v.IsZero() {
+		return v.String()
+	}
+	return ""
+}
+
+func clip(s string) string {
+	if len(s) <= 200 {
+		return s
+	}
+	cut := 200
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
+// maxVersions bounds the versions an object page reads.
+const maxVersions = 200
+
+type marking struct {
+	ID, Label string
+	Selectors []string // granular: the properties it marks
+}
+
+type versionView struct {
+	Version string
+	Added   time.Time
+	JSON    string
+	Current bool
+}
+
+type objectData struct {
+	Collection         store.Collection
+	ID, Type, Name     string
+	Markings, Granular []marking
+	Versions           []versionView
+	Latest             versionView
+	CreatedBy          string
+	More               bool
+}
+
+// object shows one object of a collection: its latest version as released to the
+// user (redacted where the policy says so), its markings and its versions.
+func (s *Server) object(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	ctx := r.Context()
+	c, err := s.st.Collection(ctx, r.PathValue("collection"))
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound()
+	}
+	if err != nil {
+		return err
+	}
+	rt, err := s.authn.Rights(ctx, p, c)
+	if err != nil {
+		return err
+	}
+	if !rt.Read {
+		return notFound()
+	}
+	id := r.PathValue("id")
+	if len(id) > 300 || !strings.Contains(id, "--") {
+		return notFound()
+	}
+	page, err := s.st.Query(ctx, store.Query{Collection: c.ID, IDs: []string{id}, Versions: store.VersionFilter{All: true},
+		Submitter: rt.OnlySubmitter, Limit: maxVersions})
+	if err != nil {
+		return err
+	}
+	shown, err := s.release(ctx, p, c.ID, "web-object", page.Entries)
+	if err != nil {
+		return err
+	}
+	if len(shown) == 0 {
+		return notFound()
+	}
+	data := objectData{Collection: c, ID: id, More: page.More}
+	latest := 0
+	for i := range shown {
+		if shown[i].Object.Version().Compare(shown[latest].Object.Version()) > 0 {
+			latest = i
+		}
+	}
+	for i := len(shown) - 1; i >= 0; i-- {
+		data.Versions = append(data.Versions, versionView{Version: versionOf(&shown[i]), Added: shown[i].DateAdded,
+			JSON: pretty(shown[i].Object.Raw), Current: i == latest})
+	}
+	e := shown[latest]
+	data.Type, data.Name = e.Object.Type, e.Object.Name
+	data.Latest = versionView{Version: versionOf(&e), Added: e.DateAdded, JSON: pretty(e.Object.Raw), Current: true}
+	data.Markings, data.Granular, data.CreatedBy = markingsOf(e.Object.Raw)
+	title := data.Name
+	if title == "" {
+		title = id
+	}
+	s.render(w, r, http.StatusOK, "object", p, title, data)
+	return nil
+}
+
+func pretty(raw []byte) string {
+	var b bytes.Buffer
+	if err := json.Indent(&b, raw, "", "  "); err != nil {
+		return string(raw)
+	}
+	return b.String()
+}
+
+// markingsOf reads the markings and author of an object for display.
+func markingsOf(raw []byte) (object, granular []marking, createdBy string) {
+	var o struct {
+		Refs      []string `json:"object_marking_refs"`
+		CreatedBy string   `json:"created_by_ref"`
+		Granular  []struct {
+			Ref       string   `json:"marking_ref"`
+			Lang      string   `json:"lang"`
+			Selectors []string `json:"selectors"`
+		} `json:"granular_markings"`
+	}
+	if json.Unmarshal(raw, &o) != nil {
+		return nil, nil, ""
+	}
+	for _, ref := range o.Refs {
+		object = append(object, marking{ID: ref, Label: markingLabel(ref)})
+	}
+	for _, g := range o.Granular {
+		m := marking{ID: g.Ref, Label: markingLabel(g.Ref), Selectors: g.Selectors}
+		if g.Ref == "" {
+			m.Label = "language " + g.Lang
+		}
+		granular = append(granular, m)
+	}
+	return object, granular, o.CreatedBy
+}
+
+func markingLabel(id string) string {
+	if t, ok := stix.TLPOf(id); ok {
+		return t.Name
+	}
+	return "marking"
+}
