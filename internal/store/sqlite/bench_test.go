@@ -128,15 +128,32 @@ func BenchmarkQueryPage(b *testing.B) {
 	col := mustCollection(b, s)
 	const loadBatch = 10_000
 	var added []time.Time
+	var ids []string // every 100th object, for the lookups by id
 	for n := 0; n < total/loadBatch; n++ {
-		res, err := s.Put(b.Context(), col, "bench", benchObjects(b, n*loadBatch, loadBatch))
+		objs := benchObjects(b, n*loadBatch, loadBatch)
+		res, err := s.Put(b.Context(), col, "bench", objs)
 		if err != nil {
 			b.Fatal(err)
 		}
-		for _, r := range res {
+		for i, r := range res {
 			added = append(added, r.DateAdded)
+			if i%100 == 0 {
+				ids = append(ids, objs[i].ID)
+			}
 		}
 	}
+	// One object's versions by id, as GET object and versions ask (TAXII §5.6, §5.8).
+	b.Run("by-id", func(b *testing.B) {
+		rng := rand.New(rand.NewPCG(7, 1))
+		for b.Loop() {
+			id := ids[rng.IntN(len(ids))]
+			p, err := s.Query(context.Background(), store.Query{Collection: col, IDs: []string{id},
+				Versions: store.VersionFilter{All: true}, Limit: 100})
+			if err != nil || len(p.Entries) == 0 {
+				b.Fatalf("%s: %d entries, %v", id, len(p.Entries), err)
+			}
+		}
+	})
 	for _, clients := range []int{1, 50} {
 		b.Run(fmt.Sprintf("clients=%d", clients), func(b *testing.B) {
 			var mu sync.Mutex

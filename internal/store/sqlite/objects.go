@@ -627,8 +627,15 @@ func (s *Store) Query(ctx context.Context, q store.Query) (store.Page, error) {
 		if err := b.in("e.type", q.Types); err != nil {
 			return store.Page{}, fmt.Errorf("sqlite: query: %w", err)
 		}
-		query = `SELECT ` + entryColumns + ` FROM entries e JOIN objects o ON o.oid = e.oid` + b.where() +
-			` ORDER BY e.date_added LIMIT ?`
+		// With ids, start from their objects (objects_idh) and sort their few entries:
+		// left to itself the planner walks the whole collection in date_added order to
+		// skip the sort, which at a million entries costs most of a second. CROSS JOIN
+		// fixes the join order in SQLite.
+		from := ` FROM entries e JOIN objects o ON o.oid = e.oid`
+		if len(q.IDs) > 0 {
+			from = ` FROM objects o CROSS JOIN entries e ON e.oid = o.oid`
+		}
+		query = `SELECT ` + entryColumns + from + b.where() + ` ORDER BY e.date_added LIMIT ?`
 		args = b.args
 	}
 	rows, err := s.r.QueryContext(ctx, query, append(args, limit+1)...)
