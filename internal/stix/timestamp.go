@@ -95,11 +95,50 @@ func (ts Timestamp) String() string {
 	if ts.t.IsZero() {
 		return ""
 	}
-	layout := "2006-01-02T15:04:05"
-	if ts.digits > 0 {
-		layout += ".000000000"[:ts.digits+1]
+	return string(ts.Append(make([]byte, 0, 30)))
+}
+
+// Append appends the timestamp as it was written (String) to b. It formats
+// digit by digit: audit records and status resources list thousands of
+// versions, and time.Format cost most of their building.
+func (ts Timestamp) Append(b []byte) []byte {
+	if ts.t.IsZero() {
+		return b
 	}
-	return ts.t.Format(layout + "Z")
+	t := ts.t.UTC()
+	y, mo, d := t.Date()
+	if y < 0 || y > 9999 { // not a STIX timestamp (§3.2); print what time prints
+		layout := "2006-01-02T15:04:05"
+		if ts.digits > 0 {
+			layout += ".000000000"[:ts.digits+1]
+		}
+		return t.AppendFormat(b, layout+"Z")
+	}
+	h, mi, sec := t.Clock()
+	b = appendDigits(b, y, 4)
+	b = append(b, '-')
+	b = appendDigits(b, int(mo), 2)
+	b = append(b, '-')
+	b = appendDigits(b, d, 2)
+	b = append(b, 'T')
+	b = appendDigits(b, h, 2)
+	b = append(b, ':')
+	b = appendDigits(b, mi, 2)
+	b = append(b, ':')
+	b = appendDigits(b, sec, 2)
+	if n := int(ts.digits); n > 0 {
+		b = append(b, '.')
+		b = appendDigits(b, t.Nanosecond()/int(pow10[9-n]), n)
+	}
+	return append(b, 'Z')
+}
+
+// appendDigits appends v (>= 0) in exactly width decimal digits.
+func appendDigits(b []byte, v, width int) []byte {
+	for i := width - 1; i >= 0; i-- {
+		b = append(b, byte('0'+v/int(pow10[i])%10))
+	}
+	return b
 }
 
 // Key is a fixed-width form that sorts as the instants do; two timestamps that differ

@@ -98,7 +98,7 @@ func ReceiptEntries(ctx context.Context, at time.Time, collectionID, submitter s
 	ends := make([]int, 0, added)
 	for i := range res {
 		if res[i].Outcome == Added {
-			buf = appendVersion(buf, objs[i].Version())
+			buf = objs[i].Version().Append(buf)
 			ends = append(ends, len(buf))
 			refs = append(refs, audit.ObjectRef{ID: objs[i].ID})
 		}
@@ -143,45 +143,6 @@ func ReceiptEntries(ctx context.Context, at time.Time, collectionID, submitter s
 		out = append(out, e)
 	}
 	return out
-}
-
-// appendVersion appends ts as it was written, as stix.Timestamp.String does.
-func appendVersion(b []byte, ts stix.Timestamp) []byte {
-	if ts.IsZero() {
-		return b
-	}
-	t := ts.Time().UTC()
-	y, mo, d := t.Date()
-	if y < 0 || y > 9999 {
-		return append(b, ts.String()...)
-	}
-	h, mi, sec := t.Clock()
-	b = appendDigits(b, y, 4)
-	b = append(b, '-')
-	b = appendDigits(b, int(mo), 2)
-	b = append(b, '-')
-	b = appendDigits(b, d, 2)
-	b = append(b, 'T')
-	b = appendDigits(b, h, 2)
-	b = append(b, ':')
-	b = appendDigits(b, mi, 2)
-	b = append(b, ':')
-	b = appendDigits(b, sec, 2)
-	if n := ts.Digits(); n > 0 {
-		b = append(b, '.')
-		b = appendDigits(b, t.Nanosecond()/pow10[9-n], n)
-	}
-	return append(b, 'Z')
-}
-
-var pow10 = [10]int{1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000}
-
-// appendDigits appends v (>= 0) in exactly width decimal digits.
-func appendDigits(b []byte, v, width int) []byte {
-	for i := width - 1; i >= 0; i-- {
-		b = append(b, byte('0'+v/pow10[i]%10))
-	}
-	return b
 }
 
 // AdminEntry describes an administrative action for the audit trail: the actor
@@ -244,7 +205,7 @@ func (g *AuditGroup) Append(ctx context.Context, entries []audit.Entry) error {
 	if len(entries) > MaxAppend {
 		return fmt.Errorf("audit: %d entries in one call, at most %d", len(entries), MaxAppend)
 	}
-	if _, err := audit.ChainAll(audit.Record{}, entries); err != nil {
+	if err := audit.Check(entries); err != nil {
 		return err
 	}
 	if err := ctx.Err(); err != nil {

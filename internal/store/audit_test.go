@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"quadshare/internal/audit"
-	"quadshare/internal/stix"
 )
 
 // Fifty concurrent callers share a few transactions, each returns only after
@@ -103,21 +102,3 @@ func TestAuditGroupErrors(t *testing.T) {
 	}
 }
 
-func TestAppendVersionAsWritten(t *testing.T) {
-	for _, s := range []string{
-		"2024-01-01T00:00:00Z", "2024-01-01T00:00:00.000Z", "1999-12-31T23:59:59.9Z",
-		"0001-01-01T00:00:00.000000001Z", "9999-12-31T23:59:59.999999999Z", "2016-05-12T08:17:27.12Z",
-		"2020-02-29T12:34:56.000100Z", "2024-06-01T12:00:00.5000000Z",
-	} {
-		ts, err := stix.ParseTimestamp(s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := string(appendVersion([]byte("x"), ts)); got != "x"+ts.String() || ts.String() != s {
-			t.Errorf("%s: appended %q, String %q", s, got, ts.String())
-		}
-	}
-	if got := appendVersion(nil, stix.Timestamp{}); len(got) != 0 {
-		t.Errorf("zero timestamp: %q", got)
-	}
-}
