@@ -11,7 +11,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"runtime"
 )
 
@@ -39,28 +38,13 @@ func LoadOrCreateAuditKey(path string) (key ed25519.PrivateKey, created bool, er
 	if err != nil {
 		return nil, false, fmt.Errorf("audit key: %w", err)
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, false, fmt.Errorf("audit key: %w", err)
+	won, err := createOnce(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
+	if err != nil {
+		return nil, false, fmt.Errorf("audit key %s: %w", path, err)
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, fs.ErrExist) { // another process made it meanwhile: use that one
+	if !won { // another process made it meanwhile: use that one
 		key, err = LoadAuditKey(path)
 		return key, false, err
-	}
-	if err != nil {
-		return nil, false, fmt.Errorf("audit key: %w", err)
-	}
-	if err := pem.Encode(f, &pem.Block{Type: "PRIVATE KEY", Bytes: der}); err != nil {
-		f.Close()
-		_ = os.Remove(path)
-		return nil, false, fmt.Errorf("audit key %s: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return nil, false, fmt.Errorf("audit key %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return nil, false, fmt.Errorf("audit key %s: %w", path, err)
 	}
 	return key, true, nil
 }

@@ -140,7 +140,8 @@ func (n *Node) Close(ctx context.Context) error {
 }
 
 // loadOrCreateKey returns the 32-byte secret in path, creating it on first use. It keys
-// the pagination tokens, so that they survive restarts and no client can forge one.
+// the pagination tokens, web sessions and report receipts, so that they survive
+// restarts and no client can forge one.
 func loadOrCreateKey(path string) ([]byte, error) {
 	b, err := os.ReadFile(path)
 	if err == nil {
@@ -154,19 +155,12 @@ func loadOrCreateKey(path string) ([]byte, error) {
 	}
 	b = make([]byte, 32)
 	_, _ = rand.Read(b)
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, err
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, os.ErrExist) { // another process won the race: use its key
-		return loadOrCreateKey(path)
-	}
+	won, err := createOnce(path, b)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return nil, err
+	if !won { // another process made it meanwhile: use that one
+		return loadOrCreateKey(path)
 	}
-	return b, f.Close()
+	return b, nil
 }
