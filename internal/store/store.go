@@ -23,6 +23,7 @@ type Store interface {
 	Objects
 	Statuses
 	Accounts
+	Peers
 	// Close releases the store; nothing acknowledged before it returns is lost.
 	Close() error
 }
