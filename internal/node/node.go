@@ -15,9 +15,11 @@ import (
 
 	"quadshare/internal/auth"
 	"quadshare/internal/config"
+	"quadshare/internal/federation"
 	"quadshare/internal/gate"
 	"quadshare/internal/httpx"
 	"quadshare/internal/pki"
+	"quadshare/internal/provenance"
 	"quadshare/internal/store"
 	"quadshare/internal/taxii"
 )
@@ -30,6 +32,8 @@ type Node struct {
 	// TLSCreated reports that the server certificate was created by this start.
 	TLSCreated bool
 	URL        string // base URL, e.g. https://127.0.0.1:8443
+	// Federation exchanges objects with partner nodes; nil when serving plain HTTP.
+	Federation *federation.Service
 
 	taxii *taxii.Server
 	http  *http.Server
@@ -85,6 +89,11 @@ func Start(ctx context.Context, cfg config.Config, st store.Store, log *slog.Log
 			return nil, fmt.Errorf("tls: %w", err)
 		}
 		opts.TLS = pki.ServerConfig(n.TLS.Cert, nil) // partner certificates are pinned in auth, not CA-verified
+		if n.Federation, err = startFederation(ctx, cfg, st, g, n.TLS, log); err != nil {
+			tx.Close(ctx)
+			return nil, err
+		}
+		opts.Handler = n.Federation.Handler(opts.Handler)
 	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -93,6 +102,9 @@ func Start(ctx context.Context, cfg config.Config, st store.Store, log *slog.Log
 	}
 	n.URL = scheme + "://" + ln.Addr().String()
 	n.http = httpx.New(opts)
+	if n.Federation != nil && !cfg.Federation.Disabled {
+		n.Federation.Start()
+	}
 	go func() {
 		var err error
 		if opts.TLS != nil {
@@ -115,7 +127,24 @@ func (n *Node) Done() <-chan error { return n.done }
 // stops the background work of the TAXII server.
 func (n *Node) Close(ctx context.Context) error {
 	err := n.http.Shutdown(ctx)
+	if n.Federation != nil {
+		err = errors.Join(err, n.Federation.Close(ctx))
+	}
 	return errors.Join(err, n.taxii.Close(ctx))
+}
+
+// startFederation prepares the exchange with partner nodes: the node's signing key
+// (DATA/node.key, created on first start) and its TLS certificate are its identity.
+func startFederation(ctx context.Context, cfg config.Config, st store.Store, g *gate.Gate, tlsID *pki.Server, log *slog.Logger) (*federation.Service, error) {
+	key, created, err := provenance.LoadOrCreateKey(filepath.Join(cfg.DataDir, provenance.KeyFile))
+	if err != nil {
+		return nil, fmt.Errorf("node signing key: %w", err)
+	}
+	if created {
+		log.LogAttrs(ctx, slog.LevelInfo, "node signing key created", slog.String("file", filepath.Join(cfg.DataDir, provenance.KeyFile)))
+	}
+	return federation.New(ctx, federation.Config{Store: st, Gate: g, Key: key, Cert: tlsID.Cert,
+		Collections: cfg.Federation.Collections, Log: log})
 }
 
 // loadOrCreateKey returns the 32-byte secret in path, creating it on first use. It keys
