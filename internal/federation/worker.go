@@ -211,9 +211,12 @@ func (w *worker) prepare(ctx context.Context, signer *provenance.Signer, c store
 		v := versionOf(&en)
 		raw := en.Object.Raw
 		if foreign {
-			if !bytes.Equal(raw, orig[en.Object.ID+"\x00"+v]) {
+			if o := orig[en.Object.ID+"\x00"+v]; !bytes.Equal(raw, o) && !sameCanonical(raw, o) {
+				w.s.log.LogAttrs(ctx, slog.LevelDebug, "federation: not forwarded: the policy redacts it",
+					slog.String("id", en.Object.ID), slog.String("peer", w.peer.Name))
 				continue
 			}
+			raw = orig[en.Object.ID+"\x00"+v]
 		} else if raw, err = signer.Sign(raw); err != nil {
 			w.s.log.LogAttrs(ctx, slog.LevelWarn, "federation: cannot sign", slog.String("id", en.Object.ID), slog.String("error", err.Error()))
 			continue
@@ -236,6 +239,15 @@ func onward(e *policy.Engine, raw []byte) bool {
 		}
 	}
 	return !f.HasClass
+}
+
+func sameCanonical(a, b []byte) bool {
+	ca, err := stix.Canonical(a)
+	if err != nil {
+		return false
+	}
+	cb, err := stix.Canonical(b)
+	return err == nil && bytes.Equal(ca, cb)
 }
 
 func versionOf(en *store.Entry) string {
