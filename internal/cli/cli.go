@@ -44,6 +44,7 @@ var commands = map[string]command{
 	"token":      {"manage API tokens: quadshare token create|list|revoke", runToken},
 	"collection": {"manage collections and their grants: quadshare collection add|list|grant", runCollection},
 	"policy":     {"the sharing policy: quadshare policy init|check|set", runPolicy},
+	"peer":       {"partner nodes: quadshare peer add|list|remove|status|self", runPeer},
 }
 
 // errUsage marks a mistake in the command line (exit status 2).
