@@ -215,4 +215,3 @@ func printSelf(e *Env, cfg config.Config) error {
 		strings.ToLower(pc.Nation)+"-node", pc.Nation, url, tlsID.Fingerprint, provenance.EncodePublic(pub))
 	return nil
 }
-
