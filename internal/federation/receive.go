@@ -188,28 +188,41 @@ func (s *Service) accept(ctx context.Context, from store.Peer, raws [][]byte) (a
 	var objs []stix.Object
 	var rejected []audit.ObjectRef
 	var reasons []string
-	for _, raw := range raws {
-		o, err := stix.Parse(raw)
-		if err != nil {
-			id, version := peek(raw)
-			res.failures = append(res.failures, store.StatusDetail{ID: id, Version: version, Message: clipMsg("invalid STIX 2.1: " + err.Error())})
+	type checked struct {
+		obj    stix.Object
+		ext    provenance.Extension
+		err    error
+		parsed bool
+	}
+	cs := make([]checked, len(raws))
+	parallel(len(raws), func(i int) { // parsing and verifying are most of the cost of receiving
+		c := &cs[i]
+		if c.obj, c.err = stix.Parse(raws[i]); c.err != nil {
+			return
+		}
+		c.parsed = true
+		c.ext, c.err = provenance.Verify(c.obj.Raw, keys)
+	})
+	for i, c := range cs {
+		if !c.parsed {
+			id, version := peek(raws[i])
+			res.failures = append(res.failures, store.StatusDetail{ID: id, Version: version, Message: clipMsg("invalid STIX 2.1: " + c.err.Error())})
 			rejected = append(rejected, audit.ObjectRef{ID: id, Version: version})
 			reasons = append(reasons, "invalid")
 			continue
 		}
-		v := o.Version().String()
-		ext, err := provenance.Verify(o.Raw, keys)
-		if err != nil {
-			res.failures = append(res.failures, store.StatusDetail{ID: o.ID, Version: v, Message: clipMsg(err.Error())})
-			rejected = append(rejected, audit.ObjectRef{ID: o.ID, Version: v})
-			reasons = append(reasons, err.Error())
+		v := c.obj.Version().String()
+		if c.err != nil {
+			res.failures = append(res.failures, store.StatusDetail{ID: c.obj.ID, Version: v, Message: clipMsg(c.err.Error())})
+			rejected = append(rejected, audit.ObjectRef{ID: c.obj.ID, Version: v})
+			reasons = append(reasons, c.err.Error())
 			continue
 		}
-		if ext.Node == ours {
-			res.successes = append(res.successes, store.StatusDetail{ID: o.ID, Version: v, Message: "originated at this node"})
+		if c.ext.Node == ours {
+			res.successes = append(res.successes, store.StatusDetail{ID: c.obj.ID, Version: v, Message: "originated at this node"})
 			continue
 		}
-		objs = append(objs, o)
+		objs = append(objs, c.obj)
 	}
 	res.rejected = len(rejected)
 	var conflicts []audit.ObjectRef
@@ -308,6 +321,9 @@ func (s *Service) serveOutbox(w http.ResponseWriter, r *http.Request) error {
 		}
 		after = t.UnixMicro()
 	}
+	// What the peer acknowledged to our push it holds: a pull starts after it, so
+	// that the two ways do not carry the same objects twice.
+	after = max(after, peer.PushedSeq)
 	items, err := s.st.Outbox(r.Context(), peer.Name, after, limit+1)
 	if err != nil {
 		return err
@@ -315,6 +331,9 @@ func (s *Service) serveOutbox(w http.ResponseWriter, r *http.Request) error {
 	more := len(items) > limit
 	if more {
 		items = items[:limit]
+	}
+	if len(items) == 0 && after > 0 {
+		w.Header().Set("X-TAXII-Date-Added-Last", time.UnixMicro(after).UTC().Format(seqLayout))
 	}
 	entries := make([]store.Entry, len(items))
 	for i, it := range items {

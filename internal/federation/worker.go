@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"runtime"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"quadshare/internal/gate"
@@ -84,12 +87,18 @@ func (w *worker) round(ctx context.Context) error {
 	if err := w.lease(ctx); err != nil {
 		return err
 	}
+	t0 := time.Now()
 	if err := w.fill(ctx); err != nil {
 		return fmt.Errorf("queue: %w", err)
 	}
+	t1 := time.Now()
 	sent, err := w.push(ctx)
 	if err != nil {
 		return fmt.Errorf("push: %w", err)
+	}
+	if sent > 0 {
+		w.s.log.LogAttrs(ctx, slog.LevelDebug, "federation: pushed", slog.String("peer", w.peer.Name), slog.Int("objects", sent),
+			slog.Duration("queue", t1.Sub(t0)), slog.Duration("push", time.Since(t1)))
 	}
 	pulled := false
 	if time.Since(w.lastPull) >= w.s.cfg.PullEvery {
@@ -206,24 +215,57 @@ func (w *worker) prepare(ctx context.Context, signer *provenance.Signer, c store
 	if err != nil {
 		return nil, err
 	}
-	items := make([]store.OutboxItem, 0, len(released))
-	for _, en := range released {
-		v := versionOf(&en)
-		raw := en.Object.Raw
+	// Signing is most of the cost of queuing: it runs on every core.
+	raws := make([][]byte, len(released))
+	parallel(len(released), func(i int) {
+		en := &released[i]
 		if foreign {
-			if o := orig[en.Object.ID+"\x00"+v]; !bytes.Equal(raw, o) && !sameCanonical(raw, o) {
-				w.s.log.LogAttrs(ctx, slog.LevelDebug, "federation: not forwarded: the policy redacts it",
-					slog.String("id", en.Object.ID), slog.String("peer", w.peer.Name))
-				continue
+			o := orig[en.Object.ID+"\x00"+versionOf(en)]
+			if bytes.Equal(en.Object.Raw, o) || sameCanonical(en.Object.Raw, o) {
+				raws[i] = o
 			}
-			raw = orig[en.Object.ID+"\x00"+v]
-		} else if raw, err = signer.Sign(raw); err != nil {
+			return
+		}
+		raw, err := signer.Sign(en.Object.Raw)
+		if err != nil {
 			w.s.log.LogAttrs(ctx, slog.LevelWarn, "federation: cannot sign", slog.String("id", en.Object.ID), slog.String("error", err.Error()))
+			return
+		}
+		raws[i] = raw
+	})
+	items := make([]store.OutboxItem, 0, len(released))
+	for i := range released {
+		if raws[i] == nil { // a received object the policy redacts: it would no longer verify
 			continue
 		}
-		items = append(items, store.OutboxItem{ID: en.Object.ID, Version: v, Raw: raw})
+		items = append(items, store.OutboxItem{ID: released[i].Object.ID, Version: versionOf(&released[i]), Raw: raws[i]})
 	}
 	return items, nil
+}
+
+// parallel runs fn(0..n-1) on every core.
+func parallel(n int, fn func(i int)) {
+	workers := min(runtime.GOMAXPROCS(0), (n+63)/64)
+	if workers <= 1 {
+		for i := range n {
+			fn(i)
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	var next atomic.Int64
+	for range workers {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				fn(i)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // onward reports whether an object we received may go to a third node: its
