@@ -45,6 +45,7 @@ var commands = map[string]command{
 	"collection": {"manage collections and their grants: quadshare collection add|list|grant", runCollection},
 	"policy":     {"the sharing policy: quadshare policy init|check|set", runPolicy},
 	"peer":       {"partner nodes: quadshare peer add|list|remove|status|self", runPeer},
+	"demo":       {"four national nodes on 127.0.0.1 sharing a sample report", runDemo},
 }
 
 // errUsage marks a mistake in the command line (exit status 2).

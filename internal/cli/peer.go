@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"path/filepath"
 	"strings"
@@ -144,8 +145,11 @@ func runPeerStatus(ctx context.Context, e *Env, args []string) error {
 	} else if peers, err = st.Peers(ctx); err != nil {
 		return err
 	}
-	now := time.Now()
-	tw := tabwriter.NewWriter(e.Stdout, 0, 0, 2, ' ', 0)
+	return writePeerStatus(e.Stdout, peers, time.Now())
+}
+
+func writePeerStatus(w io.Writer, peers []store.Peer, now time.Time) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tNATION\tQUEUE\tLAG\tPUSHED\tRECEIVED\tREJECTED\tCONFLICTS\tLAST SUCCESS\tLAST ERROR")
 	for _, p := range peers {
 		lag := "-"
