@@ -239,7 +239,7 @@ func demoReport(agency string) ([]stix.Object, []string, error) {
 		tlpClear = "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487"
 		tlpGreen = "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"
 		tlpAmber = "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421"
-		red      = "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1"
+		tlpRed   = "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1"
 	)
 	now := time.Now().UTC().Format("2006-01-02T15:04:05.000Z")
 	ind := func(marking, ip string) string {
