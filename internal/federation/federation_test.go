@@ -224,27 +224,29 @@ func TestCatchUpAfterRestart(t *testing.T) {
 	}
 }
 
-// What AU received from JP goes on to US only when TLP:GREEN or CLEAR, with JP's
-// signature, and never back to JP.
+// What AU received from JP goes on to US only when TLP:CLEAR, with JP's signature,
+// and never back to JP.
 func TestOnward(t *testing.T) {
 	jp := newTestNode(t, "JP", "AU", "US")
 	au := newTestNode(t, "AU", "JP", "US")
 	us := newTestNode(t, "US", "JP", "AU")
 	mesh(t, jp, au, us)
+	clear := indicator(tlpClear, "clear")
 	green := indicator(tlpGreen, "green")
 	amber := indicator(tlpAmber, "amber of JP", jp.agency)
-	jp.put(green, amber)
+	jp.put(clear, green, amber)
 	waitFor(t, 10*time.Second, "objects at AU and US", func() bool {
 		a, u := au.inbound(), us.inbound()
-		return a[green.ID] != nil && a[amber.ID] != nil && u[green.ID] != nil && u[amber.ID] != nil
+		return a[clear.ID] != nil && a[green.ID] != nil && a[amber.ID] != nil && u[clear.ID] != nil && u[green.ID] != nil && u[amber.ID] != nil
 	})
-	waitFor(t, 10*time.Second, "AU forwards the green one to US", func() bool {
+	waitFor(t, 10*time.Second, "AU forwards the clear one to US", func() bool {
 		out, _ := au.st.Outbox(context.Background(), "node-US", 0, 100)
 		return len(out) == 1
 	})
 	out, _ := au.st.Outbox(context.Background(), "node-US", 0, 100)
-	if out[0].ID != green.ID {
-		t.Fatalf("AU forwarded %s", out[0].ID)
+	time.Sleep(500 * time.Millisecond)
+	if out, _ = au.st.Outbox(context.Background(), "node-US", 0, 100); len(out) != 1 || out[0].ID != clear.ID {
+		t.Fatalf("AU forwarded %d objects, want only the TLP:CLEAR one", len(out))
 	}
 	if ext, err := provenance.Read(out[0].Raw); err != nil || ext.Node != "JP" {
 		t.Errorf("forwarded with provenance %+v %v", ext, err)
@@ -252,7 +254,7 @@ func TestOnward(t *testing.T) {
 	if back, _ := au.st.Outbox(context.Background(), "node-JP", 0, 100); len(back) != 0 {
 		t.Errorf("AU queued %d objects back to JP", len(back))
 	}
-	if c, _ := us.st.Count(context.Background(), us.n.Federation.Inbound().ID); c != 2 {
-		t.Errorf("US holds %d objects, want 2 (a forwarded copy is the same object)", c)
+	if c, _ := us.st.Count(context.Background(), us.n.Federation.Inbound().ID); c != 3 {
+		t.Errorf("US holds %d objects, want 3 (a forwarded copy is the same object)", c)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -73,7 +74,8 @@ type testNode struct {
 }
 
 // newTestNode starts a node of nation whose agreements let every other nation of
-// partners have up to TLP:AMBER of every type at once.
+// partners have up to TLP:AMBER of every type at once. A partner written "US=green"
+// has up to TLP:GREEN.
 func newTestNode(t testing.TB, nation string, partners ...string) *testNode {
 	t.Helper()
 	ctx := context.Background()
@@ -92,8 +94,12 @@ func newTestNode(t testing.TB, nation string, partners ...string) *testNode {
 	}
 	tn.agency = pc.Agency
 	for _, p := range partners {
+		p, maxTLP, ok := strings.Cut(p, "=")
+		if !ok {
+			maxTLP = "amber"
+		}
 		pc.Agreements = append(pc.Agreements, policy.Agreement{Partner: p, Version: 1, Approved: "2026-01-01T00:00:00Z",
-			ObjectTypes: []string{"*"}, Sectors: []string{"*"}, MaxTLP: "amber", MaxLevel: 3})
+			ObjectTypes: []string{"*"}, Sectors: []string{"*"}, MaxTLP: maxTLP, MaxLevel: 3})
 	}
 	if err := node.WritePolicy(tn.cfg.PolicyFile(), pc); err != nil {
 		t.Fatal(err)

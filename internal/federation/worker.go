@@ -189,8 +189,9 @@ func (w *worker) fill(ctx context.Context) error {
 
 // prepare turns entries of collection c into outbox items for the peer. Our own
 // objects are released by the gate and signed by us. Objects we received go onward
-// with their origin's signature, only when they are TLP:CLEAR or TLP:GREEN (TLP 2.0:
-// AMBER and RED are for the recipient's own organisation), the gate releases them
+// with their origin's signature, only when they are TLP:CLEAR (anything more
+// restricted was disclosed to us by the originator's agreement with our nation,
+// which does not speak for a third nation), the gate releases them
 // unchanged (a redacted object would no longer carry a valid signature of its
 // origin, and we may not sign in its name), and never back to their origin.
 func (w *worker) prepare(ctx context.Context, signer *provenance.Signer, c store.Collection, entries []store.Entry) ([]store.OutboxItem, error) {
@@ -269,14 +270,14 @@ func parallel(n int, fn func(i int)) {
 }
 
 // onward reports whether an object we received may go to a third node: its
-// object markings and every granular marking at most TLP:GREEN.
+// object markings and every granular marking TLP:CLEAR, no classification.
 func onward(e *policy.Engine, raw []byte) bool {
 	f, err := e.Extract(raw)
-	if err != nil || !f.HasTLP || f.TLP > stix.TLPGreen || f.Unknown {
+	if err != nil || !f.HasTLP || f.TLP > stix.TLPClear || f.Unknown {
 		return false
 	}
 	for _, g := range f.Granular {
-		if g.Unknown || (g.HasTLP && g.TLP > stix.TLPGreen) || g.HasClass {
+		if g.Unknown || (g.HasTLP && g.TLP > stix.TLPClear) || g.HasClass {
 			return false
 		}
 	}
