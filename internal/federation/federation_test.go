@@ -243,12 +243,10 @@ func TestOnward(t *testing.T) {
 		out, _ := au.st.Outbox(context.Background(), "node-US", 0, 100)
 		return len(out) == 1
 	})
-	out, _ := au.st.Outbox(context.Background(), "node-US", 0, 100)
 	time.Sleep(500 * time.Millisecond)
-	if out, _ = au.st.Outbox(context.Background(), "node-US", 0, 100); len(out) != 1 || out[0].ID != clear.ID {
+	if out, _ := au.st.Outbox(context.Background(), "node-US", 0, 100); len(out) != 1 || out[0].ID != clear.ID {
 		t.Fatalf("AU forwarded %d objects, want only the TLP:CLEAR one", len(out))
-	}
-	if ext, err := provenance.Read(out[0].Raw); err != nil || ext.Node != "JP" {
+	} else if ext, err := provenance.Read(out[0].Raw); err != nil || ext.Node != "JP" {
 		t.Errorf("forwarded with provenance %+v %v", ext, err)
 	}
 	if back, _ := au.st.Outbox(context.Background(), "node-JP", 0, 100); len(back) != 0 {
