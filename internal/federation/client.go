@@ -161,23 +161,37 @@ func (s *Service) get(ctx context.Context, p store.Peer, addedAfter, next string
 	if len(b) > maxResponse {
 		return page{}, fmt.Errorf("%s: page larger than %d bytes", p.URL, maxResponse)
 	}
+	pg, err := parsePage(b, resp.Header.Get("X-TAXII-Date-Added-Last"))
+	if err != nil {
+		return page{}, fmt.Errorf("%s: %w", p.URL, err)
+	}
+	return pg, nil
+}
+
+// parsePage reads one page of a peer's outbox: a TAXII envelope and the
+// X-TAXII-Date-Added-Last header. It trusts nothing: the objects are checked one by
+// one later, the cursor and the token here.
+func parsePage(b []byte, last string) (page, error) {
 	var env struct {
 		More    bool              `json:"more"`
 		Next    string            `json:"next"`
 		Objects []json.RawMessage `json:"objects"`
 	}
 	if err := json.Unmarshal(b, &env); err != nil {
-		return page{}, fmt.Errorf("%s: not a TAXII envelope: %w", p.URL, err)
+		return page{}, fmt.Errorf("not a TAXII envelope: %w", err)
 	}
-	pg := page{More: env.More, Next: env.Next, Last: resp.Header.Get("X-TAXII-Date-Added-Last")}
-	if pg.Last != "" {
-		if _, err := time.Parse(time.RFC3339Nano, pg.Last); err != nil {
-			return page{}, fmt.Errorf("%s: X-TAXII-Date-Added-Last %q: %w", p.URL, clip([]byte(pg.Last)), err)
+	if last != "" {
+		if _, err := time.Parse(time.RFC3339Nano, last); err != nil || len(last) > 40 {
+			return page{}, fmt.Errorf("X-TAXII-Date-Added-Last %q is not a timestamp", clip([]byte(last)))
 		}
 	}
 	if len(env.Next) > 200 {
-		return page{}, fmt.Errorf("%s: next token too long", p.URL)
+		return page{}, errors.New("next token too long")
 	}
+	if len(env.Objects) > MaxEnvelope {
+		return page{}, fmt.Errorf("more than %d objects in a page", MaxEnvelope)
+	}
+	pg := page{More: env.More, Next: env.Next, Last: last}
 	for _, o := range env.Objects {
 		pg.Objects = append(pg.Objects, []byte(o))
 	}
