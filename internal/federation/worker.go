@@ -30,7 +30,9 @@ type worker struct {
 	failures int
 	nextTry  time.Time
 	lastPull time.Time
-	leased   time.Time // when the lease was last taken or renewed
+
+	mu     sync.Mutex // queuing and sending run at once; both renew the lease
+	leased time.Time  // when the lease was last taken or renewed
 }
 
 func (w *worker) run(ctx context.Context) {
@@ -72,6 +74,8 @@ func backoff(n int, ceiling time.Duration) time.Duration {
 
 // lease takes or renews the peer's lease when a third of it has run.
 func (w *worker) lease(ctx context.Context) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	if time.Since(w.leased) < w.s.cfg.Lease/3 {
 		return nil
 	}
@@ -87,18 +91,81 @@ func (w *worker) round(ctx context.Context) error {
 	if err := w.lease(ctx); err != nil {
 		return err
 	}
-	t0 := time.Now()
-	if err := w.fill(ctx); err != nil {
-		return fmt.Errorf("queue: %w", err)
+	// The lease is renewed while the round works, a slow POST included; when it is
+	// lost, the round stops: another process serves the peer now.
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		t := time.NewTicker(w.s.cfg.Lease / 4)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				if err := w.lease(ctx); err != nil {
+					cancel(err)
+					return
+				}
+			}
+		}
+	}()
+	err := w.work(ctx)
+	if cause := context.Cause(ctx); err != nil && cause != nil && !errors.Is(cause, context.Canceled) {
+		return cause // the lease was lost: that is why the work failed
 	}
-	t1 := time.Now()
-	sent, err := w.push(ctx)
+	return err
+}
+
+// work queues, sends and pulls for the peer once.
+func (w *worker) work(ctx context.Context) error {
+	// Queuing (gate and signature) and sending run at once: the push sends what the
+	// fill has queued so far, until the fill is done and the outbox drained.
+	p, err := w.s.st.Peer(ctx, w.peer.Name)
 	if err != nil {
-		return fmt.Errorf("push: %w", err)
+		return err
+	}
+	after := p.PushedSeq
+	t0 := time.Now()
+	filled := make(chan error, 1)
+	go func() { filled <- w.fill(ctx) }()
+	var fillErr error
+	sent, done := 0, false
+	for {
+		if !done {
+			select {
+			case fillErr = <-filled:
+				done = true
+			default:
+			}
+		}
+		n, err := w.push(ctx, &after)
+		sent += n
+		if err != nil {
+			if !done {
+				<-filled
+			}
+			return fmt.Errorf("push: %w", err)
+		}
+		if done {
+			break
+		}
+		if n == 0 {
+			select {
+			case fillErr = <-filled:
+				done = true
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+	}
+	if fillErr != nil {
+		return fmt.Errorf("queue: %w", fillErr)
 	}
 	if sent > 0 {
 		w.s.log.LogAttrs(ctx, slog.LevelDebug, "federation: pushed", slog.String("peer", w.peer.Name), slog.Int("objects", sent),
-			slog.Duration("queue", t1.Sub(t0)), slog.Duration("push", time.Since(t1)))
+			slog.Duration("took", time.Since(t0)))
 	}
 	pulled := false
 	if time.Since(w.lastPull) >= w.s.cfg.PullEvery {
@@ -303,16 +370,11 @@ func versionOf(en *store.Entry) string {
 // push sends the outbox after the peer's acknowledged position, batch by batch; each
 // batch the peer accepts moves the position. Items the policy no longer lets the peer
 // receive (an agreement withdrawn since they were queued) are skipped.
-func (w *worker) push(ctx context.Context) (int, error) {
-	p, err := w.s.st.Peer(ctx, w.peer.Name)
-	if err != nil {
-		return 0, err
-	}
+func (w *worker) push(ctx context.Context, after *int64) (int, error) {
 	sent := 0
-	after := p.PushedSeq
 	rcpt := policy.Recipient{Kind: policy.KindPartner, Nation: w.peer.Nation}
 	for {
-		items, err := w.s.st.Outbox(ctx, w.peer.Name, after, w.s.cfg.Batch)
+		items, err := w.s.st.Outbox(ctx, w.peer.Name, *after, w.s.cfg.Batch)
 		if err != nil || len(items) == 0 {
 			return sent, err
 		}
@@ -338,7 +400,7 @@ func (w *worker) push(ctx context.Context) (int, error) {
 			return sent, err
 		}
 		sent += len(raws)
-		after = last
+		*after = last
 		if len(items) < w.s.cfg.Batch {
 			return sent, nil
 		}
