@@ -86,3 +86,37 @@ func BenchmarkThroughput(b *testing.B) {
 	b.ReportMetric(float64(n)/el.Seconds(), "objects/s")
 	b.ReportMetric(0, "ns/op")
 }
+
+// BenchmarkCatchUp: AU is down while JP stores b.N objects (at least 1,000); then AU
+// starts again. Reports the time from AU's start until it holds them all, and the rate.
+func BenchmarkCatchUp(b *testing.B) {
+	jp := newTestNode(b, "JP", "AU")
+	au := newTestNode(b, "AU", "JP")
+	mesh(b, jp, au)
+	au.stop()
+	n := max(b.N, 1000)
+	for i := 0; i < n; i += 1000 {
+		batch := make([]stix.Object, 0, 1000)
+		for j := i; j < min(i+1000, n); j++ {
+			batch = append(batch, indicator(tlpGreen, fmt.Sprintf("catch-up %d", j)))
+		}
+		jp.put(batch...)
+	}
+	waitFor(b, 30*time.Minute, "JP queues everything", func() bool {
+		p, _ := jp.st.Peer(context.Background(), "node-AU")
+		return p.Queued == int64(n)
+	})
+	b.ResetTimer()
+	start := time.Now()
+	au.restart()
+	inbound := au.n.Federation.Inbound().ID
+	waitFor(b, 30*time.Minute, "AU catches up", func() bool {
+		c, _ := au.st.Count(context.Background(), inbound)
+		return c >= n
+	})
+	el := time.Since(start)
+	b.StopTimer()
+	b.ReportMetric(el.Seconds(), "catch-up-s")
+	b.ReportMetric(float64(n)/el.Seconds(), "objects/s")
+	b.ReportMetric(0, "ns/op")
+}
