@@ -94,7 +94,7 @@ var (
 // extension raw carried (a local object cannot claim another origin). raw must be one
 // I-JSON object (stix objects are).
 func (s *Signer) Sign(raw []byte) ([]byte, error) {
-	top, exts, err := split(raw)
+	top, exts, err := decode(raw) // our own stored objects: I-JSON already
 	if err != nil {
 		return nil, err
 	}
@@ -104,7 +104,22 @@ func (s *Signer) Sign(raw []byte) ([]byte, error) {
 		return nil, err
 	}
 	w.Signature = base64.RawURLEncoding.EncodeToString(ed25519.Sign(s.Key, msg))
+	// The signed object is the canonical form with the signature added: the last
+	// member of our extension in canonical order, so a splice keeps it canonical.
+	withSig, without := needles(w)
+	if bytes.Count(msg, without) == 1 {
+		return bytes.Replace(msg, without, withSig, 1), nil
+	}
 	return join(top, exts, w)
+}
+
+// needles are our extension as a member in canonical form, with and without its
+// signature. Every value is of a character set JSON does not escape (checked by
+// NewSigner and extension), so these are exactly the bytes Canonical writes.
+func needles(w wire) (withSig, without []byte) {
+	base := `"` + ExtensionID + `":{"agency":"` + w.Agency + `","extension_type":"property-extension","key_id":"` +
+		w.KeyID + `","node":"` + w.Node + `"`
+	return []byte(base + `,"signature":"` + w.Signature + `"}`), []byte(base + "}")
 }
 
 // Keys finds the public key of a key id; ok is false for an unknown key. The nation
@@ -114,7 +129,7 @@ type Keys func(keyID string) (pub ed25519.PublicKey, nation string, ok bool)
 // Read returns the provenance extension of raw without verifying it: ErrUnsigned
 // when there is none, ErrMalformed when it is not one this package writes.
 func Read(raw []byte) (Extension, error) {
-	_, exts, err := split(raw)
+	_, exts, _, err := split(raw)
 	if err != nil {
 		return Extension{}, err
 	}
@@ -125,7 +140,7 @@ func Read(raw []byte) (Extension, error) {
 // Verify checks the signature of raw with the key named in it and returns the
 // extension. It fails on anything not exactly as Sign writes it.
 func Verify(raw []byte, keys Keys) (Extension, error) {
-	top, exts, err := split(raw)
+	_, exts, canon, err := split(raw)
 	if err != nil {
 		return Extension{}, err
 	}
@@ -140,11 +155,15 @@ func Verify(raw []byte, keys Keys) (Extension, error) {
 	if nation != ext.Node {
 		return ext, fmt.Errorf("%w: key %s belongs to %s, not %s", ErrBadSig, ext.KeyID, nation, ext.Node)
 	}
-	w.Signature = ""
-	msg, err := message(top, exts, w)
-	if err != nil {
-		return ext, err
+	// The message is the canonical form without the signature member, which is the
+	// last of our extension's: cut it out of the canonical form of the whole. The
+	// extension read above is the top-level one; it must be the only place these
+	// bytes occur, or the cut could fall elsewhere.
+	withSig, without := needles(w)
+	if bytes.Count(canon, withSig) != 1 {
+		return ext, fmt.Errorf("%w: the provenance extension occurs more than once", ErrMalformed)
 	}
+	msg := bytes.Replace(canon, withSig, without, 1)
 	if !ed25519.Verify(pub, msg, ext.Signature) {
 		return ext, ErrBadSig
 	}
@@ -154,7 +173,7 @@ func Verify(raw []byte, keys Keys) (Extension, error) {
 // Strip returns raw without the provenance extension (and without extensions when it
 // was the only one): the object as its author wrote it.
 func Strip(raw []byte) ([]byte, error) {
-	top, exts, err := split(raw)
+	top, exts, _, err := split(raw)
 	if err != nil {
 		return nil, err
 	}
@@ -171,15 +190,25 @@ func Strip(raw []byte) ([]byte, error) {
 	return json.Marshal(top)
 }
 
-// split decodes the top level of raw and its extensions, without our extension's
-// place in either changed. It rejects what is not I-JSON first (duplicate names
-// above all: a verifier and a consumer must not see different values).
-func split(raw []byte) (map[string]json.RawMessage, map[string]json.RawMessage, error) {
+// split decodes the top level of raw and its extensions, and returns its canonical
+// form. It rejects what is not I-JSON first (duplicate names above all: a verifier
+// and a consumer must not see different values).
+func split(raw []byte) (map[string]json.RawMessage, map[string]json.RawMessage, []byte, error) {
+	if len(raw) > stix.MaxObjectSize {
+		return nil, nil, nil, fmt.Errorf("%w: object larger than %d bytes", ErrMalformed, stix.MaxObjectSize)
+	}
+	canon, err := stix.Canonical(raw)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	top, exts, err := decode(raw)
+	return top, exts, canon, err
+}
+
+// decode reads the top level of raw and its extensions.
+func decode(raw []byte) (map[string]json.RawMessage, map[string]json.RawMessage, error) {
 	if len(raw) > stix.MaxObjectSize {
 		return nil, nil, fmt.Errorf("%w: object larger than %d bytes", ErrMalformed, stix.MaxObjectSize)
-	}
-	if _, err := stix.Canonical(raw); err != nil {
-		return nil, nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &top); err != nil || top == nil {

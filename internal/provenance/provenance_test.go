@@ -137,6 +137,31 @@ func TestVerifyRejects(t *testing.T) {
 	}
 }
 
+// An object carrying a copy of the provenance extension elsewhere (a custom
+// property) is still signed, and the copy cannot stand in for the real one.
+func TestExtensionCopyElsewhere(t *testing.T) {
+	jp := newSigner(t, "JP")
+	signed, err := jp.Sign([]byte(indicator))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ext := `"` + ExtensionID + `":` + string(signed[bytes.Index(signed, []byte(`{"agency"`)):bytes.Index(signed, []byte(`"}}`))+2])
+	// the copy nested in a custom property: verification refuses the ambiguity
+	nested := bytes.Replace(signed, []byte(`"type":"indicator"`), []byte(`"type":"indicator","x_copy":{`+ext+`}`), 1)
+	if _, err := Verify(nested, keysOf(jp)); !errors.Is(err, ErrMalformed) {
+		t.Errorf("nested copy: %v", err)
+	}
+	// signing such an object takes the slow path and still verifies
+	unsigned := strings.Replace(indicator, `"type":"indicator"`, `"type":"indicator","x_copy":{"`+ExtensionID+`":{"agency":"`+agency+`","extension_type":"property-extension","key_id":"`+jp.KeyID()+`","node":"JP"}}`, 1)
+	again, err := jp.Sign([]byte(unsigned))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Verify(again, keysOf(jp)); err != nil {
+		t.Errorf("slow path: %v", err)
+	}
+}
+
 func TestDefinitionIsValidSTIX(t *testing.T) {
 	if _, err := stix.Parse([]byte(Definition)); err != nil {
 		t.Fatal(err)
