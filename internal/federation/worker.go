@@ -268,8 +268,11 @@ func (w *worker) prepare(ctx context.Context, signer *provenance.Signer, c store
 	orig := map[string][]byte{}
 	for _, en := range entries {
 		if foreign {
+			if !onward(engine, en.Object.Raw) { // first: most received objects stay here
+				continue
+			}
 			ext, err := provenance.Read(en.Object.Raw)
-			if err != nil || ext.Node == w.peer.Nation || ext.Node == signer.Nation || !onward(engine, en.Object.Raw) {
+			if err != nil || ext.Node == w.peer.Nation || ext.Node == signer.Nation {
 				continue
 			}
 			orig[en.Object.ID+"\x00"+versionOf(&en)] = en.Object.Raw
