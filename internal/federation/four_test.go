@@ -10,6 +10,7 @@ import (
 
 	"quadshare/internal/auth"
 	"quadshare/internal/federation"
+	"quadshare/internal/pki"
 	"quadshare/internal/store"
 	"quadshare/internal/uuid"
 )
@@ -72,6 +73,20 @@ func TestEndpointsRefuse(t *testing.T) {
 		return secret
 	}
 	analyst, admin := mk("ana", store.RoleAnalyst), mk("adm", store.RoleAdmin)
+	// JP's peer user with a token, on a connection with another certificate
+	peerUser, err := au.st.UserByCert(ctx, jp.n.TLS.Fingerprint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	peerSecret, _, err := auth.CreateToken(ctx, au.st, peerUser.ID, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	intruder, err := pki.IssueClient(t.TempDir(), "intruder")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stolen := pinnedClient(au, intruder.Cert)
 	c := pinnedClient(au, jp.n.TLS.Cert) // JP's certificate: a peer
 	anon := &http.Client{Transport: &http.Transport{TLSClientConfig: federation.PinnedTLS(au.n.TLS.Cert, au.n.TLS.Fingerprint)}}
 	do := func(c *http.Client, method, path, user, secret, ctype, body string) (int, string) {
@@ -101,6 +116,8 @@ func TestEndpointsRefuse(t *testing.T) {
 		ctype, body                string
 		want                       int
 	}{
+		{"peer's token on another certificate", stolen, "POST", inbound, peerUser.Name, peerSecret, federation.MediaType, `{"objects":[]}`, 403},
+		{"peer's token without a certificate", anon, "GET", outbox, peerUser.Name, peerSecret, "", "", 403},
 		{"analyst posts to inbound", anon, "POST", inbound, "ana", analyst, federation.MediaType, `{"objects":[]}`, 403},
 		{"admin posts to inbound by id", anon, "POST", byID, "adm", admin, federation.MediaType, `{"objects":[]}`, 403},
 		{"analyst reads the outbox", anon, "GET", outbox, "ana", analyst, "", "", 403},

@@ -16,6 +16,7 @@ import (
 	"quadshare/internal/audit"
 	"quadshare/internal/auth"
 	"quadshare/internal/httpx"
+	"quadshare/internal/pki"
 	"quadshare/internal/policy"
 	"quadshare/internal/provenance"
 	"quadshare/internal/stix"
@@ -75,7 +76,10 @@ func (s *Service) peerOf(r *http.Request) (*auth.Principal, store.Peer, error) {
 	if !ok {
 		return nil, store.Peer{}, httpx.Errorf(http.StatusUnauthorized, "Authenticate with the certificate of your node.")
 	}
-	if p.User.Role != store.RolePeer || p.User.CertFingerprint == "" || r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
+	// The certificate of this connection must be the pinned one: a peer's user
+	// authenticated otherwise (a token) does not speak for its node.
+	if p.User.Role != store.RolePeer || p.User.CertFingerprint == "" || r.TLS == nil || len(r.TLS.PeerCertificates) == 0 ||
+		pki.Fingerprint(r.TLS.PeerCertificates[0].Raw) != p.User.CertFingerprint {
 		return nil, store.Peer{}, httpx.Forbidden("Only partner nodes, authenticated by their pinned certificate, use the federation endpoints.")
 	}
 	peer, err := s.st.PeerByFingerprint(r.Context(), p.User.CertFingerprint)
