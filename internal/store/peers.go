@@ -82,7 +82,9 @@ type Peers interface {
 	Enqueue(ctx context.Context, name, holder string, items []OutboxItem, key, value string) (int, error)
 	// Outbox returns up to limit items with Seq > after, in Seq order.
 	Outbox(ctx context.Context, name string, after int64, limit int) ([]OutboxItem, error)
-	// AckOutbox records that the peer has every item up to seq, if holder holds the lease.
+	// AckOutbox records that the peer has every item up to seq, if holder holds the
+	// lease, and removes those items: the peer has them, and a pull never starts
+	// before what the peer acknowledged.
 	AckOutbox(ctx context.Context, name, holder string, seq int64) error
 
 	// RecordPeer adds one round's counters and outcome to the peer.

@@ -316,6 +316,10 @@ func (s *Store) AckOutbox(ctx context.Context, name, holder string, seq int64) e
 		_, err := tx.Exec(ctx, `UPDATE peers SET
 			pushed = pushed + (SELECT count(*) FROM outbox WHERE peer = $1 AND seq > peers.pushed_seq AND seq <= $2),
 			pushed_seq = greatest(pushed_seq, $2) WHERE name = $1`, name, seq)
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `DELETE FROM outbox WHERE peer = $1 AND seq <= $2`, name, seq)
 		return err
 	})
 }

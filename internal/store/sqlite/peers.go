@@ -283,6 +283,10 @@ func (s *Store) AckOutbox(ctx context.Context, name, holder string, seq int64) e
 		_, err := tx.ExecContext(ctx, `UPDATE peers SET
 			pushed = pushed + (SELECT count(*) FROM outbox WHERE peer = ? AND seq > peers.pushed_seq AND seq <= ?),
 			pushed_seq = max(pushed_seq, ?) WHERE name = ?`, name, seq, seq, name)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM outbox WHERE peer = ? AND seq <= ?`, name, seq)
 		return err
 	})
 }

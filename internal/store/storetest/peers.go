@@ -134,6 +134,9 @@ func testPeers(t *testing.T, s store.Store) {
 	if p.Pushed != 2 || p.Depth != 1 || p.PushedSeq != out[1].Seq {
 		t.Errorf("after ack: %+v", p)
 	}
+	if left, _ := s.Outbox(ctx, "jp-node", 0, 10); len(left) != 1 || left[0].ID != "indicator--3" {
+		t.Errorf("acknowledged items stay in the outbox: %+v", left)
+	}
 	if err := s.AckOutbox(ctx, "jp-node", "b", out[2].Seq); !errors.Is(err, store.ErrLeased) {
 		t.Errorf("ack without the lease: %v", err)
 	}
