@@ -93,7 +93,7 @@ func runPeerRemove(ctx context.Context, e *Env, args []string) error {
 	if err := federation.RemovePeer(ctx, st, pos[0]); err != nil {
 		return notFound("peer", pos[0], err)
 	}
-	fmt.Fprintf(e.Stdout, "peer %s removed with its queue; its certificate no longer authenticates\n", pos[0])
+	fmt.Fprintf(e.Stdout, "peer %s removed with its queue; its node is refused by the federation endpoints (quadshare user revoke disables its user)\n", pos[0])
 	return nil
 }
 

@@ -51,10 +51,20 @@ func TestPeerCommands(t *testing.T) {
 		t.Errorf("status: %s", out)
 	}
 	mustRun(t, au, "peer", "remove", "jp-node")
-	if out, _ := mustRun(t, au, "user", "list"); !strings.Contains(out, "disabled") {
-		t.Errorf("the peer's user is still active: %s", out)
+	if out, _ := mustRun(t, au, "peer", "list"); strings.Contains(out, "jp-node") {
+		t.Errorf("still listed: %s", out)
 	}
 	if code, _, _ := run(t, au, "", "peer", "remove", "jp-node"); code != 1 {
 		t.Errorf("remove twice: exit %d", code)
+	}
+	// added again with the same certificate: its user is the same
+	out, _ = mustRun(t, au, "peer", "add", m[1], "--nation", m[2], "--url", m[3], "--fingerprint", m[4], "--public-key", m[5])
+	if !strings.Contains(out, "user peer-jp-node") {
+		t.Errorf("add again: %s", out)
+	}
+	// a certificate pinned for a user that is not a peer cannot be a peer's
+	mustRun(t, au, "user", "revoke", "peer-jp-node")
+	if code, _, errOut := run(t, au, "", "peer", "add", "again", "--nation", m[2], "--url", m[3], "--fingerprint", m[4], "--public-key", m[5]); code == 0 || !strings.Contains(errOut, "disabled") {
+		t.Errorf("add with a disabled user's certificate: %d %s", code, errOut)
 	}
 }

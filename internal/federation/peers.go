@@ -73,25 +73,10 @@ func partnerOrg(ctx context.Context, st store.Store, nation string) (store.Organ
 	return o, nil
 }
 
-// RemovePeer deletes a peer with its outbox and cursors, and disables the user its
-// certificate authenticated as, so its node can no longer reach us.
+// RemovePeer deletes a peer with its outbox and cursors. Its user stays, so that the
+// peer can be added again with the same certificate; without a peer record its node
+// is refused by the federation endpoints, and it keeps only the TAXII grants an
+// administrator gave its user (quadshare user revoke disables it).
 func RemovePeer(ctx context.Context, st store.Store, name string) error {
-	p, err := st.Peer(ctx, name)
-	if err != nil {
-		return err
-	}
-	if err := st.DeletePeer(ctx, name); err != nil {
-		return err
-	}
-	u, err := st.UserByCert(ctx, p.Fingerprint)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if u.Role == store.RolePeer && u.DisabledAt.IsZero() {
-		return st.DisableUser(ctx, u.ID, time.Now())
-	}
-	return nil
+	return st.DeletePeer(ctx, name)
 }
