@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"quadshare/internal/audit"
+	"quadshare/internal/federation"
 	"quadshare/internal/stix"
 	"quadshare/internal/store"
 )
@@ -75,4 +76,44 @@ func TestRevocationPropagates(t *testing.T) {
 			Versions: store.VersionFilter{All: true}, Limit: 10})
 		return err == nil && len(pg.Entries) == 2 && pg.Entries[1].Object.Revoked
 	})
+}
+
+// A shared collection named in the configuration must exist; only those named are
+// shared.
+func TestConfiguredCollections(t *testing.T) {
+	jp := newTestNode(t, "JP", "AU")
+	au := newTestNode(t, "AU", "JP")
+	mesh(t, jp, au)
+	ctx := context.Background()
+	cfg := federation.Config{Store: jp.st, Gate: jp.n.Gate, Key: jp.key(), Cert: jp.n.TLS.Cert, Collections: []string{"nope"}}
+	if _, err := federation.New(ctx, cfg); err == nil {
+		t.Error("an unknown shared collection was accepted")
+	}
+	private := store.Collection{ID: "private-" + jp.shared.ID, Alias: "private", Title: "private", CreatedAt: time.Now()}
+	if err := jp.st.CreateCollection(ctx, private); err != nil {
+		t.Fatal(err)
+	}
+	jp.n.Close(ctx) // a second service on the same store shares "shared" only
+	jp.n = nil
+	cfg.Collections, cfg.Holder = []string{"shared"}, "second"
+	svc, err := federation.New(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc.Start()
+	defer svc.Close(ctx)
+	kept := indicator(tlpGreen, "private")
+	if _, err := jp.st.Put(ctx, private.ID, "", []stix.Object{kept}); err != nil {
+		t.Fatal(err)
+	}
+	shared := indicator(tlpGreen, "shared")
+	if _, err := jp.st.Put(ctx, jp.shared.ID, "", []stix.Object{shared}); err != nil {
+		t.Fatal(err)
+	}
+	svc.Wake()
+	waitFor(t, 10*time.Second, "the shared object at AU", func() bool { return au.inbound()[shared.ID] != nil })
+	time.Sleep(500 * time.Millisecond)
+	if au.inbound()[kept.ID] != nil {
+		t.Error("an object of a collection not shared reached AU")
+	}
 }

@@ -110,6 +110,11 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
+	for _, c := range cfg.Collections { // a typo in the configuration stops the start, not every round
+		if _, err := cfg.Store.Collection(ctx, c); err != nil {
+			return nil, fmt.Errorf("federation: shared collection %q: %w", c, err)
+		}
+	}
 	return &Service{cfg: cfg, st: cfg.Store, log: cfg.Log, inbound: in, wake: make(chan struct{}, 1),
 		clients: map[string]client{}}, nil
 }

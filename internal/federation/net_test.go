@@ -138,20 +138,32 @@ func (tn *testNode) start() {
 	tn.n = n
 }
 
+// key is the node's signing key.
+func (tn *testNode) key() ed25519.PrivateKey {
+	k, _, err := provenance.LoadOrCreateKey(filepath.Join(tn.cfg.DataDir, provenance.KeyFile))
+	if err != nil {
+		tn.t.Fatal(err)
+	}
+	return k
+}
+
 // stop closes the node and its store (a restart opens both again).
 func (tn *testNode) stop() {
-	if tn.n == nil {
+	if tn.raw == nil {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := tn.n.Close(ctx); err != nil {
-		tn.t.Errorf("%s: close: %v", tn.nation, err)
+	if tn.n != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := tn.n.Close(ctx); err != nil {
+			tn.t.Errorf("%s: close: %v", tn.nation, err)
+		}
+		tn.n = nil
 	}
-	tn.n = nil
 	if err := tn.raw.Close(); err != nil {
 		tn.t.Errorf("%s: close store: %v", tn.nation, err)
 	}
+	tn.raw = nil
 }
 
 func (tn *testNode) restart() {
