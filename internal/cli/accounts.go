@@ -80,7 +80,8 @@ func dispatch(ctx context.Context, e *Env, name string, args []string, subs map[
 	if !ok {
 		return fmt.Errorf("%w: unknown subcommand %q (want %s)", errUsage, args[0], strings.Join(names, ", "))
 	}
-	return sub.run(ctx, e, args[1:])
+	// What these commands change is recorded in the audit trail as done at the CLI.
+	return sub.run(store.WithActor(ctx, cliActor), e, args[1:])
 }
 
 // parseMixed is parse for commands whose positional arguments may precede flags; the

@@ -66,11 +66,11 @@ func TestUserAndTokenCommands(t *testing.T) {
 	out, _ = mustRun(t, dir, "user", "list")
 	rows := columns(out)
 	want := [][]string{
-		{"NAME", "ROLE", "ORGANISATION", "NATION", "KIND", "STATUS", "TOKENS", "CERTIFICATE"},
-		{"alice", "analyst", "ACSC", "AU", "agency", "active", "0", "-"},
-		{"bob", "reader", "ACSC", "AU", "agency", "active", "0", "-"},
-		{"gridop", "operator", "Grid Co", "AU", "operator", "active", "0", "-"},
-		{"peer-jp", "peer", "JPCERT node", "JP", "partner", "active", "0", "abababababababab…"},
+		{"NAME", "ROLE", "ORGANISATION", "NATION", "KIND", "CLEARANCE", "STATUS", "TOKENS", "CERTIFICATE"},
+		{"alice", "analyst", "ACSC", "AU", "agency", "OFFICIAL (AU)", "active", "0", "-"},
+		{"bob", "reader", "ACSC", "AU", "agency", "OFFICIAL (AU)", "active", "0", "-"},
+		{"gridop", "operator", "Grid Co", "AU", "operator", "OFFICIAL (AU)", "active", "0", "-"},
+		{"peer-jp", "peer", "JPCERT node", "JP", "partner", "-", "active", "0", "abababababababab…"},
 	}
 	if len(rows) != len(want) {
 		t.Fatalf("user list:\n%s", out)
@@ -151,7 +151,7 @@ func TestUserAndTokenCommands(t *testing.T) {
 		t.Fatalf("second user revoke: %s", out)
 	}
 	out, _ = mustRun(t, dir, "user", "list")
-	if rows := columns(out); !strings.HasPrefix(rows[1][5], "disabled ") {
+	if rows := columns(out); !strings.HasPrefix(rows[1][6], "disabled ") {
 		t.Fatalf("alice not listed as disabled:\n%s", out)
 	}
 	if code, _, errOut := run(t, dir, "", "token", "create", "alice"); code != 1 || !strings.Contains(errOut, "disabled") {

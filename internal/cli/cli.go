@@ -43,6 +43,7 @@ var commands = map[string]command{
 	"user":       {"manage users: quadshare user add|list|revoke", runUser},
 	"token":      {"manage API tokens: quadshare token create|list|revoke", runToken},
 	"collection": {"manage collections and their grants: quadshare collection add|list|grant", runCollection},
+	"audit":      {"check or sign the audit trail: quadshare audit verify|checkpoint", runAudit},
 	"policy":     {"the sharing policy: quadshare policy init|check|set", runPolicy},
 	"peer":       {"partner nodes: quadshare peer add|list|remove|status|self", runPeer},
 	"demo":       {"four national nodes on 127.0.0.1 sharing a sample report", runDemo},

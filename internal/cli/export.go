@@ -3,7 +3,6 @@ package cli
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -117,11 +116,7 @@ func exportGate(ctx context.Context, cfg config.Config, st store.Store, forWhom 
 	if err != nil {
 		return nil, gate.Disclosure{}, err
 	}
-	trail, ok := st.(store.Audit)
-	if !ok {
-		return nil, gate.Disclosure{}, errors.New("the store keeps no audit trail")
-	}
-	g, err := gate.New(engine, trail)
+	g, err := gate.New(engine, st)
 	if err != nil {
 		return nil, gate.Disclosure{}, err
 	}

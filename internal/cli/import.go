@@ -32,6 +32,7 @@ func runImport(ctx context.Context, e *Env, args []string) error {
 	if fset.NArg() == 0 {
 		return fmt.Errorf("%w: name a FILE, a DIR or - for standard input", errUsage)
 	}
+	ctx = store.WithActor(ctx, cliActor) // the audit receipts name the CLI, the detail the submitter
 	st, err := openStore(ctx, cfg)
 	if err != nil {
 		return err

@@ -10,8 +10,7 @@ import (
 	"quadshare/internal/store/postgres"
 )
 
-func openPostgres(ctx context.Context, cfg config.Config) (store.Store, error) {
-	var opts []postgres.Option
+func openPostgres(ctx context.Context, cfg config.Config, opts ...postgres.Option) (store.Store, error) {
 	if !cfg.AutoMigr {
 		opts = append(opts, postgres.WithoutAutoMigrate())
 	}

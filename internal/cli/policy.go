@@ -231,10 +231,6 @@ func readPolicyFile(path string) (policy.Config, error) {
 // recordPolicyChange appends a policy-change record: the revisions and, per
 // partner, the agreement versions before and after.
 func recordPolicyChange(ctx context.Context, st store.Store, prev, next *policy.Config) error {
-	trail, ok := st.(store.Audit)
-	if !ok {
-		return errors.New("the store keeps no audit trail")
-	}
 	type change struct {
 		From int `json:"from,omitempty"`
 		To   int `json:"to,omitempty"`
@@ -258,10 +254,6 @@ func recordPolicyChange(ctx context.Context, st store.Store, prev, next *policy.
 	if err != nil {
 		return err
 	}
-	return trail.AppendAudit(ctx, audit.Entry{Kind: audit.PolicyChange, Time: time.Now(), Actor: cliActor,
+	return st.AppendAudit(ctx, audit.Entry{Kind: audit.PolicyChange, Time: time.Now(), Actor: cliActor,
 		Subject: "policy:" + next.Nation, Detail: detail})
 }
-
-// cliActor names the command line in the audit trail: whoever runs it holds the
-// data directory or the database credentials, which is the node itself.
-const cliActor = "node:cli"

@@ -22,6 +22,10 @@ type Config struct {
 	Insecure bool   `json:"insecure"` // plain HTTP, for local development only
 	TLSCert  string `json:"tls_cert"` // PEM certificate; "" means generated in DataDir
 	TLSKey   string `json:"tls_key"`  // PEM key for TLSCert
+	// AuditKey is the Ed25519 key (PKCS#8 PEM) that signs audit checkpoints; "" means
+	// audit.key in DataDir, created on first use. Processes sharing a PostgreSQL
+	// database must all use the same key file.
+	AuditKey string `json:"audit_key"`
 	LogJSON  bool   `json:"log_json"` // JSON logs (production) instead of text
 	AutoMigr bool   `json:"auto_migrate"`
 	Policy   string `json:"policy"` // sharing policy file; "" means policy.json in DataDir
@@ -78,17 +82,18 @@ func Default() Config {
 
 // Env names the environment variables that override the file.
 var Env = map[string]string{
-	"QUADSHARE_DATA":   "data directory",
-	"QUADSHARE_DB":     "database URL",
-	"QUADSHARE_LISTEN": "listen address",
-	"QUADSHARE_CONFIG": "configuration file",
+	"QUADSHARE_DATA":      "data directory",
+	"QUADSHARE_DB":        "database URL",
+	"QUADSHARE_LISTEN":    "listen address",
+	"QUADSHARE_CONFIG":    "configuration file",
+	"QUADSHARE_AUDIT_KEY": "audit signing key file",
 }
 
 // Flags binds the global flags. Call Load after parsing.
 type Flags struct {
-	fs                        *flag.FlagSet
-	config, data, db, listen  string
-	insecure, logJSON, noMigr bool
+	fs                                 *flag.FlagSet
+	config, data, db, listen, auditKey string
+	insecure, logJSON, noMigr          bool
 }
 
 // BindFlags adds the global flags to fs.
@@ -97,6 +102,7 @@ func BindFlags(fs *flag.FlagSet) *Flags {
 	fs.StringVar(&f.config, "config", "", "configuration file (JSON); default: $QUADSHARE_CONFIG, or config.json in the data directory when present")
 	fs.StringVar(&f.data, "data", "", "data directory (default $QUADSHARE_DATA or ./quadshare-data)")
 	fs.StringVar(&f.db, "db", "", "database URL: postgres://... (default: SQLite in the data directory; $QUADSHARE_DB)")
+	fs.StringVar(&f.auditKey, "audit-key", "", "Ed25519 key (PKCS#8 PEM) that signs audit checkpoints; processes sharing a PostgreSQL database must share it (default: audit.key in the data directory; $QUADSHARE_AUDIT_KEY)")
 	return f
 }
 
@@ -122,6 +128,7 @@ func (f *Flags) Load(getenv func(string) string) (Config, error) {
 	}
 	c.DataDir = first(f.data, getenv("QUADSHARE_DATA"), c.DataDir)
 	c.DB = first(f.db, getenv("QUADSHARE_DB"), c.DB)
+	c.AuditKey = first(f.auditKey, getenv("QUADSHARE_AUDIT_KEY"), c.AuditKey)
 	c.Listen = first(f.listen, getenv("QUADSHARE_LISTEN"), c.Listen)
 	c.Insecure = c.Insecure || f.insecure
 	c.LogJSON = c.LogJSON || f.logJSON
@@ -183,6 +190,14 @@ func (c *Config) ScalesFile() (path string, configured bool) {
 		return c.Scales, true
 	}
 	return filepath.Join(c.DataDir, "scales.json"), false
+}
+
+// AuditKeyPath is the file of the audit signing key.
+func (c *Config) AuditKeyPath() string {
+	if c.AuditKey != "" {
+		return c.AuditKey
+	}
+	return filepath.Join(c.DataDir, "audit.key")
 }
 
 func first(vals ...string) string {

@@ -43,14 +43,8 @@ func TestConflictKeepsTheFirst(t *testing.T) {
 	if p, _ := au.st.Peer(context.Background(), "node-US"); p.Conflicts != 1 {
 		t.Errorf("conflicts recorded on US: %d", p.Conflicts)
 	}
-	if m, ok := au.st.(*memAudit); ok {
-		found := false
-		for _, e := range m.entries {
-			found = found || (e.Kind == audit.PeerEvent && e.Rule == "federation.conflict" && e.Actor == "peer:node-US")
-		}
-		if !found {
-			t.Error("the conflict is not in the audit trail")
-		}
+	if !auditRule(t, au.st, audit.PeerEvent, "federation.conflict", "peer:node-US", 1) {
+		t.Error("the conflict is not in the audit trail")
 	}
 	// The same object again from the same sender is a duplicate, not a conflict.
 	if code, st := postEnvelope(t, pinnedClient(au, jp.n.TLS.Cert), au, a); code != 202 || st["success_count"] != 1.0 {

@@ -128,16 +128,8 @@ func TestAlteredObjectRejected(t *testing.T) {
 	if p.Rejected != 3 || p.Pulled != 1 || !strings.Contains(p.LastError, "refused 3") {
 		t.Errorf("peer record: %+v", p)
 	}
-	if m, ok := au.st.(*memAudit); ok {
-		found := false
-		for _, e := range m.entries {
-			if e.Kind == audit.PeerEvent && e.Rule == "provenance.rejected" && len(e.Objects) == 3 {
-				found = true
-			}
-		}
-		if !found {
-			t.Error("the refusal is not in the audit trail")
-		}
+	if !auditRule(t, au.st, audit.PeerEvent, "provenance.rejected", "peer:node-JP", 3) {
+		t.Error("the refusal is not in the audit trail")
 	}
 }
 

@@ -277,8 +277,7 @@ func (s *Service) accept(ctx context.Context, from store.Peer, raws [][]byte) (a
 
 // record appends peer events to the audit trail, when the store keeps one.
 func (s *Service) record(ctx context.Context, from store.Peer, rule string, refs []audit.ObjectRef, reason string) {
-	a, ok := s.st.(store.Audit)
-	if !ok || len(refs) == 0 {
+	if len(refs) == 0 {
 		return
 	}
 	var entries []audit.Entry
@@ -289,7 +288,7 @@ func (s *Service) record(ctx context.Context, from store.Peer, rule string, refs
 			Subject: "collection:" + s.inbound.ID, Rule: rule, Objects: refs[:n], Detail: detail})
 		refs = refs[n:]
 	}
-	if err := a.AppendAudit(ctx, entries...); err != nil {
+	if err := s.st.AppendAudit(ctx, entries...); err != nil {
 		s.log.LogAttrs(ctx, slog.LevelError, "federation: audit", slog.String("error", err.Error()))
 	}
 }

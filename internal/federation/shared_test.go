@@ -96,7 +96,7 @@ func TestSharedDatabaseProcesses(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		st := withAudit(pg)
+		st := store.Store(pg)
 		t.Cleanup(func() { pg.Close() })
 		stores = append(stores, st)
 		if i == 0 {
@@ -107,7 +107,7 @@ func TestSharedDatabaseProcesses(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		g, err := gate.New(engine, st.(store.Audit))
+		g, err := gate.New(engine, st)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -7,63 +7,79 @@ import (
 	"quadshare/internal/policy"
 )
 
-// factCacheSize bounds the facts kept: two generations of this many each.
-const factCacheSize = 1 << 16
+// factCacheSize bounds the objects remembered: two generations of this many each.
+const factCacheSize = 1 << 15
 
-// factCache keeps the policy facts of object versions, keyed by a hash of their
-// JSON, so a page read again costs a hash and a map lookup instead of a parse.
-// Facts depend only on the object and the classification scales, so an entry is
-// reused only for the same id under the same scales. When the current generation
-// fills, it becomes the old one and the old one is dropped: memory stays bounded
-// and what is read often stays.
+// factCache keeps, per object version, its policy facts and the form it leaves
+// in when only scrubbed (the usual redaction for readers outside our agency),
+// keyed by a hash of its JSON: a page read again costs a hash and a map lookup
+// instead of a parse, a decode and an encode. Both depend only on the object and
+// the engine, so an entry is reused only for the same id, size and engine. When
+// the current generation fills, it becomes the old one and the old one is
+// dropped: memory stays bounded and what is read often stays.
 type factCache struct {
 	seed maphash.Seed
 	max  int
 
 	mu       sync.Mutex
-	cur, old map[uint64]*cachedFacts
+	cur, old map[uint64]*known
 }
 
-type cachedFacts struct {
-	scales *policy.Scales
+// known is what the cache remembers of one object version.
+type known struct {
+	engine *policy.Engine
 	size   int // len of the JSON: with the id, a guard against a hash collision
 	facts  policy.Facts
+
+	scrubOnce sync.Once
+	scrubbed  []byte // the object after Scrub alone; shared, never modified
+	scrubRecs []policy.Redacted
+	scrubErr  error
 }
 
 func newFactCache(max int) *factCache {
-	return &factCache{seed: maphash.MakeSeed(), max: max, cur: map[uint64]*cachedFacts{}}
+	return &factCache{seed: maphash.MakeSeed(), max: max, cur: map[uint64]*known{}}
 }
 
-// get returns the facts of raw, extracting them on a miss; ok is false when
-// raw cannot be read or is not the object id.
-func (c *factCache) get(e *policy.Engine, id string, raw []byte) (*policy.Facts, bool) {
+// get returns what is known of raw, extracting its facts on a miss; ok is false
+// when raw cannot be read or is not the object id.
+func (c *factCache) get(e *policy.Engine, id string, raw []byte) (*known, bool) {
 	h := maphash.Bytes(c.seed, raw)
-	scales := e.Scales()
 	c.mu.Lock()
-	cf := c.cur[h]
-	if cf == nil {
-		if cf = c.old[h]; cf != nil {
-			c.put(h, cf)
+	k := c.cur[h]
+	if k == nil {
+		if k = c.old[h]; k != nil {
+			c.put(h, k)
 		}
 	}
 	c.mu.Unlock()
-	if cf != nil && cf.scales == scales && cf.size == len(raw) && cf.facts.ID == id {
-		return &cf.facts, true
+	if k != nil && k.engine == e && k.size == len(raw) && k.facts.ID == id {
+		return k, true
 	}
 	f, err := e.Extract(raw)
 	if err != nil || f.ID != id {
 		return nil, false
 	}
-	cf = &cachedFacts{scales: scales, size: len(raw), facts: f}
+	k = &known{engine: e, size: len(raw), facts: f}
 	c.mu.Lock()
-	c.put(h, cf)
+	c.put(h, k)
 	c.mu.Unlock()
-	return &cf.facts, true
+	return k, true
 }
 
-func (c *factCache) put(h uint64, cf *cachedFacts) {
+func (c *factCache) put(h uint64, k *known) {
 	if len(c.cur) >= c.max {
-		c.old, c.cur = c.cur, make(map[uint64]*cachedFacts, c.max)
+		c.old, c.cur = c.cur, make(map[uint64]*known, c.max)
 	}
-	c.cur[h] = cf
+	c.cur[h] = k
+}
+
+// apply carries out d on raw, remembering the result of a scrub alone, which
+// depends on nothing but the object and the engine.
+func (k *known) apply(raw []byte, f *policy.Facts, d policy.Decision) ([]byte, []policy.Redacted, error) {
+	if d.Redact != 0 || d.Anonymise || !d.Scrub {
+		return k.engine.Apply(raw, f, d)
+	}
+	k.scrubOnce.Do(func() { k.scrubbed, k.scrubRecs, k.scrubErr = k.engine.Apply(raw, f, d) })
+	return k.scrubbed, k.scrubRecs, k.scrubErr
 }

@@ -81,13 +81,13 @@ func (g *Gate) Release(ctx context.Context, d Disclosure, entries []store.Entry)
 	}
 	var redactions []redactionNote
 	for _, en := range entries {
-		f, dec := g.decide(e, &d.Recipient, &en, now)
+		k, f, dec := g.decide(e, &d.Recipient, &en, now)
 		if dec.Verdict == policy.Deny {
 			continue
 		}
 		var recs []policy.Redacted
 		if dec.Verdict == policy.Redact {
-			raw, rs, err := e.Apply(en.Object.Raw, f, dec)
+			raw, rs, err := k.apply(en.Object.Raw, f, dec)
 			if err != nil {
 				continue
 			}
@@ -121,7 +121,7 @@ func (g *Gate) Visible(r policy.Recipient, entries []store.Entry) []store.Entry 
 	now := g.now()
 	out := entries[:0:0]
 	for _, en := range entries {
-		if _, dec := g.decide(e, &r, &en, now); dec.Verdict != policy.Deny {
+		if _, _, dec := g.decide(e, &r, &en, now); dec.Verdict != policy.Deny {
 			out = append(out, en)
 		}
 	}
@@ -131,17 +131,18 @@ func (g *Gate) Visible(r policy.Recipient, entries []store.Entry) []store.Entry 
 // decide is the decision for one entry. An entry whose facts cannot be read is
 // denied: the store holds only validated objects, so that is a fault, and a
 // fault must not open the gate.
-func (g *Gate) decide(e *policy.Engine, r *policy.Recipient, en *store.Entry, now time.Time) (*policy.Facts, policy.Decision) {
-	f, ok := g.facts.get(e, en.Object.ID, en.Object.Raw)
+func (g *Gate) decide(e *policy.Engine, r *policy.Recipient, en *store.Entry, now time.Time) (*known, *policy.Facts, policy.Decision) {
+	k, ok := g.facts.get(e, en.Object.ID, en.Object.Raw)
 	if !ok {
-		return nil, policy.Decision{Rule: "facts.unreadable"}
+		return nil, nil, policy.Decision{Rule: "facts.unreadable"}
 	}
+	f := &k.facts
 	if f.Since.IsZero() { // an SCO: its embargo runs from when we got it
 		fc := *f
 		fc.Since = en.DateAdded
 		f = &fc
 	}
-	return f, e.Decide(f, r, now)
+	return k, f, e.Decide(f, r, now)
 }
 
 // versionOf is the version named in the audit trail: modified, else created,

@@ -2,6 +2,7 @@ package gate
 
 import (
 	"context"
+	"crypto/ed25519"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -39,9 +40,12 @@ func testEngine(t testing.TB, mutate func(*policy.Config)) *policy.Engine {
 	return e
 }
 
+// auditKey signs the test stores' checkpoints.
+var auditPub, auditKey, _ = ed25519.GenerateKey(nil)
+
 func openStore(t testing.TB) store.Store {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "q.db"))
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "q.db"), sqlite.WithAuditKey(auditKey))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +113,7 @@ func TestReleaseDecidesRedactsAndRecords(t *testing.T) {
 	if strings.Join(rules, ",") != policy.RuleScrub+",redacted" {
 		t.Fatalf("disclosure records with rules %v, want the scrub and its redaction", rules)
 	}
-	rep, err := audit.Verify(ctx, store.AuditSource(st), nil)
+	rep, err := audit.Verify(ctx, store.AuditSource(st), auditPub)
 	if err != nil || !rep.OK() {
 		t.Fatalf("trail: %v %v", rep, err)
 	}

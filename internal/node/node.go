@@ -52,11 +52,7 @@ func Start(ctx context.Context, cfg config.Config, st store.Store, log *slog.Log
 	if err != nil {
 		return nil, err
 	}
-	trail, ok := st.(store.Audit)
-	if !ok {
-		return nil, errors.New("node: the store keeps no audit trail")
-	}
-	g, err := gate.New(engine, trail)
+	g, err := gate.New(engine, st)
 	if err != nil {
 		return nil, err
 	}
@@ -123,14 +119,19 @@ func Start(ctx context.Context, cfg config.Config, st store.Store, log *slog.Log
 // Done reports the error that stopped the server, if it stops by itself.
 func (n *Node) Done() <-chan error { return n.done }
 
-// Close stops accepting requests, lets those under way finish until ctx ends, then
-// stops the background work of the TAXII server.
+// Close stops accepting requests, lets those under way finish until ctx ends, stops
+// the background work of the TAXII server, then signs a checkpoint of the audit
+// trail, so that no record of this run can be cut from its end unseen.
 func (n *Node) Close(ctx context.Context) error {
 	err := n.http.Shutdown(ctx)
 	if n.Federation != nil {
 		err = errors.Join(err, n.Federation.Close(ctx))
 	}
-	return errors.Join(err, n.taxii.Close(ctx))
+	err = errors.Join(err, n.taxii.Close(ctx))
+	if cerr := n.Store.SignAuditCheckpoint(context.WithoutCancel(ctx)); cerr != nil && !errors.Is(cerr, store.ErrNoAuditKey) {
+		err = errors.Join(err, fmt.Errorf("audit checkpoint: %w", cerr))
+	}
+	return err
 }
 
 // startFederation prepares the exchange with partner nodes: the node's signing key

@@ -44,6 +44,7 @@ func TestStartServesTLSWithGeneratedCertificate(t *testing.T) {
 	}
 
 	log := slog.New(slog.DiscardHandler)
+	mustInitPolicy(t, cfg, st)
 	n, err := Start(ctx, cfg, st, log)
 	if err != nil {
 		t.Fatal(err)
@@ -116,6 +117,7 @@ func TestStartInsecure(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
+	mustInitPolicy(t, cfg, st)
 	n, err := Start(ctx, cfg, st, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)

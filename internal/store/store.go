@@ -24,6 +24,7 @@ type Store interface {
 	Statuses
 	Accounts
 	Peers
+	Audit
 	// Close releases the store; nothing acknowledged before it returns is lost.
 	Close() error
 }

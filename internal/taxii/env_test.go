@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"log/slog"
 	"net"
@@ -168,11 +169,17 @@ func (w *testWriter) Write(b []byte) (int, error) {
 // that the protocol tests see what they store; the partner (JP) may receive
 // everything up to TLP:AMBER+STRICT. Policy tests mark their objects.
 func testPolicy() policy.Config {
-	return policy.Config{Format: 1, Revision: 1, Nation: "AU", Agency: gate.Identity("org-agency"),
+	return policy.Config{Format: 1, Revision: 1, Nation: "AU", Agency: gate.Identity(orgID("agency")),
 		DefaultTLP: "green", DefaultLevel: 0, NodeLevel: 5,
 		Agreements: []policy.Agreement{{Partner: "JP", Version: 1, ObjectTypes: []string{"*"}, Sectors: []string{"*"},
 			MaxTLP: "amber+strict", MaxLevel: 5}},
 	}
+}
+
+// orgID is the id of a test organisation: a UUID, so that its STIX identity
+// (gate.Identity) is a valid identifier.
+func orgID(name string) string {
+	return fmt.Sprintf("%08x-0000-4000-8000-000000000000", crc32.ChecksumIEEE([]byte(name)))
 }
 
 func (e *env) org(name string, kind store.OrgKind) {
@@ -180,7 +187,7 @@ func (e *env) org(name string, kind store.OrgKind) {
 	if kind == store.KindPartner {
 		nation = "JP"
 	}
-	o := store.Organisation{ID: "org-" + name, Name: name, Nation: nation, Kind: kind}
+	o := store.Organisation{ID: orgID(name), Name: name, Nation: nation, Kind: kind}
 	if err := e.st.PutOrganisation(context.Background(), o); err != nil {
 		e.t.Fatal(err)
 	}

@@ -52,7 +52,7 @@ func ids(t *testing.T, r resp) map[string]bool {
 // reader, and that every page disclosed is in the audit trail.
 func TestPolicyOnTAXII(t *testing.T) {
 	e := newEnv(t, Config{})
-	agency := gate.Identity("org-agency")
+	agency := gate.Identity(orgID("agency"))
 	other := "identity--0b7c7b6e-5d1a-4f7e-9d55-2f0ad1d6b0aa"
 	strictOurs := marked(1, agency, "", nil, tlpAmberStrict)
 	strictOther := marked(2, other, "", nil, tlpAmberStrict)
@@ -67,7 +67,7 @@ func TestPolicyOnTAXII(t *testing.T) {
 	}{
 		{"analyst", []int{1, 2}},   // own agency: AMBER+STRICT yes, RED only when named
 		{"reader", []int{1, 2, 3}}, // named on 3
-		{"peer", []int{1, 4}},      // JP: AMBER+STRICT only when our agency authored it; RED when JP is named
+		{"peer", []int{1}},         // JP: AMBER+STRICT only when our agency authored it; RED is above the agreement
 	} {
 		r := e.get(tc.user, url)
 		mustStatus(t, r, http.StatusOK)
@@ -80,6 +80,18 @@ func TestPolicyOnTAXII(t *testing.T) {
 				t.Errorf("%s did not receive indicator %d: %v", tc.user, n, got)
 			}
 		}
+	}
+
+	// An agreement up to RED lets the object that names JP go to JP, and only it.
+	pc := testPolicy()
+	pc.Revision, pc.Agreements[0].Version, pc.Agreements[0].MaxTLP = 2, 2, "red"
+	engine, err := policy.New(pc, policy.DefaultScales())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.srv.gate.SetPolicy(engine)
+	if got := ids(t, e.get("peer", url)); len(got) != 2 || !got[sdoID("indicator", 4)] {
+		t.Errorf("peer under an agreement up to RED received %v, want indicators 1 and 4", got)
 	}
 
 	// Every disclosure above is in the trail, naming the reader and the versions.
@@ -119,7 +131,7 @@ func TestPolicyRedactsOnTAXII(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.srv.gate.SetPolicy(engine)
-	obj := marked(5, gate.Identity("org-agency"), "seen from alice@grid.example and 10.1.2.3", nil,
+	obj := marked(5, gate.Identity(orgID("agency")), "seen from alice@grid.example and 10.1.2.3", nil,
 		"marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb") // TLP:GREEN
 	e.post("admin", collA, obj)
 	url := e.root + "collections/" + collA + "/objects/"
@@ -155,9 +167,9 @@ func TestPolicyRedactsOnTAXII(t *testing.T) {
 func TestPolicyClearance(t *testing.T) {
 	e := newEnv(t, Config{})
 	secret := policy.ClassificationMarkingID("AU", 4) // SECRET
-	e.post("admin", collA, marked(6, gate.Identity("org-agency"), "", nil, secret))
+	e.post("admin", collA, marked(6, gate.Identity(orgID("agency")), "", nil, secret))
 	ctx := context.Background()
-	u := store.User{ID: "user-cleared", Name: "cleared", Org: "org-agency", Role: store.RoleAnalyst, Clearance: "SECRET"}
+	u := store.User{ID: "user-cleared", Name: "cleared", Org: orgID("agency"), Role: store.RoleAnalyst, Clearance: "SECRET"}
 	if err := e.st.CreateUser(ctx, u); err != nil {
 		t.Fatal(err)
 	}
@@ -189,7 +201,7 @@ var uuidPattern = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-
 // shows the probe sees the object where the policy lets it out.
 func TestNoRouteLeaks(t *testing.T) {
 	e := newEnv(t, Config{})
-	secret := marked(7, gate.Identity("org-agency"), "", []string{"AU:" + e.userID("admin")}, tlpRed)
+	secret := marked(7, gate.Identity(orgID("agency")), "", []string{"AU:" + e.userID("admin")}, tlpRed)
 	secretID := sdoID("indicator", 7)
 	e.post("admin", collA, secret)
 	for _, g := range []store.Grant{

@@ -6,17 +6,25 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
+	"quadshare/internal/audit"
 	"quadshare/internal/store"
 )
 
 // PutOrganisation inserts o or updates the organisation with its id.
 func (s *Store) PutOrganisation(ctx context.Context, o store.Organisation) error {
-	_, err := s.pool.Exec(ctx, `
-		INSERT INTO organisations (id, name, nation, kind, sectors) VALUES ($1, $2, $3, $4, $5)
-		ON CONFLICT (id) DO UPDATE SET name = excluded.name, nation = excluded.nation,
-			kind = excluded.kind, sectors = excluded.sectors`,
-		o.ID, o.Name, o.Nation, string(o.Kind), nonNil(o.Sectors))
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `
+			INSERT INTO organisations (id, name, nation, kind, sectors) VALUES ($1, $2, $3, $4, $5)
+			ON CONFLICT (id) DO UPDATE SET name = excluded.name, nation = excluded.nation,
+				kind = excluded.kind, sectors = excluded.sectors`,
+			o.ID, o.Name, o.Nation, string(o.Kind), nonNil(o.Sectors)); err != nil {
+			return err
+		}
+		e, err := store.OrganisationPut(ctx, time.Now(), o)
+		return s.record(ctx, tx, e, err)
+	})
 	if isCode(err, codeUniqueViolation) {
 		return fmt.Errorf("postgres: put organisation %s: name %q: %w", o.ID, o.Name, store.ErrExists)
 	}
@@ -64,10 +72,16 @@ func (s *Store) Organisations(ctx context.Context) ([]store.Organisation, error)
 
 // CreateUser adds u; ErrExists when its id, name or certificate is taken.
 func (s *Store) CreateUser(ctx context.Context, u store.User) error {
-	_, err := s.pool.Exec(ctx, `
-		INSERT INTO users (id, name, org, role, cert_fingerprint, nationality, clearance, created_at, disabled_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		u.ID, u.Name, u.Org, string(u.Role), nullString(u.CertFingerprint), u.Nationality, u.Clearance, nanos(u.CreatedAt), nanos(u.DisabledAt))
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `
+			INSERT INTO users (id, name, org, role, cert_fingerprint, nationality, clearance, created_at, disabled_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+			u.ID, u.Name, u.Org, string(u.Role), nullString(u.CertFingerprint), u.Nationality, u.Clearance, nanos(u.CreatedAt), nanos(u.DisabledAt)); err != nil {
+			return err
+		}
+		e, err := store.UserCreated(ctx, time.Now(), u)
+		return s.record(ctx, tx, e, err)
+	})
 	if isCode(err, codeUniqueViolation) {
 		return fmt.Errorf("postgres: create user %s: %w", u.ID, store.ErrExists)
 	}
@@ -130,22 +144,27 @@ func (s *Store) Users(ctx context.Context) ([]store.User, error) {
 
 // DisableUser marks the user disabled at the given time.
 func (s *Store) DisableUser(ctx context.Context, id string, at time.Time) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE users SET disabled_at = $2 WHERE id = $1`, id, nanos(at))
+	err := s.execOne(ctx, func(tx pgx.Tx) (pgconn.CommandTag, error) {
+		return tx.Exec(ctx, `UPDATE users SET disabled_at = $2 WHERE id = $1`, id, nanos(at))
+	}, func() (audit.Entry, error) { return store.UserDisabled(ctx, time.Now(), id, at) })
 	if err != nil {
 		return fmt.Errorf("postgres: disable user %s: %w", id, err)
-	}
-	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("postgres: disable user %s: %w", id, store.ErrNotFound)
 	}
 	return nil
 }
 
 // CreateToken adds t; ErrExists when its id is taken.
 func (s *Store) CreateToken(ctx context.Context, t store.Token) error {
-	_, err := s.pool.Exec(ctx, `
-		INSERT INTO tokens (id, user_id, hash, created_at, expires_at, revoked_at)
-		VALUES ($1, $2, $3, $4, $5, $6)`,
-		t.ID, t.User, nonNilBytes(t.Hash), nanos(t.CreatedAt), nanos(t.ExpiresAt), nanos(t.RevokedAt))
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `
+			INSERT INTO tokens (id, user_id, hash, created_at, expires_at, revoked_at)
+			VALUES ($1, $2, $3, $4, $5, $6)`,
+			t.ID, t.User, nonNilBytes(t.Hash), nanos(t.CreatedAt), nanos(t.ExpiresAt), nanos(t.RevokedAt)); err != nil {
+			return err
+		}
+		e, err := store.TokenCreated(ctx, time.Now(), t)
+		return s.record(ctx, tx, e, err)
+	})
 	if isCode(err, codeUniqueViolation) {
 		return fmt.Errorf("postgres: create token %s: %w", t.ID, store.ErrExists)
 	}
@@ -193,22 +212,27 @@ func (s *Store) Tokens(ctx context.Context, user string) ([]store.Token, error) 
 
 // RevokeToken marks the token revoked at the given time.
 func (s *Store) RevokeToken(ctx context.Context, id string, at time.Time) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE tokens SET revoked_at = $2 WHERE id = $1`, id, nanos(at))
+	err := s.execOne(ctx, func(tx pgx.Tx) (pgconn.CommandTag, error) {
+		return tx.Exec(ctx, `UPDATE tokens SET revoked_at = $2 WHERE id = $1`, id, nanos(at))
+	}, func() (audit.Entry, error) { return store.TokenRevoked(ctx, time.Now(), id, at) })
 	if err != nil {
 		return fmt.Errorf("postgres: revoke token %s: %w", id, err)
-	}
-	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("postgres: revoke token %s: %w", id, store.ErrNotFound)
 	}
 	return nil
 }
 
 // PutGrant inserts g or replaces the grant for its (collection, subject).
 func (s *Store) PutGrant(ctx context.Context, g store.Grant) error {
-	_, err := s.pool.Exec(ctx, `
-		INSERT INTO grants (collection, subject, can_read, can_write) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (collection, subject) DO UPDATE SET can_read = excluded.can_read, can_write = excluded.can_write`,
-		g.Collection, g.Subject, g.Read, g.Write)
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `
+			INSERT INTO grants (collection, subject, can_read, can_write) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (collection, subject) DO UPDATE SET can_read = excluded.can_read, can_write = excluded.can_write`,
+			g.Collection, g.Subject, g.Read, g.Write); err != nil {
+			return err
+		}
+		e, err := store.GrantPut(ctx, time.Now(), g)
+		return s.record(ctx, tx, e, err)
+	})
 	if err != nil {
 		return fmt.Errorf("postgres: put grant %s on %s: %w", g.Subject, g.Collection, err)
 	}
@@ -231,6 +255,22 @@ func (s *Store) Grants(ctx context.Context, collection string) ([]store.Grant, e
 		return nil, fmt.Errorf("postgres: grants on %s: %w", collection, err)
 	}
 	return gs, nil
+}
+
+// execOne runs in a transaction a statement that must change exactly one row (else
+// ErrNotFound) and appends the record of it.
+func (s *Store) execOne(ctx context.Context, exec func(pgx.Tx) (pgconn.CommandTag, error), record func() (audit.Entry, error)) error {
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		tag, err := exec(tx)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return store.ErrNotFound
+		}
+		e, err := record()
+		return s.record(ctx, tx, e, err)
+	})
 }
 
 func nullString(s string) *string {

@@ -121,7 +121,9 @@ func TestMigrationLease(t *testing.T) {
 		t.Fatal(err)
 	}
 	sqlExec(t, url, `DELETE FROM schema_migrations`)
-	sqlExec(t, url, `DROP TABLE collections, versions, entries, clock, statuses, organisations, users, tokens, grants, jobs, outbox, peer_cursors, peers`)
+	sqlExec(t, url, `DROP TABLE collections, versions, entries, clock, statuses, organisations, users, tokens, grants, jobs,
+		audit_records, audit_checkpoints, audit_head, outbox, peer_cursors, peers`)
+	sqlExec(t, url, `DROP FUNCTION audit_append_only`)
 
 	// A live lease held by another process: Migrate waits for it.
 	sqlExec(t, url, `INSERT INTO schema_lease VALUES ('migrate', 'other/1/live', now() + interval '1 hour')`)

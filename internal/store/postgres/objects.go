@@ -40,12 +40,22 @@ func (s *Store) CreateCollection(ctx context.Context, c store.Collection) error 
 	if c.CreatedAt.IsZero() {
 		c.CreatedAt = time.Now()
 	}
-	tag, err := s.pool.Exec(ctx, `
-		INSERT INTO collections (id, alias, title, description, media_types, owner_org, created_at)
-		SELECT $1, $2, $3, $4, $5, $6, $7
-		WHERE NOT EXISTS (SELECT 1 FROM collections WHERE id = $2 OR alias = $1)`,
-		c.ID, nullString(c.Alias), c.Title, c.Description, nonNil(c.MediaTypes), c.OwnerOrg, nanos(c.CreatedAt))
-	if isCode(err, codeUniqueViolation) || (err == nil && tag.RowsAffected() == 0) {
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `
+			INSERT INTO collections (id, alias, title, description, media_types, owner_org, created_at)
+			SELECT $1, $2, $3, $4, $5, $6, $7
+			WHERE NOT EXISTS (SELECT 1 FROM collections WHERE id = $2 OR alias = $1)`,
+			c.ID, nullString(c.Alias), c.Title, c.Description, nonNil(c.MediaTypes), c.OwnerOrg, nanos(c.CreatedAt))
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return store.ErrExists
+		}
+		e, err := store.CollectionCreated(ctx, time.Now(), c)
+		return s.record(ctx, tx, e, err)
+	})
+	if isCode(err, codeUniqueViolation) || errors.Is(err, store.ErrExists) {
 		return fmt.Errorf("postgres: create collection %s: %w", c.ID, store.ErrExists)
 	}
 	if err != nil {
@@ -140,7 +150,7 @@ func (s *Store) Put(ctx context.Context, collection, submitter string, objs []st
 	var results []store.PutResult
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		var err error
-		results, err = putTx(ctx, tx, collection, submitter, objs, keys, digests)
+		results, err = s.putTx(ctx, tx, collection, submitter, objs, keys, digests)
 		return err
 	})
 	if err != nil {
@@ -149,7 +159,7 @@ func (s *Store) Put(ctx context.Context, collection, submitter string, objs []st
 	return results, nil
 }
 
-func putTx(ctx context.Context, tx pgx.Tx, collection, submitter string, objs []stix.Object,
+func (s *Store) putTx(ctx context.Context, tx pgx.Tx, collection, submitter string, objs []stix.Object,
 	keys []versionKey, digests [][]byte) ([]store.PutResult, error) {
 	collection, err := collectionID(ctx, tx, collection)
 	if err != nil {
@@ -301,6 +311,9 @@ func putTx(ctx context.Context, tx pgx.Tx, collection, submitter string, objs []
 		default:
 			results[i] = store.PutResult{Outcome: store.Duplicate, DateAdded: results[j].DateAdded}
 		}
+	}
+	if err := s.auditPut(ctx, tx, collection, submitter, objs, results); err != nil {
+		return nil, err
 	}
 	return results, nil
 }
@@ -529,17 +542,19 @@ func (s *Store) Delete(ctx context.Context, collection, id string, v store.Versi
 			return err
 		}
 		n = len(vers)
-		if n == 0 {
-			return nil
+		if n > 0 {
+			if _, err := tx.Exec(ctx, `UPDATE entries e SET is_last = NOT EXISTS (SELECT 1 FROM entries e2
+					WHERE e2.collection = e.collection AND e2.id = e.id AND e2.ver > e.ver)
+				WHERE e.collection = $1 AND e.id = $2`, col, id); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `DELETE FROM versions v WHERE v.id = $1 AND v.ver = ANY($2::text[])
+				AND NOT EXISTS (SELECT 1 FROM entries e WHERE e.id = v.id AND e.ver = v.ver)`, id, vers); err != nil {
+				return err
+			}
 		}
-		if _, err := tx.Exec(ctx, `UPDATE entries e SET is_last = NOT EXISTS (SELECT 1 FROM entries e2
-				WHERE e2.collection = e.collection AND e2.id = e.id AND e2.ver > e.ver)
-			WHERE e.collection = $1 AND e.id = $2`, col, id); err != nil {
-			return err
-		}
-		_, err = tx.Exec(ctx, `DELETE FROM versions v WHERE v.id = $1 AND v.ver = ANY($2::text[])
-			AND NOT EXISTS (SELECT 1 FROM entries e WHERE e.id = v.id AND e.ver = v.ver)`, id, vers)
-		return err
+		e, err := store.ObjectDeleted(ctx, time.Now(), col, id, v, specVersions, n)
+		return s.record(ctx, tx, e, err)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("postgres: delete %s from %s: %w", id, collection, err)

@@ -5,6 +5,7 @@ package postgres
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"math"
@@ -23,6 +24,7 @@ type Store struct {
 	isolation   pgx.TxIsoLevel
 	maxAttempts int
 	retries     atomic.Int64
+	audit       auditState
 }
 
 var _ store.Store = (*Store)(nil)
@@ -31,6 +33,7 @@ type options struct {
 	autoMigrate bool
 	isolation   pgx.TxIsoLevel
 	maxAttempts int
+	auditKey    ed25519.PrivateKey
 }
 
 // An Option changes how Open opens the store.
@@ -75,7 +78,12 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: open: %w", err)
 	}
-	return &Store{pool: pool, isolation: o.isolation, maxAttempts: o.maxAttempts}, nil
+	s := &Store{pool: pool, isolation: o.isolation, maxAttempts: o.maxAttempts}
+	if err := s.initAudit(o.auditKey); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: open: %w", err)
+	}
+	return s, nil
 }
 
 // noParallelPages turns off parallel query on each connection. A page is at most a

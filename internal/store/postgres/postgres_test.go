@@ -10,7 +10,7 @@ import (
 )
 
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) store.Store { return pgtest.OpenStore(t) })
+	storetest.Run(t, func(t *testing.T) store.Store { return pgtest.OpenStore(t, postgres.WithAuditKey(storetest.AuditKey)) })
 }
 
 // TestConformanceSerializable runs the suite with every transaction SERIALIZABLE, as on
@@ -20,6 +20,6 @@ func TestConformance(t *testing.T) {
 // than the default.
 func TestConformanceSerializable(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store {
-		return pgtest.OpenStore(t, postgres.WithSerializable(), postgres.WithMaxAttempts(100))
+		return pgtest.OpenStore(t, postgres.WithSerializable(), postgres.WithMaxAttempts(100), postgres.WithAuditKey(storetest.AuditKey))
 	})
 }

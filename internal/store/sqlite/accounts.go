@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"time"
 
+	"quadshare/internal/audit"
 	"quadshare/internal/store"
 )
 
@@ -115,9 +116,14 @@ func (s *Store) PutOrganisation(ctx context.Context, o store.Organisation) error
 	if err != nil {
 		return fmt.Errorf("sqlite: put organisation %s: %w", o.ID, err)
 	}
-	_, err = s.w.ExecContext(ctx, `INSERT INTO organisations (id, name, nation, kind, sectors) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (id) DO UPDATE SET name = excluded.name, nation = excluded.nation, kind = excluded.kind, sectors = excluded.sectors`,
-		o.ID, o.Name, o.Nation, string(o.Kind), string(sectors))
+	err = s.audited(ctx, func(tx *sql.Tx) (audit.Entry, error) {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO organisations (id, name, nation, kind, sectors) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET name = excluded.name, nation = excluded.nation, kind = excluded.kind, sectors = excluded.sectors`,
+			o.ID, o.Name, o.Nation, string(o.Kind), string(sectors)); err != nil {
+			return audit.Entry{}, err
+		}
+		return store.OrganisationPut(ctx, s.now(), o)
+	})
 	if isUnique(err) {
 		return fmt.Errorf("sqlite: put organisation %s: name %q: %w", o.ID, o.Name, store.ErrExists)
 	}
@@ -188,9 +194,14 @@ func (s *Store) CreateUser(ctx context.Context, u store.User) error {
 	if u.CreatedAt.IsZero() {
 		u.CreatedAt = time.Now()
 	}
-	_, err := s.w.ExecContext(ctx, `INSERT INTO users (id, name, org, role, cert_fingerprint, nationality, clearance, created_at, disabled_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		u.ID, u.Name, u.Org, string(u.Role), u.CertFingerprint, u.Nationality, u.Clearance, dbTime(u.CreatedAt), dbTime(u.DisabledAt))
+	err := s.audited(ctx, func(tx *sql.Tx) (audit.Entry, error) {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO users (id, name, org, role, cert_fingerprint, nationality, clearance, created_at, disabled_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			u.ID, u.Name, u.Org, string(u.Role), u.CertFingerprint, u.Nationality, u.Clearance, dbTime(u.CreatedAt), dbTime(u.DisabledAt)); err != nil {
+			return audit.Entry{}, err
+		}
+		return store.UserCreated(ctx, s.now(), u)
+	})
 	switch {
 	case isUnique(err):
 		return fmt.Errorf("sqlite: create user %q: %w", u.Name, store.ErrExists)
@@ -265,18 +276,25 @@ func (s *Store) Users(ctx context.Context) ([]store.User, error) {
 	return out, nil
 }
 
-// execOne runs a statement that must change exactly one row, else ErrNotFound.
-func (s *Store) execOne(ctx context.Context, what, query string, args ...any) error {
-	r, err := s.w.ExecContext(ctx, query, args...)
+// execOne runs a statement that must change exactly one row, else ErrNotFound, and
+// records it with the entry that record returns, in the same transaction.
+func (s *Store) execOne(ctx context.Context, what string, record func() (audit.Entry, error), query string, args ...any) error {
+	err := s.audited(ctx, func(tx *sql.Tx) (audit.Entry, error) {
+		r, err := tx.ExecContext(ctx, query, args...)
+		if err != nil {
+			return audit.Entry{}, err
+		}
+		n, err := r.RowsAffected()
+		if err != nil {
+			return audit.Entry{}, err
+		}
+		if n == 0 {
+			return audit.Entry{}, store.ErrNotFound
+		}
+		return record()
+	})
 	if err != nil {
 		return fmt.Errorf("sqlite: %s: %w", what, err)
-	}
-	n, err := r.RowsAffected()
-	if err != nil {
-		return fmt.Errorf("sqlite: %s: %w", what, err)
-	}
-	if n == 0 {
-		return fmt.Errorf("sqlite: %s: %w", what, store.ErrNotFound)
 	}
 	return nil
 }
@@ -286,7 +304,9 @@ func (s *Store) DisableUser(ctx context.Context, id string, at time.Time) error 
 	if at.IsZero() {
 		at = time.Now()
 	}
-	return s.execOne(ctx, fmt.Sprintf("disable user %q", id), `UPDATE users SET disabled_at = ? WHERE id = ?`, dbTime(at), id)
+	return s.execOne(ctx, fmt.Sprintf("disable user %q", id),
+		func() (audit.Entry, error) { return store.UserDisabled(ctx, s.now(), id, at) },
+		`UPDATE users SET disabled_at = ? WHERE id = ?`, dbTime(at), id)
 }
 
 // CreateToken stores t; ErrExists on a duplicate id, ErrNotFound for an unknown user.
@@ -297,8 +317,13 @@ func (s *Store) CreateToken(ctx context.Context, t store.Token) error {
 	if t.CreatedAt.IsZero() {
 		t.CreatedAt = time.Now()
 	}
-	_, err := s.w.ExecContext(ctx, `INSERT INTO tokens (id, user_id, hash, created_at, expires_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?)`,
-		t.ID, t.User, t.Hash, dbTime(t.CreatedAt), dbTime(t.ExpiresAt), dbTime(t.RevokedAt))
+	err := s.audited(ctx, func(tx *sql.Tx) (audit.Entry, error) {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO tokens (id, user_id, hash, created_at, expires_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?)`,
+			t.ID, t.User, t.Hash, dbTime(t.CreatedAt), dbTime(t.ExpiresAt), dbTime(t.RevokedAt)); err != nil {
+			return audit.Entry{}, err
+		}
+		return store.TokenCreated(ctx, s.now(), t)
+	})
 	switch {
 	case isUnique(err):
 		return fmt.Errorf("sqlite: create token %q: %w", t.ID, store.ErrExists)
@@ -369,7 +394,8 @@ func (s *Store) RevokeToken(ctx context.Context, id string, at time.Time) error 
 		at = time.Now()
 	}
 	what := fmt.Sprintf("revoke token %q", id)
-	return s.execOne(ctx, what, `UPDATE tokens SET revoked_at = CASE revoked_at WHEN '' THEN ? ELSE revoked_at END WHERE id = ?`, dbTime(at), id)
+	return s.execOne(ctx, what, func() (audit.Entry, error) { return store.TokenRevoked(ctx, s.now(), id, at) },
+		`UPDATE tokens SET revoked_at = CASE revoked_at WHEN '' THEN ? ELSE revoked_at END WHERE id = ?`, dbTime(at), id)
 }
 
 // PutGrant inserts or replaces the grant of (collection, subject).
@@ -377,9 +403,14 @@ func (s *Store) PutGrant(ctx context.Context, g store.Grant) error {
 	if g.Collection == "" || g.Subject == "" {
 		return errors.New("sqlite: put grant: empty collection or subject")
 	}
-	_, err := s.w.ExecContext(ctx, `INSERT INTO grants (collection, subject, can_read, can_write) VALUES (?, ?, ?, ?)
-		ON CONFLICT (collection, subject) DO UPDATE SET can_read = excluded.can_read, can_write = excluded.can_write`,
-		g.Collection, g.Subject, g.Read, g.Write)
+	err := s.audited(ctx, func(tx *sql.Tx) (audit.Entry, error) {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO grants (collection, subject, can_read, can_write) VALUES (?, ?, ?, ?)
+			ON CONFLICT (collection, subject) DO UPDATE SET can_read = excluded.can_read, can_write = excluded.can_write`,
+			g.Collection, g.Subject, g.Read, g.Write); err != nil {
+			return audit.Entry{}, err
+		}
+		return store.GrantPut(ctx, s.now(), g)
+	})
 	if err != nil {
 		return fmt.Errorf("sqlite: put grant %s on %s: %w", g.Subject, g.Collection, err)
 	}

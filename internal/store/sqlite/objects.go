@@ -119,6 +119,9 @@ func (s *Store) CreateCollection(ctx context.Context, c store.Collection) error 
 	if err != nil {
 		return fmt.Errorf("sqlite: create collection %s: %w", c.ID, err)
 	}
+	if err := s.auditCollection(ctx, tx, c); err != nil {
+		return fmt.Errorf("sqlite: create collection %s: %w", c.ID, err)
+	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("sqlite: create collection %s: %w", c.ID, err)
 	}
@@ -294,6 +297,9 @@ func (s *Store) Put(ctx context.Context, collection, submitter string, objs []st
 		if _, err := tx.ExecContext(bg, `UPDATE clock SET last = ? WHERE one = 1`, next-1); err != nil {
 			return nil, fmt.Errorf("sqlite: put: clock: %w", err)
 		}
+	}
+	if err := s.auditPut(ctx, tx, cid, submitter, objs, res); err != nil {
+		return nil, fmt.Errorf("sqlite: put: %w", err)
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("sqlite: put: %w", err)
@@ -654,6 +660,9 @@ func (s *Store) Delete(ctx context.Context, collection, id string, v store.Versi
 			WHERE o.idh = ?3 AND o.id = ?2 ORDER BY o.version DESC LIMIT 1)`, cid, id, idHash(id)); err != nil {
 			return 0, fmt.Errorf("sqlite: delete %s: latest version: %w", id, err)
 		}
+	}
+	if err := s.auditDelete(ctx, tx, cid, id, v, specVersions, len(victims)); err != nil {
+		return 0, fmt.Errorf("sqlite: delete %s: %w", id, err)
 	}
 	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("sqlite: delete %s: commit: %w", id, err)

@@ -41,6 +41,7 @@ package sqlite
 
 import (
 	"context"
+	"crypto/ed25519"
 	"database/sql"
 	"embed"
 	"errors"
@@ -66,6 +67,7 @@ type Options struct {
 	MmapMiB     int  // memory-mapped I/O per connection; 0: 256; < 0: off
 	Synchronous bool // synchronous=FULL: also survive power loss, at an fsync per commit
 	BusyTimeout time.Duration
+	AuditKey    ed25519.PrivateKey // signs audit checkpoints; nil: none (audit.go)
 }
 
 // Option changes Options.
@@ -94,6 +96,7 @@ type Store struct {
 	selLatest, clearLatest                           *sql.Stmt
 
 	ck *checkpointer
+	au auditState
 }
 
 var _ store.Store = (*Store)(nil)
@@ -185,6 +188,9 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	if err := s.prepare(ctx); err != nil {
 		return fail(err)
 	}
+	if err := s.prepareAudit(ctx, o.AuditKey); err != nil {
+		return fail(err)
+	}
 	if err := s.startCheckpointer(dsn(8)); err != nil {
 		return fail(err)
 	}
@@ -200,6 +206,7 @@ func (s *Store) Close() error {
 			errs = append(errs, st.Close())
 		}
 	}
+	errs = append(errs, s.closeAudit())
 	if s.r != nil {
 		errs = append(errs, s.r.Close())
 	}

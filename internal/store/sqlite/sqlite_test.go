@@ -15,9 +15,9 @@ import (
 )
 
 // openTemp opens a fresh store in the test's temporary directory.
-func openTemp(t testing.TB) *Store {
+func openTemp(t testing.TB, opts ...Option) *Store {
 	t.Helper()
-	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "quadshare.db"))
+	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "quadshare.db"), opts...)
 	if err != nil {
 		t.Fatalf("open: %v", err)
 	}
@@ -25,7 +25,7 @@ func openTemp(t testing.TB) *Store {
 }
 
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) store.Store { return openTemp(t) })
+	storetest.Run(t, func(t *testing.T) store.Store { return openTemp(t, WithAuditKey(storetest.AuditKey)) })
 }
 
 func mustCollection(t testing.TB, s store.Store) string {

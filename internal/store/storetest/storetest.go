@@ -6,8 +6,8 @@
 //		storetest.Run(t, func(t *testing.T) store.Store { return openFresh(t) })
 //	}
 //
-// open must return an empty store that the suite may write to freely; the suite closes
-// it. Times handed to the store are at microsecond precision, the finest that every
+// open must return an empty store that the suite may write to freely, signing audit
+// checkpoints with AuditKey; the suite closes it. Times handed to the store are at microsecond precision, the finest that every
 // backend keeps.
 package storetest
 
@@ -60,6 +60,11 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Grants", testGrants},
 		{"Peers", testPeers},
 		{"PeerLeaseRace", testPeerLeaseRace},
+		{"AuditAppendAndPage", testAuditAppendAndPage},
+		{"AuditConcurrent", testAuditConcurrent},
+		{"AuditFailedAction", testAuditFailedAction},
+		{"AuditReceipt", testAuditReceipt},
+		{"AuditAdminActions", testAuditAdminActions},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

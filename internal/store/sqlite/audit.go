@@ -1,0 +1,391 @@
+package sqlite
+
+import (
+	"context"
+	"crypto/ed25519"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"quadshare/internal/audit"
+	"quadshare/internal/stix"
+	"quadshare/internal/store"
+)
+
+// The audit trail (migrations/0002_audit.sql). Every write transaction that
+// records something appends to it before it commits, through the single writer,
+// so appends are serialised without a lock of their own: read the last record's
+// seq and hash, chain, insert the records (and a checkpoint when one is due).
+// There is no head row as on PostgreSQL, which needs one to lock: keeping it up
+// to date would cost every Put one more statement.
+
+// WithAuditKey signs audit checkpoints with key: every audit.CheckpointEvery
+// records, in the transaction that appends the record, and on demand. Without a
+// key the trail is chained but no checkpoint is signed.
+func WithAuditKey(key ed25519.PrivateKey) Option { return func(p *Options) { p.AuditKey = key } }
+
+// auditState is what the store keeps for the trail.
+type auditState struct {
+	key   ed25519.PrivateKey // nil: sign nothing
+	group store.AuditGroup
+
+	selHead, insRecord, insCheckpoint *sql.Stmt
+
+	mu  sync.Mutex
+	ids map[int64]string // collection cid -> id; collections are never removed
+}
+
+func (s *Store) prepareAudit(ctx context.Context, key ed25519.PrivateKey) error {
+	if key != nil && len(key) != ed25519.PrivateKeySize {
+		return fmt.Errorf("audit key: %d bytes, want %d", len(key), ed25519.PrivateKeySize)
+	}
+	a := &s.au
+	a.key = key
+	a.ids = make(map[int64]string)
+	a.group.Commit = s.commitAudit
+	var err error
+	prep := func(q string) *sql.Stmt {
+		if err != nil {
+			return nil
+		}
+		var st *sql.Stmt
+		st, err = s.w.PrepareContext(ctx, q)
+		return st
+	}
+	a.selHead = prep(`SELECT seq, hash FROM audit_records ORDER BY seq DESC LIMIT 1`)
+	a.insRecord = prep(`INSERT INTO audit_records (seq, prev, hash, kind, time_us, actor, subject, rule, objects, detail)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	a.insCheckpoint = prep(`INSERT INTO audit_checkpoints (seq, hash, time_us, signature) VALUES (?, ?, ?, ?)
+		ON CONFLICT (seq) DO NOTHING`)
+	if err != nil {
+		return fmt.Errorf("prepare audit: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) closeAudit() error {
+	var errs []error
+	for _, st := range []*sql.Stmt{s.au.selHead, s.au.insRecord, s.au.insCheckpoint} {
+		if st != nil {
+			errs = append(errs, st.Close())
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// head reads the last record's seq and hash under the write transaction; the
+// zero Record when there is none.
+func (s *Store) head(tx *sql.Tx) (audit.Record, error) {
+	var last audit.Record
+	var h []byte
+	err := tx.StmtContext(context.Background(), s.au.selHead).QueryRow().Scan(&last.Seq, &h)
+	if errors.Is(err, sql.ErrNoRows) {
+		return last, nil
+	}
+	if err != nil {
+		return last, fmt.Errorf("audit head: %w", err)
+	}
+	// A hash of the wrong length (changed by hand) chains as zero: the trail goes
+	// on, and Verify reports the record and the link.
+	last.Hash, _ = audit.HashFromBytes(h)
+	return last, nil
+}
+
+// appendAudit chains entries after the last record inside tx, a write
+// transaction of the single writer, and signs a checkpoint of each record that
+// is due one.
+func (s *Store) appendAudit(tx *sql.Tx, entries []audit.Entry) error {
+	bg := context.Background()
+	last, err := s.head(tx)
+	if err != nil {
+		return err
+	}
+	recs, err := audit.ChainAll(last, entries)
+	if err != nil {
+		return err
+	}
+	ins := tx.StmtContext(bg, s.au.insRecord)
+	for i := range recs {
+		r := &recs[i]
+		if _, err := ins.ExecContext(bg, r.Seq, r.PrevHash[:], r.Hash[:], string(r.Kind), r.Time.UnixMicro(),
+			r.Actor, r.Subject, r.Rule, encodeRefs(r.Objects), string(r.Detail)); err != nil {
+			return fmt.Errorf("audit record %d: %w", r.Seq, err)
+		}
+		if s.au.key != nil && audit.Due(r.Seq, audit.CheckpointEvery) {
+			if err := s.insertCheckpoint(tx, *r); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (s *Store) insertCheckpoint(tx *sql.Tx, r audit.Record) error {
+	cp, err := audit.Sign(s.au.key, r, time.Now())
+	if err != nil {
+		return err
+	}
+	bg := context.Background()
+	if _, err := tx.StmtContext(bg, s.au.insCheckpoint).ExecContext(bg, cp.Seq, cp.Hash[:], cp.Time.UnixMicro(), cp.Signature); err != nil {
+		return fmt.Errorf("audit checkpoint %d: %w", cp.Seq, err)
+	}
+	return nil
+}
+
+// encodeRefs is the objects column: a JSON array of [id, version] pairs. It is
+// written by hand, into one buffer of the right size, because a Put of a thousand
+// objects lists a thousand versions and encoding/json cost more than the rest of
+// the receipt.
+func encodeRefs(refs []audit.ObjectRef) string {
+	if len(refs) == 0 {
+		return ""
+	}
+	n := 2
+	for _, r := range refs {
+		n += len(r.ID) + len(r.Version) + 8
+	}
+	var b strings.Builder
+	b.Grow(n)
+	b.WriteByte('[')
+	for i, r := range refs {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('[')
+		writeJSONString(&b, r.ID)
+		b.WriteByte(',')
+		writeJSONString(&b, r.Version)
+		b.WriteByte(']')
+	}
+	b.WriteByte(']')
+	return b.String()
+}
+
+// writeJSONString writes s as a JSON string. Chain lets no control character into
+// a record, but they are escaped all the same.
+func writeJSONString(b *strings.Builder, s string) {
+	const hex = "0123456789abcdef"
+	b.WriteByte('"')
+	clean := 0 // s[clean:i] needs no escape
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' {
+			continue
+		}
+		b.WriteString(s[clean:i])
+		clean = i + 1
+		if c < 0x20 {
+			b.WriteString(`\u00`)
+			b.WriteByte(hex[c>>4])
+			b.WriteByte(hex[c&0xf])
+		} else {
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		}
+	}
+	b.WriteString(s[clean:])
+	b.WriteByte('"')
+}
+
+// unreadable stands for an objects column that is not what encodeRefs writes:
+// the record then fails its hash, and Verify reports it edited at its seq.
+var unreadable = []audit.ObjectRef{{ID: "(the objects column is unreadable)"}}
+
+func decodeRefs(s string) []audit.ObjectRef {
+	if s == "" {
+		return nil
+	}
+	var pairs [][2]string
+	if err := json.Unmarshal([]byte(s), &pairs); err != nil || len(pairs) == 0 {
+		return unreadable
+	}
+	refs := make([]audit.ObjectRef, len(pairs))
+	for i, p := range pairs {
+		refs[i] = audit.ObjectRef{ID: p[0], Version: p[1]}
+	}
+	return refs
+}
+
+// auditPut appends the receipt of a Put in its transaction tx.
+func (s *Store) auditPut(ctx context.Context, tx *sql.Tx, cid int64, submitter string, objs []stix.Object, res []store.PutResult) error {
+	id, err := s.collectionIDOf(tx, cid)
+	if err != nil {
+		return fmt.Errorf("audit: %w", err)
+	}
+	if err := s.appendAudit(tx, store.ReceiptEntries(ctx, s.now(), id, submitter, objs, res)); err != nil {
+		return fmt.Errorf("audit: %w", err)
+	}
+	return nil
+}
+
+// collectionIDOf returns the id of collection cid, from a cache after the first time.
+func (s *Store) collectionIDOf(tx *sql.Tx, cid int64) (string, error) {
+	s.au.mu.Lock()
+	id, ok := s.au.ids[cid]
+	s.au.mu.Unlock()
+	if ok {
+		return id, nil
+	}
+	if err := tx.QueryRowContext(context.Background(), `SELECT id FROM collections WHERE cid = ?`, cid).Scan(&id); err != nil {
+		return "", fmt.Errorf("collection %d: %w", cid, err)
+	}
+	s.au.mu.Lock()
+	s.au.ids[cid] = id
+	s.au.mu.Unlock()
+	return id, nil
+}
+
+// audited runs fn in a write transaction and appends the entry it returns in the
+// same transaction: the action and its record commit together or not at all.
+func (s *Store) audited(ctx context.Context, fn func(tx *sql.Tx) (audit.Entry, error)) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback() }()
+	e, err := fn(tx)
+	if err != nil {
+		return err
+	}
+	if err := s.appendAudit(tx, []audit.Entry{e}); err != nil {
+		return fmt.Errorf("audit: %w", err)
+	}
+	return tx.Commit()
+}
+
+// AppendAudit appends entries in a transaction shared with concurrent callers.
+func (s *Store) AppendAudit(ctx context.Context, entries ...audit.Entry) error {
+	if err := s.au.group.Append(ctx, entries); err != nil {
+		return fmt.Errorf("sqlite: append audit: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) commitAudit(ctx context.Context, entries []audit.Entry) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback() }()
+	if err := s.appendAudit(tx, entries); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// SignAuditCheckpoint signs a checkpoint of the last record, unless it has one.
+func (s *Store) SignAuditCheckpoint(ctx context.Context) error {
+	if s.au.key == nil {
+		return fmt.Errorf("sqlite: sign audit checkpoint: %w", store.ErrNoAuditKey)
+	}
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite: sign audit checkpoint: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	last, err := s.head(tx)
+	if err != nil {
+		return fmt.Errorf("sqlite: sign audit checkpoint: %w", err)
+	}
+	if last.Seq == 0 {
+		return nil
+	}
+	if err := s.insertCheckpoint(tx, last); err != nil {
+		return fmt.Errorf("sqlite: sign audit checkpoint: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlite: sign audit checkpoint: %w", err)
+	}
+	return nil
+}
+
+// AuditRecords returns at most limit records after afterSeq, in seq order.
+func (s *Store) AuditRecords(ctx context.Context, afterSeq int64, limit int) ([]audit.Record, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT seq, prev, hash, kind, time_us, actor, subject, rule, objects, detail
+		FROM audit_records WHERE seq > ? ORDER BY seq LIMIT ?`, afterSeq, store.AuditPageLimit(limit))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: audit records: %w", err)
+	}
+	defer rows.Close()
+	var out []audit.Record
+	for rows.Next() {
+		var r audit.Record
+		var prev, hash []byte
+		var kind, objects, detail string
+		var us int64
+		if err := rows.Scan(&r.Seq, &prev, &hash, &kind, &us, &r.Actor, &r.Subject, &r.Rule, &objects, &detail); err != nil {
+			return nil, fmt.Errorf("sqlite: audit records: %w", err)
+		}
+		// A hash of the wrong length reads as zero: Verify then reports the record.
+		r.PrevHash, _ = audit.HashFromBytes(prev)
+		r.Hash, _ = audit.HashFromBytes(hash)
+		r.Kind, r.Time = audit.Kind(kind), time.UnixMicro(us).UTC()
+		r.Objects = decodeRefs(objects)
+		if detail != "" {
+			r.Detail = json.RawMessage(detail)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: audit records: %w", err)
+	}
+	return out, nil
+}
+
+// AuditCheckpoints returns at most limit checkpoints after afterSeq, in seq order.
+func (s *Store) AuditCheckpoints(ctx context.Context, afterSeq int64, limit int) ([]audit.Checkpoint, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT seq, hash, time_us, signature FROM audit_checkpoints
+		WHERE seq > ? ORDER BY seq LIMIT ?`, afterSeq, store.AuditPageLimit(limit))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: audit checkpoints: %w", err)
+	}
+	defer rows.Close()
+	var out []audit.Checkpoint
+	for rows.Next() {
+		var c audit.Checkpoint
+		var hash []byte
+		var us int64
+		if err := rows.Scan(&c.Seq, &hash, &us, &c.Signature); err != nil {
+			return nil, fmt.Errorf("sqlite: audit checkpoints: %w", err)
+		}
+		c.Hash, _ = audit.HashFromBytes(hash) // a wrong length fails the signature
+		c.Time = time.UnixMicro(us).UTC()
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: audit checkpoints: %w", err)
+	}
+	return out, nil
+}
+
+// auditCollection records CreateCollection in its transaction.
+func (s *Store) auditCollection(ctx context.Context, tx *sql.Tx, c store.Collection) error {
+	e, err := store.CollectionCreated(ctx, s.now(), c)
+	if err == nil {
+		err = s.appendAudit(tx, []audit.Entry{e})
+	}
+	if err != nil {
+		return fmt.Errorf("audit: %w", err)
+	}
+	return nil
+}
+
+// auditDelete records Delete in its transaction.
+func (s *Store) auditDelete(ctx context.Context, tx *sql.Tx, cid int64, id string, v store.VersionFilter, specVersions []string, removed int) error {
+	col, err := s.collectionIDOf(tx, cid)
+	if err != nil {
+		return fmt.Errorf("audit: %w", err)
+	}
+	e, err := store.ObjectDeleted(ctx, s.now(), col, id, v, specVersions, removed)
+	if err == nil {
+		err = s.appendAudit(tx, []audit.Entry{e})
+	}
+	if err != nil {
+		return fmt.Errorf("audit: %w", err)
+	}
+	return nil
+}

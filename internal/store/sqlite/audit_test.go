@@ -1,0 +1,132 @@
+package sqlite
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"testing"
+
+	"quadshare/internal/audit"
+	"quadshare/internal/store"
+	"quadshare/internal/store/storetest"
+)
+
+func TestAuditTamper(t *testing.T) {
+	storetest.RunAuditTamper(t, func(t *testing.T) store.Store { return openTemp(t, WithAuditKey(storetest.AuditKey)) },
+		func(t *testing.T, st store.Store, stmts []string, bypass bool) error {
+			s := st.(*Store)
+			tx, err := s.w.BeginTx(t.Context(), nil)
+			if err != nil {
+				return err
+			}
+			defer func() { _ = tx.Rollback() }()
+			if bypass { // SQLite cannot disable a trigger: drop them, in the same transaction
+				for _, tr := range []string{"audit_records_no_update", "audit_records_no_delete",
+					"audit_checkpoints_no_update", "audit_checkpoints_no_delete"} {
+					if _, err := tx.Exec("DROP TRIGGER " + tr); err != nil {
+						return err
+					}
+				}
+			}
+			for _, q := range stmts {
+				if _, err := tx.Exec(q); err != nil {
+					return err
+				}
+			}
+			return tx.Commit()
+		})
+}
+
+// TestAuditObjectsColumn: a damaged objects column reads as an edited record.
+func TestAuditObjectsColumn(t *testing.T) {
+	s := openTemp(t, WithAuditKey(storetest.AuditKey))
+	defer s.Close()
+	col := mustCollection(t, s)
+	if _, err := s.Put(t.Context(), col, "org-1", benchObjects(t, 0, 3)); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{"DROP TRIGGER audit_records_no_update",
+		`UPDATE audit_records SET objects = 'not json' WHERE seq = 2`} {
+		if _, err := s.w.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rep := storetest.VerifyAudit(t, s)
+	if p, ok := rep.First(); !ok || p.Seq != 2 || rep.Total != 1 {
+		t.Fatalf("report %s, problems %v; want record 2 edited", rep, rep.Problems)
+	}
+}
+
+// TestAuditWithoutKey: records are chained, no checkpoint is signed.
+func TestAuditWithoutKey(t *testing.T) {
+	s := openTemp(t)
+	defer s.Close()
+	mustCollection(t, s)
+	if err := s.SignAuditCheckpoint(t.Context()); err == nil {
+		t.Fatal("checkpoint signed without a key")
+	}
+	rep := storetest.VerifyAudit(t, s)
+	if !rep.OK() || rep.Records != 1 || rep.Checkpoints != 0 {
+		t.Fatalf("report %s", rep)
+	}
+	if _, err := Open(context.Background(), s.path+"2", WithAuditKey(ed25519.PrivateKey("short"))); err == nil {
+		t.Fatal("opened with a key of the wrong size")
+	}
+}
+
+func TestEncodeRefsRoundTrip(t *testing.T) {
+	refs := []audit.ObjectRef{
+		{ID: `indicator--"quoted"\back\slash`, Version: "2024-01-01T00:00:00.000Z"},
+		{ID: "x-ünïcode--✓", Version: ""},
+		{ID: "ctl\x01\x1f", Version: "v"},
+	}
+	enc := encodeRefs(refs)
+	var pairs [][2]string
+	if err := json.Unmarshal([]byte(enc), &pairs); err != nil {
+		t.Fatalf("%s: %v", enc, err)
+	}
+	if got := decodeRefs(enc); !slices.Equal(got, refs) {
+		t.Fatalf("round trip %s: %v", enc, got)
+	}
+	if encodeRefs(nil) != "" || decodeRefs("") != nil {
+		t.Fatal("no objects must be the empty column")
+	}
+}
+
+// BenchmarkReceipt measures what the audit receipt adds to a Put: building the
+// entry, chaining it and writing it in the Put's transaction, for Puts that add
+// 1, 10, 100 and 1000 objects. Compare with BenchmarkPut and BenchmarkPutSmall.
+func BenchmarkReceipt(b *testing.B) {
+	for _, n := range []int{0, 1, 10, 100, 1000} { // 0: the transaction alone, to subtract
+		b.Run(fmt.Sprintf("objects=%d", n), func(b *testing.B) {
+			s := openTemp(b, WithAuditKey(storetest.AuditKey))
+			defer s.Close()
+			col := mustCollection(b, s)
+			cid, err := collectionID(b.Context(), s.r, col)
+			if err != nil {
+				b.Fatal(err)
+			}
+			objs := benchObjects(b, 0, n)
+			res := make([]store.PutResult, n)
+			c0 := cpuTime()
+			for b.Loop() {
+				tx, err := s.w.BeginTx(b.Context(), nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if n > 0 {
+					if err := s.auditPut(b.Context(), tx, cid, "bench", objs, res); err != nil {
+						b.Fatal(err)
+					}
+				}
+				if err := tx.Rollback(); err != nil { // the commit is the Put's own
+					b.Fatal(err)
+				}
+			}
+			// On a shared machine wall time depends on the neighbours; CPU time less so.
+			b.ReportMetric(float64((cpuTime()-c0).Microseconds())/float64(b.N), "cpu-µs/op")
+		})
+	}
+}
