@@ -2,11 +2,15 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/url"
 	"strings"
 	"time"
+
+	"quadshare/internal/audit"
 )
 
 // ErrLeased is wrapped when a peer's work is leased by another worker (or the caller's
@@ -144,4 +148,17 @@ func CheckLease(holder string, d time.Duration) error {
 		return fmt.Errorf("peer lease: need a holder and a duration in (0, %v]", MaxPeerLease)
 	}
 	return nil
+}
+
+// PeerCreated records CreatePeer in the audit trail.
+func PeerCreated(ctx context.Context, at time.Time, p Peer) (audit.Entry, error) {
+	sum := sha256.Sum256(p.PublicKey)
+	return AdminEntry(ctx, at, "peer:"+p.Name, "create-peer", map[string]any{
+		"nation": p.Nation, "url": p.URL, "fingerprint": p.Fingerprint, "public_key_sha256": hex.EncodeToString(sum[:]),
+	})
+}
+
+// PeerDeleted records DeletePeer in the audit trail.
+func PeerDeleted(ctx context.Context, at time.Time, name string) (audit.Entry, error) {
+	return AdminEntry(ctx, at, "peer:"+name, "delete-peer", nil)
 }

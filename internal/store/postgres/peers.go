@@ -39,8 +39,14 @@ func (s *Store) CreatePeer(ctx context.Context, p store.Peer) error {
 	if p.CreatedAt.IsZero() {
 		p.CreatedAt = time.Now()
 	}
-	_, err := s.pool.Exec(ctx, `INSERT INTO peers (name, nation, url, fingerprint, public_key, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6)`, p.Name, p.Nation, p.URL, p.Fingerprint, p.PublicKey, usOf(p.CreatedAt))
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO peers (name, nation, url, fingerprint, public_key, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6)`, p.Name, p.Nation, p.URL, p.Fingerprint, p.PublicKey, usOf(p.CreatedAt)); err != nil {
+			return err
+		}
+		e, err := store.PeerCreated(ctx, time.Now(), p)
+		return s.record(ctx, tx, e, err)
+	})
 	if isCode(err, codeUniqueViolation) {
 		return fmt.Errorf("postgres: create peer %s: %w", p.Name, store.ErrExists)
 	}
@@ -111,7 +117,8 @@ func (s *Store) DeletePeer(ctx context.Context, name string) error {
 				return err
 			}
 		}
-		return nil
+		e, err := store.PeerDeleted(ctx, time.Now(), name)
+		return s.record(ctx, tx, e, err)
 	})
 }
 

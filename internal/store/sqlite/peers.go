@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"quadshare/internal/audit"
 	"quadshare/internal/store"
 )
 
@@ -34,8 +35,13 @@ func (s *Store) CreatePeer(ctx context.Context, p store.Peer) error {
 	if p.CreatedAt.IsZero() {
 		p.CreatedAt = s.now()
 	}
-	_, err := s.w.ExecContext(ctx, `INSERT INTO peers (name, nation, url, fingerprint, public_key, created_at)
-		VALUES (?, ?, ?, ?, ?, ?)`, p.Name, p.Nation, p.URL, p.Fingerprint, p.PublicKey, usOf(p.CreatedAt))
+	err := s.audited(ctx, func(tx *sql.Tx) (audit.Entry, error) {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO peers (name, nation, url, fingerprint, public_key, created_at)
+			VALUES (?, ?, ?, ?, ?, ?)`, p.Name, p.Nation, p.URL, p.Fingerprint, p.PublicKey, usOf(p.CreatedAt)); err != nil {
+			return audit.Entry{}, err
+		}
+		return store.PeerCreated(ctx, s.now(), p)
+	})
 	if isUnique(err) {
 		return fmt.Errorf("sqlite: create peer %s: %w", p.Name, store.ErrExists)
 	}
@@ -109,7 +115,11 @@ func (s *Store) DeletePeer(ctx context.Context, name string) error {
 				return err
 			}
 		}
-		return nil
+		e, err := store.PeerDeleted(ctx, s.now(), name)
+		if err != nil {
+			return err
+		}
+		return s.appendAudit(tx, []audit.Entry{e})
 	})
 }
 

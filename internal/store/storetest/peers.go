@@ -2,12 +2,14 @@ package storetest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"quadshare/internal/audit"
 	"quadshare/internal/store"
 )
 
@@ -178,6 +180,22 @@ func testPeers(t *testing.T, s store.Store) {
 
 	if err := s.DeletePeer(ctx, "jp-node"); err != nil {
 		t.Fatal(err)
+	}
+	// Both changes are administrative actions in the audit trail.
+	recs, err := s.AuditRecords(ctx, 0, store.MaxAuditPage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var actions []string
+	for _, r := range recs {
+		if r.Kind == audit.AdminAction && r.Subject == "peer:jp-node" {
+			var d struct{ Action string }
+			_ = json.Unmarshal(r.Detail, &d)
+			actions = append(actions, d.Action)
+		}
+	}
+	if strings.Join(actions, ",") != "create-peer,delete-peer" {
+		t.Errorf("audit of peer changes: %v", actions)
 	}
 	if err := s.DeletePeer(ctx, "jp-node"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("delete twice: %v", err)
