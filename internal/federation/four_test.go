@@ -2,6 +2,7 @@ package federation_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"quadshare/internal/auth"
 	"quadshare/internal/federation"
 	"quadshare/internal/pki"
+	"quadshare/internal/stix"
 	"quadshare/internal/store"
 	"quadshare/internal/uuid"
 )
@@ -142,5 +144,47 @@ func TestEndpointsRefuse(t *testing.T) {
 	if code != 200 || !strings.Contains(body, `quadshare_peer_received_total{peer="node-JP",nation="JP"} 1`) ||
 		!strings.Contains(body, "# TYPE quadshare_peer_queue_depth gauge") {
 		t.Errorf("metrics: %d\n%s", code, body)
+	}
+}
+
+// Four nations; US is down while JP shares 1,000 TLP:CLEAR objects, which AU and IN
+// also forward: when US returns it holds each exactly once.
+func TestFourNationsCatchUp(t *testing.T) {
+	if testing.Short() {
+		t.Skip("four nodes and 1,000 objects")
+	}
+	au := newTestNode(t, "AU", "IN", "JP", "US")
+	in := newTestNode(t, "IN", "AU", "JP", "US")
+	jp := newTestNode(t, "JP", "AU", "IN", "US")
+	us := newTestNode(t, "US", "AU", "IN", "JP")
+	mesh(t, au, in, jp, us)
+	us.stop()
+	want := map[string]bool{}
+	for i := 0; i < 1000; i += 100 {
+		var batch []stix.Object
+		for j := range 100 {
+			o := indicator(tlpClear, fmt.Sprintf("while US is down %d", i+j))
+			want[o.ID] = true
+			batch = append(batch, o)
+		}
+		jp.put(batch...)
+	}
+	waitFor(t, 60*time.Second, "AU and IN have everything", func() bool { return len(au.inbound()) == 1000 && len(in.inbound()) == 1000 })
+	start := time.Now()
+	us.restart()
+	waitFor(t, 120*time.Second, "US catches up", func() bool { return len(us.inbound()) >= 1000 })
+	t.Logf("US caught up in %v", time.Since(start))
+	time.Sleep(time.Second) // let the forwarded copies arrive too
+	got := us.inbound()     // fails on an object stored twice
+	if len(got) != len(want) {
+		t.Errorf("US holds %d objects, want %d", len(got), len(want))
+	}
+	for id := range want {
+		if got[id] == nil {
+			t.Errorf("lost %s", id)
+		}
+	}
+	if c, _ := us.st.Count(context.Background(), us.n.Federation.Inbound().ID); c != len(want) {
+		t.Errorf("count %d, want %d", c, len(want))
 	}
 }
