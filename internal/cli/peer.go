@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
@@ -28,7 +29,7 @@ func runPeer(ctx context.Context, e *Env, args []string) error {
 		"list":   {"", runPeerList},
 		"remove": {"NAME", runPeerRemove},
 		"status": {"[NAME]", runPeerStatus},
-		"self":   {"", runPeerSelf},
+		"self":   {"[-url URL]", runPeerSelf},
 	})
 }
 
@@ -183,15 +184,16 @@ func clipText(s string, n int) string {
 // runPeerSelf prints this node's identity as its partners need it, creating the
 // signing key and TLS certificate when the node has not started yet.
 func runPeerSelf(ctx context.Context, e *Env, args []string) error {
-	fs, cf := flags(e, "peer self", "")
+	fs, cf := flags(e, "peer self", "[-url URL]")
+	url := fs.String("url", "", "the TAXII API root partners reach this node at (default https://LISTEN/api/)")
 	cfg, _, err := parseArgs(e, fs, cf, args, 0, "no arguments")
 	if err != nil {
 		return err
 	}
-	return printSelf(e, cfg)
+	return printSelf(e, cfg, *url)
 }
 
-func printSelf(e *Env, cfg config.Config) error {
+func printSelf(e *Env, cfg config.Config, url string) error {
 	engine, err := node.LoadPolicy(cfg)
 	if err != nil {
 		return err
@@ -201,9 +203,15 @@ func printSelf(e *Env, cfg config.Config) error {
 	if err != nil {
 		return err
 	}
+	// The certificate the node serves: read when it exists (creating one for other
+	// host names here would replace the one partners pin), made as serve would when not.
 	var tlsID *pki.Server
-	if cfg.TLSCert != "" {
-		tlsID, err = pki.LoadServer(cfg.TLSCert, cfg.TLSKey)
+	certFile, keyFile := cfg.TLSCert, cfg.TLSKey
+	if certFile == "" {
+		certFile, keyFile = filepath.Join(cfg.DataDir, "tls", pki.ServerCertFile), filepath.Join(cfg.DataDir, "tls", pki.ServerKeyFile)
+	}
+	if _, serr := os.Stat(certFile); serr == nil || cfg.TLSCert != "" {
+		tlsID, err = pki.LoadServer(certFile, keyFile)
 	} else {
 		host, _, _ := net.SplitHostPort(cfg.Listen)
 		tlsID, _, err = pki.EnsureServer(filepath.Join(cfg.DataDir, "tls"), []string{host})
@@ -212,7 +220,11 @@ func printSelf(e *Env, cfg config.Config) error {
 		return err
 	}
 	pub := key.Public().(ed25519.PublicKey)
-	url := "https://" + cfg.Listen + "/api/"
+	if url == "" {
+		url = "https://" + cfg.Listen + "/api/"
+	} else if !strings.HasSuffix(url, "/") {
+		url += "/"
+	}
 	fmt.Fprintf(e.Stdout, "nation       %s\nagency       %s\nurl          %s\nfingerprint  %s\npublic key   %s\nkey id       %s\n\n",
 		pc.Nation, pc.Agency, url, tlsID.Fingerprint, provenance.EncodePublic(pub), provenance.KeyID(pub))
 	fmt.Fprintf(e.Stdout, "on a partner's node:\n  quadshare peer add %s --nation %s --url %s --fingerprint %s --public-key %s\n",
