@@ -64,7 +64,7 @@ import (
 const (
 	MaxKind       = 32
 	MaxText       = 512      // Actor, Subject, Rule
-	MaxObjectID   = 256      // ObjectRef.ID
+	MaxObjectID   = 288      // ObjectRef.ID: a STIX id is a type of up to 250 characters, "--" and a UUID
 	MaxVersion    = 64       // ObjectRef.Version
 	MaxObjects    = 1000     // object references in one record
 	MaxDetail     = 16 << 10 // bytes of Detail (its canonical form)

@@ -37,6 +37,8 @@
 //     single writer looks each batch up before inserting (Put).
 //   - Full-text search: FTS5 over name and description of every stored version;
 //     Search keeps the latest version per collection at query time.
+//   - The audit trail (migrations/0002_audit.sql, audit.go): one row per record,
+//     appended inside the transaction of each Put, Delete and account change.
 package sqlite
 
 import (

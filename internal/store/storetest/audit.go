@@ -329,6 +329,9 @@ func testAuditReceipt(t *testing.T, s store.Store) {
 	c := Indicator(t, 4, t1)
 	put(t, s, col, "org-2", c)
 	trail := AuditTrail(t, s)
+	if len(trail) < 4 { // the collection, then three receipts
+		t.Fatalf("%d audit records after creating a collection and three Puts", len(trail))
+	}
 	receipts := trail[len(trail)-3:]
 	want := []struct {
 		actor, detail string
@@ -365,8 +368,17 @@ func testAuditReceipt(t *testing.T, s store.Store) {
 	if _, err := s.Put(actx, col, "org-3", big); err != nil {
 		t.Fatal(err)
 	}
+	// The longest STIX id (a type of 250 characters) fits in a record.
+	longType := "x-" + strings.Repeat("a", 248)
+	long := Obj(t, longType+"--"+NewUUID(), longType, t1, t1)
+	if _, err := s.Put(ctx(t), col, "org-3", []stix.Object{long}); err != nil {
+		t.Fatalf("put an object of the longest type: %v", err)
+	}
 	trail = AuditTrail(t, s)
-	tail := trail[len(trail)-3:]
+	if r := trail[len(trail)-1]; len(r.Objects) != 1 || r.Objects[0].ID != long.ID {
+		t.Fatalf("receipt of the longest id: %+v", r.Entry)
+	}
+	tail := trail[len(trail)-4 : len(trail)-1]
 	if r := tail[0]; r.Actor != "user:bob" || string(r.Detail) != `{"added":1,"conflicts":0,"duplicates":0,"submitter":"org-3"}` {
 		t.Fatalf("receipt with an actor: %+v", r.Entry)
 	}
@@ -414,6 +426,14 @@ func testAuditAdminActions(t *testing.T, s store.Store) {
 		{"collection:" + col, "put-grant", func() error {
 			return s.PutGrant(actx, store.Grant{Collection: col, Subject: org, Read: true})
 		}},
+		{"collection:" + col, "delete-object", func() error { // many versions asked for: a few listed
+			exact := make([]stix.Timestamp, 1000)
+			for i := range exact {
+				exact[i], _ = stix.ParseTimestamp(time.Unix(int64(i), 0).UTC().Format(time.RFC3339))
+			}
+			_, err := s.Delete(actx, col, NewID("indicator"), store.VersionFilter{Exact: exact}, nil)
+			return err
+		}},
 		{"collection:" + col, "delete-object", func() error {
 			put(t, s, col, "org-1", obj)
 			n, err := s.Delete(actx, "shared", obj.ID, store.VersionFilter{All: true}, nil)
@@ -429,6 +449,9 @@ func testAuditAdminActions(t *testing.T, s store.Store) {
 			t.Fatalf("%s: %v", st.action, err)
 		}
 		trail := AuditTrail(t, s)
+		if len(trail) == 0 {
+			t.Fatalf("%s: no audit record", st.action)
+		}
 		r := trail[len(trail)-1]
 		var d map[string]any
 		if err := json.Unmarshal(r.Detail, &d); err != nil {
@@ -437,7 +460,10 @@ func testAuditAdminActions(t *testing.T, s store.Store) {
 		if r.Seq <= before || r.Kind != audit.AdminAction || r.Actor != "node:cli" || r.Subject != st.subject || d["action"] != st.action {
 			t.Fatalf("%s: last record %d %+v, want an admin action by node:cli on %s", st.action, r.Seq, r.Entry, st.subject)
 		}
-		if st.action == "delete-object" && (d["object"] != obj.ID || d["removed"] != float64(1)) {
+		if st.action == "delete-object" && d["object"] != obj.ID && d["versions_unlisted"] != float64(980) {
+			t.Fatalf("delete record of many versions: %s", r.Detail)
+		}
+		if st.action == "delete-object" && d["object"] == obj.ID && d["removed"] != float64(1) {
 			t.Fatalf("delete record: %s", r.Detail)
 		}
 	}

@@ -1,0 +1,123 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"quadshare/internal/audit"
+	"quadshare/internal/stix"
+)
+
+// Fifty concurrent callers share a few transactions, each returns only after
+// the transaction holding its entries, and every entry is committed once.
+func TestAuditGroupCommits(t *testing.T) {
+	var mu sync.Mutex
+	var committed []audit.Entry
+	var calls atomic.Int64
+	var inCommit atomic.Int32
+	g := &AuditGroup{Commit: func(ctx context.Context, es []audit.Entry) error {
+		if inCommit.Add(1) != 1 {
+			t.Error("two commits at once")
+		}
+		defer inCommit.Add(-1)
+		calls.Add(1)
+		time.Sleep(5 * time.Millisecond) // a commit's fsync
+		mu.Lock()
+		committed = append(committed, es...)
+		mu.Unlock()
+		return nil
+	}}
+	const callers = 50
+	var wg sync.WaitGroup
+	for i := range callers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			e := audit.Entry{Kind: audit.Disclosure, Time: time.Now(), Actor: "user:" + string(rune('A'+i))}
+			if err := g.Append(context.Background(), []audit.Entry{e, e}); err != nil {
+				t.Error(err)
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			n := 0
+			for _, c := range committed {
+				if c.Actor == e.Actor {
+					n++
+				}
+			}
+			if n != 2 {
+				t.Errorf("caller %d returned with %d of its 2 entries committed", i, n)
+			}
+		}()
+	}
+	wg.Wait()
+	if len(committed) != 2*callers {
+		t.Fatalf("%d entries committed, want %d", len(committed), 2*callers)
+	}
+	if n := calls.Load(); n > callers/3 {
+		t.Fatalf("%d transactions for %d callers: not grouped", n, callers)
+	}
+	t.Logf("%d callers, %d transactions", callers, calls.Load())
+}
+
+// A failed transaction fails every call in it; a bad entry fails only its own
+// call and never reaches a transaction.
+func TestAuditGroupErrors(t *testing.T) {
+	boom := errors.New("disk full")
+	var fail atomic.Bool
+	var seen atomic.Int64
+	g := &AuditGroup{Commit: func(ctx context.Context, es []audit.Entry) error {
+		seen.Add(int64(len(es)))
+		if fail.Load() {
+			return boom
+		}
+		return nil
+	}}
+	good := audit.Entry{Kind: audit.AuthEvent, Time: time.Now()}
+	if err := g.Append(context.Background(), []audit.Entry{good, {Kind: "nope", Time: time.Now()}}); !errors.Is(err, audit.ErrInvalid) {
+		t.Fatalf("bad entry: %v", err)
+	}
+	if seen.Load() != 0 {
+		t.Fatal("a bad entry reached a transaction")
+	}
+	fail.Store(true)
+	if err := g.Append(context.Background(), []audit.Entry{good}); !errors.Is(err, boom) {
+		t.Fatalf("failed commit: %v", err)
+	}
+	fail.Store(false)
+	if err := g.Append(context.Background(), []audit.Entry{good}); err != nil {
+		t.Fatalf("after a failure: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := g.Append(ctx, []audit.Entry{good}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled: %v", err)
+	}
+	if err := g.Append(context.Background(), make([]audit.Entry, MaxAppend+1)); err == nil {
+		t.Fatal("too many entries accepted")
+	}
+}
+
+func TestAppendVersionAsWritten(t *testing.T) {
+	for _, s := range []string{
+		"2024-01-01T00:00:00Z", "2024-01-01T00:00:00.000Z", "1999-12-31T23:59:59.9Z",
+		"0001-01-01T00:00:00.000000001Z", "9999-12-31T23:59:59.999999999Z", "2016-05-12T08:17:27.12Z",
+		"2020-02-29T12:34:56.000100Z", "2024-06-01T12:00:00.5000000Z",
+	} {
+		ts, err := stix.ParseTimestamp(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := string(appendVersion([]byte("x"), ts)); got != "x"+ts.String() || ts.String() != s {
+			t.Errorf("%s: appended %q, String %q", s, got, ts.String())
+		}
+	}
+	if got := appendVersion(nil, stix.Timestamp{}); len(got) != 0 {
+		t.Errorf("zero timestamp: %q", got)
+	}
+}
