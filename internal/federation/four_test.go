@@ -169,10 +169,10 @@ func TestFourNationsCatchUp(t *testing.T) {
 		}
 		jp.put(batch...)
 	}
-	waitFor(t, 60*time.Second, "AU and IN have everything", func() bool { return len(au.inbound()) == 1000 && len(in.inbound()) == 1000 })
+	waitFor(t, 3*time.Minute, "AU and IN have everything", func() bool { return len(au.inbound()) == 1000 && len(in.inbound()) == 1000 })
 	start := time.Now()
 	us.restart()
-	waitFor(t, 120*time.Second, "US catches up", func() bool { return len(us.inbound()) >= 1000 })
+	waitFor(t, 3*time.Minute, "US catches up", func() bool { return len(us.inbound()) >= 1000 })
 	t.Logf("US caught up in %v", time.Since(start))
 	time.Sleep(time.Second) // let the forwarded copies arrive too
 	got := us.inbound()     // fails on an object stored twice

@@ -40,23 +40,36 @@ func LoadOrCreateKey(path string) (ed25519.PrivateKey, bool, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, false, err
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, os.ErrExist) { // another process created it first: use that one
-		k, err := loadKey(path)
-		return k, false, err
-	}
+	// Written whole to a temporary file, then linked into place: a process starting at
+	// the same moment sees no key or the whole key, never half of one, and the first
+	// link wins.
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".node-key-*")
 	if err != nil {
 		return nil, false, err
 	}
-	if err := pem.Encode(f, &pem.Block{Type: "PRIVATE KEY", Bytes: der}); err != nil {
-		f.Close()
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
 		return nil, false, err
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
+	if err := pem.Encode(tmp, &pem.Block{Type: "PRIVATE KEY", Bytes: der}); err != nil {
+		tmp.Close()
 		return nil, false, err
 	}
-	return k, true, f.Close()
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return nil, false, err
+	}
+	if err := tmp.Close(); err != nil {
+		return nil, false, err
+	}
+	if err := os.Link(tmp.Name(), path); errors.Is(err, os.ErrExist) { // another process made it first: use that one
+		k, err := loadKey(path)
+		return k, false, err
+	} else if err != nil {
+		return nil, false, err
+	}
+	return k, true, nil
 }
 
 func loadKey(path string) (ed25519.PrivateKey, error) {

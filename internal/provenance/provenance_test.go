@@ -222,3 +222,34 @@ func FuzzVerify(f *testing.F) {
 		}
 	})
 }
+
+// Processes starting at once on one data directory end with one key.
+func TestKeyCreatedOnce(t *testing.T) {
+	path := filepath.Join(t.TempDir(), KeyFile)
+	const n = 8
+	keys := make(chan ed25519.PrivateKey, n)
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			k, _, err := LoadOrCreateKey(path)
+			errs <- err
+			keys <- k
+		}()
+	}
+	var first ed25519.PrivateKey
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+		k := <-keys
+		if first == nil {
+			first = k
+		} else if !first.Equal(k) {
+			t.Fatal("two keys")
+		}
+	}
+	entries, _ := os.ReadDir(filepath.Dir(path))
+	if len(entries) != 1 {
+		t.Errorf("files left: %d", len(entries))
+	}
+}
