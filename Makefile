@@ -2,7 +2,7 @@
 GO ?= go
 STATICCHECK_VERSION ?= v0.8.2
 
-.PHONY: run test test-short lint bench fuzz build
+.PHONY: run test test-short lint bench fuzz build demo
 
 build:
 	$(GO) build -o bin/quadshare ./cmd/quadshare
@@ -30,3 +30,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./internal/stix/pattern/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./internal/stix/
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./internal/stix/
+
+# Four national nodes (AU, IN, JP, US) on 127.0.0.1 sharing a sample report.
+demo:
+	$(GO) run ./cmd/quadshare demo

@@ -47,6 +47,8 @@ var commands = map[string]command{
 	"audit":      {"check or sign the audit trail: quadshare audit verify|checkpoint", runAudit},
 	"policy":     {"the sharing policy: quadshare policy init|check|set", runPolicy},
 	"report":     {"incident reports: quadshare report submit FILE | list --due | verify RECEIPT | operator ORG", runReport},
+	"peer":       {"partner nodes: quadshare peer add|list|remove|status|self", runPeer},
+	"demo":       {"four national nodes on 127.0.0.1 sharing a sample report", runDemo},
 }
 
 // errUsage marks a mistake in the command line (exit status 2).

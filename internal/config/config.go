@@ -31,7 +31,8 @@ type Config struct {
 	Policy   string `json:"policy"` // sharing policy file; "" means policy.json in DataDir
 	Scales   string `json:"scales"` // classification scales file; "" means scales.json in DataDir when present, else the built-in scales
 
-	TAXII TAXII `json:"taxii"`
+	TAXII      TAXII      `json:"taxii"`
+	Federation Federation `json:"federation"`
 }
 
 // TAXII holds the limits of the TAXII server.

@@ -15,9 +15,11 @@ import (
 
 	"quadshare/internal/auth"
 	"quadshare/internal/config"
+	"quadshare/internal/federation"
 	"quadshare/internal/gate"
 	"quadshare/internal/httpx"
 	"quadshare/internal/pki"
+	"quadshare/internal/provenance"
 	"quadshare/internal/reportapi"
 	"quadshare/internal/store"
 	"quadshare/internal/taxii"
@@ -32,6 +34,8 @@ type Node struct {
 	// TLSCreated reports that the server certificate was created by this start.
 	TLSCreated bool
 	URL        string // base URL, e.g. https://127.0.0.1:8443
+	// Federation exchanges objects with partner nodes; nil when serving plain HTTP.
+	Federation *federation.Service
 
 	taxii *taxii.Server
 	http  *http.Server
@@ -77,16 +81,7 @@ func Start(ctx context.Context, cfg config.Config, st store.Store, log *slog.Log
 		tx.Close(ctx)
 		return nil, err
 	}
-	api := http.NewServeMux()
-	api.Handle(reportapi.Prefix, reports.Handler())
-	api.Handle("/", tx.Handler())
-	// The APIs authenticate every request with HTTP Basic or a client certificate;
-	// the web interface has its own sign-in and sessions.
-	mux := http.NewServeMux()
-	mux.Handle(web.Prefix, ui.Handler())
-	mux.Handle("/", httpx.Authenticate(log, authn, api))
-	opts := httpx.Options{Addr: cfg.Listen, Handler: mux, Log: log, MaxBody: cfg.TAXII.MaxContentLength}
-
+	opts := httpx.Options{Addr: cfg.Listen, Log: log, MaxBody: cfg.TAXII.MaxContentLength}
 	scheme := "http"
 	if !cfg.Insecure {
 		scheme = "https"
@@ -101,7 +96,25 @@ func Start(ctx context.Context, cfg config.Config, st store.Store, log *slog.Log
 			return nil, fmt.Errorf("tls: %w", err)
 		}
 		opts.TLS = pki.ServerConfig(n.TLS.Cert, nil) // partner certificates are pinned in auth, not CA-verified
+		if n.Federation, err = startFederation(ctx, cfg, st, g, n.TLS, log); err != nil {
+			tx.Close(ctx)
+			return nil, err
+		}
 	}
+	var taxiiRoutes http.Handler = tx.Handler()
+	if n.Federation != nil { // the partners' inbound and outbox collections, beside TAXII
+		taxiiRoutes = n.Federation.Handler(taxiiRoutes)
+	}
+	api := http.NewServeMux()
+	api.Handle(reportapi.Prefix, reports.Handler())
+	api.Handle("/", taxiiRoutes)
+	// The APIs authenticate every request with HTTP Basic or a client certificate;
+	// the web interface has its own sign-in and sessions.
+	mux := http.NewServeMux()
+	mux.Handle(web.Prefix, ui.Handler())
+	mux.Handle("/", httpx.Authenticate(log, authn, api))
+	opts.Handler = mux
+
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		tx.Close(ctx)
@@ -109,6 +122,9 @@ func Start(ctx context.Context, cfg config.Config, st store.Store, log *slog.Log
 	}
 	n.URL = scheme + "://" + ln.Addr().String()
 	n.http = httpx.New(opts)
+	if n.Federation != nil && !cfg.Federation.Disabled {
+		n.Federation.Start()
+	}
 	go func() {
 		var err error
 		if opts.TLS != nil {
@@ -132,11 +148,28 @@ func (n *Node) Done() <-chan error { return n.done }
 // trail, so that no record of this run can be cut from its end unseen.
 func (n *Node) Close(ctx context.Context) error {
 	err := n.http.Shutdown(ctx)
+	if n.Federation != nil {
+		err = errors.Join(err, n.Federation.Close(ctx))
+	}
 	err = errors.Join(err, n.taxii.Close(ctx))
 	if cerr := n.Store.SignAuditCheckpoint(context.WithoutCancel(ctx)); cerr != nil && !errors.Is(cerr, store.ErrNoAuditKey) {
 		err = errors.Join(err, fmt.Errorf("audit checkpoint: %w", cerr))
 	}
 	return err
+}
+
+// startFederation prepares the exchange with partner nodes: the node's signing key
+// (DATA/node.key, created on first start) and its TLS certificate are its identity.
+func startFederation(ctx context.Context, cfg config.Config, st store.Store, g *gate.Gate, tlsID *pki.Server, log *slog.Logger) (*federation.Service, error) {
+	key, created, err := provenance.LoadOrCreateKey(filepath.Join(cfg.DataDir, provenance.KeyFile))
+	if err != nil {
+		return nil, fmt.Errorf("node signing key: %w", err)
+	}
+	if created {
+		log.LogAttrs(ctx, slog.LevelInfo, "node signing key created", slog.String("file", filepath.Join(cfg.DataDir, provenance.KeyFile)))
+	}
+	return federation.New(ctx, federation.Config{Store: st, Gate: g, Key: key, Cert: tlsID.Cert,
+		Collections: cfg.Federation.Collections, Log: log})
 }
 
 // loadOrCreateKey returns the 32-byte secret in path, creating it on first use. It keys

@@ -101,4 +101,3 @@ func TestAuditGroupErrors(t *testing.T) {
 		t.Fatal("too many entries accepted")
 	}
 }
-

@@ -23,6 +23,7 @@ type Store interface {
 	Objects
 	Statuses
 	Accounts
+	Peers
 	Audit
 	Jobs
 	Reports

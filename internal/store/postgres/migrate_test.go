@@ -123,7 +123,8 @@ func TestMigrationLease(t *testing.T) {
 	sqlExec(t, url, `DELETE FROM schema_migrations`)
 	sqlExec(t, url, `DROP TABLE collections, versions, entries, clock, statuses, organisations, users, tokens, grants, jobs,
 		audit_records, audit_checkpoints, audit_head,
-		operator_profiles, report_events, report_revisions, report_versions, reports`)
+		operator_profiles, report_events, report_revisions, report_versions, reports,
+		outbox, peer_cursors, peers`)
 	sqlExec(t, url, `DROP FUNCTION audit_append_only`)
 
 	// A live lease held by another process: Migrate waits for it.

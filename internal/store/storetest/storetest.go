@@ -58,6 +58,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Users", testUsers},
 		{"Tokens", testTokens},
 		{"Grants", testGrants},
+		{"Peers", testPeers},
+		{"PeerLeaseRace", testPeerLeaseRace},
 		{"AuditAppendAndPage", testAuditAppendAndPage},
 		{"AuditConcurrent", testAuditConcurrent},
 		{"AuditFailedAction", testAuditFailedAction},

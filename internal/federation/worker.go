@@ -1,0 +1,445 @@
+package federation
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"quadshare/internal/gate"
+	"quadshare/internal/policy"
+	"quadshare/internal/provenance"
+	"quadshare/internal/stix"
+	"quadshare/internal/store"
+)
+
+// worker does everything for one peer: fill its outbox from the shared collections,
+// send the outbox, pull from the peer. It holds the peer's lease while it works.
+type worker struct {
+	s      *Service
+	peer   store.Peer
+	cancel context.CancelFunc
+	kick   chan struct{}
+
+	failures int
+	nextTry  time.Time
+	lastPull time.Time
+
+	mu     sync.Mutex // queuing and sending run at once; both renew the lease
+	leased time.Time  // when the lease was last taken or renewed
+}
+
+func (w *worker) run(ctx context.Context) {
+	log := w.s.log.With(slog.String("peer", w.peer.Name))
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-w.kick:
+		}
+		if time.Now().Before(w.nextTry) {
+			continue
+		}
+		err := w.round(ctx)
+		switch {
+		case err == nil:
+			w.failures = 0
+		case ctx.Err() != nil:
+			return
+		case errors.Is(err, store.ErrLeased): // another process serves this peer
+			w.nextTry = time.Now().Add(w.s.cfg.Lease / 3)
+		default:
+			w.failures++
+			d := backoff(w.failures, w.s.cfg.MaxBackoff)
+			w.nextTry = time.Now().Add(d)
+			log.LogAttrs(ctx, slog.LevelWarn, "federation: round failed", slog.String("error", err.Error()),
+				slog.Int("failures", w.failures), slog.Duration("retry_in", d))
+			_ = w.s.st.RecordPeer(ctx, w.peer.Name, store.PeerEvent{Error: err.Error(), At: time.Now()})
+		}
+	}
+}
+
+// backoff is the pause after n consecutive failures: exponential from 500ms, capped,
+// with jitter so that the nodes of a federation do not retry in step.
+func backoff(n int, ceiling time.Duration) time.Duration {
+	d := min(500*time.Millisecond<<min(n-1, 16), ceiling)
+	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
+}
+
+// lease takes or renews the peer's lease when a third of it has run.
+func (w *worker) lease(ctx context.Context) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if time.Since(w.leased) < w.s.cfg.Lease/3 {
+		return nil
+	}
+	if err := w.s.st.LeasePeer(ctx, w.peer.Name, w.s.cfg.Holder, w.s.cfg.Lease); err != nil {
+		w.leased = time.Time{}
+		return err
+	}
+	w.leased = time.Now()
+	return nil
+}
+
+func (w *worker) round(ctx context.Context) error {
+	if err := w.lease(ctx); err != nil {
+		return err
+	}
+	// The lease is renewed while the round works, a slow POST included; when it is
+	// lost, the round stops: another process serves the peer now.
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		t := time.NewTicker(w.s.cfg.Lease / 4)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				if err := w.lease(ctx); err != nil {
+					cancel(err)
+					return
+				}
+			}
+		}
+	}()
+	err := w.work(ctx)
+	if cause := context.Cause(ctx); err != nil && cause != nil && !errors.Is(cause, context.Canceled) {
+		return cause // the lease was lost: that is why the work failed
+	}
+	return err
+}
+
+// work queues, sends and pulls for the peer once.
+func (w *worker) work(ctx context.Context) error {
+	// Queuing (gate and signature) and sending run at once: the push sends what the
+	// fill has queued so far, until the fill is done and the outbox drained.
+	p, err := w.s.st.Peer(ctx, w.peer.Name)
+	if err != nil {
+		return err
+	}
+	after := p.PushedSeq
+	t0 := time.Now()
+	filled := make(chan error, 1)
+	go func() { filled <- w.fill(ctx) }()
+	var fillErr error
+	sent, done := 0, false
+	for {
+		if !done {
+			select {
+			case fillErr = <-filled:
+				done = true
+			default:
+			}
+		}
+		n, err := w.push(ctx, &after)
+		sent += n
+		if err != nil {
+			if !done {
+				<-filled
+			}
+			return fmt.Errorf("push: %w", err)
+		}
+		if done {
+			break
+		}
+		if n == 0 {
+			select {
+			case fillErr = <-filled:
+				done = true
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+	}
+	if fillErr != nil {
+		return fmt.Errorf("queue: %w", fillErr)
+	}
+	if sent > 0 {
+		w.s.log.LogAttrs(ctx, slog.LevelDebug, "federation: pushed", slog.String("peer", w.peer.Name), slog.Int("objects", sent),
+			slog.Duration("took", time.Since(t0)))
+	}
+	pulled := false
+	if time.Since(w.lastPull) >= w.s.cfg.PullEvery {
+		if err := w.pull(ctx); err != nil {
+			return fmt.Errorf("pull: %w", err)
+		}
+		w.lastPull, pulled = time.Now(), true
+	}
+	if sent > 0 || pulled {
+		return w.s.st.RecordPeer(ctx, w.peer.Name, store.PeerEvent{Success: true, At: time.Now()})
+	}
+	return nil
+}
+
+// sharedCollections resolves the configured collections (all when none).
+func (s *Service) sharedCollections(ctx context.Context) ([]store.Collection, error) {
+	if len(s.cfg.Collections) == 0 {
+		return s.st.Collections(ctx)
+	}
+	var out []store.Collection
+	for _, name := range s.cfg.Collections {
+		c, err := s.st.Collection(ctx, name)
+		if err != nil {
+			return nil, fmt.Errorf("shared collection %q: %w", name, err)
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// fill walks each shared collection from the peer's cursor and queues, in the same
+// transaction as the cursor moves, what the gate releases to the peer, signed.
+func (w *worker) fill(ctx context.Context) error {
+	signer, err := w.s.Signer()
+	if err != nil {
+		return err
+	}
+	cols, err := w.s.sharedCollections(ctx)
+	if err != nil {
+		return err
+	}
+	for _, c := range cols {
+		key := store.OutboxCursorFill + c.ID
+		v, err := w.s.st.PeerCursor(ctx, w.peer.Name, key)
+		if err != nil {
+			return err
+		}
+		var after time.Time
+		if v != "" {
+			if after, err = time.Parse(time.RFC3339Nano, v); err != nil {
+				return fmt.Errorf("cursor %s: %w", key, err)
+			}
+		}
+		upTo, err := w.s.st.LastAdded(ctx, c.ID)
+		if err != nil {
+			return err
+		}
+		if upTo.IsZero() || !upTo.After(after) {
+			continue
+		}
+		for {
+			page, err := w.s.st.Query(ctx, store.Query{Collection: c.ID, AddedAfter: after, AddedUpTo: upTo,
+				Versions: store.VersionFilter{All: true}, Limit: w.s.cfg.Batch})
+			if err != nil {
+				return err
+			}
+			if len(page.Entries) == 0 {
+				break
+			}
+			items, err := w.prepare(ctx, signer, c, page.Entries)
+			if err != nil {
+				return err
+			}
+			after = page.Entries[len(page.Entries)-1].DateAdded
+			if err := w.lease(ctx); err != nil {
+				return err
+			}
+			if _, err := w.s.st.Enqueue(ctx, w.peer.Name, w.s.cfg.Holder, items, key, after.UTC().Format(time.RFC3339Nano)); err != nil {
+				return err
+			}
+			if !page.More {
+				break
+			}
+		}
+	}
+	return nil
+}
+
+// prepare turns entries of collection c into outbox items for the peer. Our own
+// objects are released by the gate and signed by us. Objects we received go onward
+// with their origin's signature, only when they are TLP:CLEAR (anything more
+// restricted was disclosed to us by the originator's agreement with our nation,
+// which does not speak for a third nation), the gate releases them
+// unchanged (a redacted object would no longer carry a valid signature of its
+// origin, and we may not sign in its name), and never back to their origin.
+func (w *worker) prepare(ctx context.Context, signer *provenance.Signer, c store.Collection, entries []store.Entry) ([]store.OutboxItem, error) {
+	foreign := c.ID == w.s.inbound.ID
+	engine := w.s.cfg.Gate.Policy()
+	var cand []store.Entry
+	orig := map[string][]byte{}
+	for _, en := range entries {
+		if foreign {
+			if !onward(engine, en.Object.Raw) { // first: most received objects stay here
+				continue
+			}
+			ext, err := provenance.Read(en.Object.Raw)
+			if err != nil || ext.Node == w.peer.Nation || ext.Node == signer.Nation {
+				continue
+			}
+			orig[en.Object.ID+"\x00"+versionOf(&en)] = en.Object.Raw
+		}
+		cand = append(cand, en)
+	}
+	released, err := w.s.cfg.Gate.Release(ctx, gate.Disclosure{
+		Recipient: policy.Recipient{Kind: policy.KindPartner, Nation: w.peer.Nation},
+		Actor:     "peer:" + w.peer.Nation, Subject: "collection:" + c.ID, Endpoint: "push",
+	}, cand)
+	if err != nil {
+		return nil, err
+	}
+	// Signing is most of the cost of queuing: it runs on every core.
+	raws := make([][]byte, len(released))
+	parallel(len(released), func(i int) {
+		en := &released[i]
+		if foreign {
+			o := orig[en.Object.ID+"\x00"+versionOf(en)]
+			if bytes.Equal(en.Object.Raw, o) || sameCanonical(en.Object.Raw, o) {
+				raws[i] = o
+			}
+			return
+		}
+		raw, err := signer.Sign(en.Object.Raw)
+		if err != nil {
+			w.s.log.LogAttrs(ctx, slog.LevelWarn, "federation: cannot sign", slog.String("id", en.Object.ID), slog.String("error", err.Error()))
+			return
+		}
+		raws[i] = raw
+	})
+	items := make([]store.OutboxItem, 0, len(released))
+	for i := range released {
+		if raws[i] == nil { // a received object the policy redacts: it would no longer verify
+			continue
+		}
+		items = append(items, store.OutboxItem{ID: released[i].Object.ID, Version: versionOf(&released[i]), Raw: raws[i]})
+	}
+	return items, nil
+}
+
+// parallel runs fn(0..n-1) on every core.
+func parallel(n int, fn func(i int)) {
+	workers := min(runtime.GOMAXPROCS(0), (n+63)/64)
+	if workers <= 1 {
+		for i := range n {
+			fn(i)
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	var next atomic.Int64
+	for range workers {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				fn(i)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// onward reports whether an object we received may go to a third node: its
+// object markings and every granular marking TLP:CLEAR, no classification.
+func onward(e *policy.Engine, raw []byte) bool {
+	f, err := e.Extract(raw)
+	if err != nil || !f.HasTLP || f.TLP > stix.TLPClear || f.Unknown {
+		return false
+	}
+	for _, g := range f.Granular {
+		if g.Unknown || (g.HasTLP && g.TLP > stix.TLPClear) || g.HasClass {
+			return false
+		}
+	}
+	return !f.HasClass
+}
+
+func sameCanonical(a, b []byte) bool {
+	ca, err := stix.Canonical(a)
+	if err != nil {
+		return false
+	}
+	cb, err := stix.Canonical(b)
+	return err == nil && bytes.Equal(ca, cb)
+}
+
+func versionOf(en *store.Entry) string {
+	if v := en.Object.Version(); !v.IsZero() {
+		return v.Key()
+	}
+	return ""
+}
+
+// push sends the outbox after the peer's acknowledged position, batch by batch; each
+// batch the peer accepts moves the position. Items the policy no longer lets the peer
+// receive (an agreement withdrawn since they were queued) are skipped.
+func (w *worker) push(ctx context.Context, after *int64) (int, error) {
+	sent := 0
+	rcpt := policy.Recipient{Kind: policy.KindPartner, Nation: w.peer.Nation}
+	for {
+		items, err := w.s.st.Outbox(ctx, w.peer.Name, *after, w.s.cfg.Batch)
+		if err != nil || len(items) == 0 {
+			return sent, err
+		}
+		entries := make([]store.Entry, len(items))
+		for i, it := range items {
+			entries[i] = store.Entry{Object: stix.Object{ID: it.ID, Raw: it.Raw}}
+		}
+		visible := w.s.cfg.Gate.Visible(rcpt, entries)
+		raws := make([][]byte, len(visible))
+		for i := range visible {
+			raws[i] = visible[i].Object.Raw
+		}
+		if len(raws) > 0 {
+			if err := w.s.post(ctx, w.peer, raws); err != nil {
+				return sent, err
+			}
+		}
+		last := items[len(items)-1].Seq
+		if err := w.lease(ctx); err != nil {
+			return sent, err
+		}
+		if err := w.s.st.AckOutbox(ctx, w.peer.Name, w.s.cfg.Holder, last); err != nil {
+			return sent, err
+		}
+		sent += len(raws)
+		*after = last
+		if len(items) < w.s.cfg.Batch {
+			return sent, nil
+		}
+	}
+}
+
+// pull reads the peer's outbox for us from the cursor, following next, and stores
+// what verifies. The cursor moves after each page is stored.
+func (w *worker) pull(ctx context.Context) error {
+	cur, err := w.s.st.PeerCursor(ctx, w.peer.Name, "pull")
+	if err != nil {
+		return err
+	}
+	next := ""
+	for {
+		page, err := w.s.get(ctx, w.peer, cur, next, w.s.cfg.Batch)
+		if err != nil {
+			return err
+		}
+		if len(page.Objects) > 0 {
+			if _, err := w.s.accept(ctx, w.peer, page.Objects); err != nil {
+				return err
+			}
+		}
+		if page.Last != "" {
+			cur = page.Last
+			if err := w.lease(ctx); err != nil {
+				return err
+			}
+			if err := w.s.st.SetPeerCursor(ctx, w.peer.Name, w.s.cfg.Holder, "pull", cur); err != nil {
+				return err
+			}
+		}
+		if !page.More || page.Next == "" {
+			return nil
+		}
+		next = page.Next
+	}
+}
