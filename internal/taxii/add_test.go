@@ -238,24 +238,26 @@ func TestAsyncTakeover(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = second.Close(context.Background()) })
+	// The worker writes the status, then completes the job: wait for both.
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		got, err := e.st.Status(ctx, st.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got.Done {
+		pending, err := e.st.PendingJobs(ctx, jobAdd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Done && pending == 0 {
 			if len(got.Successes) != 2 || len(got.Failures) != 0 {
 				t.Fatalf("taken over: %+v", got)
 			}
-			break
+			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("the addition of the dead worker was never taken over")
+			t.Fatalf("the addition of the dead worker was not finished: status done %v, %d jobs pending", got.Done, pending)
 		}
 		time.Sleep(50 * time.Millisecond)
-	}
-	if n, err := e.st.PendingJobs(ctx, jobAdd); err != nil || n != 0 {
-		t.Fatalf("pending jobs: %d, %v", n, err)
 	}
 }
