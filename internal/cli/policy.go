@@ -64,7 +64,7 @@ func initPolicy(ctx context.Context, e *Env, cfg config.Config, st store.Store, 
 		return err
 	}
 	fmt.Fprintf(e.Stdout, "sharing policy: wrote %s (nation %s; agency organisation %q, identity %s; unmarked objects are TLP:%s at level %d;\n"+
-		"  no partner agreements, so nothing goes to partners until one is added: edit the file, then run 'quadshare policy set FILE')\n",
+		"  no partner agreements, so nothing goes to partners until one is added: edit a copy, raise its revision, then run 'quadshare policy set COPY')\n",
 		cfg.PolicyFile(), pc.Nation, org.Name, pc.Agency, strings.ToUpper(pc.DefaultTLP), pc.DefaultLevel)
 	return nil
 }
