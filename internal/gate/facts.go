@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"quadshare/internal/policy"
+	"quadshare/internal/stix"
 )
 
 // factCacheSize bounds the objects remembered: two generations of this many each.
@@ -32,7 +33,7 @@ type known struct {
 	facts  policy.Facts
 
 	scrubOnce sync.Once
-	scrubbed  []byte // the object after Scrub alone; shared, never modified
+	scrubbed  stix.Object // the object after Scrub alone; shared, never modified
 	scrubRecs []policy.Redacted
 	scrubErr  error
 }
@@ -74,12 +75,23 @@ func (c *factCache) put(h uint64, k *known) {
 	c.cur[h] = k
 }
 
-// apply carries out d on raw, remembering the result of a scrub alone, which
-// depends on nothing but the object and the engine.
-func (k *known) apply(raw []byte, f *policy.Facts, d policy.Decision) ([]byte, []policy.Redacted, error) {
+// apply carries out d on the object and returns it as it leaves: its JSON and
+// the fields read from it (name, description) both redacted, so no reader of the
+// entry sees what the policy removed. The result of a scrub alone, which depends
+// on nothing but the object and the engine, is remembered.
+func (k *known) apply(raw []byte, f *policy.Facts, d policy.Decision) (stix.Object, []policy.Redacted, error) {
 	if d.Redact != 0 || d.Anonymise || !d.Scrub {
-		return k.engine.Apply(raw, f, d)
+		return redacted(k.engine, raw, f, d)
 	}
-	k.scrubOnce.Do(func() { k.scrubbed, k.scrubRecs, k.scrubErr = k.engine.Apply(raw, f, d) })
+	k.scrubOnce.Do(func() { k.scrubbed, k.scrubRecs, k.scrubErr = redacted(k.engine, raw, f, d) })
 	return k.scrubbed, k.scrubRecs, k.scrubErr
+}
+
+func redacted(e *policy.Engine, raw []byte, f *policy.Facts, d policy.Decision) (stix.Object, []policy.Redacted, error) {
+	out, recs, err := e.Apply(raw, f, d)
+	if err != nil {
+		return stix.Object{}, nil, err
+	}
+	o, err := stix.Decode(out)
+	return o, recs, err
 }

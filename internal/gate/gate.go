@@ -87,11 +87,11 @@ func (g *Gate) Release(ctx context.Context, d Disclosure, entries []store.Entry)
 		}
 		var recs []policy.Redacted
 		if dec.Verdict == policy.Redact {
-			raw, rs, err := k.apply(en.Object.Raw, f, dec)
+			obj, rs, err := k.apply(en.Object.Raw, f, dec)
 			if err != nil {
 				continue
 			}
-			en.Object.Raw, recs = raw, rs
+			en.Object, recs = obj, rs
 		}
 		ref := audit.ObjectRef{ID: en.Object.ID, Version: versionOf(&en)}
 		if len(recs) > 0 {

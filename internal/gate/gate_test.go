@@ -92,6 +92,9 @@ func TestReleaseDecidesRedactsAndRecords(t *testing.T) {
 	if strings.Contains(string(out[0].Object.Raw), "bob@") {
 		t.Fatalf("an e-mail address left the nation: %s", out[0].Object.Raw)
 	}
+	if strings.Contains(out[0].Object.Description, "bob@") {
+		t.Fatalf("the entry's description field still holds what the JSON lost: %q", out[0].Object.Description)
+	}
 	if !strings.Contains(string(green.Object.Raw), "bob@") {
 		t.Fatal("Release changed the caller's entry")
 	}
