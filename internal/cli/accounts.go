@@ -126,6 +126,17 @@ func (l *listFlag) Set(v string) error {
 	return nil
 }
 
+// parseAndOpen is parseArgs followed by openStore, for the commands that only
+// need the store; the caller closes it.
+func parseAndOpen(ctx context.Context, e *Env, fs *flag.FlagSet, cf *config.Flags, args []string, n int, what string) (store.Store, []string, error) {
+	cfg, pos, err := parseArgs(e, fs, cf, args, n, what)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := openStore(ctx, cfg)
+	return st, pos, err
+}
+
 // parseArgs parses a subcommand's flags and arguments, of which it wants exactly n.
 func parseArgs(e *Env, fs *flag.FlagSet, cf *config.Flags, args []string, n int, what string) (config.Config, []string, error) {
 	cfg, pos, err := parseMixed(e, fs, cf, args)
@@ -347,11 +358,7 @@ func sameOrganisation(o store.Organisation, nation, kind string, sectors []strin
 
 func runUserList(ctx context.Context, e *Env, args []string) error {
 	fs, cf := flags(e, "user list", "")
-	cfg, _, err := parseArgs(e, fs, cf, args, 0, "no arguments")
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, cfg)
+	st, _, err := parseAndOpen(ctx, e, fs, cf, args, 0, "no arguments")
 	if err != nil {
 		return err
 	}
@@ -401,11 +408,7 @@ func runUserList(ctx context.Context, e *Env, args []string) error {
 
 func runUserRevoke(ctx context.Context, e *Env, args []string) error {
 	fs, cf := flags(e, "user revoke", "NAME")
-	cfg, pos, err := parseArgs(e, fs, cf, args, 1, "one user NAME")
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, cfg)
+	st, pos, err := parseAndOpen(ctx, e, fs, cf, args, 1, "one user NAME")
 	if err != nil {
 		return err
 	}
@@ -475,11 +478,7 @@ func runTokenCreate(ctx context.Context, e *Env, args []string) error {
 
 func runTokenList(ctx context.Context, e *Env, args []string) error {
 	fs, cf := flags(e, "token list", "USER")
-	cfg, pos, err := parseArgs(e, fs, cf, args, 1, "one USER")
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, cfg)
+	st, pos, err := parseAndOpen(ctx, e, fs, cf, args, 1, "one USER")
 	if err != nil {
 		return err
 	}
@@ -691,11 +690,7 @@ func resolveGrants(ctx context.Context, st store.Store, collection string, specs
 
 func runCollectionList(ctx context.Context, e *Env, args []string) error {
 	fs, cf := flags(e, "collection list", "")
-	cfg, _, err := parseArgs(e, fs, cf, args, 0, "no arguments")
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, cfg)
+	st, _, err := parseAndOpen(ctx, e, fs, cf, args, 0, "no arguments")
 	if err != nil {
 		return err
 	}

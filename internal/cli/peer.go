@@ -82,11 +82,7 @@ func runPeerAdd(ctx context.Context, e *Env, args []string) error {
 
 func runPeerRemove(ctx context.Context, e *Env, args []string) error {
 	fs, cf := flags(e, "peer remove", "NAME")
-	cfg, pos, err := parseArgs(e, fs, cf, args, 1, "the peer's NAME")
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, cfg)
+	st, pos, err := parseAndOpen(ctx, e, fs, cf, args, 1, "the peer's NAME")
 	if err != nil {
 		return err
 	}
@@ -100,11 +96,7 @@ func runPeerRemove(ctx context.Context, e *Env, args []string) error {
 
 func runPeerList(ctx context.Context, e *Env, args []string) error {
 	fs, cf := flags(e, "peer list", "")
-	cfg, _, err := parseArgs(e, fs, cf, args, 0, "no arguments")
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, cfg)
+	st, _, err := parseAndOpen(ctx, e, fs, cf, args, 0, "no arguments")
 	if err != nil {
 		return err
 	}
