@@ -67,7 +67,7 @@ func runExport(ctx context.Context, e *Env, args []string) error {
 		return err
 	}
 	defer st.Close()
-	g, d, err := exportGate(ctx, cfg, st, *forWhom)
+	g, d, err := recipientGate(ctx, cfg, st, *forWhom)
 	if err != nil {
 		return err
 	}
@@ -108,10 +108,10 @@ func runExport(ctx context.Context, e *Env, args []string) error {
 	return nil
 }
 
-// exportGate is the gate of an export and who it is for: our agency (an
+// recipientGate is the gate of an export or a search and who it is for: our agency (an
 // organisation recipient cleared to the node's accreditation), a user of this
 // node, or a partner nation's node.
-func exportGate(ctx context.Context, cfg config.Config, st store.Store, forWhom string) (*gate.Gate, gate.Disclosure, error) {
+func recipientGate(ctx context.Context, cfg config.Config, st store.Store, forWhom string) (*gate.Gate, gate.Disclosure, error) {
 	engine, err := node.LoadPolicy(cfg)
 	if err != nil {
 		return nil, gate.Disclosure{}, err

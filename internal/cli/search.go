@@ -32,7 +32,7 @@ func runSearch(ctx context.Context, e *Env, args []string) error {
 		return err
 	}
 	defer st.Close()
-	g, d, err := exportGate(ctx, cfg, st, *forWhom)
+	g, d, err := recipientGate(ctx, cfg, st, *forWhom)
 	if err != nil {
 		return err
 	}

@@ -214,18 +214,11 @@ func rows(collection string, es []store.Entry) []objectRow {
 		if name == "" {
 			name = e.Object.ID
 		}
-		out = append(out, objectRow{ID: e.Object.ID, Type: e.Object.Type, Name: clip(name), Version: versionOf(&e),
+		out = append(out, objectRow{ID: e.Object.ID, Type: e.Object.Type, Name: clip(name), Version: e.Object.Version().String(),
 			Collection: collection, Added: e.DateAdded, Revoked: e.Object.Revoked,
 			Href: Prefix + "collections/" + url.PathEscape(collection) + "/objects/" + url.PathEscape(e.Object.ID)})
 	}
 	return out
-}
-
-func versionOf(e *store.Entry) string {
-	if v := e.Object.Version(); !v.IsZero() {
-		return v.String()
-	}
-	return ""
 }
 
 func clip(s string) string {
@@ -306,12 +299,12 @@ func (s *Server) object(w http.ResponseWriter, r *http.Request, p *auth.Principa
 		}
 	}
 	for i := len(shown) - 1; i >= 0; i-- {
-		data.Versions = append(data.Versions, versionView{Version: versionOf(&shown[i]), Added: shown[i].DateAdded,
+		data.Versions = append(data.Versions, versionView{Version: shown[i].Object.Version().String(), Added: shown[i].DateAdded,
 			JSON: pretty(shown[i].Object.Raw), Current: i == latest})
 	}
 	e := shown[latest]
 	data.Type, data.Name = e.Object.Type, e.Object.Name
-	data.Latest = versionView{Version: versionOf(&e), Added: e.DateAdded, JSON: pretty(e.Object.Raw), Current: true}
+	data.Latest = versionView{Version: e.Object.Version().String(), Added: e.DateAdded, JSON: pretty(e.Object.Raw), Current: true}
 	data.Markings, data.Granular, data.CreatedBy = markingsOf(e.Object.Raw)
 	title := data.Name
 	if title == "" {
