@@ -1,8 +1,10 @@
 package gate
 
 import (
+	"context"
 	"strings"
 
+	"quadshare/internal/auth"
 	"quadshare/internal/policy"
 	"quadshare/internal/store"
 )
@@ -59,4 +61,29 @@ func Actor(u store.User, o store.Organisation) string {
 		return "peer:" + o.Nation + ":" + u.ID
 	}
 	return "user:" + u.ID
+}
+
+// ReleaseTo is Release for an authenticated principal reading a collection with
+// the given rights: nothing without the read right, only its organisation's
+// submissions where the rights say so (an operator's inbox), then the policy
+// for the principal as a recipient.
+func (g *Gate) ReleaseTo(ctx context.Context, p *auth.Principal, rights auth.Rights, collection, endpoint string, entries []store.Entry) ([]store.Entry, error) {
+	if !rights.Read {
+		return nil, nil
+	}
+	if rights.OnlySubmitter != "" {
+		own := entries[:0:0]
+		for _, e := range entries {
+			if e.Submitter == rights.OnlySubmitter {
+				own = append(own, e)
+			}
+		}
+		entries = own
+	}
+	return g.Release(ctx, Disclosure{
+		Recipient: RecipientOf(p.User, p.Org, g.Policy().Scales()),
+		Actor:     Actor(p.User, p.Org),
+		Subject:   "collection:" + collection,
+		Endpoint:  endpoint,
+	}, entries)
 }

@@ -170,24 +170,7 @@ func (s *Server) collection(ctx context.Context, p *auth.Principal, idOrAlias st
 // (§1.6.9: a server "may omit objects ... if the authenticated client is not
 // authorized").
 func (s *Server) disclose(ctx context.Context, p *auth.Principal, c store.Collection, rights auth.Rights, ep endpoint, entries []store.Entry) ([]store.Entry, error) {
-	if !rights.Read {
-		return nil, nil
-	}
-	if rights.OnlySubmitter != "" {
-		own := entries[:0:0]
-		for _, e := range entries {
-			if e.Submitter == rights.OnlySubmitter {
-				own = append(own, e)
-			}
-		}
-		entries = own
-	}
-	return s.gate.Release(ctx, gate.Disclosure{
-		Recipient: s.recipient(p),
-		Actor:     gate.Actor(p.User, p.Org),
-		Subject:   "collection:" + c.ID,
-		Endpoint:  ep.String(),
-	}, entries)
+	return s.gate.ReleaseTo(ctx, p, rights, c.ID, ep.String(), entries)
 }
 
 // recipient describes the principal to the sharing policy.

@@ -13,7 +13,6 @@ import (
 	"unicode/utf8"
 
 	"quadshare/internal/auth"
-	"quadshare/internal/gate"
 	"quadshare/internal/stix"
 	"quadshare/internal/store"
 )
@@ -49,18 +48,6 @@ func (s *Server) readableCollections(ctx context.Context, p *auth.Principal) ([]
 		}
 	}
 	return out, nil
-}
-
-// release passes entries of one collection through the gate for p, which records
-// the disclosure; nothing that the policy withholds from p is returned.
-func (s *Server) release(ctx context.Context, p *auth.Principal, collection, endpoint string, entries []store.Entry) ([]store.Entry, error) {
-	d := gate.Disclosure{
-		Recipient: gate.RecipientOf(p.User, p.Org, s.gate.Policy().Scales()),
-		Actor:     gate.Actor(p.User, p.Org),
-		Subject:   "collection:" + collection,
-		Endpoint:  endpoint,
-	}
-	return s.gate.Release(ctx, d, entries)
 }
 
 // objectRow is one object of a list.
@@ -126,8 +113,10 @@ func (s *Server) objects(w http.ResponseWriter, r *http.Request, p *auth.Princip
 			if err != nil {
 				return err
 			}
-			found = onlySubmitter(found, c.Rights)
-			shown, err := s.release(ctx, p, c.ID, "web-search", found)
+			if room := PageSize - len(data.Rows); len(found) > room { // record only what is shown
+				found = found[:room]
+			}
+			shown, err := s.gate.ReleaseTo(ctx, p, c.Rights, c.ID, "web-search", found)
 			if err != nil {
 				return err
 			}
@@ -175,7 +164,7 @@ func (s *Server) objects(w http.ResponseWriter, r *http.Request, p *auth.Princip
 	if err != nil {
 		return err
 	}
-	shown, err := s.release(ctx, p, c.ID, "web-objects", page.Entries)
+	shown, err := s.gate.ReleaseTo(ctx, p, c.Rights, c.ID, "web-objects", page.Entries)
 	if err != nil {
 		return err
 	}
@@ -191,20 +180,6 @@ func (s *Server) objects(w http.ResponseWriter, r *http.Request, p *auth.Princip
 	}
 	s.render(w, r, http.StatusOK, "objects", p, "Objects", data)
 	return nil
-}
-
-// onlySubmitter keeps, where the rights say so, only the entries p's organisation added.
-func onlySubmitter(es []store.Entry, rt auth.Rights) []store.Entry {
-	if rt.OnlySubmitter == "" {
-		return es
-	}
-	out := es[:0:0]
-	for _, e := range es {
-		if e.Submitter == rt.OnlySubmitter {
-			out = append(out, e)
-		}
-	}
-	return out
 }
 
 func rows(collection string, es []store.Entry) []objectRow {
@@ -284,7 +259,7 @@ func (s *Server) object(w http.ResponseWriter, r *http.Request, p *auth.Principa
 	if err != nil {
 		return err
 	}
-	shown, err := s.release(ctx, p, c.ID, "web-object", page.Entries)
+	shown, err := s.gate.ReleaseTo(ctx, p, rt, c.ID, "web-object", page.Entries)
 	if err != nil {
 		return err
 	}
