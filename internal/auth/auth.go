@@ -148,24 +148,61 @@ func (a *Authenticator) Authenticate(r *http.Request) (*Principal, error) {
 	if subtle.ConstantTimeCompare(HashSecret(cred.Secret), tok.Hash) != 1 {
 		return nil, a.basicFailure(ctx, now, addr, cred, "wrong token secret")
 	}
+	u, reason, err := a.tokenUser(ctx, tok, now)
+	if err != nil {
+		return nil, err
+	}
+	if reason == "" && u.Name != cred.Username {
+		reason = "user name does not own the token"
+	}
+	if reason != "" {
+		return nil, a.basicFailure(ctx, now, addr, cred, reason)
+	}
+	return a.principal(ctx, u)
+}
+
+// tokenUser returns the enabled user of an unrevoked, unexpired token; otherwise
+// reason says why the token does not authenticate.
+func (a *Authenticator) tokenUser(ctx context.Context, tok store.Token, now time.Time) (u store.User, reason string, err error) {
 	if !tok.RevokedAt.IsZero() {
-		return nil, a.basicFailure(ctx, now, addr, cred, "token revoked")
+		return u, "token revoked", nil
 	}
 	if !tok.ExpiresAt.IsZero() && !now.Before(tok.ExpiresAt) {
-		return nil, a.basicFailure(ctx, now, addr, cred, "token expired")
+		return u, "token expired", nil
 	}
-	u, err := a.accounts.User(ctx, tok.User)
+	u, err = a.accounts.User(ctx, tok.User)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, a.basicFailure(ctx, now, addr, cred, "token of a deleted user")
+		return u, "token of a deleted user", nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("auth: user of token %s: %w", tok.ID, err)
-	}
-	if u.Name != cred.Username {
-		return nil, a.basicFailure(ctx, now, addr, cred, "user name does not own the token")
+		return u, "", fmt.Errorf("auth: user of token %s: %w", tok.ID, err)
 	}
 	if !u.DisabledAt.IsZero() {
-		return nil, a.basicFailure(ctx, now, addr, cred, "user disabled")
+		return u, "user disabled", nil
+	}
+	return u, "", nil
+}
+
+// TokenPrincipal authenticates again a session that began with token tokenID of
+// user userID: the token must still be that user's, unrevoked and unexpired, and
+// the user enabled. ErrUnauthenticated otherwise.
+func (a *Authenticator) TokenPrincipal(ctx context.Context, tokenID, userID string) (*Principal, error) {
+	tok, err := a.accounts.Token(ctx, tokenID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("%w: unknown token", ErrUnauthenticated)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("auth: token %s: %w", tokenID, err)
+	}
+	if tok.User != userID {
+		return nil, fmt.Errorf("%w: the token is not the user's", ErrUnauthenticated)
+	}
+	u, reason, err := a.tokenUser(ctx, tok, a.now())
+	if err != nil {
+		return nil, err
+	}
+	if reason != "" {
+		return nil, fmt.Errorf("%w: %s", ErrUnauthenticated, reason)
 	}
 	return a.principal(ctx, u)
 }

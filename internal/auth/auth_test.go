@@ -468,3 +468,29 @@ func TestAuthenticateConcurrent(t *testing.T) {
 		t.Errorf("%d addresses tracked, cap 16", n)
 	}
 }
+
+// A session re-checks its token: it holds only while the token is the user's,
+// unrevoked, and the user enabled.
+func TestTokenPrincipal(t *testing.T) {
+	f := newFixture(t)
+	org := f.org("ACSC", store.KindAgency)
+	alice := f.user("alice", org, store.RoleAnalyst, "")
+	bob := f.user("bob", org, store.RoleAnalyst, "")
+	_, tok := f.token(alice, time.Hour)
+	a := New(f.st, nil)
+	if p, err := a.TokenPrincipal(f.ctx, tok.ID, alice.ID); err != nil || p.User.ID != alice.ID || p.Org.ID != org.ID {
+		t.Fatalf("valid session: %+v, %v", p, err)
+	}
+	if _, err := a.TokenPrincipal(f.ctx, tok.ID, bob.ID); !errors.Is(err, ErrUnauthenticated) {
+		t.Fatalf("another user's token: %v", err)
+	}
+	if _, err := a.TokenPrincipal(f.ctx, "nope", alice.ID); !errors.Is(err, ErrUnauthenticated) {
+		t.Fatalf("unknown token: %v", err)
+	}
+	if err := f.st.RevokeToken(f.ctx, tok.ID, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.TokenPrincipal(f.ctx, tok.ID, alice.ID); !errors.Is(err, ErrUnauthenticated) {
+		t.Fatalf("revoked token: %v", err)
+	}
+}

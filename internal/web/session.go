@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -9,13 +8,11 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"strings"
 	"sync"
 	"time"
 
-	"quadshare/internal/auth"
 	"quadshare/internal/store"
 )
 
@@ -141,34 +138,4 @@ func (s *sessions) end(ss session) {
 		}
 		s.nextGC = now.Add(time.Minute)
 	}
-}
-
-// principal checks a session against the accounts as they are now: the token must
-// still be the user's, unrevoked and unexpired, and the user enabled.
-func principal(ctx context.Context, acc store.Accounts, ss session, now time.Time) (*auth.Principal, error) {
-	tok, err := acc.Token(ctx, ss.Token)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, errNoSession
-	}
-	if err != nil {
-		return nil, fmt.Errorf("web: token of session: %w", err)
-	}
-	if tok.User != ss.User || !tok.RevokedAt.IsZero() || !tok.ExpiresAt.IsZero() && !now.Before(tok.ExpiresAt) {
-		return nil, errNoSession
-	}
-	u, err := acc.User(ctx, ss.User)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, errNoSession
-	}
-	if err != nil {
-		return nil, fmt.Errorf("web: user of session: %w", err)
-	}
-	if !u.DisabledAt.IsZero() || u.ID != ss.User {
-		return nil, errNoSession
-	}
-	org, err := acc.Organisation(ctx, u.Org)
-	if err != nil {
-		return nil, fmt.Errorf("web: organisation of session: %w", err)
-	}
-	return &auth.Principal{User: u, Org: org}, nil
 }

@@ -57,6 +57,7 @@ type Config struct {
 type Authenticator interface {
 	Authenticate(r *http.Request) (*auth.Principal, error)
 	Rights(ctx context.Context, p *auth.Principal, c store.Collection) (auth.Rights, error)
+	TokenPrincipal(ctx context.Context, tokenID, userID string) (*auth.Principal, error)
 }
 
 // Server serves the interface.
@@ -247,7 +248,13 @@ func (s *Server) signedIn(r *http.Request) (*auth.Principal, error) {
 	if err != nil {
 		return nil, err
 	}
-	return principal(r.Context(), s.st, ss, s.cfg.Now())
+	// The accounts as they are now: revoking the token or disabling the user ends
+	// the session at once.
+	p, err := s.authn.TokenPrincipal(r.Context(), ss.Token, ss.User)
+	if errors.Is(err, auth.ErrUnauthenticated) {
+		return nil, errNoSession
+	}
+	return p, err
 }
 
 // pageError is an error whose message may be shown.
