@@ -14,12 +14,10 @@ import (
 	"strconv"
 	"time"
 
+	"quadshare/internal/httpx"
 	"quadshare/internal/pki"
 	"quadshare/internal/store"
 )
-
-// MediaType is TAXII 2.1's, for requests and responses of the federation.
-const MediaType = "application/taxii+json;version=2.1"
 
 // maxResponse bounds what a peer may answer with.
 const maxResponse = 256 << 20
@@ -102,8 +100,8 @@ func (s *Service) post(ctx context.Context, p store.Peer, raws [][]byte) error {
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Content-Type", MediaType)
-	req.Header.Set("Accept", MediaType)
+	req.Header.Set("Content-Type", httpx.MediaType)
+	req.Header.Set("Accept", httpx.MediaType)
 	resp, err := s.do(p, req)
 	if err != nil {
 		return err
@@ -145,7 +143,7 @@ func (s *Service) get(ctx context.Context, p store.Peer, addedAfter, next string
 	if err != nil {
 		return page{}, err
 	}
-	req.Header.Set("Accept", MediaType)
+	req.Header.Set("Accept", httpx.MediaType)
 	resp, err := s.do(p, req)
 	if err != nil {
 		return page{}, err

@@ -17,6 +17,7 @@ import (
 
 	"quadshare/internal/audit"
 	"quadshare/internal/federation"
+	"quadshare/internal/httpx"
 	"quadshare/internal/pki"
 	"quadshare/internal/provenance"
 	"quadshare/internal/stix"
@@ -83,8 +84,8 @@ func postEnvelope(t *testing.T, c *http.Client, to *testNode, objs ...[]byte) (i
 	t.Helper()
 	body := `{"objects":[` + string(bytes.Join(objs, []byte(","))) + `]}`
 	req, _ := http.NewRequest(http.MethodPost, to.n.URL+"/api/collections/"+federation.InboundAlias+"/objects/", strings.NewReader(body))
-	req.Header.Set("Content-Type", federation.MediaType)
-	req.Header.Set("Accept", federation.MediaType)
+	req.Header.Set("Content-Type", httpx.MediaType)
+	req.Header.Set("Accept", httpx.MediaType)
 	resp, err := c.Do(req)
 	if err != nil {
 		t.Fatal(err)

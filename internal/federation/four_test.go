@@ -11,6 +11,7 @@ import (
 
 	"quadshare/internal/auth"
 	"quadshare/internal/federation"
+	"quadshare/internal/httpx"
 	"quadshare/internal/pki"
 	"quadshare/internal/stix"
 	"quadshare/internal/store"
@@ -99,7 +100,7 @@ func TestEndpointsRefuse(t *testing.T) {
 		if ctype != "" {
 			req.Header.Set("Content-Type", ctype)
 		}
-		req.Header.Set("Accept", federation.MediaType)
+		req.Header.Set("Accept", httpx.MediaType)
 		resp, err := c.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -118,21 +119,21 @@ func TestEndpointsRefuse(t *testing.T) {
 		ctype, body                string
 		want                       int
 	}{
-		{"peer's token on another certificate", stolen, "POST", inbound, peerUser.Name, peerSecret, federation.MediaType, `{"objects":[]}`, 403},
+		{"peer's token on another certificate", stolen, "POST", inbound, peerUser.Name, peerSecret, httpx.MediaType, `{"objects":[]}`, 403},
 		{"peer's token without a certificate", anon, "GET", outbox, peerUser.Name, peerSecret, "", "", 403},
-		{"analyst posts to inbound", anon, "POST", inbound, "ana", analyst, federation.MediaType, `{"objects":[]}`, 403},
-		{"admin posts to inbound by id", anon, "POST", byID, "adm", admin, federation.MediaType, `{"objects":[]}`, 403},
+		{"analyst posts to inbound", anon, "POST", inbound, "ana", analyst, httpx.MediaType, `{"objects":[]}`, 403},
+		{"admin posts to inbound by id", anon, "POST", byID, "adm", admin, httpx.MediaType, `{"objects":[]}`, 403},
 		{"analyst reads the outbox", anon, "GET", outbox, "ana", analyst, "", "", 403},
 		{"peer with the wrong media type", c, "POST", inbound, "", "", "application/json", `{"objects":[]}`, 415},
-		{"peer with garbage", c, "POST", inbound, "", "", federation.MediaType, `{"objects":`, 400},
+		{"peer with garbage", c, "POST", inbound, "", "", httpx.MediaType, `{"objects":`, 400},
 		{"peer with a bad limit", c, "GET", outbox + "?limit=-1", "", "", "", "", 400},
 		{"peer with a bad next", c, "GET", outbox + "?next=x", "", "", "", "", 400},
 		{"peer with a bad added_after", c, "GET", outbox + "?added_after=yesterday", "", "", "", "", 400},
-		{"peer posts to the outbox", c, "POST", outbox, "", "", federation.MediaType, `{}`, 405},
+		{"peer posts to the outbox", c, "POST", outbox, "", "", httpx.MediaType, `{}`, 405},
 		{"peer reads metrics", c, "GET", "/metrics", "", "", "", "", 403},
 		{"analyst reads metrics", anon, "GET", "/metrics", "ana", analyst, "", "", 403},
 		{"nobody reads metrics", anon, "GET", "/metrics", "", "", "", "", 401},
-		{"peer with an empty envelope", c, "POST", inbound, "", "", federation.MediaType, `{"objects":[]}`, 202},
+		{"peer with an empty envelope", c, "POST", inbound, "", "", httpx.MediaType, `{"objects":[]}`, 202},
 	} {
 		if code, body := do(tc.c, tc.method, tc.path, tc.user, tc.secret, tc.ctype, tc.body); code != tc.want {
 			t.Errorf("%s: %d, want %d: %s", tc.name, code, tc.want, body)

@@ -101,7 +101,7 @@ func (s *Service) receive(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(strings.ToLower(ct), "application/taxii+json") {
-		return httpx.Errorf(http.StatusUnsupportedMediaType, "Send %s.", MediaType)
+		return httpx.Errorf(http.StatusUnsupportedMediaType, "Send %s.", httpx.MediaType)
 	}
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
@@ -142,7 +142,7 @@ func (s *Service) receive(w http.ResponseWriter, r *http.Request) error {
 		}
 		return out
 	}
-	w.Header().Set("Content-Type", MediaType)
+	w.Header().Set("Content-Type", httpx.MediaType)
 	w.WriteHeader(http.StatusAccepted)
 	return json.NewEncoder(w).Encode(map[string]any{
 		"id": st.ID, "status": "complete", "request_timestamp": now.Format(seqLayout),
@@ -343,7 +343,7 @@ func (s *Service) serveOutbox(w http.ResponseWriter, r *http.Request) error {
 		entries[i] = store.Entry{Object: stix.Object{ID: it.ID, Raw: it.Raw}}
 	}
 	visible := s.cfg.Gate.Visible(policy.Recipient{Kind: policy.KindPartner, Nation: peer.Nation}, entries)
-	w.Header().Set("Content-Type", MediaType)
+	w.Header().Set("Content-Type", httpx.MediaType)
 	if len(items) > 0 {
 		w.Header().Set("X-TAXII-Date-Added-First", time.UnixMicro(items[0].Seq).UTC().Format(seqLayout))
 		w.Header().Set("X-TAXII-Date-Added-Last", time.UnixMicro(items[len(items)-1].Seq).UTC().Format(seqLayout))
