@@ -98,7 +98,7 @@ type Store struct {
 	now  func() time.Time // the wall clock; tests step it back
 
 	insObject, insEntry, selStored, selEntry *sql.Stmt
-	selLatest, clearLatest                   *sql.Stmt
+	selLatest, clearLatest, insEntryRun      *sql.Stmt
 
 	ck  *checkpointer
 	idx *indexer // the search file (fts.go)
@@ -212,7 +212,7 @@ func (s *Store) Close() error {
 		errs = append(errs, s.idx.close())
 		s.idx = nil
 	}
-	for _, st := range []*sql.Stmt{s.insObject, s.insEntry, s.selStored, s.selEntry, s.selLatest, s.clearLatest} {
+	for _, st := range []*sql.Stmt{s.insObject, s.insEntry, s.selStored, s.selEntry, s.selLatest, s.clearLatest, s.insEntryRun} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}
