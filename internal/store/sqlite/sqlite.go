@@ -25,6 +25,10 @@
 //     snapshot bound is the newest committed date_added (LastAdded), not the clock.
 //   - entries.is_last flags the newest version of each object in its collection, so
 //     that match[version]=last, the default of every TAXII read, costs no subquery.
+//   - Put inserts each new object with its own statement, then writes the entries of
+//     the objects it stored with one INSERT ... SELECT per run of them (writeEntries):
+//     nothing to bind per entry, and cursors that stay at the end of the entries'
+//     indexes, where a bulk import's keys all go.
 //   - An object version that Delete leaves in no collection is removed with its text:
 //     a deletion really deletes.
 //   - Indexes: entries by (collection, date_added) (the table's key), by (object,
