@@ -101,8 +101,9 @@ type Store struct {
 	path string
 	now  func() time.Time // the wall clock; tests step it back
 
-	insObject, insEntry, selStored, selEntry *sql.Stmt
-	selLatest, clearLatest, insEntryRun      *sql.Stmt
+	insObject                           *rawStmt
+	insEntry, selStored, selEntry       *sql.Stmt
+	selLatest, clearLatest, insEntryRun *sql.Stmt
 
 	ck  *checkpointer
 	idx *indexer // the search file (fts.go)
@@ -216,10 +217,13 @@ func (s *Store) Close() error {
 		errs = append(errs, s.idx.close())
 		s.idx = nil
 	}
-	for _, st := range []*sql.Stmt{s.insObject, s.insEntry, s.selStored, s.selEntry, s.selLatest, s.clearLatest, s.insEntryRun} {
+	for _, st := range []*sql.Stmt{s.insEntry, s.selStored, s.selEntry, s.selLatest, s.clearLatest, s.insEntryRun} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}
+	}
+	if s.insObject != nil && s.w != nil {
+		errs = append(errs, s.insObject.close(s.w))
 	}
 	errs = append(errs, s.closeAudit())
 	if s.r != nil {
