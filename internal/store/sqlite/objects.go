@@ -330,8 +330,9 @@ func (s *Store) Put(ctx context.Context, collection, submitter string, objs []st
 // insertObjects inserts objs[i] for each i of fresh, with oids from firstOid+1, in the
 // transaction open on conn. It runs the statement on the driver's connection directly:
 // through database/sql, checking and converting the 13 arguments of every row, and
-// the locks and bookkeeping of each execution, cost a sixth of the single writer's
-// time in a bulk import. What remains is the driver's binding and SQLite's own work.
+// the locks and bookkeeping of each execution, cost about 1.5 µs of the single
+// writer's 26 per object in a bulk import. What remains is the driver's binding and
+// SQLite's own work.
 func (s *Store) insertObjects(ctx context.Context, conn *sql.Conn, objs []stix.Object, rows []row, fresh []int, firstOid int64) error {
 	if len(fresh) == 0 {
 		return nil
