@@ -3,8 +3,11 @@ package stix
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
+	"strings"
 	"testing"
+	"testing/iotest"
 )
 
 func fuzzSeeds(f *testing.F) {
@@ -85,6 +88,11 @@ func FuzzReader(f *testing.F) {
 	f.Add([]byte(`{"objects":[{"a":1},{"b":[2]}],"more":false}`))
 	f.Add([]byte(`[{"a":1} , {"b":"]}"}]`))
 	f.Fuzz(func(t *testing.T, data []byte) {
+		// The reader scans what is buffered a window at a time: fed one byte per read,
+		// every window is one byte, and it must find the same objects and errors.
+		if whole, bytewise := readTrace(bytes.NewReader(data)), readTrace(iotest.OneByteReader(bytes.NewReader(data))); whole != bytewise {
+			t.Fatalf("read whole:\n%s\nread a byte at a time:\n%s", whole, bytewise)
+		}
 		r := NewReader(bytes.NewReader(data))
 		for i := 0; ; i++ {
 			raw, err := r.Next()
@@ -102,4 +110,19 @@ func FuzzReader(f *testing.F) {
 			}
 		}
 	})
+}
+
+// readTrace reads every object of in and describes them, with their offsets and lines,
+// and the error that ended the stream.
+func readTrace(in io.Reader) string {
+	var b strings.Builder
+	r := NewReader(in)
+	for {
+		raw, err := r.Next()
+		if err != nil {
+			fmt.Fprintf(&b, "end: %v\n", err)
+			return b.String()
+		}
+		fmt.Fprintf(&b, "@%d line %d: %q\n", r.Offset(), r.Line(), raw)
+	}
 }

@@ -2,6 +2,7 @@ package stix
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -477,39 +478,111 @@ func (r *Reader) skipString() error {
 	}
 }
 
-// skipContainer skips to the bracket closing open, checking nesting.
+// skipContainer skips to the bracket closing open, checking nesting. It scans the
+// buffered input in place, a window at a time, rather than byte by byte through
+// readByte: objects are most of the input, and per-byte calls made the reader the
+// slowest stage of a validating stream.
 func (r *Reader) skipContainer(open byte) error {
 	var stack [MaxDepth + 1]byte
 	depth := 0
 	stack[0] = open
+	inString, escaped := false, false
 	for {
-		c, err := r.readByte()
+		win, err := r.window()
 		if err != nil {
 			return err
 		}
-		switch c {
-		case '"':
-			if err := r.skipString(); err != nil {
-				return err
+		i, done := 0, false
+	scan:
+		for i < len(win) {
+			if inString {
+				if escaped {
+					escaped = false
+					i++
+					continue
+				}
+				// Jump to the next quote; a backslash before it is handled byte by byte.
+				q := bytes.IndexByte(win[i:], '"')
+				if q < 0 {
+					q = len(win) - i
+				}
+				if b := bytes.IndexByte(win[i:i+q], '\\'); b >= 0 {
+					i += b + 1
+					escaped = true
+					continue
+				}
+				i += q
+				if i < len(win) {
+					inString = false
+					i++
+				}
+				continue
 			}
-		case '{', '[':
-			depth++
-			if depth >= len(stack) {
-				return syntaxErrorf("nesting deeper than %d", MaxDepth)
+			c := win[i]
+			i++
+			switch c {
+			case '"':
+				inString = true
+			case '{', '[':
+				depth++
+				if depth >= len(stack) {
+					return r.failAt(win[:i], syntaxErrorf("nesting deeper than %d", MaxDepth))
+				}
+				stack[depth] = c
+			case '}', ']':
+				want := byte('}')
+				if stack[depth] == '[' {
+					want = ']'
+				}
+				if c != want {
+					return r.failAt(win[:i], syntaxErrorf("mismatched %q", c))
+				}
+				if depth == 0 {
+					done = true
+					break scan
+				}
+				depth--
 			}
-			stack[depth] = c
-		case '}', ']':
-			want := byte('}')
-			if stack[depth] == '[' {
-				want = ']'
-			}
-			if c != want {
-				return syntaxErrorf("mismatched %q", c)
-			}
-			if depth == 0 {
-				return nil
-			}
-			depth--
+		}
+		if err := r.consume(win[:i]); err != nil {
+			return err
+		}
+		if done {
+			return nil
 		}
 	}
+}
+
+// window returns the input buffered and not yet consumed, reading more when there
+// is none. It is valid until the next read; consume moves past a prefix of it.
+func (r *Reader) window() ([]byte, error) {
+	if r.br.Buffered() == 0 {
+		if _, err := r.br.Peek(1); err != nil {
+			return nil, err
+		}
+	}
+	return r.br.Peek(r.br.Buffered())
+}
+
+// failAt consumes b, the input up to and including the byte at fault, so that the
+// error names the offset and line that byte-wise reading would, and returns err.
+func (r *Reader) failAt(b []byte, err error) error {
+	if cerr := r.consume(b); cerr != nil {
+		return cerr
+	}
+	return err
+}
+
+// consume moves past b, a prefix of window(), as readByte would one byte at a time.
+func (r *Reader) consume(b []byte) error {
+	if r.capture {
+		if len(r.buf)+len(b) > MaxObjectSize {
+			return syntaxErrorf("object at byte %d is larger than %d bytes", r.objOff, MaxObjectSize)
+		}
+		r.buf = append(r.buf, b...)
+	}
+	r.off += int64(len(b))
+	r.line += bytes.Count(b, []byte{'\n'})
+	_, err := r.br.Discard(len(b))
+	return err
 }

@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"testing/iotest"
 )
 
 const (
@@ -59,6 +60,33 @@ func TestReaderForms(t *testing.T) {
 	}
 }
 
+// TestReaderWindows reads inputs whose strings hold escapes, brackets and quotes
+// both whole and a byte per read, so that every construct also falls across the
+// edge of the buffered window: the objects, offsets, lines and errors must agree.
+func TestReaderWindows(t *testing.T) {
+	esc := `{"type":"x","a":"\\\\","b":"\"}{][","c":["\\\"",{"d":"]"}],"e":"\u005c"}`
+	for _, in := range []string{
+		"[\n" + objA + ",\n" + objB + "\n]",
+		`{"type":"bundle","id":"bundle--5d0092c5-5f74-4287-9642-33f4c354e56d","objects":[` + esc + "\n,\n" + objB + `]}`,
+		`[` + esc + `,{"a":"\"}]`,          // a string left open by an escaped quote
+		`[` + esc + `,{"a":[}]`,            // mismatched bracket
+		`[{"a":"x"}` + "\n\n" + `,{"b":1}`, // no closing bracket
+	} {
+		whole := readTrace(strings.NewReader(in))
+		if bytewise := readTrace(iotest.OneByteReader(strings.NewReader(in))); bytewise != whole {
+			t.Errorf("%s:\nwhole:\n%s\na byte per read:\n%s", in, whole, bytewise)
+		}
+		if !strings.Contains(whole, "@") && !strings.Contains(in, `"a":"\"}]`) {
+			t.Errorf("%s: no object read:\n%s", in, whole)
+		}
+	}
+	// The escaped backslash ends the string; the escaped quote does not.
+	objs, _, _, err := readAll(`[` + esc + `]`)
+	if err != nil || len(objs) != 1 || objs[0] != esc {
+		t.Fatalf("objects %q, err %v; want the one object whole", objs, err)
+	}
+}
+
 func TestReaderLines(t *testing.T) {
 	in := "{\n \"type\": \"bundle\",\n \"id\": \"bundle--5d0092c5-5f74-4287-9642-33f4c354e56d\",\n \"objects\": [\n  " + objA + ",\n\n  " + objB + "\n ]\n}"
 	_, _, lines, err := readAll(in)
@@ -67,6 +95,28 @@ func TestReaderLines(t *testing.T) {
 	}
 	if fmt.Sprint(lines) != "[5 7]" {
 		t.Errorf("lines %v, want [5 7]", lines)
+	}
+}
+
+// TestReaderLinesInsideObjects counts the lines an object spans, inside and outside
+// its strings, for the line of the next.
+func TestReaderLinesInsideObjects(t *testing.T) {
+	in := "[{\n\"a\":\n[1,\n2],\"b\":\"x\\ny\"\n}\n,\n{\"c\":3}]"
+	for _, r := range []io.Reader{strings.NewReader(in), iotest.OneByteReader(strings.NewReader(in))} {
+		rd := NewReader(r)
+		var lines []int
+		for {
+			if _, err := rd.Next(); err != nil {
+				if !errors.Is(err, io.EOF) {
+					t.Fatal(err)
+				}
+				break
+			}
+			lines = append(lines, rd.Line())
+		}
+		if fmt.Sprint(lines) != "[1 7]" {
+			t.Errorf("lines %v, want [1 7]", lines)
+		}
 	}
 }
 

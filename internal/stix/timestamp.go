@@ -62,11 +62,40 @@ func ParseTimestamp(s string) (Timestamp, error) {
 	if rest != "Z" {
 		return bad(`must end in "Z" (UTC)`)
 	}
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
+	// The form is checked: read the fields digit by digit, with the ranges
+	// time.Parse enforces (no second 60, no 24:00), rather than parse again.
+	num := func(i, n int) int {
+		v := 0
+		for _, c := range []byte(s[i : i+n]) {
+			v = v*10 + int(c-'0')
+		}
+		return v
+	}
+	year, month, day := num(0, 4), num(5, 2), num(8, 2)
+	hour, minute, sec := num(11, 2), num(14, 2), num(17, 2)
+	if month < 1 || month > 12 || day < 1 || day > daysIn(month, year) || hour > 23 || minute > 59 || sec > 59 {
 		return bad("not a valid date and time")
 	}
+	nsec := 0
+	if digits > 0 {
+		nsec = num(20, digits) * int(pow10[9-digits])
+	}
+	t := time.Date(year, time.Month(month), day, hour, minute, sec, nsec, time.UTC)
 	return Timestamp{t: t, digits: int8(digits)}, nil
+}
+
+// daysIn returns the number of days of month (1..12) in year, Gregorian.
+func daysIn(month, year int) int {
+	switch month {
+	case 2:
+		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
 }
 
 type timestampError struct{ s, why string }

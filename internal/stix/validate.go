@@ -253,19 +253,15 @@ func uuidProblem(u string) string {
 	if len(u) != 36 {
 		return "UUID must be 36 characters"
 	}
-	for i := 0; i < 36; i++ {
-		c := u[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return "UUID must be of the form xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"
-			}
-		default:
-			// RFC 4122 §3: hex digits are case-insensitive on input, and the
-			// OASIS examples use both cases.
-			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
-				return "UUID must be of the form xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"
-			}
+	const form = "UUID must be of the form xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"
+	if u[8] != '-' || u[13] != '-' || u[18] != '-' || u[23] != '-' {
+		return form
+	}
+	// RFC 4122 §3: hex digits are case-insensitive on input, and the OASIS examples
+	// use both cases. Every id of every object comes here: a table, not a switch.
+	for i := range 36 {
+		if !hexDigit[u[i]] && i != 8 && i != 13 && i != 18 && i != 23 {
+			return form
 		}
 	}
 	if v := u[14]; v < '1' || v > '5' {
@@ -278,6 +274,14 @@ func uuidProblem(u string) string {
 	}
 	return ""
 }
+
+// hexDigit tells the bytes that are hexadecimal digits, in either case.
+var hexDigit = func() (t [256]bool) {
+	for _, c := range "0123456789abcdefABCDEF" {
+		t[c] = true
+	}
+	return t
+}()
 
 // refProblem checks an identifier used as a reference and its allowed types.
 func refProblem(s string, targets []string) string {

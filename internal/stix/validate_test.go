@@ -292,3 +292,26 @@ func TestVersionedSCO(t *testing.T) {
 		t.Errorf("versioned SCO with a UUIDv4 id: %v", err)
 	}
 }
+
+// TestUUIDProblem checks the form of a UUID (RFC 4122 §3) character by character:
+// the dashes only at their places, hex digits of either case elsewhere.
+func TestUUIDProblem(t *testing.T) {
+	const good = "8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f"
+	if msg := uuidProblem(good); msg != "" {
+		t.Fatalf("%s: %s", good, msg)
+	}
+	if msg := uuidProblem("8E2E2D2B-17D4-4CBF-938F-98EE46B3CD3F"); msg != "" {
+		t.Fatalf("upper case: %s", msg)
+	}
+	for i := range len(good) {
+		for _, c := range []byte("-g G/:`@\x00\xff") {
+			if c == good[i] {
+				continue
+			}
+			bad := good[:i] + string(c) + good[i+1:]
+			if msg := uuidProblem(bad); msg == "" {
+				t.Errorf("%q accepted", bad)
+			}
+		}
+	}
+}

@@ -25,6 +25,10 @@
 //     snapshot bound is the newest committed date_added (LastAdded), not the clock.
 //   - entries.is_last flags the newest version of each object in its collection, so
 //     that match[version]=last, the default of every TAXII read, costs no subquery.
+//   - Put inserts each new object with its own statement, then writes the entries of
+//     the objects it stored with one INSERT ... SELECT per run of them (writeEntries):
+//     nothing to bind per entry, and cursors that stay at the end of the entries'
+//     indexes, where a bulk import's keys all go.
 //   - An object version that Delete leaves in no collection is removed with its text:
 //     a deletion really deletes.
 //   - Indexes: entries by (collection, date_added) (the table's key), by (object,
@@ -97,8 +101,9 @@ type Store struct {
 	path string
 	now  func() time.Time // the wall clock; tests step it back
 
-	insObject, insEntry, selStored, selEntry *sql.Stmt
-	selLatest, clearLatest                   *sql.Stmt
+	insObject                           *rawStmt
+	insEntry, selStored, selEntry       *sql.Stmt
+	selLatest, clearLatest, insEntryRun *sql.Stmt
 
 	ck  *checkpointer
 	idx *indexer // the search file (fts.go)
@@ -212,10 +217,13 @@ func (s *Store) Close() error {
 		errs = append(errs, s.idx.close())
 		s.idx = nil
 	}
-	for _, st := range []*sql.Stmt{s.insObject, s.insEntry, s.selStored, s.selEntry, s.selLatest, s.clearLatest} {
+	for _, st := range []*sql.Stmt{s.insEntry, s.selStored, s.selEntry, s.selLatest, s.clearLatest, s.insEntryRun} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}
+	}
+	if s.insObject != nil && s.w != nil {
+		errs = append(errs, s.insObject.close(s.w))
 	}
 	errs = append(errs, s.closeAudit())
 	if s.r != nil {

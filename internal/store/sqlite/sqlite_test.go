@@ -2,6 +2,8 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"os"
@@ -569,5 +571,46 @@ func TestCloseTwice(t *testing.T) {
 	}
 	if _, err := s.Search(t.Context(), store.SearchQuery{Text: "x"}); err == nil {
 		t.Error("search after close: no error")
+	}
+}
+
+// TestRawStmtFollowsConnection checks that a statement run below database/sql is
+// prepared again when it is used on another driver connection, as after database/sql
+// replaced the writer's, and runs there.
+func TestRawStmtFollowsConnection(t *testing.T) {
+	s := openTemp(t)
+	defer s.Close()
+	r := &rawStmt{query: `INSERT INTO search_deleted (oid) VALUES (?)`}
+	ctx := t.Context()
+	var first any
+	for i, db := range []*sql.DB{s.w, s.ck.db} { // two connections to the same file
+		conn, err := db.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = conn.Raw(func(dc any) error {
+			st, err := r.on(dc)
+			if err != nil {
+				return err
+			}
+			if i == 0 {
+				first = st
+			} else if st == first {
+				return errors.New("the statement of the first connection was used on the second")
+			}
+			_, err = st.ExecContext(ctx, []driver.NamedValue{{Ordinal: 1, Value: int64(1000 + i)}})
+			return err
+		})
+		conn.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	var n int
+	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM search_deleted WHERE oid IN (1000, 1001)`).Scan(&n); err != nil || n != 2 {
+		t.Fatalf("%d rows written, %v; want 2", n, err)
+	}
+	if err := r.close(s.w); err != nil { // prepared last on the other connection: dropped
+		t.Fatal(err)
 	}
 }
