@@ -62,7 +62,7 @@ func newPartner(t testing.TB, au *env) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	au.n.Gate.SetPolicy(engine) // as a SIGHUP after quadshare policy set does
+	au.n.Gate.SetPolicy(engine) // in force as on SIGHUP (the policy-change record is not under test here)
 	for _, pair := range [][2]*env{{au, jp}, {jp, au}} {
 		if _, err := federation.AddPeer(ctx, pair[0].st, peerOf(t, pair[1])); err != nil {
 			t.Fatal(err)
