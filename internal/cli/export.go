@@ -71,18 +71,9 @@ func runExport(ctx context.Context, e *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	var list []store.Collection
-	if len(colls) == 0 {
-		if list, err = st.Collections(ctx); err != nil {
-			return err
-		}
-	}
-	for _, id := range colls {
-		c, err := st.Collection(ctx, id)
-		if err != nil {
-			return fmt.Errorf("collection %q: %w", id, err)
-		}
-		list = append(list, c)
+	list, err := collectionsFor(ctx, st, d.Recipient, colls)
+	if err != nil {
+		return err
 	}
 
 	var w io.Writer = e.Stdout
@@ -106,6 +97,39 @@ func runExport(ctx context.Context, e *Env, args []string) error {
 		fmt.Fprintf(e.Stderr, "exported %s to %s\n", plural(n, "object"), *out)
 	}
 	return nil
+}
+
+// collectionsFor resolves the collections an export or a search reads for
+// recipient: those named, else every one. An operator's inbox holds reports as
+// filed, which go to a partner only once an analyst releases them into another
+// collection: it is left out for a partner node, and refused when named.
+func collectionsFor(ctx context.Context, st store.Store, r policy.Recipient, names []string) ([]store.Collection, error) {
+	partner := r.Kind == policy.KindPartner
+	if len(names) == 0 {
+		all, err := st.Collections(ctx)
+		if err != nil {
+			return nil, err
+		}
+		list := all[:0]
+		for _, c := range all {
+			if !partner || c.OwnerOrg == "" {
+				list = append(list, c)
+			}
+		}
+		return list, nil
+	}
+	var list []store.Collection
+	for _, id := range names {
+		c, err := st.Collection(ctx, id)
+		if err != nil {
+			return nil, fmt.Errorf("collection %q: %w", id, err)
+		}
+		if partner && c.OwnerOrg != "" {
+			return nil, fmt.Errorf("%w: collection %q is an operator's inbox: its reports go to partners only once an analyst releases them", errUsage, id)
+		}
+		list = append(list, c)
+	}
+	return list, nil
 }
 
 // recipientGate is the gate of an export or a search and who it is for: our agency (an

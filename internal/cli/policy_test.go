@@ -117,3 +117,49 @@ func TestPolicyCommands(t *testing.T) {
 		t.Fatalf("trail: %d policy changes (want init and set), export to JP recorded %v", changes, disclosedToJP)
 	}
 }
+
+// An operator's inbox holds reports as filed: an export or a search for a partner
+// leaves it out (a report goes to partners once an analyst releases it into
+// another collection) and refuses it by name; our agency still has it.
+func TestExportForPartnerLeavesInboxesOut(t *testing.T) {
+	dir := t.TempDir()
+	mustRun(t, dir, "policy", "init", "--nation", "AU", "--agency", "ACSC")
+	var pc map[string]any
+	b, err := os.ReadFile(filepath.Join(dir, "policy.json"))
+	if err != nil || json.Unmarshal(b, &pc) != nil {
+		t.Fatalf("policy file: %v", err)
+	}
+	pc["revision"] = 2
+	pc["agreements"] = []any{map[string]any{"partner": "JP", "version": 1, "object_types": []string{"*"}, "sectors": []string{"*"},
+		"max_tlp": "green", "max_level": 3, "embargo": "0s", "share_attribution": false}}
+	next, _ := json.Marshal(pc)
+	mustRun(t, dir, "policy", "set", writeFile(t, "p.json", string(next)))
+	mustRun(t, dir, "user", "add", "op", "--org", "Grid Co", "--org-kind", "operator", "--nation", "AU", "--role", "operator")
+	mustRun(t, dir, "collection", "add", "Grid Co reports", "--alias", "grid-inbox", "--owner-org", "Grid Co")
+	mustRun(t, dir, "collection", "add", "Shared", "--alias", "shared")
+	const green = "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"
+	mustRun(t, dir, "import", "--quiet", "--collection", "grid-inbox", writeFile(t, "filed.json", markedIndicator(1, "identity--0d3c7a52-4d0e-4c55-8f57-2b1b3a1c0001", green)))
+	mustRun(t, dir, "import", "--quiet", "--collection", "shared", writeFile(t, "released.json", markedIndicator(2, "identity--0d3c7a52-4d0e-4c55-8f57-2b1b3a1c0001", green)))
+	filed, released := "00000001-1111", "00000002-1111"
+
+	for _, tc := range []struct {
+		args       []string
+		has, hasnt string
+	}{
+		{[]string{"export", "--for", "partner:JP"}, released, filed},
+		{[]string{"export", "--for", "agency"}, filed, ""},
+		{[]string{"search", "--for", "partner:JP", "gridwiper"}, released, filed},
+		{[]string{"search", "--for", "agency", "gridwiper"}, filed, ""},
+	} {
+		out, _ := mustRun(t, dir, tc.args...)
+		if !strings.Contains(out, tc.has) || tc.hasnt != "" && strings.Contains(out, tc.hasnt) {
+			t.Errorf("%s: want %s and not %q:\n%s", strings.Join(tc.args, " "), tc.has, tc.hasnt, out)
+		}
+	}
+	for _, cmd := range [][]string{{"export"}, {"search", "gridwiper"}} {
+		args := append([]string{cmd[0], "--for", "partner:JP", "--collection", "grid-inbox"}, cmd[1:]...)
+		if code, out, errOut := run(t, dir, "", args...); code != 2 || !strings.Contains(errOut, "inbox") || strings.Contains(out, filed) {
+			t.Errorf("%s names an inbox for a partner: code %d: %s%s", strings.Join(args, " "), code, out, errOut)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"quadshare/internal/policy"
 	"quadshare/internal/store"
 )
 
@@ -37,16 +38,22 @@ func runSearch(ctx context.Context, e *Env, args []string) error {
 		return err
 	}
 	q := store.SearchQuery{Text: text, Types: types, Limit: *limit}
-	for _, id := range colls {
-		c, err := st.Collection(ctx, id)
+	if len(colls) > 0 || d.Recipient.Kind == policy.KindPartner {
+		list, err := collectionsFor(ctx, st, d.Recipient, colls)
 		if err != nil {
-			return fmt.Errorf("collection %q: %w", id, err)
+			return err
 		}
-		q.Collections = append(q.Collections, c.ID)
+		for _, c := range list {
+			q.Collections = append(q.Collections, c.ID)
+		}
 	}
-	found, err := st.Search(ctx, q)
-	if err != nil {
-		return fmt.Errorf("search: %w", err)
+	var found []store.Entry
+	// A query naming no collection searches every one: a partner's, which leaves
+	// the inboxes out, has nothing to search when there are only inboxes.
+	if len(q.Collections) > 0 || d.Recipient.Kind != policy.KindPartner {
+		if found, err = st.Search(ctx, q); err != nil {
+			return fmt.Errorf("search: %w", err)
+		}
 	}
 	d.Subject, d.Endpoint = "search", "search"
 	shown, err := g.Release(ctx, d, found)

@@ -42,9 +42,10 @@ type Config struct {
 	Cert  tls.Certificate    // the node's TLS certificate: presented to peers, who pin it
 	// APIRoot is our TAXII API root path ("/api/"); peers' URLs end with theirs.
 	APIRoot string
-	// Collections shared with peers, by id or alias; empty: every collection (the
-	// inbound one included: what we received goes onward only as TLP and the
-	// agreements allow, never back to its origin).
+	// Collections shared with peers, by id or alias; empty: every collection but
+	// the operators' inboxes (the inbound one included: what we received goes
+	// onward only as TLP and the agreements allow, never back to its origin). An
+	// inbox is never shared: a report leaves only when an analyst releases it.
 	Collections []string
 	Log         *slog.Logger
 
@@ -110,9 +111,9 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, c := range cfg.Collections { // a typo in the configuration stops the start, not every round
-		if _, err := cfg.Store.Collection(ctx, c); err != nil {
-			return nil, fmt.Errorf("federation: shared collection %q: %w", c, err)
+	for _, c := range cfg.Collections { // a mistake in the configuration stops the start, not every round
+		if _, err := sharedCollection(ctx, cfg.Store, c); err != nil {
+			return nil, fmt.Errorf("federation: %w", err)
 		}
 	}
 	return &Service{cfg: cfg, st: cfg.Store, log: cfg.Log, inbound: in, wake: make(chan struct{}, 1),

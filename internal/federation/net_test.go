@@ -69,7 +69,8 @@ type testNode struct {
 
 // newTestNode starts a node of nation whose agreements let every other nation of
 // partners have up to TLP:AMBER of every type at once. A partner written "US=green"
-// has up to TLP:GREEN.
+// has up to TLP:GREEN; "JP=amber,attributed" also lets operators who consented be
+// named to it (share_attribution).
 func newTestNode(t testing.TB, nation string, partners ...string) *testNode {
 	t.Helper()
 	ctx := context.Background()
@@ -88,12 +89,13 @@ func newTestNode(t testing.TB, nation string, partners ...string) *testNode {
 	}
 	tn.agency = pc.Agency
 	for _, p := range partners {
-		p, maxTLP, ok := strings.Cut(p, "=")
+		p, terms, ok := strings.Cut(p, "=")
 		if !ok {
-			maxTLP = "amber"
+			terms = "amber"
 		}
+		maxTLP, flag, _ := strings.Cut(terms, ",")
 		pc.Agreements = append(pc.Agreements, policy.Agreement{Partner: p, Version: 1, Approved: "2026-01-01T00:00:00Z",
-			ObjectTypes: []string{"*"}, Sectors: []string{"*"}, MaxTLP: maxTLP, MaxLevel: 3})
+			ObjectTypes: []string{"*"}, Sectors: []string{"*"}, MaxTLP: maxTLP, MaxLevel: 3, ShareAttribution: flag == "attributed"})
 	}
 	if err := node.WritePolicy(tn.cfg.PolicyFile(), pc); err != nil {
 		t.Fatal(err)

@@ -180,20 +180,44 @@ func (w *worker) work(ctx context.Context) error {
 	return nil
 }
 
-// sharedCollections resolves the configured collections (all when none).
+// sharedCollections resolves the configured collections, else every collection
+// but the operators' inboxes. An inbox holds reports as their operators filed
+// them: a report leaves the nation only once an analyst releases it into a shared
+// collection, however its operator marked it.
 func (s *Service) sharedCollections(ctx context.Context) ([]store.Collection, error) {
-	if len(s.cfg.Collections) == 0 {
-		return s.st.Collections(ctx)
-	}
 	var out []store.Collection
-	for _, name := range s.cfg.Collections {
-		c, err := s.st.Collection(ctx, name)
+	if len(s.cfg.Collections) == 0 {
+		all, err := s.st.Collections(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("shared collection %q: %w", name, err)
+			return nil, err
+		}
+		for _, c := range all {
+			if c.OwnerOrg == "" {
+				out = append(out, c)
+			}
+		}
+		return out, nil
+	}
+	for _, name := range s.cfg.Collections {
+		c, err := sharedCollection(ctx, s.st, name)
+		if err != nil {
+			return nil, err
 		}
 		out = append(out, c)
 	}
 	return out, nil
+}
+
+// sharedCollection resolves one configured shared collection, refusing an inbox.
+func sharedCollection(ctx context.Context, st store.Store, name string) (store.Collection, error) {
+	c, err := st.Collection(ctx, name)
+	if err != nil {
+		return c, fmt.Errorf("shared collection %q: %w", name, err)
+	}
+	if c.OwnerOrg != "" {
+		return c, fmt.Errorf("shared collection %q is an operator's inbox: its reports reach partners only when an analyst releases them", name)
+	}
+	return c, nil
 }
 
 // fill walks each shared collection from the peer's cursor and queues, in the same

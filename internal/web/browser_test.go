@@ -10,6 +10,11 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"quadshare/internal/gate"
+	"quadshare/internal/report"
+	"quadshare/internal/store"
+	"quadshare/internal/uuid"
 )
 
 // chromiumPath finds a headless-capable Chromium, else skips the test.
@@ -36,17 +41,24 @@ func artifacts(t *testing.T) string {
 	return dir
 }
 
-// TestBrowserReportFlow drives headless Chromium against a real node: an operator
-// signs in and files a report through the form; a reader without a right to the
-// operator's inbox does not see it; an analyst sees it on the dashboard, triages
-// and releases it, and finds its incident with the live search; the reader then
-// finds it in the collection it was released to. Screenshots of each page are kept.
+// TestBrowserReportFlow drives headless Chromium against a real node, AU's,
+// federated with a second real node, JP's: an operator signs in and files a
+// TLP:GREEN report through the form; a reader without a right to the operator's
+// inbox does not see it; an analyst sees it on the dashboard, triages and releases
+// it, and finds its incident with the live search; the reader then finds it in the
+// collection it was released to. The incident reaches JP over federation, where a
+// cleared analyst finds it in JP's object browser, the operator replaced by AU's
+// agency, and an analyst cleared only to PUBLIC does not. Screenshots of each page
+// are kept.
 func TestBrowserReportFlow(t *testing.T) {
 	path := chromiumPath(t)
 	if testing.Short() {
 		t.Skip("browser tests skipped in -short mode")
 	}
 	e := newEnv(t)
+	jp := newPartner(t, e)
+	jp.user("jp-ana", jp.agency.ID, store.RoleAnalyst, "UNMARKED OFFICIAL") // JP's level 1, that of unmarked objects
+	jp.user("jp-pub", jp.agency.ID, store.RoleAnalyst, "PUBLIC")
 	shots := artifacts(t)
 	t.Logf("screenshots in %s", shots)
 
@@ -68,18 +80,18 @@ func TestBrowserReportFlow(t *testing.T) {
 		defer cancel()
 		return chromedp.Do(ctx, steps...)
 	}
-	// user opens a tab with its own cookies, signed in as name.
-	user := func(name string) context.Context {
+	// user opens a tab with its own cookies, signed in as name at the node of at.
+	user := func(at *env, name string) context.Context {
 		ctx, cancel := chromedp.NewContext(browserCtx, chromedp.WithNewBrowserContext())
 		t.Cleanup(cancel)
 		if err := chromedp.Do(ctx); err != nil { // opens the tab, for as long as ctx lives
 			t.Fatal(err)
 		}
 		if err := do(ctx,
-			chromedp.Navigate(e.n.URL+"/ui/signin"),
+			chromedp.Navigate(at.n.URL+"/ui/signin"),
 			chromedp.WaitVisible(chromedp.CSS("#user")),
 			chromedp.SendKeys(chromedp.CSS("#user"), name),
-			chromedp.SendKeys(chromedp.CSS("#token"), e.tokens[name]),
+			chromedp.SendKeys(chromedp.CSS("#token"), at.tokens[name]),
 			chromedp.Click(chromedp.CSS(`main form button[type="submit"]`)),
 			chromedp.WaitVisible(chromedp.CSS(`form[action="/ui/signout"]`)),
 		); err != nil {
@@ -112,7 +124,7 @@ func TestBrowserReportFlow(t *testing.T) {
 	}
 
 	const title = "Substation control network intrusion"
-	op := user("op")
+	op := user(e, "op")
 	shot(op, "operator-reports")
 	if err := do(op,
 		chromedp.Navigate(e.n.URL+"/ui/reports/new"),
@@ -121,6 +133,7 @@ func TestBrowserReportFlow(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#description"), "Unknown host on the control network of substation 4."),
 		chromedp.SetValue(chromedp.CSS("#detected_at"), time.Now().UTC().Add(-time.Hour).Format("2006-01-02T15:04")),
 		chromedp.SetValue(chromedp.CSS("#impact"), "significant"),
+		chromedp.SetValue(chromedp.CSS("#tlp"), "green"), // TLP:AMBER of an operator stays in the nation
 		chromedp.SendKeys(chromedp.CSS("#indicators"), "ip 203.0.113.9"),
 	); err != nil {
 		t.Fatalf("filling the form: %v", err)
@@ -141,7 +154,7 @@ func TestBrowserReportFlow(t *testing.T) {
 	shot(op, "report-filed")
 
 	// Before the release, a reader without a right to the operator's inbox does not see it.
-	rdr := user("rdr")
+	rdr := user(e, "rdr")
 	if err := do(rdr,
 		chromedp.Navigate(e.n.URL+"/ui/objects?q=Substation"),
 		chromedp.WaitVisible(chromedp.CSS("#results")),
@@ -153,7 +166,7 @@ func TestBrowserReportFlow(t *testing.T) {
 	}
 	shot(rdr, "reader-search")
 
-	ana := user("cleared")
+	ana := user(e, "cleared")
 	if err := do(ana, chromedp.WaitVisible(chromedp.CSS("svg.chart"))); err != nil {
 		t.Fatalf("dashboard: %v", err)
 	}
@@ -218,4 +231,78 @@ func TestBrowserReportFlow(t *testing.T) {
 	); err != nil {
 		t.Fatalf("the reader does not find the released report: %v", err)
 	}
+
+	// The incident reaches JP through AU's sharing policy and the federation.
+	ctx := context.Background()
+	var incident string
+	deadline := time.Now().Add(60 * time.Second)
+	for incident == "" {
+		page, err := jp.st.Query(ctx, store.Query{Collection: jp.coll, Types: []string{"incident"}, Versions: store.VersionFilter{Last: true}, Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page.Entries) > 0 {
+			incident = page.Entries[0].Object.ID
+		} else if time.Now().After(deadline) {
+			t.Fatal("after 60s the released incident has not reached JP")
+		} else {
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	jpAna := user(jp, "jp-ana")
+	if err := do(jpAna,
+		chromedp.Navigate(jp.n.URL+"/ui/objects?q=Substation"),
+		chromedp.WaitVisible(chromedp.CSS(`#results a[href*="/objects/`+incident+`"]`)),
+	); err != nil {
+		shot(jpAna, "failed-partner-search")
+		t.Fatalf("JP's analyst does not find the incident: %v", err)
+	}
+	shot(jpAna, "partner-search")
+	if err := do(jpAna,
+		chromedp.Click(chromedp.CSS(`#results a[href*="/objects/`+incident+`"]`)),
+		chromedp.WaitVisible(chromedp.CSS("pre.json")),
+	); err != nil {
+		t.Fatalf("JP's object page: %v", err)
+	}
+	if got := text(jpAna, "main h1"); got != title {
+		t.Fatalf("JP's object page title %q", got)
+	}
+	// Grid Co consented to be named to its own government only: at JP, AU's agency
+	// stands for it, and its identity is nowhere.
+	grid, err := e.st.Organisation(ctx, "Grid Co")
+	if err != nil {
+		t.Fatal(err)
+	}
+	operator := "identity--" + uuid.V5(uuid.Must(report.Namespace), []byte("operator/"+grid.ID))
+	if body := text(jpAna, "pre.json"); !strings.Contains(body, gate.Identity(e.agency.ID)) || strings.Contains(body, operator) {
+		t.Errorf("at JP the incident is not anonymised (want %s, not %s): %s", gate.Identity(e.agency.ID), operator, body)
+	}
+	shot(jpAna, "partner-object")
+	objectPage, err := chromedp.Run(jpAna, chromedp.Evaluate[string](`location.pathname`))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// A JP analyst cleared only to PUBLIC finds nothing, not even by the object's address.
+	jpPub := user(jp, "jp-pub")
+	if err := do(jpPub,
+		chromedp.Navigate(jp.n.URL+"/ui/objects?q=Substation"),
+		chromedp.WaitVisible(chromedp.CSS("#results")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(text(jpPub, "main"), title) {
+		t.Error("a JP analyst without the clearance finds the incident")
+	}
+	shot(jpPub, "partner-uncleared-search")
+	if err := do(jpPub,
+		chromedp.Navigate(jp.n.URL+objectPage),
+		chromedp.WaitVisible(chromedp.CSS("main")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	if body := text(jpPub, "main"); strings.Contains(body, title) || strings.Contains(body, incident) {
+		t.Errorf("a JP analyst without the clearance reads the incident's page: %s", body)
+	}
+	shot(jpPub, "partner-uncleared-object")
 }
