@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"quadshare/internal/auth"
 	"quadshare/internal/config"
 	"quadshare/internal/gate"
 	"quadshare/internal/node"
@@ -67,11 +68,11 @@ func runExport(ctx context.Context, e *Env, args []string) error {
 		return err
 	}
 	defer st.Close()
-	g, d, err := recipientGate(ctx, cfg, st, *forWhom)
+	rd, err := readerFor(ctx, cfg, st, *forWhom)
 	if err != nil {
 		return err
 	}
-	list, err := collectionsFor(ctx, st, d.Recipient, colls)
+	list, err := collectionsFor(ctx, st, rd.d.Recipient, colls)
 	if err != nil {
 		return err
 	}
@@ -86,7 +87,7 @@ func runExport(ctx context.Context, e *Env, args []string) error {
 		w = f
 	}
 	bw := bufio.NewWriterSize(w, 1<<20)
-	n, err := writeBundle(ctx, st, g, d, bw, list, q)
+	n, err := writeBundle(ctx, st, rd, bw, list, q)
 	if err != nil {
 		return err
 	}
@@ -132,53 +133,77 @@ func collectionsFor(ctx context.Context, st store.Store, r policy.Recipient, nam
 	return list, nil
 }
 
-// recipientGate is the gate of an export or a search and who it is for: our agency (an
-// organisation recipient cleared to the node's accreditation), a user of this
-// node, or a partner nation's node.
-func recipientGate(ctx context.Context, cfg config.Config, st store.Store, forWhom string) (*gate.Gate, gate.Disclosure, error) {
+// reader is who an export or a search is for, and how a page of a collection is
+// released to them: our agency and a partner node through the policy alone, a user
+// as on the API, through their rights on the collection and then the policy.
+type reader struct {
+	gate  *gate.Gate
+	d     gate.Disclosure
+	user  *auth.Principal // for user:NAME
+	authn *auth.Authenticator
+}
+
+// readerFor resolves --for: agency (our agency), user:NAME or partner:NATION.
+func readerFor(ctx context.Context, cfg config.Config, st store.Store, forWhom string) (reader, error) {
 	engine, err := node.LoadPolicy(cfg)
 	if err != nil {
-		return nil, gate.Disclosure{}, err
+		return reader{}, err
 	}
 	g, err := gate.New(engine, st)
 	if err != nil {
-		return nil, gate.Disclosure{}, err
+		return reader{}, err
 	}
 	pc := engine.Config()
-	d := gate.Disclosure{Subject: "export", Endpoint: "export"}
+	rd := reader{gate: g}
 	kind, name, _ := strings.Cut(forWhom, ":")
 	switch {
 	case forWhom == "agency":
-		d.Recipient = policy.Recipient{Kind: policy.KindOrganisation, Nation: pc.Nation, Org: pc.Agency,
+		rd.d.Recipient = policy.Recipient{Kind: policy.KindOrganisation, Nation: pc.Nation, Org: pc.Agency,
 			OrgKind: policy.OrgAgency, Clearance: policy.Level(pc.NodeLevel)}
-		d.Actor = "org:" + gate.OrgID(pc.Agency)
+		rd.d.Actor = "org:" + gate.OrgID(pc.Agency)
 	case kind == "user" && name != "":
 		u, err := st.User(ctx, name)
 		if err != nil {
-			return nil, d, fmt.Errorf("--for %s: %w", forWhom, err)
+			return rd, fmt.Errorf("--for %s: %w", forWhom, err)
 		}
 		o, err := st.Organisation(ctx, u.Org)
 		if err != nil {
-			return nil, d, fmt.Errorf("--for %s: organisation: %w", forWhom, err)
+			return rd, fmt.Errorf("--for %s: organisation: %w", forWhom, err)
 		}
 		if !u.DisabledAt.IsZero() {
-			return nil, d, fmt.Errorf("--for %s: the user is revoked", forWhom)
+			return rd, fmt.Errorf("--for %s: the user is revoked", forWhom)
 		}
-		d.Recipient, d.Actor = gate.RecipientOf(u, o, engine.Scales()), gate.Actor(u, o)
+		rd.user, rd.authn = &auth.Principal{User: u, Org: o}, auth.New(st, nil)
+		rd.d.Recipient, rd.d.Actor = gate.RecipientOf(u, o, engine.Scales()), gate.Actor(u, o)
 	case kind == "partner" && nationCode.MatchString(name):
-		d.Recipient = policy.Recipient{Kind: policy.KindPartner, Nation: name}
-		d.Actor = "peer:" + name
+		rd.d.Recipient = policy.Recipient{Kind: policy.KindPartner, Nation: name}
+		rd.d.Actor = "peer:" + name
 	default:
-		return nil, d, fmt.Errorf("%w: --for %q: want agency, user:NAME or partner:NATION (e.g. partner:JP)", errUsage, forWhom)
+		return rd, fmt.Errorf("%w: --for %q: want agency, user:NAME or partner:NATION (e.g. partner:JP)", errUsage, forWhom)
 	}
-	return g, d, nil
+	return rd, nil
+}
+
+// release passes entries of collection c read for endpoint (export, search)
+// through the gate, which records what it discloses.
+func (rd reader) release(ctx context.Context, c store.Collection, endpoint string, entries []store.Entry) ([]store.Entry, error) {
+	if rd.user == nil {
+		d := rd.d
+		d.Subject, d.Endpoint = "collection:"+c.ID, endpoint
+		return rd.gate.Release(ctx, d, entries)
+	}
+	rights, err := rd.authn.Rights(ctx, rd.user, c)
+	if err != nil {
+		return nil, err
+	}
+	return rd.gate.ReleaseTo(ctx, rd.user, rights, c.ID, endpoint, entries)
 }
 
 // writeBundle streams the matching objects of the collections as one STIX bundle (§8),
 // each object version once even when it is in several collections, every page
 // through the gate: what the policy withholds from the recipient is left out,
 // what it redacts goes redacted, and the disclosure is recorded.
-func writeBundle(ctx context.Context, st store.Objects, g *gate.Gate, d gate.Disclosure, w io.Writer, colls []store.Collection, q store.Query) (int, error) {
+func writeBundle(ctx context.Context, st store.Objects, rd reader, w io.Writer, colls []store.Collection, q store.Query) (int, error) {
 	if _, err := fmt.Fprintf(w, `{"type":"bundle","id":"bundle--%s","objects":[`, uuid.New()); err != nil {
 		return 0, err
 	}
@@ -202,14 +227,12 @@ func writeBundle(ctx context.Context, st store.Objects, g *gate.Gate, d gate.Dis
 			if err != nil {
 				return n, fmt.Errorf("collection %s: %w", c.ID, err)
 			}
-			d := d
-			d.Subject = "export:collection:" + c.ID
-			released, err := g.Release(ctx, d, page.Entries)
+			released, err := rd.release(ctx, c, "export", page.Entries)
 			if err != nil {
 				return n, err
 			}
 			for _, en := range released {
-				key := en.Object.ID + "|" + en.Object.Version().Key()
+				key := versionKey(en)
 				if len(colls) > 1 {
 					if _, dup := seen[key]; dup {
 						continue
@@ -235,6 +258,9 @@ func writeBundle(ctx context.Context, st store.Objects, g *gate.Gate, d gate.Dis
 	_, err := io.WriteString(w, "]}\n")
 	return n, err
 }
+
+// versionKey names an object version, to send it once when it is in several collections.
+func versionKey(en store.Entry) string { return en.Object.ID + "|" + en.Object.Version().Key() }
 
 func parseTimeFlag(name, v string) (time.Time, error) {
 	if v == "" {

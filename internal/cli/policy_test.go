@@ -140,6 +140,9 @@ func TestExportForPartnerLeavesInboxesOut(t *testing.T) {
 	const green = "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"
 	mustRun(t, dir, "import", "--quiet", "--collection", "grid-inbox", writeFile(t, "filed.json", markedIndicator(1, "identity--0d3c7a52-4d0e-4c55-8f57-2b1b3a1c0001", green)))
 	mustRun(t, dir, "import", "--quiet", "--collection", "shared", writeFile(t, "released.json", markedIndicator(2, "identity--0d3c7a52-4d0e-4c55-8f57-2b1b3a1c0001", green)))
+	// A user reads as on the API: a reader only where granted.
+	mustRun(t, dir, "user", "add", "rd", "--org", "ACSC", "--org-kind", "agency", "--nation", "AU", "--role", "reader")
+	mustRun(t, dir, "collection", "grant", "shared", "user:rd=r")
 	filed, released := "00000001-1111", "00000002-1111"
 
 	for _, tc := range []struct {
@@ -148,8 +151,10 @@ func TestExportForPartnerLeavesInboxesOut(t *testing.T) {
 	}{
 		{[]string{"export", "--for", "partner:JP"}, released, filed},
 		{[]string{"export", "--for", "agency"}, filed, ""},
+		{[]string{"export", "--for", "user:rd"}, released, filed},
 		{[]string{"search", "--for", "partner:JP", "gridwiper"}, released, filed},
 		{[]string{"search", "--for", "agency", "gridwiper"}, filed, ""},
+		{[]string{"search", "--for", "user:rd", "gridwiper"}, released, filed},
 	} {
 		out, _ := mustRun(t, dir, tc.args...)
 		if !strings.Contains(out, tc.has) || tc.hasnt != "" && strings.Contains(out, tc.hasnt) {

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"quadshare/internal/policy"
 	"quadshare/internal/store"
 )
 
@@ -33,32 +32,39 @@ func runSearch(ctx context.Context, e *Env, args []string) error {
 		return err
 	}
 	defer st.Close()
-	g, d, err := recipientGate(ctx, cfg, st, *forWhom)
+	rd, err := readerFor(ctx, cfg, st, *forWhom)
 	if err != nil {
 		return err
 	}
-	q := store.SearchQuery{Text: text, Types: types, Limit: *limit}
-	if len(colls) > 0 || d.Recipient.Kind == policy.KindPartner {
-		list, err := collectionsFor(ctx, st, d.Recipient, colls)
+	list, err := collectionsFor(ctx, st, rd.d.Recipient, colls)
+	if err != nil {
+		return err
+	}
+	// Each collection is searched and released on its own, as the recipient's
+	// rights differ by collection; what is shown is recorded, nothing more.
+	var shown []store.Entry
+	seen := make(map[string]struct{})
+	for _, c := range list {
+		found, err := st.Search(ctx, store.SearchQuery{Text: text, Collections: []string{c.ID}, Types: types, Limit: *limit})
+		if err != nil {
+			return fmt.Errorf("search: %w", err)
+		}
+		fresh := found[:0]
+		for _, en := range found {
+			if _, dup := seen[versionKey(en)]; !dup && len(shown)+len(fresh) < *limit {
+				fresh = append(fresh, en)
+			}
+		}
+		released, err := rd.release(ctx, c, "search", fresh)
 		if err != nil {
 			return err
 		}
-		for _, c := range list {
-			q.Collections = append(q.Collections, c.ID)
+		for _, en := range released {
+			seen[versionKey(en)] = struct{}{}
 		}
-	}
-	var found []store.Entry
-	// A query naming no collection searches every one: a partner's, which leaves
-	// the inboxes out, has nothing to search when there are only inboxes.
-	if len(q.Collections) > 0 || d.Recipient.Kind != policy.KindPartner {
-		if found, err = st.Search(ctx, q); err != nil {
-			return fmt.Errorf("search: %w", err)
+		if shown = append(shown, released...); len(shown) >= *limit {
+			break
 		}
-	}
-	d.Subject, d.Endpoint = "search", "search"
-	shown, err := g.Release(ctx, d, found)
-	if err != nil {
-		return err
 	}
 	tw := tabwriter.NewWriter(e.Stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tTYPE\tNAME")
