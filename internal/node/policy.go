@@ -76,6 +76,7 @@ func StartingPolicy(nation, agencyID string) policy.Config {
 		Redaction: policy.RedactionConfig{Properties: []string{
 			"name", "description",
 			"external_references.*.description", "extensions.*.description",
+			"extensions.*.notes", "extensions.*.affected_services.*", "extensions.*.attachments.*.name",
 		}},
 		Agreements: []policy.Agreement{},
 	}

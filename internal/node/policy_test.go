@@ -1,6 +1,7 @@
 package node
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -10,6 +11,7 @@ import (
 
 	"quadshare/internal/config"
 	"quadshare/internal/gate"
+	"quadshare/internal/policy"
 	"quadshare/internal/store"
 	"quadshare/internal/store/sqlite"
 )
@@ -64,5 +66,31 @@ func TestInitAndLoadPolicy(t *testing.T) {
 	}
 	if _, err := LoadPolicy(cfg); err == nil || !strings.Contains(err.Error(), "policy.json") {
 		t.Fatalf("broken policy: %v", err)
+	}
+}
+
+// The starting policy scrubs the free text an operator writes in a report (the
+// incident's report extension: notes, affected services, attachment names) as
+// it scrubs names and descriptions.
+func TestStartingPolicyScrubsReportText(t *testing.T) {
+	e, err := policy.New(StartingPolicy("AU", "00000000-0000-4000-8000-000000000001"), policy.DefaultScales())
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := []byte(`{"type":"incident","spec_version":"2.1","id":"incident--6b0b0f37-1b5e-4d7c-9f0a-8c1d2e3f4a5b",` +
+		`"created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z","name":"outage",` +
+		`"extensions":{"extension-definition--00000000-0000-4000-8000-000000000002":{"extension_type":"property-extension",` +
+		`"notes":"call jane@grid.example","affected_services":["scada.corp"],"attachments":[{"name":"10.1.2.3.pcap","sha256":"00"}]}}}`)
+	out, redacted, err := e.Scrub(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, secret := range []string{"jane@grid.example", "scada.corp", "10.1.2.3"} {
+		if bytes.Contains(out, []byte(secret)) {
+			t.Errorf("%s left in %s", secret, out)
+		}
+	}
+	if len(redacted) != 3 {
+		t.Errorf("%d redactions recorded, want 3: %+v", len(redacted), redacted)
 	}
 }
