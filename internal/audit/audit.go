@@ -53,6 +53,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -319,6 +320,13 @@ func checkText(name, v string, limit int) error {
 		}
 	}
 	return nil
+}
+
+// PlainText reports whether s is printable ASCII without a quote or a
+// backslash: a JSON string that needs no escape. Stores that write object
+// references as JSON use it to copy ids and versions as they are.
+func PlainText(s string) bool {
+	return printableASCII(s) && strings.IndexByte(s, '"') < 0 && strings.IndexByte(s, '\\') < 0
 }
 
 // printableASCII reports whether v has only bytes 0x20 to 0x7e. It looks at

@@ -69,13 +69,16 @@ type Disclosure struct {
 // Release decides every entry for d.Recipient and returns, in order, those that
 // may be sent, redacted where the decision says so. It returns only after their
 // disclosure is durable in the audit trail; on any error it returns nothing.
+// When every entry goes out as it is, the result is entries itself: a page is
+// copied only when something is withheld or changed.
 func (g *Gate) Release(ctx context.Context, d Disclosure, entries []store.Entry) ([]store.Entry, error) {
 	if len(entries) == 0 {
 		return nil, nil
 	}
 	e := g.engine.Load()
 	now := g.now()
-	out := make([]store.Entry, 0, len(entries))
+	var out []store.Entry // nil while out would be entries[:n], n the entries decided
+	n := 0
 	batch := audit.Batch{Time: now, Actor: d.Actor, Subject: d.Subject, Cap: len(entries)}
 	if d.Endpoint != "" {
 		batch.Detail = json.RawMessage(`{"endpoint":` + strconv.Quote(d.Endpoint) + `}`)
@@ -86,18 +89,21 @@ func (g *Gate) Release(ctx context.Context, d Disclosure, entries []store.Entry)
 	var vends []int
 	var rules []string
 	var redactions []redactionNote
-	for _, en := range entries {
+	for i, en := range entries {
 		k, f, dec := g.decide(e, &d.Recipient, &en, now)
-		if dec.Verdict == policy.Deny {
-			continue
-		}
 		var recs []policy.Redacted
 		if dec.Verdict == policy.Redact {
 			obj, rs, err := k.apply(en.Object.Raw, f, dec)
 			if err != nil {
-				continue
+				dec.Verdict = policy.Deny // what cannot be redacted is not sent
 			}
 			en.Object, recs = obj, rs
+		}
+		if out == nil && dec.Verdict != policy.Allow {
+			out = append(make([]store.Entry, 0, len(entries)), entries[:i]...) // from here on, out differs
+		}
+		if dec.Verdict == policy.Deny {
+			continue
 		}
 		if vbuf == nil {
 			vbuf = make([]byte, 0, len(entries)*len("2006-01-02T15:04:05.000Z"))
@@ -108,12 +114,18 @@ func (g *Gate) Release(ctx context.Context, d Disclosure, entries []store.Entry)
 		vends = append(vends, len(vbuf))
 		rules = append(rules, dec.Rule)
 		if len(recs) > 0 {
-			redactions = append(redactions, redactionNote{at: len(out), Redacted: recs})
+			redactions = append(redactions, redactionNote{at: n, Redacted: recs})
 		}
-		out = append(out, en)
+		if out != nil {
+			out = append(out, en)
+		}
+		n++
 	}
-	if len(out) == 0 {
+	if n == 0 {
 		return nil, nil
+	}
+	if out == nil {
+		out = entries
 	}
 	versions, start := string(vbuf), 0
 	refs := make([]audit.ObjectRef, len(out))

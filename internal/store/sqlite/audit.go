@@ -170,6 +170,11 @@ func encodeRefs(refs []audit.ObjectRef) string {
 func writeJSONString(b *strings.Builder, s string) {
 	const hex = "0123456789abcdef"
 	b.WriteByte('"')
+	if audit.PlainText(s) { // ids and versions: nothing to escape
+		b.WriteString(s)
+		b.WriteByte('"')
+		return
+	}
 	clean := 0 // s[clean:i] needs no escape
 	for i := 0; i < len(s); i++ {
 		c := s[i]
