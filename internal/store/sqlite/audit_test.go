@@ -59,6 +59,68 @@ func TestAuditObjectsColumn(t *testing.T) {
 	}
 }
 
+// TestAppendAuditAfterOtherWriters: AppendAudit chains after the last record it
+// appended itself until another write moves the end of the trail: a Put of this
+// store, or another process on the same file. Every append must then land after
+// the true end, the trail verify, and a checkpoint be signed when one is due.
+func TestAppendAuditAfterOtherWriters(t *testing.T) {
+	s := openTemp(t, WithAuditKey(storetest.AuditKey))
+	defer s.Close()
+	ctx := t.Context()
+	col := mustCollection(t, s)
+	other, err := Open(ctx, s.path, WithAuditKey(storetest.AuditKey)) // another process
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	page := func(n int) audit.Entry {
+		return audit.Entry{Kind: audit.Disclosure, Time: s.now(), Actor: "user:u", Subject: "collection:" + col,
+			Rule: "allow", Objects: []audit.ObjectRef{{ID: fmt.Sprintf("indicator--%d", n), Version: "v"}}}
+	}
+	want := []string{"create-collection"}
+	step := func(name string, fn func() error) {
+		t.Helper()
+		if err := fn(); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		want = append(want, name)
+	}
+	step("indicator--1", func() error { return s.AppendAudit(ctx, page(1)) })
+	step("indicator--2", func() error { return s.AppendAudit(ctx, page(2)) })
+	step("receipt", func() error { _, err := s.Put(ctx, col, "org-1", benchObjects(t, 0, 1)); return err })
+	step("indicator--3", func() error { return s.AppendAudit(ctx, page(3)) })
+	step("indicator--4", func() error { return other.AppendAudit(ctx, page(4)) })
+	step("indicator--5", func() error { return s.AppendAudit(ctx, page(5)) })
+	step("indicator--6", func() error { return other.AppendAudit(ctx, page(6)) })
+	step("indicator--7", func() error { return other.AppendAudit(ctx, page(7)) })
+	step("indicator--8", func() error { return s.AppendAudit(ctx, page(8), page(9)) })
+	want = append(want, "indicator--9")
+	var got []string
+	for _, r := range storetest.AuditTrail(t, s) {
+		switch {
+		case r.Kind == audit.Receipt:
+			got = append(got, "receipt")
+		case len(r.Objects) > 0:
+			got = append(got, r.Objects[0].ID)
+		default:
+			got = append(got, "create-collection")
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("trail %v\nwant  %v", got, want)
+	}
+	// Up to and past a checkpoint, signed in the transaction of its record.
+	for i := len(want); i < audit.CheckpointEvery+5; i++ {
+		if err := s.AppendAudit(ctx, page(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rep := storetest.VerifyAudit(t, s)
+	if !rep.OK() || rep.Records != audit.CheckpointEvery+5 || rep.Checkpoints != 1 || rep.Verified != 1 {
+		t.Fatalf("report %s, problems %v", rep, rep.Problems)
+	}
+}
+
 // TestAuditWithoutKey: records are chained, no checkpoint is signed.
 func TestAuditWithoutKey(t *testing.T) {
 	s := openTemp(t)
