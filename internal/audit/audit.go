@@ -321,39 +321,23 @@ func checkText(name, v string, limit int) error {
 	return nil
 }
 
-// PlainText reports whether s is printable ASCII without a quote or a
-// backslash: a JSON string that needs no escape. Stores that write object
-// references as JSON use it to copy ids and versions as they are.
-func PlainText(s string) bool { return scanText(s, true) }
-
-// printableASCII reports whether v has only bytes 0x20 to 0x7e.
-func printableASCII(v string) bool { return scanText(v, false) }
-
-// scanText reports whether v has only bytes 0x20 to 0x7e, and no '"' or '\\'
-// when json is set. It looks at eight bytes at a time: a disclosure of a page
-// names a hundred ids and versions, each checked when the caller's call is
-// queued, again when chained, and once more when a store writes it as JSON.
-func scanText(v string, json bool) bool {
+// printableASCII reports whether v has only bytes 0x20 to 0x7e. It looks at
+// eight bytes at a time: a disclosure of a page names a hundred ids and
+// versions, each checked when the caller's call is queued and again when chained.
+func printableASCII(v string) bool {
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	// zero has a high bit set in each byte of w that is zero, and maybe in
-	// bytes above it: enough to tell whether there is one.
-	zero := func(w uint64) uint64 { return (w - ones) &^ w & highs }
 	i := 0
 	for ; i+8 <= len(v); i += 8 {
 		w := uint64(v[i]) | uint64(v[i+1])<<8 | uint64(v[i+2])<<16 | uint64(v[i+3])<<24 |
 			uint64(v[i+4])<<32 | uint64(v[i+5])<<40 | uint64(v[i+6])<<48 | uint64(v[i+7])<<56
-		// A byte below 0x20 borrows in w-0x20…; one of 0x7f or above carries or
-		// has its high bit in w+0x01…, or in w itself.
-		bad := (w-0x20*ones)&^w&highs | (w+ones|w)&highs
-		if json {
-			bad |= zero(w^'"'*ones) | zero(w^'\\'*ones)
-		}
-		if bad != 0 {
+		// A byte below 0x20 borrows in w-0x20…, setting a high bit that w lacks;
+		// one of 0x7f or above carries into its high bit in w+0x01…, or has it in w.
+		if (w-0x20*ones)&^w&highs|(w+ones|w)&highs != 0 {
 			return false
 		}
 	}
 	for ; i < len(v); i++ {
-		if c := v[i]; c < 0x20 || c >= 0x7f || json && (c == '"' || c == '\\') {
+		if c := v[i]; c < 0x20 || c >= 0x7f {
 			return false
 		}
 	}

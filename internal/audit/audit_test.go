@@ -383,29 +383,3 @@ func TestPrintableASCII(t *testing.T) {
 		}
 	}
 }
-
-// TestPlainText compares the word-at-a-time check with the plain loop around
-// the quote and the backslash.
-func TestPlainText(t *testing.T) {
-	plain := func(v string) bool {
-		for i := 0; i < len(v); i++ {
-			if c := v[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
-				return false
-			}
-		}
-		return true
-	}
-	rng := rand.New(rand.NewPCG(2, 2))
-	for range 200000 {
-		b := make([]byte, rng.IntN(40))
-		for i := range b {
-			b[i] = []byte("\"\\!#[]a\x1f\x7f\x80")[rng.IntN(10)]
-			if rng.IntN(3) > 0 {
-				b[i] = byte(0x20 + rng.IntN(0x5f))
-			}
-		}
-		if got, want := PlainText(string(b)), plain(string(b)); got != want {
-			t.Fatalf("PlainText(%q) = %v, want %v", b, got, want)
-		}
-	}
-}
