@@ -345,3 +345,41 @@ func TestHashFromBytes(t *testing.T) {
 		t.Fatalf("ParseHash(String()) = %s, %v", p, err)
 	}
 }
+
+// TestPrintableASCII compares the eight-bytes-at-a-time check with the plain
+// loop for every byte value at every position of a word, and on random text.
+func TestPrintableASCII(t *testing.T) {
+	plain := func(v string) bool {
+		for i := 0; i < len(v); i++ {
+			if c := v[i]; c < 0x20 || c >= 0x7f {
+				return false
+			}
+		}
+		return true
+	}
+	base := []byte("indicator--8e2e2d2b-17d4-4cbf-938f")
+	for pos := range 17 {
+		for c := range 256 {
+			b := append([]byte(nil), base[:17]...)
+			b[pos] = byte(c)
+			for _, v := range []string{string(b), string(b[:pos+1]), string(b[pos:])} {
+				if got, want := printableASCII(v), plain(v); got != want {
+					t.Fatalf("printableASCII(%q) = %v, want %v", v, got, want)
+				}
+			}
+		}
+	}
+	rng := rand.New(rand.NewPCG(1, 1))
+	for range 100000 {
+		b := make([]byte, rng.IntN(40))
+		for i := range b {
+			b[i] = byte(0x1c + rng.IntN(8)) // around the low bound
+			if rng.IntN(2) == 0 {
+				b[i] = byte(0x7a + rng.IntN(10)) // around the high bound
+			}
+		}
+		if got, want := printableASCII(string(b)), plain(string(b)); got != want {
+			t.Fatalf("printableASCII(%q) = %v, want %v", b, got, want)
+		}
+	}
+}

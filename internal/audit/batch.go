@@ -15,6 +15,7 @@ type Batch struct {
 	Actor   string          // the recipient
 	Subject string          // the collection, usually
 	Detail  json.RawMessage // copied into every entry
+	Cap     int             // the number of objects expected, if known: sizes the first list
 
 	groups []batchGroup
 }
@@ -32,7 +33,9 @@ func (b *Batch) Add(rule string, refs ...ObjectRef) {
 			return
 		}
 	}
-	b.groups = append(b.groups, batchGroup{rule: rule, refs: append([]ObjectRef(nil), refs...)})
+	list := make([]ObjectRef, 0, max(len(refs), b.Cap))
+	b.Cap = 0 // later rules are rarer: let their lists grow
+	b.groups = append(b.groups, batchGroup{rule: rule, refs: append(list, refs...)})
 }
 
 // Len returns the number of object versions added.

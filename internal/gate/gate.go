@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -68,40 +69,73 @@ type Disclosure struct {
 // Release decides every entry for d.Recipient and returns, in order, those that
 // may be sent, redacted where the decision says so. It returns only after their
 // disclosure is durable in the audit trail; on any error it returns nothing.
+// When every entry goes out as it is, the result is entries itself: a page is
+// copied only when something is withheld or changed.
 func (g *Gate) Release(ctx context.Context, d Disclosure, entries []store.Entry) ([]store.Entry, error) {
 	if len(entries) == 0 {
 		return nil, nil
 	}
 	e := g.engine.Load()
 	now := g.now()
-	out := entries[:0:0]
-	batch := audit.Batch{Time: now, Actor: d.Actor, Subject: d.Subject}
+	var out []store.Entry // nil while out would be entries[:n], n the entries decided
+	n := 0
+	batch := audit.Batch{Time: now, Actor: d.Actor, Subject: d.Subject, Cap: len(entries)}
 	if d.Endpoint != "" {
-		batch.Detail = json.RawMessage(fmt.Sprintf(`{"endpoint":%q}`, d.Endpoint))
+		batch.Detail = json.RawMessage(`{"endpoint":` + strconv.Quote(d.Endpoint) + `}`)
 	}
+	// The versions named in the trail, formatted into one buffer and cut from one
+	// string once the page is decided: a string per object cost more than deciding.
+	var vbuf []byte
+	var vends []int
+	var rules []string
 	var redactions []redactionNote
-	for _, en := range entries {
+	for i, en := range entries {
 		k, f, dec := g.decide(e, &d.Recipient, &en, now)
-		if dec.Verdict == policy.Deny {
-			continue
-		}
 		var recs []policy.Redacted
 		if dec.Verdict == policy.Redact {
 			obj, rs, err := k.apply(en.Object.Raw, f, dec)
 			if err != nil {
-				continue
+				dec.Verdict = policy.Deny // what cannot be redacted is not sent
 			}
 			en.Object, recs = obj, rs
 		}
-		ref := audit.ObjectRef{ID: en.Object.ID, Version: versionOf(&en)}
-		if len(recs) > 0 {
-			redactions = append(redactions, redactionNote{ObjectRef: ref, Redacted: recs})
+		if out == nil && dec.Verdict != policy.Allow {
+			out = append(make([]store.Entry, 0, len(entries)), entries[:i]...) // from here on, out differs
 		}
-		batch.Add(dec.Rule, ref)
-		out = append(out, en)
+		if dec.Verdict == policy.Deny {
+			continue
+		}
+		if vbuf == nil {
+			vbuf = make([]byte, 0, len(entries)*len("2006-01-02T15:04:05.000Z"))
+			vends = make([]int, 0, len(entries))
+			rules = make([]string, 0, len(entries))
+		}
+		vbuf = appendVersion(vbuf, &en)
+		vends = append(vends, len(vbuf))
+		rules = append(rules, dec.Rule)
+		if len(recs) > 0 {
+			redactions = append(redactions, redactionNote{at: n, Redacted: recs})
+		}
+		if out != nil {
+			out = append(out, en)
+		}
+		n++
 	}
-	if len(out) == 0 {
+	if n == 0 {
 		return nil, nil
+	}
+	if out == nil {
+		out = entries
+	}
+	versions, start := string(vbuf), 0
+	refs := make([]audit.ObjectRef, len(out))
+	for i := range out {
+		refs[i] = audit.ObjectRef{ID: out[i].Object.ID, Version: versions[start:vends[i]]}
+		start = vends[i]
+		batch.Add(rules[i], refs[i])
+	}
+	for i := range redactions {
+		redactions[i].ObjectRef = refs[redactions[i].at]
 	}
 	records := batch.Entries()
 	if len(redactions) > 0 {
@@ -145,18 +179,19 @@ func (g *Gate) decide(e *policy.Engine, r *policy.Recipient, en *store.Entry, no
 	return k, f, e.Decide(f, r, now)
 }
 
-// versionOf is the version named in the audit trail: modified, else created,
-// else date_added (SCOs have neither).
-func versionOf(e *store.Entry) string {
+// appendVersion appends the version named in the audit trail: modified, else
+// created, else date_added (SCOs have neither).
+func appendVersion(b []byte, e *store.Entry) []byte {
 	if v := e.Object.Version(); !v.IsZero() {
-		return v.String()
+		return v.Append(b)
 	}
-	return e.DateAdded.UTC().Format(time.RFC3339Nano)
+	return e.DateAdded.UTC().AppendFormat(b, time.RFC3339Nano)
 }
 
 // redactionNote is one object's redactions, kept in the trail with the disclosure.
 type redactionNote struct {
 	audit.ObjectRef
+	at       int // index of the object in the page released
 	Redacted []policy.Redacted
 }
 

@@ -137,6 +137,76 @@ func TestReleaseNothingWhenAllDenied(t *testing.T) {
 	}
 }
 
+// TestReleaseKeepsOrderAndRecordsWhatLeft: a page where the first object is
+// withheld after others went out, or one in the middle, or none. What leaves
+// keeps its order, the caller's page is unchanged, and the trail names exactly
+// the versions sent.
+func TestReleaseKeepsOrderAndRecordsWhatLeft(t *testing.T) {
+	st := openStore(t)
+	g, _ := New(testEngine(t, nil), st)
+	ctx := context.Background()
+	page := []store.Entry{entry(t, 10, tlpGreen, "a"), entry(t, 11, tlpRed, "b"), entry(t, 12, tlpGreen, "c"), entry(t, 13, tlpRed, "d")}
+	before := fmt.Sprint(page)
+	partner := Disclosure{Recipient: policy.Recipient{Kind: policy.KindPartner, Nation: "JP"}, Actor: "peer:JP", Subject: "collection:test"}
+	own := Disclosure{Recipient: policy.Recipient{Kind: policy.KindUser, Nation: "AU", Org: Identity(agencyOrg),
+		OrgKind: policy.OrgAgency, User: "u", Clearance: 3}, Actor: "user:u", Subject: "collection:test"}
+	for _, tc := range []struct {
+		name string
+		d    Disclosure
+		in   []store.Entry
+		want []int // indices of page
+	}{
+		{"partner, withheld in the middle", partner, page, []int{0, 2}},
+		{"partner, the first withheld", partner, page[1:3], []int{2}},
+		{"own agency, all sent as they are", own, []store.Entry{page[0], page[2]}, []int{0, 2}},
+		{"own agency, TLP:RED withheld last", own, page[:2], []int{0}},
+	} {
+		from := lastSeq(t, st)
+		out, err := g.Release(ctx, tc.d, tc.in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got, want []string
+		for _, en := range out {
+			got = append(got, en.Object.ID)
+		}
+		for _, i := range tc.want {
+			want = append(want, page[i].Object.ID)
+		}
+		recs, _ := st.AuditRecords(ctx, from, 100)
+		var recorded []string
+		for _, r := range recs {
+			if r.Rule == "redacted" {
+				continue
+			}
+			for _, o := range r.Objects {
+				recorded = append(recorded, o.ID)
+				if o.Version != "2026-01-01T00:00:00.000Z" {
+					t.Errorf("%s: version %q recorded", tc.name, o.Version)
+				}
+			}
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) || fmt.Sprint(recorded) != fmt.Sprint(want) {
+			t.Errorf("%s: released %v, recorded %v, want %v", tc.name, got, recorded, want)
+		}
+		if fmt.Sprint(page) != before {
+			t.Fatalf("%s: Release changed the caller's page", tc.name)
+		}
+	}
+}
+
+func lastSeq(t *testing.T, st store.Store) int64 {
+	t.Helper()
+	recs, err := st.AuditRecords(context.Background(), 0, store.MaxAuditPage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) == 0 {
+		return 0
+	}
+	return recs[len(recs)-1].Seq
+}
+
 func TestSetPolicyTakesEffect(t *testing.T) {
 	st := openStore(t)
 	g, _ := New(testEngine(t, nil), st)

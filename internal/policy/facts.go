@@ -1,11 +1,8 @@
 package policy
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -110,54 +107,68 @@ var ErrFacts = errors.New("policy: extract")
 
 // Extract reads the Facts of one object from its JSON. Markings it cannot
 // interpret set Unknown rather than fail; malformed JSON, a missing id or type,
-// duplicate members and lists beyond the limits are errors. Members are matched
-// by their exact names (encoding/json alone would also take "Object_Marking_Refs",
-// and the last of two duplicates, which other readers may not).
+// a member of the wrong type and lists beyond the limits are errors. The JSON is
+// read by the strict parser of package stix, the one that admitted the object to
+// the store, which also refuses duplicate member names (other readers may take
+// another of two duplicates than we did), invalid UTF-8 and nesting deeper than
+// stix.MaxDepth. Only the members the policy needs are looked at: nothing is
+// decoded into maps, so a cold read costs a parse, not a decode.
 func (s *Scales) Extract(raw []byte) (Facts, error) {
-	var f Facts
 	if len(raw) > stix.MaxObjectSize {
-		return f, fmt.Errorf("%w: object larger than %d bytes", ErrFacts, stix.MaxObjectSize)
+		return Facts{}, fmt.Errorf("%w: object larger than %d bytes", ErrFacts, stix.MaxObjectSize)
 	}
-	top, err := members(raw)
+	var f Facts
+	err := stix.WithView(raw, func(top stix.View) error { return s.extract(&f, top) })
 	if err != nil {
-		return f, fmt.Errorf("%w: %w", ErrFacts, err)
+		if !errors.Is(err, ErrFacts) {
+			err = fmt.Errorf("%w: %w", ErrFacts, err)
+		}
+		return Facts{}, err
 	}
-	var w struct {
-		id, typ, created, modified, createdBy string
-		markingRefs, sectors                  []string
-		granular                              []json.RawMessage
+	return f, nil
+}
+
+// extract fills f from the parsed object top. The strings of top share memory
+// with the input: whatever f keeps is cloned.
+func (s *Scales) extract(f *Facts, top stix.View) error {
+	id, err := text(top, "id")
+	typ, err2 := text(top, "type")
+	created, err3 := text(top, "created")
+	modified, err4 := text(top, "modified")
+	createdBy, err5 := text(top, "created_by_ref")
+	markingRefs, err6 := texts(top, "object_marking_refs")
+	sectors, err7 := texts(top, "sectors")
+	granular, err8 := array(top, "granular_markings")
+	if err := errors.Join(err, err2, err3, err4, err5, err6, err7, err8); err != nil {
+		return fmt.Errorf("%w: %w", ErrFacts, err)
 	}
-	errs := []error{
-		field(top, "id", &w.id), field(top, "type", &w.typ), field(top, "created", &w.created),
-		field(top, "modified", &w.modified), field(top, "created_by_ref", &w.createdBy),
-		field(top, "object_marking_refs", &w.markingRefs), field(top, "sectors", &w.sectors),
-		field(top, "granular_markings", &w.granular),
+	if typ == "" || len(id) < len(typ)+2 || id[:len(typ)] != typ || id[len(typ):len(typ)+2] != "--" {
+		return fmt.Errorf("%w: id %q does not name an object of type %q", ErrFacts, clip(id), clip(typ))
 	}
-	if err := errors.Join(errs...); err != nil {
-		return f, fmt.Errorf("%w: %w", ErrFacts, err)
+	f.ID, f.Type, f.CreatedBy = strings.Clone(id), strings.Clone(typ), strings.Clone(createdBy)
+	bad := func(format string, a ...any) error {
+		return fmt.Errorf("%w: %s: "+format, append([]any{ErrFacts, f.ID}, a...)...)
 	}
-	if w.typ == "" || !strings.HasPrefix(w.id, w.typ+"--") {
-		return f, fmt.Errorf("%w: id %q does not name an object of type %q", ErrFacts, clip(w.id), clip(w.typ))
-	}
-	f.ID, f.Type, f.CreatedBy = w.id, w.typ, w.createdBy
-	bad := func(format string, a ...any) (Facts, error) {
-		return Facts{}, fmt.Errorf("%w: %s: "+format, append([]any{ErrFacts, f.ID}, a...)...)
-	}
-	if len(w.markingRefs) > maxMarkingRefs {
+	if markingRefs.Len() > maxMarkingRefs {
 		return bad("more than %d object_marking_refs", maxMarkingRefs)
 	}
-	for _, id := range w.markingRefs {
-		f.Mark.add(s, id)
+	for i := range markingRefs.Len() {
+		f.Mark.add(s, elem(markingRefs, i))
 	}
-	if len(w.granular) > maxGranular {
+	if granular.Len() > maxGranular {
 		return bad("more than %d granular_markings", maxGranular)
 	}
-	for i, graw := range w.granular {
-		gm, err := members(graw)
-		var ref, lang string
-		var sels []string
-		if err == nil {
-			err = errors.Join(field(gm, "marking_ref", &ref), field(gm, "lang", &lang), field(gm, "selectors", &sels))
+	for i := range granular.Len() {
+		gm := granular.Index(i)
+		var ref string
+		var sels stix.View
+		err := errNotObject
+		if gm.Kind() == stix.KindObject {
+			var err1, err2, err3 error
+			ref, err1 = text(gm, "marking_ref")
+			_, err2 = text(gm, "lang")
+			sels, err3 = texts(gm, "selectors")
+			err = errors.Join(err1, err2, err3)
 		}
 		if err != nil {
 			return bad("granular_markings.[%d]: %v", i, err)
@@ -165,15 +176,18 @@ func (s *Scales) Extract(raw []byte) (Facts, error) {
 		if ref == "" {
 			continue // a language marking (§7.2.3) restricts nothing
 		}
-		if len(sels) == 0 || len(sels) > maxSelectors {
-			return bad("granular_markings.[%d]: want 1 to %d selectors, got %d", i, maxSelectors, len(sels))
+		if n := sels.Len(); n == 0 || n > maxSelectors {
+			return bad("granular_markings.[%d]: want 1 to %d selectors, got %d", i, maxSelectors, n)
 		}
-		for j, sel := range sels {
+		whole := false
+		for j := range sels.Len() {
+			sel := elem(sels, j)
 			if err := checkSelector(sel); err != nil {
 				return bad("granular_markings.[%d].selectors.[%d]: %v", i, j, err)
 			}
+			whole = whole || structural(sel)
 		}
-		if slices.ContainsFunc(sels, structural) {
+		if whole {
 			// Content that cannot be removed without destroying the object:
 			// its marking governs the whole object.
 			f.Mark.add(s, ref)
@@ -181,21 +195,24 @@ func (s *Scales) Extract(raw []byte) (Facts, error) {
 		}
 		var g Granular
 		g.add(s, ref)
-		g.Selectors = sels
+		g.Selectors = make([]string, sels.Len())
+		for j := range g.Selectors {
+			g.Selectors[j] = strings.Clone(elem(sels, j))
+		}
 		f.Granular = append(f.Granular, g)
 	}
-	if len(w.sectors) > maxSectors {
+	if sectors.Len() > maxSectors {
 		return bad("more than %d sectors", maxSectors)
 	}
-	for _, sec := range w.sectors {
-		f.Sectors |= SectorOf(sec)
+	for i := range sectors.Len() {
+		f.Sectors |= SectorOf(elem(sectors, i))
 	}
-	if err := s.extractSharing(&f, top); err != nil {
+	if err := s.extractSharing(f, top); err != nil {
 		return bad("extension %s: %v", SharingExtension, err)
 	}
-	ts := w.modified
+	ts := modified
 	if ts == "" {
-		ts = w.created
+		ts = created
 	}
 	if ts != "" {
 		t, err := stix.ParseTimestamp(ts)
@@ -204,57 +221,57 @@ func (s *Scales) Extract(raw []byte) (Facts, error) {
 		}
 		f.Since = t.Time()
 	}
-	return f, nil
+	return nil
 }
 
 // extractSharing reads our sharing extension (docs/classification-marking.md).
-func (s *Scales) extractSharing(f *Facts, top map[string]json.RawMessage) error {
-	extsRaw, ok := top["extensions"]
+func (s *Scales) extractSharing(f *Facts, top stix.View) error {
+	exts, ok := top.Member("extensions")
 	if !ok {
 		return nil
 	}
-	exts, err := members(extsRaw)
-	if err != nil {
-		return fmt.Errorf("extensions: %w", err)
+	if exts.Kind() != stix.KindObject {
+		return fmt.Errorf("extensions: %w", errNotObject)
 	}
-	extRaw, ok := exts[SharingExtension]
+	ext, ok := exts.Member(SharingExtension)
 	if !ok {
 		return nil
 	}
-	ext, err := members(extRaw)
-	if err != nil {
+	if ext.Kind() != stix.KindObject {
+		return errNotObject
+	}
+	sectors, err1 := texts(ext, "sectors")
+	recipients, err2 := texts(ext, "recipients")
+	if err := errors.Join(err1, err2); err != nil {
 		return err
 	}
-	var sectors, recipients []string
-	var repRaw json.RawMessage
-	if err := errors.Join(field(ext, "sectors", &sectors), field(ext, "recipients", &recipients), field(ext, "reporter", &repRaw)); err != nil {
-		return err
-	}
-	if len(sectors) > maxSectors {
+	if sectors.Len() > maxSectors {
 		return fmt.Errorf("more than %d sectors", maxSectors)
 	}
-	for _, sec := range sectors {
-		f.Sectors |= SectorOf(sec)
+	for i := range sectors.Len() {
+		f.Sectors |= SectorOf(elem(sectors, i))
 	}
-	if len(recipients) > maxNamed {
+	if recipients.Len() > maxNamed {
 		return fmt.Errorf("more than %d named recipients", maxNamed)
 	}
-	for _, r := range recipients {
+	for i := range recipients.Len() {
+		r := elem(recipients, i)
 		nation, user, ok := strings.Cut(r, ":")
 		if !ok || !validNation(nation) || user == "" {
 			return fmt.Errorf("named recipient %q: want NATION:user-id", clip(r))
 		}
-		f.Named = append(f.Named, Named{Nation: nation, User: user})
+		f.Named = append(f.Named, Named{Nation: strings.Clone(nation), User: strings.Clone(user)})
 	}
-	if repRaw == nil {
+	rep, ok := ext.Member("reporter")
+	if !ok || rep.Kind() == stix.KindNull {
 		return nil
 	}
-	rep, err := members(repRaw)
-	if err != nil {
-		return fmt.Errorf("reporter: %w", err)
+	if rep.Kind() != stix.KindObject {
+		return fmt.Errorf("reporter: %w", errNotObject)
 	}
-	var ref, consent string
-	if err := errors.Join(field(rep, "ref", &ref), field(rep, "consent", &consent)); err != nil {
+	ref, err1 := text(rep, "ref")
+	consent, err2 := text(rep, "consent")
+	if err := errors.Join(err1, err2); err != nil {
 		return fmt.Errorf("reporter: %w", err)
 	}
 	// An anonymised reporter keeps only its sector and size band, no ref.
@@ -264,7 +281,7 @@ func (s *Scales) extractSharing(f *Facts, top map[string]json.RawMessage) error 
 	if !strings.HasPrefix(ref, "identity--") {
 		return fmt.Errorf("reporter.ref %q: want an identity id", clip(ref))
 	}
-	f.Reporter = ref
+	f.Reporter = strings.Clone(ref)
 	f.Consent = ConsentNever // absent or unknown consent
 	for c, name := range consentNames {
 		if consent == name {
@@ -274,64 +291,60 @@ func (s *Scales) extractSharing(f *Facts, top map[string]json.RawMessage) error 
 	return nil
 }
 
-// members splits a JSON object into its members, refusing anything else and
-// duplicate names.
-func members(raw []byte) (map[string]json.RawMessage, error) {
-	trimmed := bytes.TrimLeft(raw, " \t\r\n")
-	if len(trimmed) == 0 || trimmed[0] != '{' {
-		return nil, errors.New("not a JSON object")
+var errNotObject = errors.New("not a JSON object")
+
+// text returns member name of o, a string; "" when it is absent or null.
+func text(o stix.View, name string) (string, error) {
+	m, ok := o.Member(name)
+	if !ok {
+		return "", nil
 	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(trimmed, &m); err != nil {
-		return nil, fmt.Errorf("invalid JSON: %w", err)
+	switch m.Kind() {
+	case stix.KindNull:
+		return "", nil
+	case stix.KindString:
+		s, _ := m.Str()
+		return s, nil
 	}
-	if n := countMembers(trimmed); n != len(m) {
-		return nil, fmt.Errorf("%d members but %d distinct names: a member appears twice", n, len(m))
+	return "", fmt.Errorf("%s: want a string, got %s", name, kindName(m.Kind()))
+}
+
+// array returns member name of o, an array; the zero View, which is empty, when
+// it is absent or null.
+func array(o stix.View, name string) (stix.View, error) {
+	m, ok := o.Member(name)
+	if !ok || m.Kind() == stix.KindNull {
+		return stix.View{}, nil
+	}
+	if m.Kind() != stix.KindArray {
+		return stix.View{}, fmt.Errorf("%s: want an array, got %s", name, kindName(m.Kind()))
 	}
 	return m, nil
 }
 
-// countMembers counts the members of the JSON object raw, which must be valid JSON
-// (json.Unmarshal has checked it): the colons outside strings at depth one.
-func countMembers(raw []byte) int {
-	n, depth, inString := 0, 0, false
-	for i := 0; i < len(raw); i++ {
-		c := raw[i]
-		if inString {
-			switch c {
-			case '\\':
-				i++
-			case '"':
-				inString = false
-			}
-			continue
-		}
-		switch c {
-		case '"':
-			inString = true
-		case '{', '[':
-			depth++
-		case '}', ']':
-			depth--
-		case ':':
-			if depth == 1 {
-				n++
-			}
+// texts returns member name of o, an array of strings, as array does. A null
+// element reads as "" (as encoding/json, which read these lists before, has it).
+func texts(o stix.View, name string) (stix.View, error) {
+	a, err := array(o, name)
+	if err != nil {
+		return a, err
+	}
+	for i := range a.Len() {
+		if k := a.Index(i).Kind(); k != stix.KindString && k != stix.KindNull {
+			return stix.View{}, fmt.Errorf("%s: want an array of strings, got a %s at [%d]", name, kindName(k), i)
 		}
 	}
-	return n
+	return a, nil
 }
 
-// field decodes member name of m into v when present and not null.
-func field(m map[string]json.RawMessage, name string, v any) error {
-	raw, ok := m[name]
-	if !ok || string(raw) == "null" {
-		return nil
-	}
-	if err := json.Unmarshal(raw, v); err != nil {
-		return fmt.Errorf("%s: %w", name, err)
-	}
-	return nil
+// elem is element i of an array that texts accepted.
+func elem(a stix.View, i int) string {
+	s, _ := a.Index(i).Str()
+	return s
+}
+
+func kindName(k stix.ValueKind) string {
+	return [...]string{"null", "boolean", "number", "string", "array", "object"}[k]
 }
 
 // structural reports whether a selector names content that identifies the object or

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -34,6 +35,10 @@ type auditState struct {
 	group store.AuditGroup
 
 	selHead, insRecord, insCheckpoint *sql.Stmt
+
+	// Used by commitAudit alone, which the group runs one at a time.
+	last     audit.Record      // the last record it appended; zero: read the trail's
+	insAfter map[int]*sql.Stmt // by number of rows: insert them if the trail ends at a seq
 
 	mu  sync.Mutex
 	ids map[int64]string // collection cid -> id; collections are never removed
@@ -69,7 +74,11 @@ func (s *Store) prepareAudit(ctx context.Context, key ed25519.PrivateKey) error 
 
 func (s *Store) closeAudit() error {
 	var errs []error
-	for _, st := range []*sql.Stmt{s.au.selHead, s.au.insRecord, s.au.insCheckpoint} {
+	sts := []*sql.Stmt{s.au.selHead, s.au.insRecord, s.au.insCheckpoint}
+	for _, st := range s.au.insAfter {
+		sts = append(sts, st)
+	}
+	for _, st := range sts {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}
@@ -77,12 +86,16 @@ func (s *Store) closeAudit() error {
 	return errors.Join(errs...)
 }
 
-// head reads the last record's seq and hash under the write transaction; the
-// zero Record when there is none.
+// head reads the last record's seq and hash under the write transaction tx, or
+// outside one when tx is nil; the zero Record when there is none.
 func (s *Store) head(tx *sql.Tx) (audit.Record, error) {
 	var last audit.Record
 	var h []byte
-	err := tx.StmtContext(context.Background(), s.au.selHead).QueryRow().Scan(&last.Seq, &h)
+	st := s.au.selHead
+	if tx != nil {
+		st = tx.StmtContext(context.Background(), st)
+	}
+	err := st.QueryRow().Scan(&last.Seq, &h)
 	if errors.Is(err, sql.ErrNoRows) {
 		return last, nil
 	}
@@ -134,80 +147,6 @@ func (s *Store) insertCheckpoint(tx *sql.Tx, r audit.Record) error {
 		return fmt.Errorf("audit checkpoint %d: %w", cp.Seq, err)
 	}
 	return nil
-}
-
-// encodeRefs is the objects column: a JSON array of [id, version] pairs. It is
-// written by hand, into one buffer of the right size, because a Put of a thousand
-// objects lists a thousand versions and encoding/json cost more than the rest of
-// the receipt.
-func encodeRefs(refs []audit.ObjectRef) string {
-	if len(refs) == 0 {
-		return ""
-	}
-	n := 2
-	for _, r := range refs {
-		n += len(r.ID) + len(r.Version) + 8
-	}
-	var b strings.Builder
-	b.Grow(n)
-	b.WriteByte('[')
-	for i, r := range refs {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteByte('[')
-		writeJSONString(&b, r.ID)
-		b.WriteByte(',')
-		writeJSONString(&b, r.Version)
-		b.WriteByte(']')
-	}
-	b.WriteByte(']')
-	return b.String()
-}
-
-// writeJSONString writes s as a JSON string. Chain lets no control character into
-// a record, but they are escaped all the same.
-func writeJSONString(b *strings.Builder, s string) {
-	const hex = "0123456789abcdef"
-	b.WriteByte('"')
-	clean := 0 // s[clean:i] needs no escape
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' {
-			continue
-		}
-		b.WriteString(s[clean:i])
-		clean = i + 1
-		if c < 0x20 {
-			b.WriteString(`\u00`)
-			b.WriteByte(hex[c>>4])
-			b.WriteByte(hex[c&0xf])
-		} else {
-			b.WriteByte('\\')
-			b.WriteByte(c)
-		}
-	}
-	b.WriteString(s[clean:])
-	b.WriteByte('"')
-}
-
-// unreadable stands for an objects column that is not what encodeRefs writes:
-// the record then fails its hash, and Verify reports it edited at its seq.
-var unreadable = []audit.ObjectRef{{ID: "(the objects column is unreadable)"}}
-
-func decodeRefs(s string) []audit.ObjectRef {
-	if s == "" {
-		return nil
-	}
-	var pairs [][2]string
-	if err := json.Unmarshal([]byte(s), &pairs); err != nil || len(pairs) == 0 {
-		return unreadable
-	}
-	refs := make([]audit.ObjectRef, len(pairs))
-	for i, p := range pairs {
-		refs[i] = audit.ObjectRef{ID: p[0], Version: p[1]}
-	}
-	return refs
 }
 
 // auditPut appends the receipt of a Put in its transaction tx.
@@ -265,7 +204,46 @@ func (s *Store) AppendAudit(ctx context.Context, entries ...audit.Entry) error {
 	return nil
 }
 
+// commitAudit appends the entries of a group commit. A page's disclosure is
+// one or two records, and a transaction (BEGIN, read the last record, insert,
+// COMMIT) cost more than the insert itself: so the records are inserted by one
+// statement, on their own, that adds them only if the trail still ends where
+// they were chained, and the last record this function appended stands for the
+// trail's end. If another write appended meanwhile (a Put, another process)
+// nothing is inserted; the end is then read and the records chained again.
+// Being one statement, the insert is atomic and durable like the transaction
+// was. A group that is due a checkpoint, or larger than a few records, takes
+// the transaction.
 func (s *Store) commitAudit(ctx context.Context, entries []audit.Entry) error {
+	a := &s.au
+	if len(entries) <= maxInsertAfter {
+		for range 3 {
+			last := a.last
+			if last.Seq == 0 {
+				var err error
+				if last, err = s.head(nil); err != nil {
+					return err
+				}
+			}
+			recs, err := audit.ChainAll(last, entries)
+			if err != nil {
+				return err
+			}
+			if a.key != nil && slices.ContainsFunc(recs, func(r audit.Record) bool { return audit.Due(r.Seq, audit.CheckpointEvery) }) {
+				break
+			}
+			a.last = audit.Record{}
+			n, err := s.insertAfter(ctx, last.Seq, recs)
+			if err != nil {
+				return err
+			}
+			if n == len(recs) {
+				a.last = recs[len(recs)-1]
+				return nil
+			}
+		}
+	}
+	a.last = audit.Record{}
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -275,6 +253,41 @@ func (s *Store) commitAudit(ctx context.Context, entries []audit.Entry) error {
 		return err
 	}
 	return tx.Commit()
+}
+
+// maxInsertAfter bounds the records commitAudit inserts in one statement.
+const maxInsertAfter = 8
+
+// insertAfter inserts recs, which follow record seq, if the trail ends at seq;
+// it returns how many rows it inserted (0 or all).
+func (s *Store) insertAfter(ctx context.Context, seq int64, recs []audit.Record) (int, error) {
+	a := &s.au
+	st := a.insAfter[len(recs)]
+	if st == nil {
+		q := `INSERT INTO audit_records (seq, prev, hash, kind, time_us, actor, subject, rule, objects, detail)
+			SELECT * FROM (VALUES ` + strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?), ", len(recs)), ", ") + `)
+			WHERE (SELECT coalesce(max(seq), 0) FROM audit_records) = ?`
+		var err error
+		if st, err = s.w.PrepareContext(ctx, q); err != nil {
+			return 0, fmt.Errorf("prepare audit insert: %w", err)
+		}
+		if a.insAfter == nil {
+			a.insAfter = make(map[int]*sql.Stmt)
+		}
+		a.insAfter[len(recs)] = st
+	}
+	args := make([]any, 0, 10*len(recs)+1)
+	for i := range recs {
+		r := &recs[i]
+		args = append(args, r.Seq, r.PrevHash[:], r.Hash[:], string(r.Kind), r.Time.UnixMicro(),
+			r.Actor, r.Subject, r.Rule, encodeRefs(r.Objects), string(r.Detail))
+	}
+	res, err := st.ExecContext(ctx, append(args, seq)...)
+	if err != nil {
+		return 0, fmt.Errorf("audit records %d…: %w", recs[0].Seq, err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
 }
 
 // SignAuditCheckpoint signs a checkpoint of the last record, unless it has one.

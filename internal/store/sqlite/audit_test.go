@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"quadshare/internal/audit"
 	"quadshare/internal/store"
@@ -59,6 +61,68 @@ func TestAuditObjectsColumn(t *testing.T) {
 	}
 }
 
+// TestAppendAuditAfterOtherWriters: AppendAudit chains after the last record it
+// appended itself until another write moves the end of the trail: a Put of this
+// store, or another process on the same file. Every append must then land after
+// the true end, the trail verify, and a checkpoint be signed when one is due.
+func TestAppendAuditAfterOtherWriters(t *testing.T) {
+	s := openTemp(t, WithAuditKey(storetest.AuditKey))
+	defer s.Close()
+	ctx := t.Context()
+	col := mustCollection(t, s)
+	other, err := Open(ctx, s.path, WithAuditKey(storetest.AuditKey)) // another process
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	page := func(n int) audit.Entry {
+		return audit.Entry{Kind: audit.Disclosure, Time: s.now(), Actor: "user:u", Subject: "collection:" + col,
+			Rule: "allow", Objects: []audit.ObjectRef{{ID: fmt.Sprintf("indicator--%d", n), Version: "v"}}}
+	}
+	want := []string{"create-collection"}
+	step := func(name string, fn func() error) {
+		t.Helper()
+		if err := fn(); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		want = append(want, name)
+	}
+	step("indicator--1", func() error { return s.AppendAudit(ctx, page(1)) })
+	step("indicator--2", func() error { return s.AppendAudit(ctx, page(2)) })
+	step("receipt", func() error { _, err := s.Put(ctx, col, "org-1", benchObjects(t, 0, 1)); return err })
+	step("indicator--3", func() error { return s.AppendAudit(ctx, page(3)) })
+	step("indicator--4", func() error { return other.AppendAudit(ctx, page(4)) })
+	step("indicator--5", func() error { return s.AppendAudit(ctx, page(5)) })
+	step("indicator--6", func() error { return other.AppendAudit(ctx, page(6)) })
+	step("indicator--7", func() error { return other.AppendAudit(ctx, page(7)) })
+	step("indicator--8", func() error { return s.AppendAudit(ctx, page(8), page(9)) })
+	want = append(want, "indicator--9")
+	var got []string
+	for _, r := range storetest.AuditTrail(t, s) {
+		switch {
+		case r.Kind == audit.Receipt:
+			got = append(got, "receipt")
+		case len(r.Objects) > 0:
+			got = append(got, r.Objects[0].ID)
+		default:
+			got = append(got, "create-collection")
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("trail %v\nwant  %v", got, want)
+	}
+	// Up to and past a checkpoint, signed in the transaction of its record.
+	for i := len(want); i < audit.CheckpointEvery+5; i++ {
+		if err := s.AppendAudit(ctx, page(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rep := storetest.VerifyAudit(t, s)
+	if !rep.OK() || rep.Records != audit.CheckpointEvery+5 || rep.Checkpoints != 1 || rep.Verified != 1 {
+		t.Fatalf("report %s, problems %v", rep, rep.Problems)
+	}
+}
+
 // TestAuditWithoutKey: records are chained, no checkpoint is signed.
 func TestAuditWithoutKey(t *testing.T) {
 	s := openTemp(t)
@@ -76,23 +140,94 @@ func TestAuditWithoutKey(t *testing.T) {
 	}
 }
 
+// refCases are object references of every shape the objects column must keep
+// exactly: ids with and without a canonical UUID, versions in and out of the
+// millisecond form, repeats, and text that needs escaping in JSON.
+var refCases = []audit.ObjectRef{
+	{ID: "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f", Version: "2024-01-01T00:00:00.000Z"},
+	{ID: "indicator--0a000000-0000-4000-8000-00000000000f", Version: "2024-01-01T00:00:00.000Z"},
+	{ID: "attack-pattern--0a000000-0000-4000-8000-00000000000f", Version: "2024-01-01T00:00:00.001Z"},
+	{ID: "indicator--8E2E2D2B-17d4-4cbf-938f-98ee46b3cd3f", Version: "2024-01-01T00:00:00Z"},
+	{ID: "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3", Version: "2024-01-01T00:00:00.123456Z"},
+	{ID: "x--y--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f", Version: "2024-02-30T00:00:00.000Z"},
+	{ID: "--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f", Version: "0969-01-01T00:00:00.000Z"},
+	{ID: "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f", Version: "1969-12-31T23:59:59.999Z"},
+	{ID: "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f", Version: "9999-12-31T23:59:59.999Z"},
+	{ID: "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f", Version: "1970-01-01T00:00:00.000Z"},
+	{ID: `indicator--"quoted"\back\slash`, Version: "2024-01-01T00:00:00.000Z"},
+	{ID: "x-ünïcode--✓", Version: ""},
+	{ID: "ctl\x01\x1f", Version: "v"},
+	{ID: "12:34", Version: "=@'~"},
+	{ID: "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f", Version: ""},
+	{ID: "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f", Version: ""},
+}
+
 func TestEncodeRefsRoundTrip(t *testing.T) {
-	refs := []audit.ObjectRef{
-		{ID: `indicator--"quoted"\back\slash`, Version: "2024-01-01T00:00:00.000Z"},
-		{ID: "x-ünïcode--✓", Version: ""},
-		{ID: "ctl\x01\x1f", Version: "v"},
-	}
-	enc := encodeRefs(refs)
-	var pairs [][2]string
-	if err := json.Unmarshal([]byte(enc), &pairs); err != nil {
-		t.Fatalf("%s: %v", enc, err)
-	}
-	if got := decodeRefs(enc); !slices.Equal(got, refs) {
-		t.Fatalf("round trip %s: %v", enc, got)
+	for i := range refCases {
+		for j := i + 1; j <= len(refCases); j++ {
+			refs := refCases[i:j]
+			enc := encodeRefs(refs)
+			if got := decodeRefs(enc); !slices.Equal(got, refs) {
+				t.Fatalf("round trip of %q\nas %q\ngives %q", refs, enc, got)
+			}
+		}
 	}
 	if encodeRefs(nil) != "" || decodeRefs("") != nil {
 		t.Fatal("no objects must be the empty column")
 	}
+	// A page of a hundred ids of one type and their versions stays below 4 KB,
+	// so that two records share a database page.
+	page := make([]audit.ObjectRef, 100)
+	for i := range page {
+		page[i] = audit.ObjectRef{ID: fmt.Sprintf("indicator--%08x-17d4-4cbf-938f-98ee46b3cd3f", i*7919),
+			Version: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(i) * 7777 * time.Second).Format(msLayout)}
+	}
+	if enc := encodeRefs(page); len(enc) > 3300 || !slices.Equal(decodeRefs(enc), page) {
+		t.Fatalf("a page of 100 is %d bytes: %.200s", len(enc), enc)
+	}
+}
+
+// TestDecodeJSONRefs: rows written before the compact form, a JSON array of
+// pairs, are read as they were written.
+func TestDecodeJSONRefs(t *testing.T) {
+	pairs := make([][2]string, len(refCases))
+	for i, r := range refCases {
+		pairs[i] = [2]string{r.ID, r.Version}
+	}
+	old, err := json.Marshal(pairs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := decodeRefs(string(old)); !slices.Equal(got, refCases) {
+		t.Fatalf("JSON column %s read as %q", old, got)
+	}
+}
+
+// TestDecodeRefsDamaged: a column that is not what encodeRefs writes reads as
+// unreadable, whatever was changed, so that Verify reports the record.
+func TestDecodeRefsDamaged(t *testing.T) {
+	good := encodeRefs(refCases)
+	for _, bad := range []string{"~", "~=" + good[2:], "not json", "[]", "~+9:indicator", "~'5:ab", "~'2:ab",
+		"~'2:ab=", "~'02:ab@", good + "=", good[:len(good)-1], "~+9:indicator" + strings.Repeat("A", 22) + "@AAA"} {
+		if got := decodeRefs(bad); !slices.Equal(got, unreadable) {
+			t.Errorf("decodeRefs(%q) = %q, want unreadable", bad, got)
+		}
+	}
+}
+
+// FuzzRefs: any references come back exactly; any column decodes without panic.
+func FuzzRefs(f *testing.F) {
+	f.Add("indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f", "2024-01-01T00:00:00.000Z", "x--y", "2024-01-01T00:00:00Z")
+	f.Add("", "", "~", "=")
+	f.Fuzz(func(t *testing.T, id1, v1, id2, v2 string) {
+		refs := []audit.ObjectRef{{ID: id1, Version: v1}, {ID: id2, Version: v2}, {ID: id2, Version: v1}, {ID: id1, Version: v1}}
+		if got := decodeRefs(encodeRefs(refs)); !slices.Equal(got, refs) {
+			t.Fatalf("round trip of %q gives %q", refs, got)
+		}
+		for _, col := range []string{id1, "~" + id1 + v1, encodeRefs(refs)[:len(id2)%len(encodeRefs(refs))]} {
+			decodeRefs(col)
+		}
+	})
 }
 
 // BenchmarkReceipt measures what the audit receipt adds to a Put: building the

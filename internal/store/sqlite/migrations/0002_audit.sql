@@ -2,7 +2,8 @@
 --
 -- One row per record, one column per field, so that the trail can be queried
 -- ("what went to peer:jp last week"). time_us is microseconds since the Unix epoch;
--- objects is a JSON array of [id, version] pairs, '' when none; detail is the
+-- objects lists the [id, version] pairs, '' when none (a JSON array in rows written
+-- before the compact form of refs.go, which later rows use); detail is the
 -- canonical JSON object, '' when none. Records are appended in the transaction of
 -- the action they record, by the single writer, which chains after the last row
 -- (the end of the seq index: no head row to keep up to date).

@@ -1,0 +1,34 @@
+package sqlite
+
+import (
+	"fmt"
+	"testing"
+
+	"quadshare/internal/audit"
+	"quadshare/internal/store/storetest"
+)
+
+// BenchmarkDisclosure measures AppendAudit of one disclosure record naming n
+// object versions, as the gate records a TAXII page: what the trail adds to a
+// read, and how much of it grows with the page.
+func BenchmarkDisclosure(b *testing.B) {
+	for _, n := range []int{1, 10, 40, 60, 90, 100, 200} {
+		b.Run(fmt.Sprintf("objects=%d", n), func(b *testing.B) {
+			s := openTemp(b, WithAuditKey(storetest.AuditKey))
+			defer s.Close()
+			refs := make([]audit.ObjectRef, n)
+			for i := range refs {
+				refs[i] = audit.ObjectRef{ID: fmt.Sprintf("indicator--%08x-0000-4000-8000-000000000000", i), Version: "2026-01-01T00:00:00.000Z"}
+			}
+			e := audit.Entry{Kind: audit.Disclosure, Time: s.now(), Actor: "user:analyst", Subject: "collection:c",
+				Rule: "allow", Objects: refs, Detail: []byte(`{"endpoint":"objects"}`)}
+			c0 := cpuTime()
+			for b.Loop() {
+				if err := s.AppendAudit(b.Context(), e); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64((cpuTime()-c0).Microseconds())/float64(b.N), "cpu-µs/op")
+		})
+	}
+}
