@@ -33,7 +33,7 @@ type auditState struct {
 	key   ed25519.PrivateKey // nil: sign nothing
 	group store.AuditGroup
 
-	selHead, insRecord, insCheckpoint *sql.Stmt
+	selHead, insRecord, insCheckpoint, insDisclosed *sql.Stmt
 
 	mu  sync.Mutex
 	ids map[int64]string // collection cid -> id; collections are never removed
@@ -61,6 +61,9 @@ func (s *Store) prepareAudit(ctx context.Context, key ed25519.PrivateKey) error 
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	a.insCheckpoint = prep(`INSERT INTO audit_checkpoints (seq, hash, time_us, signature) VALUES (?, ?, ?, ?)
 		ON CONFLICT (seq) DO NOTHING`)
+	// The object ids of a disclosure, from the objects column as written: one
+	// statement per record however many objects it names.
+	a.insDisclosed = prep(`INSERT OR IGNORE INTO audit_disclosed (object_id, seq) SELECT value ->> 0, ? FROM json_each(?)`)
 	if err != nil {
 		return fmt.Errorf("prepare audit: %w", err)
 	}
@@ -69,7 +72,7 @@ func (s *Store) prepareAudit(ctx context.Context, key ed25519.PrivateKey) error 
 
 func (s *Store) closeAudit() error {
 	var errs []error
-	for _, st := range []*sql.Stmt{s.au.selHead, s.au.insRecord, s.au.insCheckpoint} {
+	for _, st := range []*sql.Stmt{s.au.selHead, s.au.insRecord, s.au.insCheckpoint, s.au.insDisclosed} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}
@@ -111,9 +114,15 @@ func (s *Store) appendAudit(tx *sql.Tx, entries []audit.Entry) error {
 	ins := tx.StmtContext(bg, s.au.insRecord)
 	for i := range recs {
 		r := &recs[i]
+		refs := encodeRefs(r.Objects)
 		if _, err := ins.ExecContext(bg, r.Seq, r.PrevHash[:], r.Hash[:], string(r.Kind), r.Time.UnixMicro(),
-			r.Actor, r.Subject, r.Rule, encodeRefs(r.Objects), string(r.Detail)); err != nil {
+			r.Actor, r.Subject, r.Rule, refs, string(r.Detail)); err != nil {
 			return fmt.Errorf("audit record %d: %w", r.Seq, err)
+		}
+		if r.Kind == audit.Disclosure && refs != "" {
+			if _, err := tx.StmtContext(bg, s.au.insDisclosed).ExecContext(bg, r.Seq, refs); err != nil {
+				return fmt.Errorf("audit record %d: disclosed objects: %w", r.Seq, err)
+			}
 		}
 		if s.au.key != nil && audit.Due(r.Seq, audit.CheckpointEvery) {
 			if err := s.insertCheckpoint(tx, *r); err != nil {
@@ -310,6 +319,12 @@ func (s *Store) AuditRecords(ctx context.Context, afterSeq int64, limit int) ([]
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: audit records: %w", err)
 	}
+	return scanAuditRecords(rows)
+}
+
+// scanAuditRecords reads rows of (seq, prev, hash, kind, time_us, actor, subject,
+// rule, objects, detail) and closes them.
+func scanAuditRecords(rows *sql.Rows) ([]audit.Record, error) {
 	defer rows.Close()
 	var out []audit.Record
 	for rows.Next() {
@@ -332,6 +347,51 @@ func (s *Store) AuditRecords(ctx context.Context, afterSeq int64, limit int) ([]
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlite: audit records: %w", err)
+	}
+	return out, nil
+}
+
+// AuditDisclosures returns the disclosure records naming objectID, newest first,
+// through audit_disclosed.
+func (s *Store) AuditDisclosures(ctx context.Context, objectID string, limit int) ([]audit.Record, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT r.seq, r.prev, r.hash, r.kind, r.time_us, r.actor, r.subject, r.rule, r.objects, r.detail
+		FROM audit_disclosed d JOIN audit_records r ON r.seq = d.seq
+		WHERE d.object_id = ? ORDER BY d.seq DESC LIMIT ?`, objectID, store.AuditPageLimit(limit))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: audit disclosures: %w", err)
+	}
+	return scanAuditRecords(rows)
+}
+
+// AuditTally counts the records of actors since since, through audit_records_actor.
+func (s *Store) AuditTally(ctx context.Context, actors []string, since time.Time) ([]store.AuditCount, error) {
+	if len(actors) == 0 {
+		return nil, nil
+	}
+	if len(actors) > store.MaxTallyActors {
+		return nil, fmt.Errorf("sqlite: audit tally: more than %d actors", store.MaxTallyActors)
+	}
+	names, _ := json.Marshal(actors) // strings always marshal
+	rows, err := s.r.QueryContext(ctx, `SELECT kind, rule, count(*),
+			coalesce(sum(CASE WHEN objects = '' THEN 0 ELSE json_array_length(objects) END), 0)
+		FROM audit_records WHERE actor IN (SELECT value FROM json_each(?)) AND time_us >= ?
+		GROUP BY kind, rule ORDER BY kind, rule`, string(names), since.UnixMicro())
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: audit tally: %w", err)
+	}
+	defer rows.Close()
+	var out []store.AuditCount
+	for rows.Next() {
+		var c store.AuditCount
+		var kind string
+		if err := rows.Scan(&kind, &c.Rule, &c.Records, &c.Objects); err != nil {
+			return nil, fmt.Errorf("sqlite: audit tally: %w", err)
+		}
+		c.Kind = audit.Kind(kind)
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: audit tally: %w", err)
 	}
 	return out, nil
 }

@@ -65,6 +65,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"AuditFailedAction", testAuditFailedAction},
 		{"AuditReceipt", testAuditReceipt},
 		{"AuditAdminActions", testAuditAdminActions},
+		{"AuditLookups", testAuditLookups},
 		{"JobTakeover", testJobTakeover},
 		{"JobsRunOnce", testJobsRunOnce},
 		{"Operators", testOperators},
