@@ -72,6 +72,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ReportVersions", testReportVersions},
 		{"ReportConcurrentUpdates", testReportConcurrentUpdates},
 		{"ReportQueries", testReportQueries},
+		{"ReportsPerDay", testReportsPerDay},
 		{"ReportChanges", testReportChanges},
 		{"ReportAudit", testReportAudit},
 	}
