@@ -22,10 +22,13 @@ const chartDays = 14
 type dashboardData struct {
 	New, Overdue, DueSoon []reportapi.View
 	Chart                 chart
+	Partners              []partnerRow
+	PartnerChart          chart
 }
 
 // dashboard shows analysts the new reports, the deadlines overdue and due in the
-// next day, and a chart of the reports received each day.
+// next day, a chart of the reports received each day, and for each partner node
+// the traffic of the last day and week and the health of the link.
 func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	ctx := r.Context()
 	now := s.cfg.Now().UTC()
@@ -46,36 +49,23 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, p *auth.Princ
 			data.DueSoon = append(data.DueSoon, v)
 		}
 	}
-	// Reports received per day: newest first, stop at the first older than the chart.
+	// Reports received per day: one count by day from the store's index.
 	start := now.Truncate(24*time.Hour).AddDate(0, 0, -(chartDays - 1))
-	counts := make([]int, chartDays)
-	q := store.ReportQuery{Limit: 1000}
-	for range 20 { // at most 20000 reports read for the chart
-		recs, err := s.st.Reports(ctx, q)
-		if err != nil {
-			return err
-		}
-		old := false
-		for _, rec := range recs {
-			if rec.Created.Before(start) {
-				old = true
-				break
-			}
-			if d := int(rec.Created.Sub(start) / (24 * time.Hour)); d >= 0 && d < chartDays {
-				counts[d]++
-			}
-		}
-		if old || len(recs) < q.Limit {
-			break
-		}
-		last := recs[len(recs)-1]
-		q.AfterTime, q.AfterID = last.Created, last.ID
+	counts, err := s.st.ReportsPerDay(ctx, start, chartDays)
+	if err != nil {
+		return err
 	}
 	labels := make([]string, chartDays)
 	for i := range labels {
 		labels[i] = start.AddDate(0, 0, i).Format("01-02")
 	}
 	data.Chart = barChart("Reports received per day", labels, counts)
+	if data.Partners, err = s.partnerTraffic(ctx, now); err != nil {
+		return err
+	}
+	if len(data.Partners) > 0 {
+		data.PartnerChart = partnerChart(data.Partners)
+	}
 	s.render(w, r, http.StatusOK, "dashboard", p, "Dashboard", data)
 	return nil
 }

@@ -124,6 +124,7 @@ var funcs = template.FuncMap{
 	"field": func(name, label string, d formData) formField {
 		return formField{Name: name, Label: label, Errors: d.Errors[name]}
 	},
+	"prev": func(seq int64) int64 { return max(0, seq-1) }, // the audit page after= that starts at seq
 	"timep": func(t *time.Time) string {
 		if t == nil || t.IsZero() {
 			return "—"
