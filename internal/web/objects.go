@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"html/template"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -65,7 +66,7 @@ type objectsData struct {
 	Type, Q     string
 	From, To    string // dates, yyyy-mm-dd
 	Rows        []objectRow
-	Next        string // query string of the next page, "" when none
+	Next        template.URL // the next page, "" when none: built here from escaped parts
 	Searched    bool
 	Message     string
 	Shown       string // title of the collection listed
@@ -202,7 +203,8 @@ func (s *Server) objects(w http.ResponseWriter, r *http.Request, p *auth.Princip
 			}
 		}
 		data.Filter.set(next)
-		data.Next = next.Encode()
+		// html/template would escape a bare query string as one value.
+		data.Next = template.URL(Prefix + "objects?" + next.Encode())
 		data.Scanned = data.Filter.active() && len(entries) < PageSize
 	}
 	s.render(w, r, http.StatusOK, "objects", p, "Objects", data)
