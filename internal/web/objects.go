@@ -121,36 +121,8 @@ func (s *Server) objects(w http.ResponseWriter, r *http.Request, p *auth.Princip
 	}
 	if data.Q != "" {
 		data.Searched = true
-		for _, c := range chosen {
-			limit := PageSize
-			if data.Filter.active() {
-				limit = 4 * PageSize // the filters then keep some of them
-			}
-			found, err := s.st.Search(ctx, store.SearchQuery{Text: data.Q, Collections: []string{c.ID}, Types: types, Limit: limit})
-			if err != nil {
-				return err
-			}
-			if c.Rights.OnlySubmitter != "" || data.Filter.active() {
-				kept := found[:0]
-				for i := range found {
-					if (c.Rights.OnlySubmitter == "" || found[i].Submitter == c.Rights.OnlySubmitter) && data.Filter.match(s.gate, &found[i]) {
-						kept = append(kept, found[i])
-					}
-				}
-				found = kept
-			}
-			if room := PageSize - len(data.Rows); len(found) > room { // record only what is shown
-				found = found[:room]
-			}
-			shown, err := s.gate.ReleaseTo(ctx, p, c.Rights, c.ID, "web-search", found)
-			if err != nil {
-				return err
-			}
-			data.Rows = append(data.Rows, rows(c.ID, shown)...)
-			if len(data.Rows) >= PageSize {
-				data.Rows = data.Rows[:PageSize]
-				break
-			}
+		if err := s.search(ctx, p, &data, chosen, types); err != nil {
+			return err
 		}
 		s.render(w, r, http.StatusOK, "objects", p, "Objects", data)
 		return nil
@@ -208,6 +180,62 @@ func (s *Server) objects(w http.ResponseWriter, r *http.Request, p *auth.Princip
 		data.Scanned = data.Filter.active() && len(entries) < PageSize
 	}
 	s.render(w, r, http.StatusOK, "objects", p, "Objects", data)
+	return nil
+}
+
+// search finds the best matches of data.Q in the chosen collections with one
+// query of the store (one per collection would walk the matches of a word that
+// is common elsewhere once for each), keeps those that pass the user's rights
+// and the filters, and releases at most PageSize of them through the gate,
+// collection by collection, in the order of the store.
+func (s *Server) search(ctx context.Context, p *auth.Principal, data *objectsData, chosen []readable, types []string) error {
+	limit := PageSize
+	if data.Filter.active() {
+		limit = 4 * PageSize // the filters then keep some of them
+	}
+	ids := make([]string, len(chosen))
+	byID := make(map[string]readable, len(chosen))
+	for i, c := range chosen {
+		ids[i], byID[c.ID] = c.ID, c
+	}
+	found, err := s.st.Search(ctx, store.SearchQuery{Text: data.Q, Collections: ids, Types: types, Limit: limit})
+	if err != nil {
+		return err
+	}
+	// Record only what is shown: the page's worth that passes rights and filters.
+	groups := map[string][]store.Entry{}
+	var order []string
+	n := 0
+	for i := range found {
+		c, ok := byID[found[i].Collection]
+		if !ok || c.Rights.OnlySubmitter != "" && found[i].Submitter != c.Rights.OnlySubmitter || !data.Filter.match(s.gate, &found[i]) {
+			continue
+		}
+		if groups[c.ID] == nil {
+			order = append(order, c.ID)
+		}
+		groups[c.ID] = append(groups[c.ID], found[i])
+		if n++; n == PageSize {
+			break
+		}
+	}
+	shownBy := map[string][]store.Entry{}
+	for _, id := range order {
+		if shownBy[id], err = s.gate.ReleaseTo(ctx, p, byID[id].Rights, id, "web-search", groups[id]); err != nil {
+			return err
+		}
+	}
+	// Back in the store's order, each as released (redacted where the policy
+	// says): a collection's released entries keep their order, and an object
+	// has one latest version per collection.
+	next := map[string]int{}
+	for i := range found {
+		id := found[i].Collection
+		if k, sh := next[id], shownBy[id]; k < len(sh) && sh[k].Object.ID == found[i].Object.ID {
+			data.Rows = append(data.Rows, rows(id, sh[k:k+1])...)
+			next[id] = k + 1
+		}
+	}
 	return nil
 }
 

@@ -19,9 +19,13 @@ import (
 // chartDays is how many days the dashboard's chart covers.
 const chartDays = 14
 
+// dueShown bounds the reports the dashboard lists by deadline.
+const dueShown = 50
+
 type dashboardData struct {
 	New, Overdue, DueSoon []reportapi.View
 	Chart                 chart
+	MoreDue               bool // more reports are due than listed
 	Partners              []partnerRow
 	PartnerChart          chart
 }
@@ -37,18 +41,19 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, p *auth.Princ
 	if data.New, err = s.reports.Reports(ctx, p, store.ReportQuery{Statuses: []string{string(report.StatusNew)}, Limit: 20}, false); err != nil {
 		return err
 	}
-	due, err := s.reports.Reports(ctx, p, store.ReportQuery{WithDue: true, Limit: 100}, false)
+	// Views only of the reports shown: open, due before tomorrow, earliest first.
+	due, err := s.reports.DueBefore(ctx, p, now.Add(24*time.Hour), dueShown)
 	if err != nil {
 		return err
 	}
 	for _, v := range due {
-		switch {
-		case v.Overdue:
+		if v.Overdue {
 			data.Overdue = append(data.Overdue, v)
-		case v.Due != nil && v.Due.Before(now.Add(24*time.Hour)):
+		} else {
 			data.DueSoon = append(data.DueSoon, v)
 		}
 	}
+	data.MoreDue = len(due) == dueShown
 	// Reports received per day: one count by day from the store's index.
 	start := now.Truncate(24*time.Hour).AddDate(0, 0, -(chartDays - 1))
 	counts, err := s.st.ReportsPerDay(ctx, start, chartDays)

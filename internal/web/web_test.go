@@ -430,7 +430,7 @@ func (e *env) putFrom(peerName, submitter string, raws ...[]byte) {
 const peerOrgID = "0d3c7a52-4d0e-4c55-8f57-2b1b3a1c0002" // the JP node's organisation in newEnv
 
 // jpPeer pins a JP partner node whose objects are signed by the returned signer.
-func jpPeer(t *testing.T, e *env) *provenance.Signer {
+func jpPeer(t testing.TB, e *env) *provenance.Signer {
 	t.Helper()
 	key := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{9}, ed25519.SeedSize))
 	sg, err := provenance.NewSigner("JP", "identity--7a1b2c3d-0000-4000-8000-000000000001", key)
@@ -444,7 +444,7 @@ func jpPeer(t *testing.T, e *env) *provenance.Signer {
 	return sg
 }
 
-func sign(t *testing.T, sg *provenance.Signer, raw string) []byte {
+func sign(t testing.TB, sg *provenance.Signer, raw string) []byte {
 	t.Helper()
 	b, err := sg.Sign([]byte(raw))
 	if err != nil {

@@ -208,6 +208,9 @@ func decodeRefs(s string) []audit.ObjectRef {
 	if s == "" {
 		return nil
 	}
+	if refs, ok := decodePlainRefs(s); ok {
+		return refs
+	}
 	var pairs [][2]string
 	if err := json.Unmarshal([]byte(s), &pairs); err != nil || len(pairs) == 0 {
 		return unreadable
@@ -217,6 +220,41 @@ func decodeRefs(s string) []audit.ObjectRef {
 		refs[i] = audit.ObjectRef{ID: p[0], Version: p[1]}
 	}
 	return refs
+}
+
+// decodePlainRefs reads the objects column as encodeRefs writes it when no
+// string needed an escape, which is every STIX id and version: a scan of the
+// text instead of encoding/json, which cost a page of 50 receipts of 1000
+// objects each about 50 ms. ok is false for anything else.
+func decodePlainRefs(s string) (refs []audit.ObjectRef, ok bool) {
+	if strings.IndexByte(s, '\\') >= 0 || len(s) < 2 || s[0] != '[' || s[len(s)-1] != ']' {
+		return nil, false
+	}
+	body := s[1 : len(s)-1]
+	refs = make([]audit.ObjectRef, 0, strings.Count(body, `"],["`)+1)
+	for body != "" {
+		// ["id","version"] then "," or the end
+		if !strings.HasPrefix(body, `["`) {
+			return nil, false
+		}
+		id, rest, found := strings.Cut(body[2:], `","`)
+		if !found || strings.IndexByte(id, '"') >= 0 {
+			return nil, false
+		}
+		ver, rest, found := strings.Cut(rest, `"]`)
+		if !found || strings.IndexByte(ver, '"') >= 0 {
+			return nil, false
+		}
+		refs = append(refs, audit.ObjectRef{ID: id, Version: ver})
+		if rest == "" {
+			break
+		}
+		if rest[0] != ',' || len(rest) == 1 {
+			return nil, false
+		}
+		body = rest[1:]
+	}
+	return refs, len(refs) > 0
 }
 
 // auditPut appends the receipt of a Put in its transaction tx.

@@ -130,3 +130,33 @@ func BenchmarkReceipt(b *testing.B) {
 		})
 	}
 }
+
+// FuzzDecodeRefs checks that the plain fast path of decodeRefs reads what
+// encoding/json reads, and refuses what it cannot.
+func FuzzDecodeRefs(f *testing.F) {
+	f.Add(encodeRefs([]audit.ObjectRef{{ID: "indicator--00000000-0000-4000-8000-000000000001", Version: "2026-01-01T00:00:00.000Z"}, {ID: "malware--x", Version: "v"}}))
+	f.Add(`[["a","b"]]`)
+	f.Add(`[["a","b"],]`)
+	f.Add(`[["a","b"]x]`)
+	f.Add(`[["a"b","c"]]`)
+	f.Add(`[["a","b","c"]]`)
+	f.Add(`[]`)
+	f.Fuzz(func(t *testing.T, s string) {
+		got, ok := decodePlainRefs(s)
+		if !ok {
+			return
+		}
+		var pairs [][2]string
+		if err := json.Unmarshal([]byte(s), &pairs); err != nil {
+			t.Fatalf("fast path read %q, which is not JSON: %v", s, err)
+		}
+		if len(pairs) != len(got) {
+			t.Fatalf("%q: %d refs, json %d", s, len(got), len(pairs))
+		}
+		for i, p := range pairs {
+			if got[i].ID != p[0] || got[i].Version != p[1] {
+				t.Fatalf("%q: ref %d is %v, json %v", s, i, got[i], p)
+			}
+		}
+	})
+}

@@ -806,28 +806,55 @@ func (s *Store) Search(ctx context.Context, q store.SearchQuery) ([]store.Entry,
 	if err := s.idx.catchUp(ctx); err != nil {
 		return nil, fmt.Errorf("sqlite: search: index: %w", err)
 	}
-	query := `SELECT ` + entryColumns + ` FROM search.fts f
-		JOIN objects o ON o.oid = f.rowid
-		JOIN entries e ON e.oid = o.oid` + b.where() + `
-		ORDER BY f.rank, e.date_added LIMIT ?`
-	rows, err := s.r.QueryContext(ctx, query, append(b.args, clampLimit(q.Limit))...)
+	// The newest candidates first (the index's rowid order, which a LIMIT stops
+	// early), then the best of them: ranking every match of a common word cost
+	// time in proportion to the store.
+	from := `search.fts f JOIN objects o ON o.oid = f.rowid JOIN entries e ON e.oid = o.oid`
+	query := `SELECT date_added, submitter, id, type, spec_version, created, modified, revoked, name, description, raw, cid FROM (
+		SELECT ` + entryColumns + `, e.cid AS cid, f.rank AS score, f.rowid AS fid FROM ` + from + b.where() + `
+		ORDER BY fid DESC LIMIT ?)
+		ORDER BY score, date_added LIMIT ?`
+	rows, err := s.r.QueryContext(ctx, query, append(b.args, store.SearchCandidates, clampLimit(q.Limit))...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: search: %w", err)
 	}
 	defer rows.Close()
 	var out []store.Entry
+	var cids []int64
 	for rows.Next() {
-		e, err := scanEntry(rows)
+		var cid int64
+		e, err := scanEntry(extraColumn{rows, &cid})
 		if err != nil {
 			return nil, fmt.Errorf("sqlite: search: %w", err)
 		}
 		out = append(out, e)
+		cids = append(cids, cid)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlite: search: %w", err)
 	}
+	rows.Close()
+	ids := map[int64]string{}
+	for i, cid := range cids {
+		id, ok := ids[cid]
+		if !ok {
+			if err := s.r.QueryRowContext(ctx, `SELECT id FROM collections WHERE cid = ?`, cid).Scan(&id); err != nil {
+				return nil, fmt.Errorf("sqlite: search: collection %d: %w", cid, err)
+			}
+			ids[cid] = id
+		}
+		out[i].Collection = id
+	}
 	return out, nil
 }
+
+// extraColumn scans one more column after those its caller asks for.
+type extraColumn struct {
+	sc    scanner
+	extra any
+}
+
+func (x extraColumn) Scan(dest ...any) error { return x.sc.Scan(append(dest, x.extra)...) }
 
 // Count returns the entries of a collection, or with "" the stored object versions.
 func (s *Store) Count(ctx context.Context, collection string) (int, error) {
