@@ -5,8 +5,10 @@ import (
 	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 
 	"quadshare/internal/audit"
 	"quadshare/internal/store"
@@ -159,4 +161,38 @@ func FuzzDecodeRefs(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestDisclosedBackfill opens a database written before migration 21 and finds
+// the disclosures recorded then through the new index.
+func TestDisclosedBackfill(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "q.db")
+	s, err := Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := storetest.NewID("indicator")
+	if err := s.AppendAudit(t.Context(),
+		audit.Entry{Kind: audit.Disclosure, Time: time.Now(), Actor: "peer:JP", Rule: "r", Objects: []audit.ObjectRef{{ID: id, Version: "v1"}, {ID: id, Version: "v2"}}},
+		audit.Entry{Kind: audit.Receipt, Time: time.Now(), Actor: "peer:jp", Objects: []audit.ObjectRef{{ID: id, Version: "v1"}}},
+	); err != nil {
+		t.Fatal(err)
+	}
+	// Back to version 20: the index and its table as they were not.
+	for _, q := range []string{`DROP TABLE audit_disclosed`, `DROP INDEX audit_records_actor`, `DELETE FROM schema_migrations WHERE version = 21`} {
+		if _, err := s.w.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if s, err = Open(t.Context(), path); err != nil {
+		t.Fatalf("reopen: %v", err)
+	}
+	defer s.Close()
+	recs, err := s.AuditDisclosures(t.Context(), id, 10)
+	if err != nil || len(recs) != 1 || recs[0].Seq != 1 || len(recs[0].Objects) != 2 {
+		t.Fatalf("disclosures after the migration: %+v, %v", recs, err)
+	}
 }
