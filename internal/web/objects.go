@@ -276,20 +276,24 @@ func (s *Server) listPage(ctx context.Context, sq store.Query, f objectFilter) (
 }
 
 // filterChoices are the TLP levels, the sectors of the common list, and the
-// nations of this node and its partners.
+// nations of this node, of its partner organisations and of its agreements
+// (not read from the peers, whose listing counts their queues).
 func (s *Server) filterChoices(ctx context.Context, own string) (filterChoices, error) {
-	peers, err := s.st.Peers(ctx)
+	orgs, err := s.st.Organisations(ctx)
 	if err != nil {
 		return filterChoices{}, err
 	}
 	nations := []string{own}
-	for _, p := range peers {
-		if !slices.Contains(nations, p.Nation) {
-			nations = append(nations, p.Nation)
+	for _, o := range orgs {
+		if o.Kind == store.KindPartner {
+			nations = append(nations, o.Nation)
 		}
 	}
+	for _, a := range s.gate.Policy().Config().Agreements {
+		nations = append(nations, a.Partner)
+	}
 	slices.Sort(nations)
-	return filterChoices{TLPs: tlps, Sectors: policy.SectorNames(), Nations: nations}, nil
+	return filterChoices{TLPs: tlps, Sectors: policy.SectorNames(), Nations: slices.Compact(nations)}, nil
 }
 
 func rows(collection string, es []store.Entry) []objectRow {
