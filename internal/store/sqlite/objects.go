@@ -788,9 +788,22 @@ func (s *Store) Search(ctx context.Context, q store.SearchQuery) ([]store.Entry,
 		}
 		match.WriteString(`"` + w + `"`)
 	}
-	match.WriteByte('*')
+	// The words as typed first: a word that many objects contain is then a walk
+	// of its list of objects, newest first, that the LIMIT stops early. Only when
+	// they match less than asked, the last word as a prefix too, which the index
+	// answers by merging the lists of every word with that prefix: a cost in
+	// proportion to their matches.
+	es, err := s.searchMatch(ctx, q, match.String())
+	if err != nil || len(es) >= clampLimit(q.Limit) {
+		return es, err
+	}
+	return s.searchMatch(ctx, q, match.String()+"*")
+}
+
+// searchMatch is Search with an FTS5 match expression.
+func (s *Store) searchMatch(ctx context.Context, q store.SearchQuery, match string) ([]store.Entry, error) {
 	var b sqlBuilder
-	b.add("f.fts MATCH ?", match.String())
+	b.add("f.fts MATCH ?", match)
 	if len(q.Collections) > 0 {
 		if len(q.Collections) > maxFilterValues {
 			return nil, fmt.Errorf("sqlite: search: %d collections, at most %d", len(q.Collections), maxFilterValues)
