@@ -33,7 +33,8 @@ type Audit interface {
 
 	// AuditDisclosures returns the disclosure records that name object id, newest
 	// first, at most limit (clamped as AuditRecords clamps it), from an index of
-	// the disclosed object ids: never a walk of the trail.
+	// the disclosed objects: never a walk of the trail. Only objects the store
+	// holds are indexed (the gate discloses nothing else).
 	AuditDisclosures(ctx context.Context, objectID string, limit int) ([]audit.Record, error)
 	// AuditTally counts the records of the given actors (exact names) at or after
 	// since, and the object versions they name, per kind and rule, from an index of

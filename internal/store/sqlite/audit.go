@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -61,9 +63,14 @@ func (s *Store) prepareAudit(ctx context.Context, key ed25519.PrivateKey) error 
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	a.insCheckpoint = prep(`INSERT INTO audit_checkpoints (seq, hash, time_us, signature) VALUES (?, ?, ?, ?)
 		ON CONFLICT (seq) DO NOTHING`)
-	// The object ids of a disclosure, from the objects column as written: one
-	// statement per record however many objects it names.
-	a.insDisclosed = prep(`INSERT OR IGNORE INTO audit_disclosed (object_id, seq) SELECT value ->> 0, ? FROM json_each(?)`)
+	// The objects of a disclosure, given as a JSON array of their id hashes, by
+	// the oid of the first stored version with that hash (objects_idh answers it
+	// alone): one statement per record however many objects it names. The
+	// reader drops a record that does not name its object: a hash shared by two
+	// ids would cost a lookup, never a wrong answer.
+	a.insDisclosed = prep(`INSERT OR IGNORE INTO audit_disclosed (oid, seq) SELECT oid, ? FROM (
+		SELECT (SELECT min(o.oid) FROM objects o WHERE o.idh = j.value) AS oid FROM json_each(?) j)
+		WHERE oid IS NOT NULL`)
 	if err != nil {
 		return fmt.Errorf("prepare audit: %w", err)
 	}
@@ -119,8 +126,8 @@ func (s *Store) appendAudit(tx *sql.Tx, entries []audit.Entry) error {
 			r.Actor, r.Subject, r.Rule, refs, string(r.Detail)); err != nil {
 			return fmt.Errorf("audit record %d: %w", r.Seq, err)
 		}
-		if r.Kind == audit.Disclosure && refs != "" {
-			if _, err := tx.StmtContext(bg, s.au.insDisclosed).ExecContext(bg, r.Seq, refs); err != nil {
+		if r.Kind == audit.Disclosure && len(r.Objects) > 0 {
+			if _, err := tx.StmtContext(bg, s.au.insDisclosed).ExecContext(bg, r.Seq, disclosedKeys(r.Objects)); err != nil {
 				return fmt.Errorf("audit record %d: disclosed objects: %w", r.Seq, err)
 			}
 		}
@@ -198,6 +205,23 @@ func writeJSONString(b *strings.Builder, s string) {
 	}
 	b.WriteString(s[clean:])
 	b.WriteByte('"')
+}
+
+// disclosedKeys are the id hashes of the distinct objects of refs as a JSON
+// array, for insDisclosed.
+func disclosedKeys(refs []audit.ObjectRef) string {
+	b := make([]byte, 0, len(refs)*21+2)
+	b = append(b, '[')
+	for i, r := range refs {
+		if i > 0 && r.ID == refs[i-1].ID { // versions of one object side by side
+			continue
+		}
+		if len(b) > 1 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, idHash(r.ID), 10)
+	}
+	return string(append(b, ']'))
 }
 
 // unreadable stands for an objects column that is not what encodeRefs writes:
@@ -394,11 +418,19 @@ func scanAuditRecords(rows *sql.Rows) ([]audit.Record, error) {
 func (s *Store) AuditDisclosures(ctx context.Context, objectID string, limit int) ([]audit.Record, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT r.seq, r.prev, r.hash, r.kind, r.time_us, r.actor, r.subject, r.rule, r.objects, r.detail
 		FROM audit_disclosed d JOIN audit_records r ON r.seq = d.seq
-		WHERE d.object_id = ? ORDER BY d.seq DESC LIMIT ?`, objectID, store.AuditPageLimit(limit))
+		WHERE d.oid = (SELECT min(oid) FROM objects WHERE idh = ?)
+		ORDER BY d.seq DESC LIMIT ?`, idHash(objectID), store.AuditPageLimit(limit))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: audit disclosures: %w", err)
 	}
-	return scanAuditRecords(rows)
+	recs, err := scanAuditRecords(rows)
+	if err != nil {
+		return nil, err
+	}
+	// Only those that name the object (see insDisclosed).
+	return slices.DeleteFunc(recs, func(r audit.Record) bool {
+		return !slices.ContainsFunc(r.Objects, func(o audit.ObjectRef) bool { return o.ID == objectID })
+	}), nil
 }
 
 // AuditTally counts the records of actors since since, through audit_records_actor.

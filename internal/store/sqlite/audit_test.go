@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"quadshare/internal/audit"
+	"quadshare/internal/stix"
 	"quadshare/internal/store"
 	"quadshare/internal/store/storetest"
 )
@@ -171,7 +172,11 @@ func TestDisclosedBackfill(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	id := storetest.NewID("indicator")
+	id := storetest.NewID("malware")
+	col := mustCollection(t, s)
+	if _, err := s.Put(t.Context(), col, "", []stix.Object{storetest.Obj(t, id, "malware", "2024-01-01T00:00:00.000Z", "2024-01-01T00:00:00.000Z", "name", "m", "is_family", true)}); err != nil {
+		t.Fatal(err)
+	}
 	if err := s.AppendAudit(t.Context(),
 		audit.Entry{Kind: audit.Disclosure, Time: time.Now(), Actor: "peer:JP", Rule: "r", Objects: []audit.ObjectRef{{ID: id, Version: "v1"}, {ID: id, Version: "v2"}}},
 		audit.Entry{Kind: audit.Receipt, Time: time.Now(), Actor: "peer:jp", Objects: []audit.ObjectRef{{ID: id, Version: "v1"}}},
@@ -192,7 +197,7 @@ func TestDisclosedBackfill(t *testing.T) {
 	}
 	defer s.Close()
 	recs, err := s.AuditDisclosures(t.Context(), id, 10)
-	if err != nil || len(recs) != 1 || recs[0].Seq != 1 || len(recs[0].Objects) != 2 {
+	if err != nil || len(recs) != 1 || recs[0].Kind != audit.Disclosure || len(recs[0].Objects) != 2 {
 		t.Fatalf("disclosures after the migration: %+v, %v", recs, err)
 	}
 }

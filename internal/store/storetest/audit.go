@@ -589,6 +589,11 @@ func testAuditLookups(t *testing.T, s store.Store) {
 	a, b := NewID("indicator"), NewID("malware")
 	at := time.Date(2026, 11, 22, 4, 0, 0, 0, time.UTC)
 	v := "2026-11-20T10:00:00.000Z"
+	// The objects are stored, as every object the gate discloses is.
+	putAdded(t, s, newCollection(t, s), "",
+		Obj(t, a, "indicator", t1, t1, "name", "a", "pattern", "[ipv4-addr:value = '198.51.100.7']", "pattern_type", "stix", "valid_from", "2024-01-01T00:00:00Z"),
+		Obj(t, a, "indicator", t1, t2, "name", "a2", "pattern", "[ipv4-addr:value = '198.51.100.7']", "pattern_type", "stix", "valid_from", "2024-01-01T00:00:00Z"),
+		Obj(t, b, "malware", t1, t1, "name", "b", "is_family", true))
 	entries := []audit.Entry{
 		{Kind: audit.Disclosure, Time: at, Actor: "peer:JP", Subject: "collection:c1", Rule: "agreement:jp/1",
 			Objects: []audit.ObjectRef{{ID: a, Version: v}, {ID: b, Version: v}}},
