@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"crypto/ed25519"
 	"database/sql"
@@ -442,27 +443,40 @@ func (s *Store) AuditTally(ctx context.Context, actors []string, since time.Time
 		return nil, fmt.Errorf("sqlite: audit tally: more than %d actors", store.MaxTallyActors)
 	}
 	names, _ := json.Marshal(actors) // strings always marshal
-	rows, err := s.r.QueryContext(ctx, `SELECT kind, rule, count(*),
-			coalesce(sum(CASE WHEN objects = '' THEN 0 ELSE json_array_length(objects) END), 0)
-		FROM audit_records WHERE actor IN (SELECT value FROM json_each(?)) AND time_us >= ?
-		GROUP BY kind, rule ORDER BY kind, rule`, string(names), since.UnixMicro())
+	// The references are counted here, not in SQL, so that the count does not
+	// depend on the form of the objects column.
+	rows, err := s.r.QueryContext(ctx, `SELECT kind, rule, objects FROM audit_records
+		WHERE actor IN (SELECT value FROM json_each(?)) AND time_us >= ?`, string(names), since.UnixMicro())
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: audit tally: %w", err)
 	}
 	defer rows.Close()
-	var out []store.AuditCount
+	type key struct{ kind, rule string }
+	counts := map[key]*store.AuditCount{}
 	for rows.Next() {
-		var c store.AuditCount
-		var kind string
-		if err := rows.Scan(&kind, &c.Rule, &c.Records, &c.Objects); err != nil {
+		var k key
+		var objects string
+		if err := rows.Scan(&k.kind, &k.rule, &objects); err != nil {
 			return nil, fmt.Errorf("sqlite: audit tally: %w", err)
 		}
-		c.Kind = audit.Kind(kind)
-		out = append(out, c)
+		c := counts[k]
+		if c == nil {
+			c = &store.AuditCount{Kind: audit.Kind(k.kind), Rule: k.rule}
+			counts[k] = c
+		}
+		c.Records++
+		c.Objects += int64(len(decodeRefs(objects)))
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlite: audit tally: %w", err)
 	}
+	out := make([]store.AuditCount, 0, len(counts))
+	for _, c := range counts {
+		out = append(out, *c)
+	}
+	slices.SortFunc(out, func(a, b store.AuditCount) int {
+		return cmp.Or(cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.Rule, b.Rule))
+	})
 	return out, nil
 }
 

@@ -184,7 +184,11 @@ func TestDisclosedBackfill(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Back to version 20: the index and its table as they were not.
-	for _, q := range []string{`DROP TABLE audit_disclosed`, `DROP INDEX audit_records_actor`, `DELETE FROM schema_migrations WHERE version = 21`} {
+	// A record whose objects column is in another form (as a later writer may
+	// use) is skipped by the migration, not an error.
+	for _, q := range []string{`INSERT INTO audit_records (seq, prev, hash, kind, time_us, actor, subject, rule, objects, detail)
+		VALUES (1000, x'', x'', 'disclosure', 0, 'peer:JP', '', 'r', '~not json', '')`,
+		`DROP TABLE audit_disclosed`, `DROP INDEX audit_records_actor`, `DELETE FROM schema_migrations WHERE version = 21`} {
 		if _, err := s.w.Exec(q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}

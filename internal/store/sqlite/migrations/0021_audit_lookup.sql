@@ -5,7 +5,8 @@
 -- a page of 100 disclosed objects adds rows next to each other, a few pages of the
 -- B-tree, where random ids would write a hundred. The writer fills it in the
 -- transaction that appends a disclosure; here it is filled from the records already
--- there, through a temporary index of the objects by id. audit_records_actor finds a
+-- there whose objects column is JSON, through a temporary index of the objects by id
+-- (a column in another form is not read here: it is skipped, not an error). audit_records_actor finds a
 -- recipient's or sender's records of a period (the traffic with each partner).
 CREATE TABLE audit_disclosed (
     oid INTEGER NOT NULL,
@@ -17,8 +18,9 @@ CREATE INDEX audit_backfill_objects_id ON objects (id, oid);
 INSERT OR IGNORE INTO audit_disclosed (oid, seq)
     SELECT oid, seq FROM (
         SELECT (SELECT min(o.oid) FROM objects o WHERE o.id = j.value ->> 0) AS oid, r.seq AS seq
-        FROM audit_records r, json_each(r.objects) j
-        WHERE r.kind = 'disclosure' AND r.objects <> '')
+        FROM audit_records r,
+            json_each(CASE WHEN substr(r.objects, 1, 1) = '[' THEN r.objects ELSE '[]' END) j
+        WHERE r.kind = 'disclosure')
     WHERE oid IS NOT NULL;
 DROP INDEX audit_backfill_objects_id;
 
