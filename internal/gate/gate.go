@@ -229,3 +229,15 @@ func redactionEntries(now time.Time, d Disclosure, notes []redactionNote) []audi
 	}
 	return out
 }
+
+// Facts returns the policy facts of an entry as the gate reads them (from its
+// cache after the first time); ok is false when they cannot be read. They are
+// for filtering before a release, never a substitute for one: what is shown
+// must still pass Release.
+func (g *Gate) Facts(en *store.Entry) (policy.Facts, bool) {
+	k, ok := g.facts.get(g.engine.Load(), en.Object.ID, en.Object.Raw)
+	if !ok {
+		return policy.Facts{}, false
+	}
+	return k.facts, true
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"time"
 
 	"quadshare/internal/auth"
 	"quadshare/internal/httpx"
@@ -81,7 +82,7 @@ func (s *Server) Report(ctx context.Context, p *auth.Principal, id string) (View
 	if err != nil {
 		return View{}, err
 	}
-	return s.view(ctx, rec, p, s.now(), true)
+	return s.view(ctx, rec, p, s.now(), true, nil)
 }
 
 // Reports lists reports as GET reports does for p: an operator's own whatever
@@ -108,12 +109,36 @@ func (s *Server) Reports(ctx context.Context, p *auth.Principal, q store.ReportQ
 	if err != nil {
 		return nil, err
 	}
+	return s.views(ctx, p, recs, now, func(rec store.Report) bool { return !overdue || rec.Due.Before(now) })
+}
+
+// DueBefore lists the open reports due before t, earliest first, at most
+// limit: the dashboard's deadlines, with views made only of those it shows.
+func (s *Server) DueBefore(ctx context.Context, p *auth.Principal, t time.Time, limit int) ([]View, error) {
+	if p == nil || !isOperator(p) && !isAnalyst(p) {
+		return nil, httpx.Forbidden("Only operators and analysts read reports.")
+	}
+	q := store.ReportQuery{WithDue: true, Statuses: open, Limit: min(max(limit, 1), maxLimit)}
+	if isOperator(p) {
+		q.Operator = p.Org.ID
+	}
+	recs, err := s.st.Reports(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return s.views(ctx, p, recs, s.now(), func(rec store.Report) bool { return rec.Due.Before(t) })
+}
+
+// views makes the list views of recs up to the first that keep refuses (they
+// are in the order keep follows).
+func (s *Server) views(ctx context.Context, p *auth.Principal, recs []store.Report, now time.Time, keep func(store.Report) bool) ([]View, error) {
 	out := make([]View, 0, len(recs))
+	orgs := orgCache{}
 	for _, rec := range recs {
-		if overdue && !rec.Due.Before(now) {
+		if !keep(rec) {
 			break
 		}
-		v, err := s.view(ctx, rec, p, now, false)
+		v, err := s.view(ctx, rec, p, now, false, orgs)
 		if err != nil {
 			return nil, err
 		}

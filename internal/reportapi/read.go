@@ -105,11 +105,12 @@ func (s *Server) listReports(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	out := List{Reports: []View{}}
+	orgs := orgCache{}
 	for _, rec := range recs {
 		if overdue && !rec.Due.Before(now) {
 			break // by due time: the rest are not overdue either
 		}
-		v, err := s.view(ctx, rec, p, now, false)
+		v, err := s.view(ctx, rec, p, now, false, orgs)
 		if err != nil {
 			return err
 		}
@@ -235,7 +236,7 @@ func (s *Server) getReport(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	v, err := s.view(ctx, rec, p, s.now(), true)
+	v, err := s.view(ctx, rec, p, s.now(), true, nil)
 	if err != nil {
 		return err
 	}
@@ -256,7 +257,12 @@ func (s *Server) visible(ctx context.Context, p *auth.Principal, id string) (sto
 	return rec, err
 }
 
-func (s *Server) view(ctx context.Context, rec store.Report, p *auth.Principal, now time.Time, full bool) (View, error) {
+// orgCache keeps the organisations one listing has read: a list of many reports
+// of few operators reads each operator once.
+type orgCache map[string]*store.Organisation
+
+// view builds the view of rec; orgs, when not nil, caches the operators read.
+func (s *Server) view(ctx context.Context, rec store.Report, p *auth.Principal, now time.Time, full bool, orgs orgCache) (View, error) {
 	versions, err := s.st.ReportVersions(ctx, rec.ID)
 	if err != nil {
 		return View{}, err
@@ -287,7 +293,16 @@ func (s *Server) view(ctx context.Context, rec store.Report, p *auth.Principal, 
 	analyst := isAnalyst(p)
 	if analyst {
 		v.Operator = &OperatorView{ID: rec.Operator}
-		if org, err := s.st.Organisation(ctx, rec.Operator); err == nil {
+		org, cached := orgs[rec.Operator]
+		if !cached {
+			if o, err := s.st.Organisation(ctx, rec.Operator); err == nil {
+				org = &o
+			}
+			if orgs != nil {
+				orgs[rec.Operator] = org
+			}
+		}
+		if org != nil {
 			v.Operator.Name, v.Operator.Jurisdiction = org.Name, org.Nation
 		}
 	}

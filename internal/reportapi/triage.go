@@ -125,7 +125,7 @@ func (s *Server) answer(w http.ResponseWriter, ctx context.Context, p *auth.Prin
 	if err != nil {
 		return err
 	}
-	v, err := s.view(ctx, rec, p, s.now(), true)
+	v, err := s.view(ctx, rec, p, s.now(), true, nil)
 	if err != nil {
 		return err
 	}

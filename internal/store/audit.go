@@ -30,7 +30,28 @@ type Audit interface {
 	// before a backup); it does nothing on an empty trail or when the last record
 	// has a checkpoint already, and returns ErrNoAuditKey when the store has no key.
 	SignAuditCheckpoint(ctx context.Context) error
+
+	// AuditDisclosures returns the disclosure records that name object id, newest
+	// first, at most limit (clamped as AuditRecords clamps it), from an index of
+	// the disclosed objects: never a walk of the trail. Only objects the store
+	// holds are indexed (the gate discloses nothing else).
+	AuditDisclosures(ctx context.Context, objectID string, limit int) ([]audit.Record, error)
+	// AuditTally counts the records of the given actors (exact names) at or after
+	// since, and the object versions they name, per kind and rule, from an index of
+	// (actor, time): the traffic with a partner over a day or a week.
+	AuditTally(ctx context.Context, actors []string, since time.Time) ([]AuditCount, error)
 }
+
+// AuditCount is one line of an AuditTally.
+type AuditCount struct {
+	Kind    audit.Kind
+	Rule    string
+	Records int64
+	Objects int64 // object references in those records
+}
+
+// MaxTallyActors bounds the actors of one AuditTally.
+const MaxTallyActors = 100
 
 // ErrNoAuditKey is returned by SignAuditCheckpoint of a store opened without a
 // signing key: it chains records but signs no checkpoints.

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -97,6 +98,19 @@ type ReportQuery struct {
 	Limit     int // > 0; backends cap it at 1000
 }
 
+// MaxReportDays bounds the days of one ReportsPerDay.
+const MaxReportDays = 366
+
+// ReportDays checks the arguments of ReportsPerDay and returns the first instant
+// counted and the end (exclusive).
+func ReportDays(since time.Time, days int) (from, to time.Time, err error) {
+	if days <= 0 || days > MaxReportDays {
+		return from, to, fmt.Errorf("reports per day: want 1 to %d days, got %d", MaxReportDays, days)
+	}
+	from = since.UTC().Truncate(24 * time.Hour)
+	return from, from.AddDate(0, 0, days), nil
+}
+
 // Reports keeps operator incident reports (package report holds their format): every
 // version as received with its signed receipt, the STIX revisions they are filed as,
 // the triage status with its history, and the operators' reporting profiles.
@@ -115,6 +129,11 @@ type Reports interface {
 	ReportVersions(ctx context.Context, id string) ([]ReportVersion, error) // oldest first
 	ReportVersionByKey(ctx context.Context, operator, key string) (ReportVersion, error)
 	Reports(ctx context.Context, q ReportQuery) ([]Report, error)
+	// ReportsPerDay counts the reports first received on each of days UTC days
+	// from the day of since (which is truncated to its UTC midnight), from the
+	// index of reports by creation: the dashboard's chart. days is at most
+	// MaxReportDays.
+	ReportsPerDay(ctx context.Context, since time.Time, days int) ([]int, error)
 
 	// ChangeReport applies one analyst action in one transaction and appends it to
 	// the report's history with the next Seq. ReportStatus and ReportRelease move the

@@ -74,6 +74,9 @@ type Entry struct {
 	Object    stix.Object // all fields set, Created/Modified with the precision written
 	DateAdded time.Time
 	Submitter string // organisation id that added it ("" when unknown)
+	// Collection is the id of the collection of the entry; set by Search only
+	// (a Query names its one collection).
+	Collection string
 }
 
 // VersionFilter is TAXII's match[version] (§3.4.2). The zero value means "last".
@@ -101,7 +104,14 @@ type Page struct {
 	More    bool // more entries match after the last one returned
 }
 
-// SearchQuery is a full-text search over names and descriptions of latest versions.
+// SearchCandidates bounds the work of one Search: the best matches are chosen
+// among this many latest versions that match, the newest first. A search for a
+// word that most objects contain thus costs the same in a store of a million
+// objects as in one of a thousand; with fewer matches, every one is ranked.
+const SearchCandidates = 2000
+
+// SearchQuery is a full-text search over names and descriptions of latest
+// versions: the best matches first, among at most SearchCandidates of the newest.
 type SearchQuery struct {
 	Text        string // words; every word must match (prefix match on the last one)
 	Collections []string

@@ -5,14 +5,17 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"html/template"
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"quadshare/internal/auth"
+	"quadshare/internal/policy"
 	"quadshare/internal/stix"
 	"quadshare/internal/store"
 )
@@ -63,10 +66,13 @@ type objectsData struct {
 	Type, Q     string
 	From, To    string // dates, yyyy-mm-dd
 	Rows        []objectRow
-	Next        string // query string of the next page, "" when none
+	Next        template.URL // the next page, "" when none: built here from escaped parts
 	Searched    bool
 	Message     string
 	Shown       string // title of the collection listed
+	Filter      objectFilter
+	Choices     filterChoices
+	Scanned     bool // a filtered page stopped at filterScan versions: Next continues
 }
 
 // objects is the object browser: the latest versions in a collection, filtered by
@@ -77,6 +83,13 @@ func (s *Server) objects(w http.ResponseWriter, r *http.Request, p *auth.Princip
 	q := r.URL.Query()
 	data := objectsData{Collection: q.Get("collection"), Type: strings.TrimSpace(q.Get("type")), Q: strings.TrimSpace(q.Get("q")),
 		From: q.Get("from"), To: q.Get("to")}
+	var err error
+	if data.Filter, err = parseFilter(q, s.gate.Policy()); err != nil {
+		return err
+	}
+	if data.Choices, err = s.filterChoices(ctx, data.Filter.ownNode); err != nil {
+		return err
+	}
 	cols, err := s.readableCollections(ctx, p)
 	if err != nil {
 		return err
@@ -108,23 +121,8 @@ func (s *Server) objects(w http.ResponseWriter, r *http.Request, p *auth.Princip
 	}
 	if data.Q != "" {
 		data.Searched = true
-		for _, c := range chosen {
-			found, err := s.st.Search(ctx, store.SearchQuery{Text: data.Q, Collections: []string{c.ID}, Types: types, Limit: PageSize})
-			if err != nil {
-				return err
-			}
-			if room := PageSize - len(data.Rows); len(found) > room { // record only what is shown
-				found = found[:room]
-			}
-			shown, err := s.gate.ReleaseTo(ctx, p, c.Rights, c.ID, "web-search", found)
-			if err != nil {
-				return err
-			}
-			data.Rows = append(data.Rows, rows(c.ID, shown)...)
-			if len(data.Rows) >= PageSize {
-				data.Rows = data.Rows[:PageSize]
-				break
-			}
+		if err := s.search(ctx, p, &data, chosen, types); err != nil {
+			return err
 		}
 		s.render(w, r, http.StatusOK, "objects", p, "Objects", data)
 		return nil
@@ -160,26 +158,142 @@ func (s *Server) objects(w http.ResponseWriter, r *http.Request, p *auth.Princip
 			sq.AddedAfter = t
 		}
 	}
-	page, err := s.st.Query(ctx, sq)
+	entries, last, more, err := s.listPage(ctx, sq, data.Filter)
 	if err != nil {
 		return err
 	}
-	shown, err := s.gate.ReleaseTo(ctx, p, c.Rights, c.ID, "web-objects", page.Entries)
+	shown, err := s.gate.ReleaseTo(ctx, p, c.Rights, c.ID, "web-objects", entries)
 	if err != nil {
 		return err
 	}
 	data.Rows = rows(c.ID, shown)
-	if page.More && len(page.Entries) > 0 {
-		next := url.Values{"collection": {c.ID}, "after": {page.Entries[len(page.Entries)-1].DateAdded.UTC().Format(time.RFC3339Nano)}}
+	if more {
+		next := url.Values{"collection": {c.ID}, "after": {last.UTC().Format(time.RFC3339Nano)}}
 		for k, v := range map[string]string{"type": data.Type, "from": data.From, "to": data.To} {
 			if v != "" {
 				next.Set(k, v)
 			}
 		}
-		data.Next = next.Encode()
+		data.Filter.set(next)
+		// html/template would escape a bare query string as one value.
+		data.Next = template.URL(Prefix + "objects?" + next.Encode())
+		data.Scanned = data.Filter.active() && len(entries) < PageSize
 	}
 	s.render(w, r, http.StatusOK, "objects", p, "Objects", data)
 	return nil
+}
+
+// search finds the best matches of data.Q in the chosen collections with one
+// query of the store (one per collection would walk the matches of a word that
+// is common elsewhere once for each), keeps those that pass the user's rights
+// and the filters, and releases at most PageSize of them through the gate,
+// collection by collection, in the order of the store.
+func (s *Server) search(ctx context.Context, p *auth.Principal, data *objectsData, chosen []readable, types []string) error {
+	limit := PageSize
+	if data.Filter.active() {
+		limit = 4 * PageSize // the filters then keep some of them
+	}
+	ids := make([]string, len(chosen))
+	byID := make(map[string]readable, len(chosen))
+	for i, c := range chosen {
+		ids[i], byID[c.ID] = c.ID, c
+	}
+	found, err := s.st.Search(ctx, store.SearchQuery{Text: data.Q, Collections: ids, Types: types, Limit: limit})
+	if err != nil {
+		return err
+	}
+	// Record only what is shown: the page's worth that passes rights and filters.
+	groups := map[string][]store.Entry{}
+	var order []string
+	n := 0
+	for i := range found {
+		c, ok := byID[found[i].Collection]
+		if !ok || c.Rights.OnlySubmitter != "" && found[i].Submitter != c.Rights.OnlySubmitter || !data.Filter.match(s.gate, &found[i]) {
+			continue
+		}
+		if groups[c.ID] == nil {
+			order = append(order, c.ID)
+		}
+		groups[c.ID] = append(groups[c.ID], found[i])
+		if n++; n == PageSize {
+			break
+		}
+	}
+	shownBy := map[string][]store.Entry{}
+	for _, id := range order {
+		if shownBy[id], err = s.gate.ReleaseTo(ctx, p, byID[id].Rights, id, "web-search", groups[id]); err != nil {
+			return err
+		}
+	}
+	// Back in the store's order, each as released (redacted where the policy
+	// says): a collection's released entries keep their order, and an object
+	// has one latest version per collection.
+	next := map[string]int{}
+	for i := range found {
+		id := found[i].Collection
+		if k, sh := next[id], shownBy[id]; k < len(sh) && sh[k].Object.ID == found[i].Object.ID {
+			data.Rows = append(data.Rows, rows(id, sh[k:k+1])...)
+			next[id] = k + 1
+		}
+	}
+	return nil
+}
+
+// listPage reads the page of sq, or with filters the first PageSize matching
+// versions among at most filterScan, and returns them with the date_added of the
+// last version examined and whether more follow it.
+func (s *Server) listPage(ctx context.Context, sq store.Query, f objectFilter) (entries []store.Entry, last time.Time, more bool, err error) {
+	if !f.active() {
+		page, err := s.st.Query(ctx, sq)
+		if err != nil || len(page.Entries) == 0 {
+			return nil, last, false, err
+		}
+		return page.Entries, page.Entries[len(page.Entries)-1].DateAdded, page.More, nil
+	}
+	for scanned := 0; scanned < filterScan; {
+		sq.Limit = min(scanBatch, filterScan-scanned)
+		page, err := s.st.Query(ctx, sq)
+		if err != nil {
+			return nil, last, false, err
+		}
+		for i := range page.Entries {
+			en := &page.Entries[i]
+			scanned++
+			last = en.DateAdded
+			if f.match(s.gate, en) {
+				entries = append(entries, *en)
+				if len(entries) == PageSize {
+					return entries, last, i < len(page.Entries)-1 || page.More, nil
+				}
+			}
+		}
+		if !page.More || len(page.Entries) == 0 {
+			return entries, last, false, nil
+		}
+		sq.AddedAfter = last
+	}
+	return entries, last, true, nil
+}
+
+// filterChoices are the TLP levels, the sectors of the common list, and the
+// nations of this node, of its partner organisations and of its agreements
+// (not read from the peers, whose listing counts their queues).
+func (s *Server) filterChoices(ctx context.Context, own string) (filterChoices, error) {
+	orgs, err := s.st.Organisations(ctx)
+	if err != nil {
+		return filterChoices{}, err
+	}
+	nations := []string{own}
+	for _, o := range orgs {
+		if o.Kind == store.KindPartner {
+			nations = append(nations, o.Nation)
+		}
+	}
+	for _, a := range s.gate.Policy().Config().Agreements {
+		nations = append(nations, a.Partner)
+	}
+	slices.Sort(nations)
+	return filterChoices{TLPs: tlps, Sectors: policy.SectorNames(), Nations: slices.Compact(nations)}, nil
 }
 
 func rows(collection string, es []store.Entry) []objectRow {
@@ -230,6 +344,9 @@ type objectData struct {
 	Latest             versionView
 	CreatedBy          string
 	More               bool
+	Audit              bool // provenance and disclosures are shown
+	Provenance         provenanceView
+	Disclosures        []disclosureView
 }
 
 // object shows one object of a collection: its latest version as released to the
@@ -281,6 +398,24 @@ func (s *Server) object(w http.ResponseWriter, r *http.Request, p *auth.Principa
 	data.Type, data.Name = e.Object.Type, e.Object.Name
 	data.Latest = versionView{Version: e.Object.Version().String(), Added: e.DateAdded, JSON: pretty(e.Object.Raw), Current: true}
 	data.Markings, data.Granular, data.CreatedBy = markingsOf(e.Object.Raw)
+	if mayAudit(p) {
+		// The provenance of the version shown, verified on its stored form: the
+		// released one may be redacted, which breaks the signature.
+		stored := e
+		for _, en := range page.Entries {
+			if en.DateAdded.Equal(e.DateAdded) && en.Object.Version().Compare(e.Object.Version()) == 0 {
+				stored = en
+				break
+			}
+		}
+		data.Audit = true
+		if data.Provenance, err = s.provenanceOf(ctx, stored); err != nil {
+			return err
+		}
+		if data.Disclosures, err = s.disclosuresOf(ctx, id); err != nil {
+			return err
+		}
+	}
 	title := data.Name
 	if title == "" {
 		title = id

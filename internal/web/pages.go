@@ -19,13 +19,20 @@ import (
 // chartDays is how many days the dashboard's chart covers.
 const chartDays = 14
 
+// dueShown bounds the reports the dashboard lists by deadline.
+const dueShown = 50
+
 type dashboardData struct {
 	New, Overdue, DueSoon []reportapi.View
 	Chart                 chart
+	MoreDue               bool // more reports are due than listed
+	Partners              []partnerRow
+	PartnerChart          chart
 }
 
 // dashboard shows analysts the new reports, the deadlines overdue and due in the
-// next day, and a chart of the reports received each day.
+// next day, a chart of the reports received each day, and for each partner node
+// the traffic of the last day and week and the health of the link.
 func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	ctx := r.Context()
 	now := s.cfg.Now().UTC()
@@ -34,48 +41,36 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, p *auth.Princ
 	if data.New, err = s.reports.Reports(ctx, p, store.ReportQuery{Statuses: []string{string(report.StatusNew)}, Limit: 20}, false); err != nil {
 		return err
 	}
-	due, err := s.reports.Reports(ctx, p, store.ReportQuery{WithDue: true, Limit: 100}, false)
+	// Views only of the reports shown: open, due before tomorrow, earliest first.
+	due, err := s.reports.DueBefore(ctx, p, now.Add(24*time.Hour), dueShown)
 	if err != nil {
 		return err
 	}
 	for _, v := range due {
-		switch {
-		case v.Overdue:
+		if v.Overdue {
 			data.Overdue = append(data.Overdue, v)
-		case v.Due != nil && v.Due.Before(now.Add(24*time.Hour)):
+		} else {
 			data.DueSoon = append(data.DueSoon, v)
 		}
 	}
-	// Reports received per day: newest first, stop at the first older than the chart.
+	data.MoreDue = len(due) == dueShown
+	// Reports received per day: one count by day from the store's index.
 	start := now.Truncate(24*time.Hour).AddDate(0, 0, -(chartDays - 1))
-	counts := make([]int, chartDays)
-	q := store.ReportQuery{Limit: 1000}
-	for range 20 { // at most 20000 reports read for the chart
-		recs, err := s.st.Reports(ctx, q)
-		if err != nil {
-			return err
-		}
-		old := false
-		for _, rec := range recs {
-			if rec.Created.Before(start) {
-				old = true
-				break
-			}
-			if d := int(rec.Created.Sub(start) / (24 * time.Hour)); d >= 0 && d < chartDays {
-				counts[d]++
-			}
-		}
-		if old || len(recs) < q.Limit {
-			break
-		}
-		last := recs[len(recs)-1]
-		q.AfterTime, q.AfterID = last.Created, last.ID
+	counts, err := s.st.ReportsPerDay(ctx, start, chartDays)
+	if err != nil {
+		return err
 	}
 	labels := make([]string, chartDays)
 	for i := range labels {
 		labels[i] = start.AddDate(0, 0, i).Format("01-02")
 	}
 	data.Chart = barChart("Reports received per day", labels, counts)
+	if data.Partners, err = s.partnerTraffic(ctx, now); err != nil {
+		return err
+	}
+	if len(data.Partners) > 0 {
+		data.PartnerChart = partnerChart(data.Partners)
+	}
 	s.render(w, r, http.StatusOK, "dashboard", p, "Dashboard", data)
 	return nil
 }

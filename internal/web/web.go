@@ -21,6 +21,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -124,6 +125,7 @@ var funcs = template.FuncMap{
 	"field": func(name, label string, d formData) formField {
 		return formField{Name: name, Label: label, Errors: d.Errors[name]}
 	},
+	"prev": func(seq int64) int64 { return max(0, seq-1) }, // the audit page after= that starts at seq
 	"timep": func(t *time.Time) string {
 		if t == nil || t.IsZero() {
 			return "—"
@@ -175,6 +177,9 @@ func (s *Server) Handler() http.Handler {
 	return headers(csrf.Handler(mux))
 }
 
+// startKey keys the time a request reached the interface in its context.
+type startKey struct{}
+
 // headers sets the browser protections of every answer of the interface.
 func headers(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -184,7 +189,7 @@ func headers(next http.Handler) http.Handler {
 		h.Set("Referrer-Policy", "same-origin")
 		h.Set("Cross-Origin-Opener-Policy", "same-origin")
 		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-		next.ServeHTTP(w, r)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), startKey{}, time.Now())))
 	})
 }
 
@@ -351,6 +356,11 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Vary", "HX-Request")
+	if start, ok := r.Context().Value(startKey{}).(time.Time); ok {
+		// The server's time for the page (W3C Server Timing): the figure the
+		// speed goal is about, without the network and the client.
+		w.Header().Set("Server-Timing", "page;dur="+strconv.FormatFloat(float64(time.Since(start).Microseconds())/1000, 'f', 2, 64))
+	}
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
 }

@@ -1,15 +1,23 @@
 package web_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/ed25519"
+	"html"
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"quadshare/internal/audit"
+	"quadshare/internal/provenance"
+	"quadshare/internal/stix"
+	"quadshare/internal/store"
 	"quadshare/internal/web"
 )
 
@@ -398,5 +406,259 @@ func TestSignInRateLimited(t *testing.T) {
 	p := b.post("/ui/signin", url.Values{"user": {"ana"}, "token": {e.tokens["ana"]}})
 	if p.status != http.StatusTooManyRequests || p.header.Get("Retry-After") == "" {
 		t.Fatalf("good credentials while limited: %d", p.status)
+	}
+}
+
+// putFrom stores raw objects in the intelligence collection as a partner's
+// federation receiver does: the peer is the actor of the receipt, its
+// organisation the submitter.
+func (e *env) putFrom(peerName, submitter string, raws ...[]byte) {
+	e.t.Helper()
+	var objs []stix.Object
+	for _, r := range raws {
+		o, err := stix.Parse(r)
+		if err != nil {
+			e.t.Fatalf("%v: %s", err, r)
+		}
+		objs = append(objs, o)
+	}
+	if _, err := e.st.Put(store.WithActor(context.Background(), "peer:"+peerName), e.coll, submitter, objs); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+const peerOrgID = "0d3c7a52-4d0e-4c55-8f57-2b1b3a1c0002" // the JP node's organisation in newEnv
+
+// jpPeer pins a JP partner node whose objects are signed by the returned signer.
+func jpPeer(t testing.TB, e *env) *provenance.Signer {
+	t.Helper()
+	key := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{9}, ed25519.SeedSize))
+	sg, err := provenance.NewSigner("JP", "identity--7a1b2c3d-0000-4000-8000-000000000001", key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.st.CreatePeer(context.Background(), store.Peer{Name: "jp-node", Nation: "JP", URL: "https://127.0.0.1:1/api/",
+		Fingerprint: strings.Repeat("ab", 32), PublicKey: sg.Public(), CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	return sg
+}
+
+func sign(t testing.TB, sg *provenance.Signer, raw string) []byte {
+	t.Helper()
+	b, err := sg.Sign([]byte(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// The dashboard counts, per partner, the versions sent and received in the last
+// day and week from the trail, and shows the link's state.
+func TestDashboardPartners(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	jpPeer(t, e)
+	now := time.Now().UTC()
+	refs := func(n int) []audit.ObjectRef {
+		out := make([]audit.ObjectRef, n)
+		for i := range out {
+			out[i] = audit.ObjectRef{ID: indicatorID(100 + i), Version: "2026-01-01T00:00:00.000Z"}
+		}
+		return out
+	}
+	entries := []audit.Entry{
+		{Kind: audit.Disclosure, Time: now.Add(-2 * time.Hour), Actor: "peer:JP", Subject: "collection:" + collShared, Rule: "agreement:jp/1", Objects: refs(3)},
+		// the redactions of that disclosure list its versions again: not counted twice
+		{Kind: audit.Disclosure, Time: now.Add(-2 * time.Hour), Actor: "peer:JP", Subject: "collection:" + collShared, Rule: "redacted", Objects: refs(3)},
+		// the partner's own read over TAXII, three days ago
+		{Kind: audit.Disclosure, Time: now.Add(-72 * time.Hour), Actor: "peer:JP:user-jp", Subject: "collection:" + collShared, Rule: "agreement:jp/1", Objects: refs(5)},
+		{Kind: audit.Disclosure, Time: now.Add(-240 * time.Hour), Actor: "peer:JP", Subject: "collection:" + collShared, Rule: "agreement:jp/1", Objects: refs(7)},
+		{Kind: audit.Receipt, Time: now.Add(-120 * time.Hour), Actor: "peer:jp-node", Subject: "collection:" + collIntel, Objects: refs(6)},
+		// other recipients
+		{Kind: audit.Disclosure, Time: now.Add(-time.Hour), Actor: "peer:IN", Subject: "collection:" + collShared, Rule: "agreement:in/1", Objects: refs(11)},
+		{Kind: audit.Disclosure, Time: now.Add(-time.Hour), Actor: "user:user-ana", Subject: "collection:" + collShared, Rule: "own-agency", Objects: refs(13)},
+	}
+	if err := e.st.AppendAudit(ctx, entries...); err != nil {
+		t.Fatal(err)
+	}
+	// four versions received now, through the store's own receipt
+	var raws [][]byte
+	for i := range 4 {
+		raws = append(raws, []byte(indicator(200+i, "received", tlpGreen)))
+	}
+	e.putFrom("jp-node", peerOrgID, raws...)
+	success := now.Add(-time.Minute).Truncate(time.Second)
+	if err := e.st.RecordPeer(ctx, "jp-node", store.PeerEvent{Success: true, At: success}); err != nil {
+		t.Fatal(err)
+	}
+
+	p := must(t, e.as("ana").get("/ui/dashboard"), http.StatusOK)
+	row := regexp.MustCompile(`(?s)<th scope="row">jp-node <span class="muted">\(JP\)</span></th>\s*` +
+		`<td class="num">(\d+)</td><td class="num">(\d+)</td><td class="num">(\d+)</td><td class="num">(\d+)</td>`).FindStringSubmatch(p.body)
+	if row == nil {
+		t.Fatalf("no row for the partner: %s", p.body)
+	}
+	if got, want := row[1:], []string{"3", "8", "4", "10"}; !slices.Equal(got, want) {
+		t.Errorf("sent day, week, received day, week: %v, want %v", got, want)
+	}
+	if !strings.Contains(p.body, success.Format("2006-01-02 15:04:05Z")) {
+		t.Error("the last success is not shown")
+	}
+	if !strings.Contains(p.body, "jp-node sent 8; jp-node received 10") {
+		t.Errorf("the partner chart does not describe the week: %s", p.body)
+	}
+	// No partner: the section says so.
+	if err := e.st.DeletePeer(ctx, "jp-node"); err != nil {
+		t.Fatal(err)
+	}
+	if p := must(t, e.as("ana").get("/ui/dashboard"), http.StatusOK); !strings.Contains(p.body, "federates with no partner") {
+		t.Error("without partners the dashboard does not say so")
+	}
+}
+
+// The object page shows the agency's analysts where a version came from, with
+// its signature checked against the pinned partner keys, and the disclosures of
+// the object; others see neither, and a withheld object shows nothing of them.
+func TestObjectProvenanceAndDisclosures(t *testing.T) {
+	e := newEnv(t)
+	sg := jpPeer(t, e)
+	stranger, err := provenance.NewSigner("JP", "identity--7a1b2c3d-0000-4000-8000-000000000002", ed25519.NewKeyFromSeed(bytes.Repeat([]byte{3}, ed25519.SeedSize)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tampered := bytes.Replace(sign(t, sg, indicator(7, "original name", tlpGreen)), []byte("original name"), []byte("altered name!"), 1)
+	e.putFrom("jp-node", peerOrgID, sign(t, sg, indicator(5, "from japan", tlpGreen)), sign(t, stranger, indicator(6, "unknown signer", tlpGreen)), tampered)
+	e.put(indicator(1, "made here", tlpGreen), indicator(2, "classified thing", tlpGreen, secret))
+	if err := e.st.AppendAudit(context.Background(),
+		audit.Entry{Kind: audit.Disclosure, Time: time.Now(), Actor: "peer:JP", Subject: "collection:" + collShared, Rule: "agreement:jp/7",
+			Objects: []audit.ObjectRef{{ID: indicatorID(5), Version: "2026-01-01T00:00:00.000Z"}}, Detail: []byte(`{"endpoint":"push"}`)},
+		audit.Entry{Kind: audit.Disclosure, Time: time.Now(), Actor: "peer:IN", Subject: "collection:" + collShared, Rule: "agreement:in/2",
+			Objects: []audit.ObjectRef{{ID: indicatorID(6), Version: "2026-01-01T00:00:00.000Z"}}},
+	); err != nil {
+		t.Fatal(err)
+	}
+	obj := func(n int) string { return "/ui/collections/" + collIntel + "/objects/" + indicatorID(n) }
+	cl := e.as("cleared")
+	p := must(t, cl.get(obj(5)), http.StatusOK)
+	for _, want := range []string{"Provenance", "the node of JP", `<span class="verified">verified</span> with the pinned key of partner jp-node`,
+		provenance.KeyID(sg.Public()), "Disclosures", "<code>peer:JP</code>", "agreement:jp/7", "push", "<code>user:user-cleared</code>", "web-object"} {
+		if !strings.Contains(p.body, want) {
+			t.Errorf("object 5 lacks %q", want)
+		}
+	}
+	if strings.Contains(p.body, "peer:IN") {
+		t.Error("object 5 lists a disclosure of another object")
+	}
+	if p := must(t, cl.get(obj(6)), http.StatusOK); !strings.Contains(p.body, "not verified</span>: signed with a key of no pinned partner") || !strings.Contains(p.body, "peer:IN") {
+		t.Errorf("object 6: %s", p.body)
+	}
+	if p := must(t, cl.get(obj(7)), http.StatusOK); !strings.Contains(p.body, "the signature does not verify") {
+		t.Errorf("the altered object 7: %s", p.body)
+	}
+	if p := must(t, cl.get(obj(1)), http.StatusOK); !strings.Contains(p.body, "this node (AU)") {
+		t.Errorf("the local object 1: %s", p.body)
+	}
+	must(t, cl.get(obj(2)), http.StatusOK) // the cleared analyst's view of the SECRET object is a disclosure
+
+	// A reader sees the object but neither its provenance nor who received it.
+	p = must(t, e.as("rdr").get(obj(5)), http.StatusOK)
+	if !strings.Contains(p.body, "from japan") || strings.Contains(p.body, "Disclosures") || strings.Contains(p.body, "Provenance") || strings.Contains(p.body, "peer:JP") {
+		t.Errorf("the reader's object page: %s", p.body)
+	}
+	// The uncleared analyst gets nothing of the SECRET object, not even its disclosures.
+	p = must(t, e.as("ana").get(obj(2)), http.StatusNotFound)
+	if strings.Contains(p.body, "user:user-cleared") || strings.Contains(p.body, "classified") {
+		t.Errorf("the withheld object's page shows: %s", p.body)
+	}
+	// Every record the page lists names the object.
+	p = must(t, e.as("ana").get(obj(1)), http.StatusOK)
+	listed := regexp.MustCompile(`<a href="/ui/audit\?after=\d+">(\d+)</a>`).FindAllStringSubmatch(p.body, -1)
+	if len(listed) < 2 { // the cleared analyst's view and the uncleared one's
+		t.Fatalf("object 1 lists %d disclosures: %s", len(listed), p.body)
+	}
+	recs, err := e.st.AuditRecords(context.Background(), 0, 10_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range listed {
+		seq, _ := strconv.ParseInt(m[1], 10, 64)
+		i := slices.IndexFunc(recs, func(r audit.Record) bool { return r.Seq == seq })
+		if i < 0 || recs[i].Kind != audit.Disclosure || !slices.ContainsFunc(recs[i].Objects, func(o audit.ObjectRef) bool { return o.ID == indicatorID(1) }) {
+			t.Errorf("object 1 lists record %d, which does not disclose it", seq)
+		}
+	}
+}
+
+// The TLP, sector and origin filters select among what the gate releases: a
+// withheld version never shows, a bounded scan links on to later versions, and
+// bad values are refused.
+func TestObjectFilters(t *testing.T) {
+	e := newEnv(t)
+	sg := jpPeer(t, e)
+	const amber = "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421"
+	energy := `{"type":"identity","spec_version":"2.1","id":"identity--00000000-0000-4000-8000-000000000042","created":"2026-01-01T00:00:00.000Z",` +
+		`"modified":"2026-01-01T00:00:00.000Z","name":"Energy Co","identity_class":"organization","sectors":["energy"],"object_marking_refs":["` + tlpGreen + `"]}`
+	e.put(indicator(1, "green one", tlpGreen), indicator(2, "amber one", amber), indicator(3, "secret green", tlpGreen, secret), energy)
+	e.putFrom("jp-node", peerOrgID, sign(t, sg, indicator(4, "from japan", tlpGreen)))
+	energyID := "identity--00000000-0000-4000-8000-000000000042"
+
+	list := "/ui/objects?collection=" + collIntel + "&"
+	for _, tc := range []struct {
+		user, query string
+		want, not   []string
+	}{
+		{"ana", "tlp=green", []string{indicatorID(1), indicatorID(4), energyID}, []string{indicatorID(2), indicatorID(3), "secret green"}},
+		{"cleared", "tlp=green", []string{indicatorID(1), indicatorID(3), indicatorID(4)}, []string{indicatorID(2)}},
+		{"ana", "tlp=amber", []string{indicatorID(2)}, []string{indicatorID(1), indicatorID(3), indicatorID(4), energyID}},
+		{"ana", "sector=energy", []string{energyID}, []string{indicatorID(1), indicatorID(2), indicatorID(4)}},
+		{"ana", "nation=JP", []string{indicatorID(4)}, []string{indicatorID(1), indicatorID(2), energyID}},
+		{"ana", "nation=AU&tlp=green", []string{indicatorID(1), energyID}, []string{indicatorID(2), indicatorID(3), indicatorID(4)}},
+		{"ana", "nation=AU&tlp=green&q=green", []string{indicatorID(1)}, []string{indicatorID(3), "secret green", energyID}},
+		{"cleared", "tlp=green&q=green", []string{indicatorID(1), indicatorID(3)}, []string{indicatorID(2)}},
+		{"ana", "tlp=red", nil, []string{indicatorID(1), indicatorID(2), indicatorID(3), indicatorID(4)}},
+	} {
+		p := must(t, e.as(tc.user).get(list+tc.query), http.StatusOK)
+		for _, w := range tc.want {
+			if !strings.Contains(p.body, w) {
+				t.Errorf("%s %s: %s not listed", tc.user, tc.query, w)
+			}
+		}
+		for _, n := range tc.not {
+			if strings.Contains(p.body, n) {
+				t.Errorf("%s %s: %s listed", tc.user, tc.query, n)
+			}
+		}
+	}
+	// The form keeps the choices and offers the partners' nations.
+	p := must(t, e.as("ana").get(list+"tlp=amber&sector=energy&nation=JP"), http.StatusOK)
+	for _, want := range []string{`<option value="amber" selected>`, `<option value="energy" selected>`, `<option value="JP" selected>`, `<option value="AU">`, `<label for="sector">`} {
+		if !strings.Contains(p.body, want) {
+			t.Errorf("filter form lacks %s", want)
+		}
+	}
+	for _, bad := range []string{"tlp=purple", "sector=nonsense", "nation=jp", "nation=JPN"} {
+		must(t, e.as("ana").get(list+bad), http.StatusBadRequest)
+	}
+
+	// A filter examines a bounded number of versions, then links on.
+	var many []string
+	for i := range 1100 {
+		many = append(many, indicator(1000+i, "filler", tlpGreen))
+	}
+	e.put(many...)
+	e.put(indicator(5000, "late amber", amber))
+	ana := e.as("ana")
+	p = must(t, ana.get(list+"tlp=amber"), http.StatusOK)
+	if !strings.Contains(p.body, indicatorID(2)) || strings.Contains(p.body, indicatorID(5000)) || !strings.Contains(p.body, "Look at later versions") {
+		t.Fatalf("first filtered page: %s", p.body)
+	}
+	next := regexp.MustCompile(`href="/ui/objects\?([^"]+)" rel="next"`).FindStringSubmatch(p.body)
+	if next == nil {
+		t.Fatal("no link on")
+	}
+	p = must(t, ana.get("/ui/objects?"+html.UnescapeString(next[1])), http.StatusOK)
+	if !strings.Contains(p.body, indicatorID(5000)) || strings.Contains(p.body, "filler") {
+		t.Fatalf("the page after the scan: %s", p.body)
 	}
 }

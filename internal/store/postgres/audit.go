@@ -166,6 +166,51 @@ func (s *Store) AuditRecords(ctx context.Context, afterSeq int64, limit int) ([]
 	if err != nil {
 		return nil, fmt.Errorf("postgres: audit records: %w", err)
 	}
+	return collectAuditRecords(rows)
+}
+
+// AuditDisclosures returns the disclosure records naming objectID, newest first,
+// through the GIN index of the disclosed object ids (migration 21).
+func (s *Store) AuditDisclosures(ctx context.Context, objectID string, limit int) ([]audit.Record, error) {
+	rows, err := s.pool.Query(ctx, `SELECT seq, prev, hash, kind, time_us, actor, subject, rule, object_ids, object_versions, detail
+		FROM audit_records WHERE kind = 'disclosure' AND object_ids @> ARRAY[$1::text]
+		ORDER BY seq DESC LIMIT $2`, objectID, store.AuditPageLimit(limit))
+	if err != nil {
+		return nil, fmt.Errorf("postgres: audit disclosures: %w", err)
+	}
+	return collectAuditRecords(rows)
+}
+
+// AuditTally counts the records of actors since since, through audit_records_actor.
+func (s *Store) AuditTally(ctx context.Context, actors []string, since time.Time) ([]store.AuditCount, error) {
+	if len(actors) == 0 {
+		return nil, nil
+	}
+	if len(actors) > store.MaxTallyActors {
+		return nil, fmt.Errorf("postgres: audit tally: more than %d actors", store.MaxTallyActors)
+	}
+	rows, err := s.pool.Query(ctx, `SELECT kind, rule, count(*), coalesce(sum(cardinality(object_ids)), 0)
+		FROM audit_records WHERE actor = ANY($1) AND time_us >= $2
+		GROUP BY kind, rule ORDER BY kind, rule`, actors, since.UnixMicro())
+	if err != nil {
+		return nil, fmt.Errorf("postgres: audit tally: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.AuditCount, error) {
+		var c store.AuditCount
+		var kind string
+		err := row.Scan(&kind, &c.Rule, &c.Records, &c.Objects)
+		c.Kind = audit.Kind(kind)
+		return c, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: audit tally: %w", err)
+	}
+	return out, nil
+}
+
+// collectAuditRecords reads rows of (seq, prev, hash, kind, time_us, actor,
+// subject, rule, object_ids, object_versions, detail).
+func collectAuditRecords(rows pgx.Rows) ([]audit.Record, error) {
 	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (audit.Record, error) {
 		var r audit.Record
 		var prev, hash []byte

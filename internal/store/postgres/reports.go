@@ -162,6 +162,32 @@ func (s *Store) ReportVersionByKey(ctx context.Context, operator, key string) (s
 	return v, nil
 }
 
+// ReportsPerDay counts reports by day of created (nanoseconds), through reports_created.
+func (s *Store) ReportsPerDay(ctx context.Context, since time.Time, days int) ([]int, error) {
+	from, to, err := store.ReportDays(since, days)
+	if err != nil {
+		return nil, err
+	}
+	const day = int64(24 * time.Hour)
+	rows, err := s.pool.Query(ctx, `SELECT (created - $1) / $3, count(*) FROM reports
+		WHERE created >= $1 AND created < $2 GROUP BY 1`, nanos(from), nanos(to), day)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: reports per day: %w", err)
+	}
+	out := make([]int, days)
+	var i, n int64
+	_, err = pgx.ForEachRow(rows, []any{&i, &n}, func() error {
+		if i >= 0 && i < int64(days) {
+			out[i] += int(n)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: reports per day: %w", err)
+	}
+	return out, nil
+}
+
 // Reports lists reports as q says.
 func (s *Store) Reports(ctx context.Context, q store.ReportQuery) ([]store.Report, error) {
 	var where []string

@@ -172,16 +172,32 @@ func (s *Store) Search(ctx context.Context, q store.SearchQuery) ([]store.Entry,
 	}
 	// The latest version per collection, as the embedded store.
 	where = append(where, "e.is_last")
-	sql := `SELECT ` + entryColumns + ` FROM versions v JOIN entries e ON e.vid = v.vid
+	// The newest candidates, then the best of them (store.SearchCandidates).
+	sql := `SELECT date_added, submitter, id, type, spec_version, created, modified, revoked, name, description, raw, collection FROM (
+		SELECT ` + entryColumns + `, e.collection, v.tsv FROM versions v JOIN entries e ON e.vid = v.vid
 		WHERE ` + strings.Join(where, " AND ") + `
-		ORDER BY ts_rank(v.tsv, ` + tsq + `) DESC, e.date_added LIMIT ` + a.add(clampLimit(q.Limit))
+		ORDER BY e.date_added DESC LIMIT ` + a.add(store.SearchCandidates) + `) c
+		ORDER BY ts_rank(c.tsv, ` + tsq + `) DESC, date_added LIMIT ` + a.add(clampLimit(q.Limit))
 	rows, err := s.pool.Query(ctx, sql, execArgs(a)...)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: search: %w", err)
 	}
-	es, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Entry, error) { return scanEntry(r) })
+	es, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Entry, error) {
+		var collection string
+		e, err := scanEntry(extraColumn{r, &collection})
+		e.Collection = collection
+		return e, err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("postgres: search: %w", err)
 	}
 	return es, nil
 }
+
+// extraColumn scans one more column after those its caller asks for.
+type extraColumn struct {
+	row   pgx.Row
+	extra any
+}
+
+func (x extraColumn) Scan(dest ...any) error { return x.row.Scan(append(dest, x.extra)...) }

@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"crypto/ed25519"
 	"database/sql"
@@ -8,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -34,7 +36,7 @@ type auditState struct {
 	key   ed25519.PrivateKey // nil: sign nothing
 	group store.AuditGroup
 
-	selHead, insRecord, insCheckpoint *sql.Stmt
+	selHead, insRecord, insCheckpoint, insDisclosed *sql.Stmt
 
 	// Used by commitAudit alone, which the group runs one at a time.
 	last     audit.Record      // the last record it appended; zero: read the trail's
@@ -66,6 +68,14 @@ func (s *Store) prepareAudit(ctx context.Context, key ed25519.PrivateKey) error 
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	a.insCheckpoint = prep(`INSERT INTO audit_checkpoints (seq, hash, time_us, signature) VALUES (?, ?, ?, ?)
 		ON CONFLICT (seq) DO NOTHING`)
+	// The objects of a disclosure, given as a JSON array of their id hashes, by
+	// the oid of the first stored version with that hash (objects_idh answers it
+	// alone): one statement per record however many objects it names. The
+	// reader drops a record that does not name its object: a hash shared by two
+	// ids would cost a lookup, never a wrong answer.
+	a.insDisclosed = prep(`INSERT OR IGNORE INTO audit_disclosed (oid, seq) SELECT oid, ? FROM (
+		SELECT (SELECT min(o.oid) FROM objects o WHERE o.idh = j.value) AS oid FROM json_each(?) j)
+		WHERE oid IS NOT NULL`)
 	if err != nil {
 		return fmt.Errorf("prepare audit: %w", err)
 	}
@@ -74,7 +84,7 @@ func (s *Store) prepareAudit(ctx context.Context, key ed25519.PrivateKey) error 
 
 func (s *Store) closeAudit() error {
 	var errs []error
-	sts := []*sql.Stmt{s.au.selHead, s.au.insRecord, s.au.insCheckpoint}
+	sts := []*sql.Stmt{s.au.selHead, s.au.insRecord, s.au.insCheckpoint, s.au.insDisclosed}
 	for _, st := range s.au.insAfter {
 		sts = append(sts, st)
 	}
@@ -124,8 +134,9 @@ func (s *Store) appendAudit(tx *sql.Tx, entries []audit.Entry) error {
 	ins := tx.StmtContext(bg, s.au.insRecord)
 	for i := range recs {
 		r := &recs[i]
+		refs := encodeRefs(r.Objects)
 		if _, err := ins.ExecContext(bg, r.Seq, r.PrevHash[:], r.Hash[:], string(r.Kind), r.Time.UnixMicro(),
-			r.Actor, r.Subject, r.Rule, encodeRefs(r.Objects), string(r.Detail)); err != nil {
+			r.Actor, r.Subject, r.Rule, refs, string(r.Detail)); err != nil {
 			return fmt.Errorf("audit record %d: %w", r.Seq, err)
 		}
 		if s.au.key != nil && audit.Due(r.Seq, audit.CheckpointEvery) {
@@ -147,6 +158,23 @@ func (s *Store) insertCheckpoint(tx *sql.Tx, r audit.Record) error {
 		return fmt.Errorf("audit checkpoint %d: %w", cp.Seq, err)
 	}
 	return nil
+}
+
+// disclosedKeys are the id hashes of the distinct objects of refs as a JSON
+// array, for insDisclosed.
+func disclosedKeys(refs []audit.ObjectRef) string {
+	b := make([]byte, 0, len(refs)*21+2)
+	b = append(b, '[')
+	for i, r := range refs {
+		if i > 0 && r.ID == refs[i-1].ID { // versions of one object side by side
+			continue
+		}
+		if len(b) > 1 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, idHash(r.ID), 10)
+	}
+	return string(append(b, ']'))
 }
 
 // auditPut appends the receipt of a Put in its transaction tx.
@@ -239,6 +267,7 @@ func (s *Store) commitAudit(ctx context.Context, entries []audit.Entry) error {
 			}
 			if n == len(recs) {
 				a.last = recs[len(recs)-1]
+				s.dx.wake()
 				return nil
 			}
 		}
@@ -252,7 +281,11 @@ func (s *Store) commitAudit(ctx context.Context, entries []audit.Entry) error {
 	if err := s.appendAudit(tx, entries); err != nil {
 		return err
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	s.dx.wake()
+	return nil
 }
 
 // maxInsertAfter bounds the records commitAudit inserts in one statement.
@@ -323,6 +356,12 @@ func (s *Store) AuditRecords(ctx context.Context, afterSeq int64, limit int) ([]
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: audit records: %w", err)
 	}
+	return scanAuditRecords(rows)
+}
+
+// scanAuditRecords reads rows of (seq, prev, hash, kind, time_us, actor, subject,
+// rule, objects, detail) and closes them.
+func scanAuditRecords(rows *sql.Rows) ([]audit.Record, error) {
 	defer rows.Close()
 	var out []audit.Record
 	for rows.Next() {
@@ -346,6 +385,75 @@ func (s *Store) AuditRecords(ctx context.Context, afterSeq int64, limit int) ([]
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlite: audit records: %w", err)
 	}
+	return out, nil
+}
+
+// AuditDisclosures returns the disclosure records naming objectID, newest first,
+// through audit_disclosed, once it holds every record appended so far.
+func (s *Store) AuditDisclosures(ctx context.Context, objectID string, limit int) ([]audit.Record, error) {
+	if err := s.dx.catchUp(ctx); err != nil {
+		return nil, fmt.Errorf("sqlite: audit disclosures: %w", err)
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT r.seq, r.prev, r.hash, r.kind, r.time_us, r.actor, r.subject, r.rule, r.objects, r.detail
+		FROM audit_disclosed d JOIN audit_records r ON r.seq = d.seq
+		WHERE d.oid = (SELECT min(oid) FROM objects WHERE idh = ?)
+		ORDER BY d.seq DESC LIMIT ?`, idHash(objectID), store.AuditPageLimit(limit))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: audit disclosures: %w", err)
+	}
+	recs, err := scanAuditRecords(rows)
+	if err != nil {
+		return nil, err
+	}
+	// Only those that name the object (see insDisclosed).
+	return slices.DeleteFunc(recs, func(r audit.Record) bool {
+		return !slices.ContainsFunc(r.Objects, func(o audit.ObjectRef) bool { return o.ID == objectID })
+	}), nil
+}
+
+// AuditTally counts the records of actors since since, through audit_records_actor.
+func (s *Store) AuditTally(ctx context.Context, actors []string, since time.Time) ([]store.AuditCount, error) {
+	if len(actors) == 0 {
+		return nil, nil
+	}
+	if len(actors) > store.MaxTallyActors {
+		return nil, fmt.Errorf("sqlite: audit tally: more than %d actors", store.MaxTallyActors)
+	}
+	names, _ := json.Marshal(actors) // strings always marshal
+	// The references are counted here, not in SQL, so that the count does not
+	// depend on the form of the objects column.
+	rows, err := s.r.QueryContext(ctx, `SELECT kind, rule, objects FROM audit_records
+		WHERE actor IN (SELECT value FROM json_each(?)) AND time_us >= ?`, string(names), since.UnixMicro())
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: audit tally: %w", err)
+	}
+	defer rows.Close()
+	type key struct{ kind, rule string }
+	counts := map[key]*store.AuditCount{}
+	for rows.Next() {
+		var k key
+		var objects string
+		if err := rows.Scan(&k.kind, &k.rule, &objects); err != nil {
+			return nil, fmt.Errorf("sqlite: audit tally: %w", err)
+		}
+		c := counts[k]
+		if c == nil {
+			c = &store.AuditCount{Kind: audit.Kind(k.kind), Rule: k.rule}
+			counts[k] = c
+		}
+		c.Records++
+		c.Objects += int64(len(decodeRefs(objects)))
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: audit tally: %w", err)
+	}
+	out := make([]store.AuditCount, 0, len(counts))
+	for _, c := range counts {
+		out = append(out, *c)
+	}
+	slices.SortFunc(out, func(a, b store.AuditCount) int {
+		return cmp.Or(cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.Rule, b.Rule))
+	})
 	return out, nil
 }
 

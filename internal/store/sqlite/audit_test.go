@@ -5,12 +5,14 @@ import (
 	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"quadshare/internal/audit"
+	"quadshare/internal/stix"
 	"quadshare/internal/store"
 	"quadshare/internal/store/storetest"
 )
@@ -263,5 +265,46 @@ func BenchmarkReceipt(b *testing.B) {
 			// On a shared machine wall time depends on the neighbours; CPU time less so.
 			b.ReportMetric(float64((cpuTime()-c0).Microseconds())/float64(b.N), "cpu-µs/op")
 		})
+	}
+}
+
+// TestDisclosedBackfill opens a database written before migration 21 and finds
+// the disclosures recorded then through the new index.
+func TestDisclosedBackfill(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "q.db")
+	s, err := Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := storetest.NewID("malware")
+	col := mustCollection(t, s)
+	if _, err := s.Put(t.Context(), col, "", []stix.Object{storetest.Obj(t, id, "malware", "2024-01-01T00:00:00.000Z", "2024-01-01T00:00:00.000Z", "name", "m", "is_family", true)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AppendAudit(t.Context(),
+		audit.Entry{Kind: audit.Disclosure, Time: time.Now(), Actor: "peer:JP", Rule: "r", Objects: []audit.ObjectRef{{ID: id, Version: "v1"}, {ID: id, Version: "v2"}}},
+		audit.Entry{Kind: audit.Receipt, Time: time.Now(), Actor: "peer:jp", Objects: []audit.ObjectRef{{ID: id, Version: "v1"}}},
+	); err != nil {
+		t.Fatal(err)
+	}
+	// Back to version 20: the index and its tables as they were not. A record
+	// whose objects column cannot be read is skipped by the index, not an error.
+	for _, q := range []string{`INSERT INTO audit_records (seq, prev, hash, kind, time_us, actor, subject, rule, objects, detail)
+		VALUES (1000, x'', x'', 'disclosure', 0, 'peer:JP', '', 'r', '~not refs', '')`,
+		`DROP TABLE audit_disclosed`, `DROP TABLE audit_disclosed_upto`, `DROP INDEX audit_records_actor`, `DELETE FROM schema_migrations WHERE version = 21`} {
+		if _, err := s.w.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if s, err = Open(t.Context(), path); err != nil {
+		t.Fatalf("reopen: %v", err)
+	}
+	defer s.Close()
+	recs, err := s.AuditDisclosures(t.Context(), id, 10)
+	if err != nil || len(recs) != 1 || recs[0].Kind != audit.Disclosure || len(recs[0].Objects) != 2 {
+		t.Fatalf("disclosures after the migration: %+v, %v", recs, err)
 	}
 }

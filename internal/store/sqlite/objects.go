@@ -956,9 +956,22 @@ func (s *Store) Search(ctx context.Context, q store.SearchQuery) ([]store.Entry,
 		}
 		match.WriteString(`"` + w + `"`)
 	}
-	match.WriteByte('*')
+	// The words as typed first: a word that many objects contain is then a walk
+	// of its list of objects, newest first, that the LIMIT stops early. Only when
+	// they match less than asked, the last word as a prefix too, which the index
+	// answers by merging the lists of every word with that prefix: a cost in
+	// proportion to their matches.
+	es, err := s.searchMatch(ctx, q, match.String())
+	if err != nil || len(es) >= clampLimit(q.Limit) {
+		return es, err
+	}
+	return s.searchMatch(ctx, q, match.String()+"*")
+}
+
+// searchMatch is Search with an FTS5 match expression.
+func (s *Store) searchMatch(ctx context.Context, q store.SearchQuery, match string) ([]store.Entry, error) {
 	var b sqlBuilder
-	b.add("f.fts MATCH ?", match.String())
+	b.add("f.fts MATCH ?", match)
 	if len(q.Collections) > 0 {
 		if len(q.Collections) > maxFilterValues {
 			return nil, fmt.Errorf("sqlite: search: %d collections, at most %d", len(q.Collections), maxFilterValues)
@@ -974,28 +987,63 @@ func (s *Store) Search(ctx context.Context, q store.SearchQuery) ([]store.Entry,
 	if err := s.idx.catchUp(ctx); err != nil {
 		return nil, fmt.Errorf("sqlite: search: index: %w", err)
 	}
-	query := `SELECT ` + entryColumns + ` FROM search.fts f
-		JOIN objects o ON o.oid = f.rowid
-		JOIN entries e ON e.oid = o.oid` + b.where() + `
-		ORDER BY f.rank, e.date_added LIMIT ?`
-	rows, err := s.r.QueryContext(ctx, query, append(b.args, clampLimit(q.Limit))...)
+	// The newest candidates first (the index's rowid order, which a LIMIT stops
+	// early), then the best of them: ranking every match of a common word cost
+	// time in proportion to the store.
+	// CROSS JOIN keeps the index outermost: with a collection filter the planner
+	// would otherwise walk the collection's entries and probe the index for each.
+	from := `search.fts f CROSS JOIN objects o ON o.oid = f.rowid CROSS JOIN entries e ON e.oid = o.oid`
+	// Only the keys and scores of the candidates are sorted; the entries are read
+	// for the page alone.
+	query := `SELECT ` + entryColumns + `, e.cid FROM (
+		SELECT * FROM (
+			SELECT e.cid AS ccid, e.oid AS coid, e.date_added AS cadded, f.rank AS score FROM ` + from + b.where() + `
+			ORDER BY f.rowid DESC LIMIT ?)
+		ORDER BY score, cadded LIMIT ?) c
+		CROSS JOIN entries e ON e.cid = c.ccid AND e.date_added = c.cadded
+		CROSS JOIN objects o ON o.oid = c.coid
+		ORDER BY c.score, c.cadded`
+	rows, err := s.r.QueryContext(ctx, query, append(b.args, store.SearchCandidates, clampLimit(q.Limit))...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: search: %w", err)
 	}
 	defer rows.Close()
 	var out []store.Entry
+	var cids []int64
 	for rows.Next() {
-		e, err := scanEntry(rows)
+		var cid int64
+		e, err := scanEntry(extraColumn{rows, &cid})
 		if err != nil {
 			return nil, fmt.Errorf("sqlite: search: %w", err)
 		}
 		out = append(out, e)
+		cids = append(cids, cid)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlite: search: %w", err)
 	}
+	rows.Close()
+	ids := map[int64]string{}
+	for i, cid := range cids {
+		id, ok := ids[cid]
+		if !ok {
+			if err := s.r.QueryRowContext(ctx, `SELECT id FROM collections WHERE cid = ?`, cid).Scan(&id); err != nil {
+				return nil, fmt.Errorf("sqlite: search: collection %d: %w", cid, err)
+			}
+			ids[cid] = id
+		}
+		out[i].Collection = id
+	}
 	return out, nil
 }
+
+// extraColumn scans one more column after those its caller asks for.
+type extraColumn struct {
+	sc    scanner
+	extra any
+}
+
+func (x extraColumn) Scan(dest ...any) error { return x.sc.Scan(append(dest, x.extra)...) }
 
 // Count returns the entries of a collection, or with "" the stored object versions.
 func (s *Store) Count(ctx context.Context, collection string) (int, error) {

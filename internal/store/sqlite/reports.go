@@ -267,6 +267,40 @@ func (s *Store) Reports(ctx context.Context, q store.ReportQuery) ([]store.Repor
 	return out, nil
 }
 
+// ReportsPerDay counts reports by the UTC day of created, through reports_created:
+// created is fixed-width UTC text, so its first ten characters are the day.
+func (s *Store) ReportsPerDay(ctx context.Context, since time.Time, days int) ([]int, error) {
+	from, to, err := store.ReportDays(since, days)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT substr(created, 1, 10), count(*) FROM reports
+		WHERE created >= ? AND created < ? GROUP BY 1`, dbTime(from), dbTime(to))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: reports per day: %w", err)
+	}
+	defer rows.Close()
+	out := make([]int, days)
+	for rows.Next() {
+		var day string
+		var n int
+		if err := rows.Scan(&day, &n); err != nil {
+			return nil, fmt.Errorf("sqlite: reports per day: %w", err)
+		}
+		t, err := time.Parse(time.DateOnly, day)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: reports per day: %w", err)
+		}
+		if i := int(t.Sub(from) / (24 * time.Hour)); i >= 0 && i < days {
+			out[i] += n
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: reports per day: %w", err)
+	}
+	return out, nil
+}
+
 // ChangeReport applies one analyst action and appends it to the history.
 func (s *Store) ChangeReport(ctx context.Context, ev store.ReportEvent, rev *store.ReportRevision) error {
 	err := s.inTx(ctx, func(tx *sql.Tx) error {

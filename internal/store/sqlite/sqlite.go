@@ -106,7 +106,8 @@ type Store struct {
 	selLatest, clearLatest, insEntryRun *sql.Stmt
 
 	ck  *checkpointer
-	idx *indexer // the search file (fts.go)
+	idx *indexer         // the search file (fts.go)
+	dx  *disclosureIndex // audit_disclosed (disclosed.go)
 	au  auditState
 }
 
@@ -203,6 +204,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	if err := s.prepareAudit(ctx, o.AuditKey); err != nil {
 		return fail(err)
 	}
+	s.startDisclosureIndex()
 	if err := s.startCheckpointer(dsn(path, 8)); err != nil {
 		return fail(err)
 	}
@@ -213,6 +215,10 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 func (s *Store) Close() error {
 	var errs []error
 	errs = append(errs, s.stopCheckpointer())
+	if s.dx != nil {
+		s.dx.close()
+		s.dx = nil
+	}
 	if s.idx != nil {
 		errs = append(errs, s.idx.close())
 		s.idx = nil

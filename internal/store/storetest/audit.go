@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -579,5 +580,100 @@ func AppendConcurrently(t *testing.T, stores ...store.Store) {
 	rep := mustIntact(t, stores[len(stores)-1])
 	if want := int64(len(trail)) / audit.CheckpointEvery; rep.Verified != want || want == 0 {
 		t.Fatalf("report %s: want %d verified checkpoints", rep, want)
+	}
+}
+
+// testAuditLookups checks the two indexed reads of the trail: the disclosures
+// naming one object, newest first, and the tally of actors' records since a time.
+func testAuditLookups(t *testing.T, s store.Store) {
+	a, b := NewID("indicator"), NewID("malware")
+	at := time.Date(2026, 11, 22, 4, 0, 0, 0, time.UTC)
+	v := "2026-11-20T10:00:00.000Z"
+	// The objects are stored, as every object the gate discloses is.
+	putAdded(t, s, newCollection(t, s), "",
+		Obj(t, a, "indicator", t1, t1, "name", "a", "pattern", "[ipv4-addr:value = '198.51.100.7']", "pattern_type", "stix", "valid_from", "2024-01-01T00:00:00Z"),
+		Obj(t, a, "indicator", t1, t2, "name", "a2", "pattern", "[ipv4-addr:value = '198.51.100.7']", "pattern_type", "stix", "valid_from", "2024-01-01T00:00:00Z"),
+		Obj(t, b, "malware", t1, t1, "name", "b", "is_family", true))
+	entries := []audit.Entry{
+		{Kind: audit.Disclosure, Time: at, Actor: "peer:JP", Subject: "collection:c1", Rule: "agreement:jp/1",
+			Objects: []audit.ObjectRef{{ID: a, Version: v}, {ID: b, Version: v}}},
+		// a receipt names a too, but it is no disclosure
+		{Kind: audit.Receipt, Time: at.Add(time.Hour), Actor: "peer:jp-node", Subject: "collection:c1",
+			Objects: []audit.ObjectRef{{ID: a, Version: v}, {ID: NewID("tool"), Version: v}}},
+		{Kind: audit.Disclosure, Time: at.Add(2 * time.Hour), Actor: "user:alice", Subject: "collection:c1", Rule: "own-agency",
+			Objects: []audit.ObjectRef{{ID: b, Version: v}}},
+		// two versions of a in one record: listed once
+		{Kind: audit.Disclosure, Time: at.Add(3 * time.Hour), Actor: "peer:JP:u1", Subject: "collection:c1", Rule: "redacted",
+			Objects: []audit.ObjectRef{{ID: a, Version: v}, {ID: a, Version: "2026-11-21T10:00:00.000Z"}}},
+		{Kind: audit.AuthEvent, Time: at.Add(4 * time.Hour), Actor: "peer:JP"},
+	}
+	if err := s.AppendAudit(ctx(t), entries...); err != nil {
+		t.Fatalf("append: %v", err)
+	}
+	seqs := func(recs []audit.Record) []int64 {
+		var out []int64
+		for _, r := range recs {
+			out = append(out, r.Seq)
+		}
+		return out
+	}
+	first := lastSeq(t, s) - int64(len(entries)) + 1
+	for _, tc := range []struct {
+		id    string
+		limit int
+		want  []int64
+	}{
+		{a, 10, []int64{first + 3, first}},
+		{b, 10, []int64{first + 2, first}},
+		{b, 1, []int64{first + 2}},
+		{NewID("tool"), 10, nil},
+	} {
+		got, err := s.AuditDisclosures(ctx(t), tc.id, tc.limit)
+		if err != nil {
+			t.Fatalf("disclosures of %s: %v", tc.id, err)
+		}
+		if !slices.Equal(seqs(got), tc.want) {
+			t.Errorf("disclosures of %s (limit %d): seqs %v, want %v", tc.id, tc.limit, seqs(got), tc.want)
+		}
+		for _, r := range got {
+			if r.Kind != audit.Disclosure || !slices.ContainsFunc(r.Objects, func(o audit.ObjectRef) bool { return o.ID == tc.id }) {
+				t.Errorf("disclosures of %s: record %d is %s of %v", tc.id, r.Seq, r.Kind, r.Objects)
+			}
+		}
+	}
+	if got, err := s.AuditDisclosures(ctx(t), a, 10); err == nil && len(got) > 0 && (got[0].Actor != "peer:JP:u1" || got[0].Rule != "redacted" || len(got[0].Objects) != 2) {
+		t.Errorf("newest disclosure of a read back as %+v", got[0])
+	}
+
+	tally := func(actors []string, since time.Time) map[string][2]int64 {
+		t.Helper()
+		cs, err := s.AuditTally(ctx(t), actors, since)
+		if err != nil {
+			t.Fatalf("tally %v: %v", actors, err)
+		}
+		m := map[string][2]int64{}
+		for _, c := range cs {
+			m[string(c.Kind)+"/"+c.Rule] = [2]int64{c.Records, c.Objects}
+		}
+		return m
+	}
+	got := tally([]string{"peer:JP", "peer:JP:u1", "peer:jp-node"}, at)
+	want := map[string][2]int64{"disclosure/agreement:jp/1": {1, 2}, "disclosure/redacted": {1, 2}, "receipt/": {1, 2}, "auth-event/": {1, 0}}
+	if !maps.Equal(got, want) {
+		t.Errorf("tally since the start: %v, want %v", got, want)
+	}
+	got = tally([]string{"peer:JP", "peer:jp-node"}, at.Add(time.Hour))
+	want = map[string][2]int64{"receipt/": {1, 2}, "auth-event/": {1, 0}}
+	if !maps.Equal(got, want) {
+		t.Errorf("tally since an hour later: %v, want %v", got, want)
+	}
+	if got := tally([]string{"peer:XX"}, at); len(got) != 0 {
+		t.Errorf("tally of an actor without records: %v", got)
+	}
+	if got := tally(nil, at); len(got) != 0 {
+		t.Errorf("tally of no actors: %v", got)
+	}
+	if _, err := s.AuditTally(ctx(t), make([]string, store.MaxTallyActors+1), at); err == nil {
+		t.Errorf("a tally of %d actors was accepted", store.MaxTallyActors+1)
 	}
 }

@@ -822,6 +822,16 @@ func testSearch(t *testing.T, s store.Store) {
 	if es[0].DateAdded.IsZero() {
 		t.Fatalf("search entry without DateAdded")
 	}
+	// Each result names its collection.
+	es, err = s.Search(ctx(t), store.SearchQuery{Text: "wiper", Collections: []string{a, b}, Limit: 10})
+	if err != nil || len(es) != 2 {
+		t.Fatalf("search wiper: %d, %v", len(es), err)
+	}
+	for _, e := range es {
+		if want := map[string]string{mal.ID: a, ind.ID: b}[e.Object.ID]; e.Collection != want {
+			t.Errorf("search result %s: collection %q, want %q", e.Object.ID, e.Collection, want)
+		}
+	}
 	// Empty text, or text with no words, finds nothing and is not an error.
 	for _, text := range []string{"", "  ", `"*"`} {
 		if es, err := s.Search(ctx(t), store.SearchQuery{Text: text, Limit: 10}); err != nil || len(es) != 0 {

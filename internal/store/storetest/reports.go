@@ -3,6 +3,7 @@ package storetest
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -369,5 +370,38 @@ func testReportAudit(t *testing.T, s store.Store) {
 	want := []string{"receipt user:user-org-1 report:" + id, "admin-action user:analyst-1 report:" + id, "admin-action  org:org-1"}
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Fatalf("audit records:\n got  %q\n want %q", got, want)
+	}
+}
+
+// testReportsPerDay counts reports by the UTC day they were first received, at
+// the edges of days too.
+func testReportsPerDay(t *testing.T, s store.Store) {
+	day := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+	for i, at := range []time.Time{
+		day.Add(-time.Nanosecond), // the day before: not counted
+		day, day.Add(23 * time.Hour), day.Add(24*time.Hour - time.Microsecond),
+		day.Add(48 * time.Hour), day.Add(48*time.Hour + time.Minute), day.Add(48*time.Hour + 2*time.Minute),
+		day.Add(72 * time.Hour), // after the last day: not counted
+	} {
+		r, v, rev := submission(NewUUID(), fmt.Sprintf("org-%d", i%2), 1, at, "")
+		if err := s.SubmitReport(ctx(t), r, v, rev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// since mid-day counts from its midnight
+	got, err := s.ReportsPerDay(ctx(t), day.Add(13*time.Hour), 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []int{3, 0, 3}; !slices.Equal(got, want) {
+		t.Errorf("reports per day: %v, want %v", got, want)
+	}
+	if got, err := s.ReportsPerDay(ctx(t), day.AddDate(0, 0, -30), 14); err != nil || !slices.Equal(got, make([]int, 14)) {
+		t.Errorf("a fortnight without reports: %v, %v", got, err)
+	}
+	for _, n := range []int{0, -1, store.MaxReportDays + 1} {
+		if _, err := s.ReportsPerDay(ctx(t), day, n); err == nil {
+			t.Errorf("%d days were accepted", n)
+		}
 	}
 }

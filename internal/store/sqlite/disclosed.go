@@ -1,0 +1,158 @@
+package sqlite
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// disclosureIndex fills audit_disclosed, the disclosure records naming each
+// object, after the records are appended rather than in the statement that
+// appends them: a page read through the gate then writes its one or two
+// records, not a row per object it disclosed. It runs shortly after appends
+// (wake) and before AuditDisclosures reads the index (catchUp), so that a
+// reader never misses a record.
+type disclosureIndex struct {
+	s                *Store
+	mu               sync.Mutex // one pass at a time
+	closed           bool       // under mu
+	kick, stop, done chan struct{}
+}
+
+// disclosedChunk bounds the records read by one transaction of the index.
+const disclosedChunk = 2000
+
+func (s *Store) startDisclosureIndex() {
+	x := &disclosureIndex{s: s, kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	s.dx = x
+	go x.run()
+	x.wake()
+}
+
+// wake asks for a pass without waiting.
+func (x *disclosureIndex) wake() {
+	if x == nil {
+		return
+	}
+	select {
+	case x.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (x *disclosureIndex) run() {
+	defer close(x.done)
+	for {
+		select {
+		case <-x.stop:
+			return
+		case <-x.kick:
+		}
+		select { // let appends gather into one pass
+		case <-x.stop:
+			return
+		case <-time.After(indexDelay):
+		}
+		_ = x.pass(context.Background()) // retried at the next wake; catchUp reports it
+	}
+}
+
+// pass indexes every record appended so far.
+func (x *disclosureIndex) pass(ctx context.Context) error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.closed {
+		return errors.New("store closed")
+	}
+	for {
+		more, err := x.step(ctx)
+		if err != nil || !more {
+			return err
+		}
+		select {
+		case <-x.stop:
+			return nil
+		default:
+		}
+	}
+}
+
+// step indexes the disclosures among the next disclosedChunk records, in one
+// transaction of the writer, and reports whether records remain.
+func (x *disclosureIndex) step(ctx context.Context) (more bool, err error) {
+	s := x.s
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return false, err
+	}
+	defer func() { _ = tx.Rollback() }()
+	var upto int64
+	if err := tx.QueryRowContext(ctx, `SELECT seq FROM audit_disclosed_upto`).Scan(&upto); err != nil {
+		return false, fmt.Errorf("disclosure index: %w", err)
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT seq, kind = 'disclosure', objects FROM audit_records
+		WHERE seq > ? ORDER BY seq LIMIT ?`, upto, disclosedChunk)
+	if err != nil {
+		return false, fmt.Errorf("disclosure index: %w", err)
+	}
+	type named struct {
+		seq  int64
+		keys string
+	}
+	var todo []named
+	n, last := 0, upto
+	for rows.Next() {
+		var disclosure bool
+		var objects string
+		if err := rows.Scan(&last, &disclosure, &objects); err != nil {
+			rows.Close()
+			return false, fmt.Errorf("disclosure index: %w", err)
+		}
+		n++
+		if refs := decodeRefs(objects); disclosure && len(refs) > 0 {
+			todo = append(todo, named{last, disclosedKeys(refs)})
+		}
+	}
+	if err := rows.Close(); err != nil {
+		return false, fmt.Errorf("disclosure index: %w", err)
+	}
+	if n == 0 {
+		return false, nil
+	}
+	ins := tx.StmtContext(ctx, s.au.insDisclosed)
+	for _, t := range todo {
+		if _, err := ins.ExecContext(ctx, t.seq, t.keys); err != nil {
+			return false, fmt.Errorf("disclosure index: record %d: %w", t.seq, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE audit_disclosed_upto SET seq = ?`, last); err != nil {
+		return false, fmt.Errorf("disclosure index: %w", err)
+	}
+	return n == disclosedChunk, tx.Commit()
+}
+
+// catchUp returns once every record appended before the call is indexed.
+func (x *disclosureIndex) catchUp(ctx context.Context) error {
+	if x == nil {
+		return errors.New("store closed")
+	}
+	var last, upto int64
+	if err := x.s.r.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0), (SELECT seq FROM audit_disclosed_upto) FROM audit_records`).Scan(&last, &upto); err != nil {
+		return fmt.Errorf("disclosure index: %w", err)
+	}
+	if upto >= last {
+		return nil
+	}
+	return x.pass(ctx)
+}
+
+// close stops the index; what it has not indexed is indexed after the next open.
+func (x *disclosureIndex) close() {
+	close(x.stop)
+	<-x.done
+	x.mu.Lock() // a pass of AuditDisclosures may be running
+	x.closed = true
+	x.mu.Unlock()
+}
