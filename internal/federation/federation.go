@@ -66,7 +66,9 @@ type Service struct {
 	st      store.Store
 	log     *slog.Logger
 	inbound store.Collection
-	wake    chan struct{}
+	// deletions holds the notices of deletions to tell peers (deletion.go).
+	deletions store.Collection
+	wake      chan struct{}
 
 	mu      sync.Mutex
 	clients map[string]client // by peer name, for the peer's fingerprint
@@ -110,12 +112,16 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
+	dels, err := EnsureDeletions(ctx, cfg.Store)
+	if err != nil {
+		return nil, err
+	}
 	for _, c := range cfg.Collections { // a typo in the configuration stops the start, not every round
 		if _, err := cfg.Store.Collection(ctx, c); err != nil {
 			return nil, fmt.Errorf("federation: shared collection %q: %w", c, err)
 		}
 	}
-	return &Service{cfg: cfg, st: cfg.Store, log: cfg.Log, inbound: in, wake: make(chan struct{}, 1),
+	return &Service{cfg: cfg, st: cfg.Store, log: cfg.Log, inbound: in, deletions: dels, wake: make(chan struct{}, 1),
 		clients: map[string]client{}}, nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -198,6 +199,16 @@ func (s *Service) accept(ctx context.Context, from store.Peer, raws [][]byte) (a
 		err    error
 		parsed bool
 	}
+	// Tombstones are applied after the objects of the same envelope: the origin
+	// queues one only once the version is gone, after the version itself.
+	var tombs [][]byte
+	raws = slices.DeleteFunc(slices.Clone(raws), func(raw []byte) bool {
+		if isTombstone(raw) {
+			tombs = append(tombs, raw)
+			return true
+		}
+		return false
+	})
 	cs := make([]checked, len(raws))
 	parallel(len(raws), func(i int) { // parsing and verifying are most of the cost of receiving
 		c := &cs[i]
@@ -253,6 +264,14 @@ func (s *Service) accept(ctx context.Context, from store.Peer, raws [][]byte) (a
 				res.successes = append(res.successes, d)
 			}
 		}
+	}
+	if len(tombs) > 0 {
+		rj, rs, err := s.applyTombstones(ctx, from, keys, tombs, &res)
+		if err != nil {
+			return res, err
+		}
+		rejected, reasons = append(rejected, rj...), append(reasons, rs...)
+		res.rejected = len(rejected)
 	}
 	res.conflicts = len(conflicts)
 	if len(rejected) > 0 || len(conflicts) > 0 {
@@ -338,11 +357,7 @@ func (s *Service) serveOutbox(w http.ResponseWriter, r *http.Request) error {
 	if len(items) == 0 && after > 0 {
 		w.Header().Set("X-TAXII-Date-Added-Last", time.UnixMicro(after).UTC().Format(seqLayout))
 	}
-	entries := make([]store.Entry, len(items))
-	for i, it := range items {
-		entries[i] = store.Entry{Object: stix.Object{ID: it.ID, Raw: it.Raw}}
-	}
-	visible := s.cfg.Gate.Visible(policy.Recipient{Kind: policy.KindPartner, Nation: peer.Nation}, entries)
+	visible := s.visible(policy.Recipient{Kind: policy.KindPartner, Nation: peer.Nation}, items)
 	w.Header().Set("Content-Type", httpx.MediaType)
 	if len(items) > 0 {
 		w.Header().Set("X-TAXII-Date-Added-First", time.UnixMicro(items[0].Seq).UTC().Format(seqLayout))
@@ -354,11 +369,11 @@ func (s *Service) serveOutbox(w http.ResponseWriter, r *http.Request) error {
 		fmt.Fprintf(&b, `,"next":"%d"`, items[len(items)-1].Seq)
 	}
 	b.WriteString(`,"objects":[`)
-	for i, e := range visible {
+	for i, raw := range visible {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.Write(e.Object.Raw)
+		b.Write(raw)
 	}
 	b.WriteString("]}")
 	_, err = io.WriteString(w, b.String())

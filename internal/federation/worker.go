@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"runtime"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -183,7 +185,8 @@ func (w *worker) work(ctx context.Context) error {
 // sharedCollections resolves the configured collections (all when none).
 func (s *Service) sharedCollections(ctx context.Context) ([]store.Collection, error) {
 	if len(s.cfg.Collections) == 0 {
-		return s.st.Collections(ctx)
+		all, err := s.st.Collections(ctx)
+		return slices.DeleteFunc(all, func(c store.Collection) bool { return c.ID == s.deletions.ID }), err
 	}
 	var out []store.Collection
 	for _, name := range s.cfg.Collections {
@@ -191,13 +194,16 @@ func (s *Service) sharedCollections(ctx context.Context) ([]store.Collection, er
 		if err != nil {
 			return nil, fmt.Errorf("shared collection %q: %w", name, err)
 		}
-		out = append(out, c)
+		if c.ID != s.deletions.ID { // local notices: never shared as objects
+			out = append(out, c)
+		}
 	}
 	return out, nil
 }
 
 // fill walks each shared collection from the peer's cursor and queues, in the same
-// transaction as the cursor moves, what the gate releases to the peer, signed.
+// transaction as the cursor moves, what the gate releases to the peer, signed; then
+// the deletion notices, queueing the tombstones for the peer (deletion.go).
 func (w *worker) fill(ctx context.Context) error {
 	signer, err := w.s.Signer()
 	if err != nil {
@@ -207,7 +213,7 @@ func (w *worker) fill(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	for _, c := range cols {
+	for _, c := range append(cols, w.s.deletions) {
 		key := store.OutboxCursorFill + c.ID
 		v, err := w.s.st.PeerCursor(ctx, w.peer.Name, key)
 		if err != nil {
@@ -235,7 +241,12 @@ func (w *worker) fill(ctx context.Context) error {
 			if len(page.Entries) == 0 {
 				break
 			}
-			items, err := w.prepare(ctx, signer, c, page.Entries)
+			var items []store.OutboxItem
+			if c.ID == w.s.deletions.ID {
+				items, err = w.tombstones(ctx, page.Entries)
+			} else {
+				items, err = w.prepare(ctx, signer, c, page.Entries)
+			}
 			if err != nil {
 				return err
 			}
@@ -381,15 +392,7 @@ func (w *worker) push(ctx context.Context, after *int64) (int, error) {
 		if err != nil || len(items) == 0 {
 			return sent, err
 		}
-		entries := make([]store.Entry, len(items))
-		for i, it := range items {
-			entries[i] = store.Entry{Object: stix.Object{ID: it.ID, Raw: it.Raw}}
-		}
-		visible := w.s.cfg.Gate.Visible(rcpt, entries)
-		raws := make([][]byte, len(visible))
-		for i := range visible {
-			raws[i] = visible[i].Object.Raw
-		}
+		raws := w.s.visible(rcpt, items)
 		if len(raws) > 0 {
 			if err := w.s.post(ctx, w.peer, raws); err != nil {
 				return sent, err
@@ -408,6 +411,30 @@ func (w *worker) push(ctx context.Context, after *int64) (int, error) {
 			return sent, nil
 		}
 	}
+}
+
+// visible returns what of items the policy still lets rcpt receive, in order.
+// Tombstones were decided when noted, on the facts of the version deleted; they
+// carry none of their own to decide on again.
+func (s *Service) visible(rcpt policy.Recipient, items []store.OutboxItem) [][]byte {
+	var entries []store.Entry
+	for _, it := range items {
+		if !strings.HasPrefix(it.ID, TombstoneType+"--") {
+			entries = append(entries, store.Entry{Object: stix.Object{ID: it.ID, Raw: it.Raw}})
+		}
+	}
+	released := s.cfg.Gate.Visible(rcpt, entries)
+	raws := make([][]byte, 0, len(items))
+	j := 0
+	for _, it := range items {
+		if strings.HasPrefix(it.ID, TombstoneType+"--") {
+			raws = append(raws, it.Raw)
+		} else if j < len(released) && released[j].Object.ID == it.ID && bytes.Equal(released[j].Object.Raw, it.Raw) {
+			raws = append(raws, it.Raw)
+			j++
+		}
+	}
+	return raws
 }
 
 // pull reads the peer's outbox for us from the cursor, following next, and stores
