@@ -269,20 +269,26 @@ func extension(exts map[string]json.RawMessage) (wire, Extension, error) {
 	if err := dec.Decode(&w); err != nil {
 		return w, Extension{}, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
+	ext, err := check(w)
+	return w, ext, err
+}
+
+// check checks the members of our extension.
+func check(w wire) (Extension, error) {
 	sig, err := base64.RawURLEncoding.DecodeString(w.Signature)
 	switch {
 	case w.ExtensionType != "property-extension":
-		return w, Extension{}, fmt.Errorf("%w: extension_type %q", ErrMalformed, w.ExtensionType)
+		return Extension{}, fmt.Errorf("%w: extension_type %q", ErrMalformed, w.ExtensionType)
 	case !nationRE.MatchString(w.Node):
-		return w, Extension{}, fmt.Errorf("%w: node %q", ErrMalformed, w.Node)
+		return Extension{}, fmt.Errorf("%w: node %q", ErrMalformed, w.Node)
 	case !identityRE.MatchString(w.Agency):
-		return w, Extension{}, fmt.Errorf("%w: agency %q", ErrMalformed, w.Agency)
+		return Extension{}, fmt.Errorf("%w: agency %q", ErrMalformed, w.Agency)
 	case !keyIDRE.MatchString(w.KeyID):
-		return w, Extension{}, fmt.Errorf("%w: key_id %q", ErrMalformed, w.KeyID)
+		return Extension{}, fmt.Errorf("%w: key_id %q", ErrMalformed, w.KeyID)
 	case err != nil || len(sig) != ed25519.SignatureSize:
-		return w, Extension{}, fmt.Errorf("%w: signature is not 64 bytes of base64url", ErrMalformed)
+		return Extension{}, fmt.Errorf("%w: signature is not 64 bytes of base64url", ErrMalformed)
 	}
-	return w, Extension{Node: w.Node, Agency: w.Agency, KeyID: w.KeyID, Signature: sig}, nil
+	return Extension{Node: w.Node, Agency: w.Agency, KeyID: w.KeyID, Signature: sig}, nil
 }
 
 // message is what is signed: the canonical form of the object carrying w (whose

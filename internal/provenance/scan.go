@@ -221,6 +221,30 @@ func scanExtension(obj []byte) (w wire, ext Extension, handled bool, err error) 
 	if !found {
 		return w, ext, true, ErrUnsigned
 	}
+	if fw, ok := scanWire(v); ok {
+		ext, err = check(fw)
+		return fw, ext, true, err
+	}
 	w, ext, err = extension(map[string]json.RawMessage{ExtensionID: v})
 	return w, ext, true, err
+}
+
+// scanWire reads our extension when it is exactly as Sign writes it: its five
+// members in canonical order, each a string without escapes (every valid value is
+// of a character set JSON does not escape). Anything else is left to the strict
+// decoder, which gives the reason.
+func scanWire(v []byte) (wire, bool) {
+	ms, ok := members(v)
+	if !ok || len(ms) != 5 {
+		return wire{}, false
+	}
+	var vals [5]string
+	for i, name := range [5]string{"agency", "extension_type", "key_id", "node", "signature"} {
+		m := ms[i]
+		if string(m.name) != name || len(m.value) < 2 || m.value[0] != '"' || bytes.IndexByte(m.value[1:len(m.value)-1], '\\') >= 0 {
+			return wire{}, false
+		}
+		vals[i] = string(m.value[1 : len(m.value)-1])
+	}
+	return wire{Agency: vals[0], ExtensionType: vals[1], KeyID: vals[2], Node: vals[3], Signature: vals[4]}, true
 }
