@@ -35,6 +35,36 @@ type worker struct {
 
 	mu     sync.Mutex // queuing and sending run at once; both renew the lease
 	leased time.Time  // when the lease was last taken or renewed
+	// queued is the range of outbox sequences this round queued, all released by
+	// the gate under the policy engine named: while that engine is in force, their
+	// decision stands (time only ends embargoes), so sending need not decide again.
+	queued struct {
+		engine *policy.Engine
+		lo, hi int64
+	}
+}
+
+// noteQueued records that items (their Seq set by Enqueue) were released under e.
+func (w *worker) noteQueued(e *policy.Engine, items []store.OutboxItem) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, it := range items {
+		if it.Seq == 0 { // already in the outbox, queued before this round
+			continue
+		}
+		if w.queued.engine != e || w.queued.hi == 0 {
+			w.queued.engine, w.queued.lo = e, it.Seq
+		}
+		w.queued.hi = it.Seq
+	}
+}
+
+// decided reports whether every item from seq lo to hi was released by this round
+// under the engine in force now.
+func (w *worker) decided(e *policy.Engine, lo, hi int64) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.queued.engine == e && w.queued.lo <= lo && hi <= w.queued.hi
 }
 
 func (w *worker) run(ctx context.Context) {
@@ -130,6 +160,9 @@ func (w *worker) work(ctx context.Context) error {
 		return err
 	}
 	after := p.PushedSeq
+	w.mu.Lock()
+	w.queued.engine, w.queued.lo, w.queued.hi = nil, 0, 0 // a new round trusts only what it queues
+	w.mu.Unlock()
 	t0 := time.Now()
 	filled := make(chan error, 1)
 	go func() { filled <- w.fill(ctx) }()
@@ -209,6 +242,7 @@ func (w *worker) fill(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	engine := w.s.cfg.Gate.Policy() // prepare releases under the engine in force; a change makes push decide again
 	cols, err := w.s.sharedCollections(ctx)
 	if err != nil {
 		return err
@@ -257,6 +291,9 @@ func (w *worker) fill(ctx context.Context) error {
 			if _, err := w.s.st.Enqueue(ctx, w.peer.Name, w.s.cfg.Holder, items, key, after.UTC().Format(time.RFC3339Nano)); err != nil {
 				return err
 			}
+			if c.ID != w.s.deletions.ID {
+				w.noteQueued(engine, items)
+			}
 			if !page.More {
 				break
 			}
@@ -279,11 +316,13 @@ func (w *worker) prepare(ctx context.Context, signer *provenance.Signer, c store
 	orig := map[string][]byte{}
 	for _, en := range entries {
 		if foreign {
-			if !onward(engine, en.Object.Raw) { // first: most received objects stay here
-				continue
-			}
+			// The origin first (a scan of the extension, cheaper than the facts):
+			// with two nodes, everything received came from the only peer.
 			ext, err := provenance.Read(en.Object.Raw)
 			if err != nil || ext.Node == w.peer.Nation || ext.Node == signer.Nation {
+				continue
+			}
+			if !onward(engine, en.Object.Raw) { // most received objects stay here
 				continue
 			}
 			orig[en.Object.ID+"\x00"+versionOf(&en)] = en.Object.Raw
@@ -392,7 +431,15 @@ func (w *worker) push(ctx context.Context, after *int64) (int, error) {
 		if err != nil || len(items) == 0 {
 			return sent, err
 		}
-		raws := w.s.visible(rcpt, items)
+		var raws [][]byte
+		if w.decided(w.s.cfg.Gate.Policy(), items[0].Seq, items[len(items)-1].Seq) {
+			raws = make([][]byte, len(items))
+			for i := range items {
+				raws[i] = items[i].Raw
+			}
+		} else {
+			raws = w.s.visible(rcpt, items)
+		}
 		if len(raws) > 0 {
 			if err := w.s.post(ctx, w.peer, raws); err != nil {
 				return sent, err
