@@ -342,13 +342,16 @@ func (s *Service) serveOutbox(w http.ResponseWriter, r *http.Request) error {
 			return httpx.Errorf(http.StatusBadRequest, "added_after must be a timestamp.")
 		}
 		after = t.UnixMicro()
+		s.notePulled(peer.Name, after) // the cursor of a pull is what the peer holds
 	}
 	// What the peer acknowledged to our push it holds: a pull starts after it, so
 	// that the two ways do not carry the same objects twice.
 	after = max(after, peer.PushedSeq)
-	items, err := s.st.Outbox(r.Context(), peer.Name, after, limit+1)
-	if err != nil {
-		return err
+	var items []store.OutboxItem
+	if !s.pushing(peer.Name) { // else our push is delivering all of it
+		if items, err = s.st.Outbox(r.Context(), peer.Name, after, limit+1); err != nil {
+			return err
+		}
 	}
 	more := len(items) > limit
 	if more {

@@ -427,6 +427,7 @@ func (w *worker) push(ctx context.Context, after *int64) (int, error) {
 	sent := 0
 	rcpt := policy.Recipient{Kind: policy.KindPartner, Nation: w.peer.Nation}
 	for {
+		*after = max(*after, w.s.pulled(w.peer.Name)) // the peer pulled these already
 		items, err := w.s.st.Outbox(ctx, w.peer.Name, *after, w.s.cfg.Batch)
 		if err != nil || len(items) == 0 {
 			return sent, err
@@ -444,6 +445,7 @@ func (w *worker) push(ctx context.Context, after *int64) (int, error) {
 			if err := w.s.post(ctx, w.peer, raws); err != nil {
 				return sent, err
 			}
+			w.s.notePushed(w.peer.Name)
 		}
 		last := items[len(items)-1].Seq
 		if err := w.lease(ctx); err != nil {
