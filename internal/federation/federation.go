@@ -78,8 +78,8 @@ type Service struct {
 	// this process's view (several processes: duplicates, which receivers absorb).
 	pushedAt map[string]time.Time // by peer name: last envelope the peer accepted
 	pulledTo map[string]int64     // by peer name: the outbox sequence its pulls hold up to
-	stop    context.CancelFunc
-	done    chan struct{}
+	stop     context.CancelFunc
+	done     chan struct{}
 }
 
 // New prepares the federation: it creates the inbound collection when missing.
