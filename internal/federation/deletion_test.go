@@ -213,34 +213,3 @@ func TestDeletionCatchUp(t *testing.T) {
 		t.Error("AU lost an object not deleted")
 	}
 }
-
-// An agreement withdrawn after objects were queued stops them: the push and the
-// pull decide again under the policy in force when they send.
-func TestWithdrawnAgreementStopsQueued(t *testing.T) {
-	jp := newTestNode(t, "JP", "AU")
-	au := newTestNode(t, "AU", "JP")
-	mesh(t, jp, au)
-	first := indicator(tlpGreen, "before")
-	jp.put(first)
-	waitFor(t, 10*time.Second, "the first object at AU", func() bool { return au.has(first.ID) })
-	au.stop()
-	queued := indicator(tlpGreen, "queued")
-	jp.put(queued)
-	waitFor(t, 10*time.Second, "JP queues it", func() bool {
-		p, _ := jp.st.Peer(context.Background(), "node-AU")
-		return p.Queued == 2
-	})
-	pc := jp.n.Gate.Policy().Config()
-	pc.Revision++
-	pc.Agreements = nil
-	e, err := policy.New(pc, policy.DefaultScales())
-	if err != nil {
-		t.Fatal(err)
-	}
-	jp.n.Gate.SetPolicy(e)
-	au.restart()
-	time.Sleep(4 * time.Second) // a pull (every 2 s) and pushes have run
-	if au.has(queued.ID) {
-		t.Error("an object queued under a withdrawn agreement reached AU")
-	}
-}
