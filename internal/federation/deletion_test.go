@@ -213,3 +213,29 @@ func TestDeletionCatchUp(t *testing.T) {
 		t.Error("AU lost an object not deleted")
 	}
 }
+
+// A deletion reaches a node that got the object through a relay: AU, which
+// forwarded JP's TLP:CLEAR object to US, passes JP's tombstone on unchanged, and US
+// (which cannot reach JP) deletes it.
+func TestDeletionRelayed(t *testing.T) {
+	jp := newTestNode(t, "JP", "AU", "US")
+	au := newTestNode(t, "AU", "JP", "US")
+	us := newTestNode(t, "US", "JP", "AU")
+	mesh(t, jp, au)
+	mesh(t, au, us)
+	unreachable := jp.peer()
+	unreachable.URL = "https://127.0.0.1:1/api/"
+	if _, err := federation.AddPeer(context.Background(), us.st, unreachable); err != nil {
+		t.Fatal(err)
+	}
+	clear := indicator(tlpClear, "clear")
+	jp.put(clear)
+	waitFor(t, 10*time.Second, "the object at AU and, through AU, at US", func() bool { return au.has(clear.ID) && us.has(clear.ID) })
+	if code := jp.deleter()(clear.ID, ""); code != http.StatusOK {
+		t.Fatalf("delete: %d", code)
+	}
+	waitFor(t, 15*time.Second, "the deletion at AU and US", func() bool { return !au.has(clear.ID) && !us.has(clear.ID) })
+	if !auditRule(t, us.st, audit.PeerEvent, "federation.deleted", "peer:node-AU", 1) {
+		t.Error("US did not record the relayed deletion")
+	}
+}
