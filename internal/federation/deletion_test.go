@@ -104,7 +104,7 @@ func TestDeletionPropagates(t *testing.T) {
 	if code := del(amber.ID, "?match[version]=2026-03-01T00:00:00.000Z"); code != http.StatusOK {
 		t.Fatalf("delete amber's first version: %d", code)
 	}
-	waitFor(t, 15*time.Second, "the deletions at AU and US", func() bool {
+	waitFor(t, 60*time.Second, "the deletions at AU and US", func() bool {
 		v := au.versionsAt(amber.ID)
 		return !au.has(green.ID) && !us.has(green.ID) && len(v) == 1 && v[0] == "2026-03-02T00:00:00.000Z"
 	})
@@ -207,7 +207,7 @@ func TestDeletionCatchUp(t *testing.T) {
 	jp.stop()
 	jp.restart()
 	au.restart()
-	waitFor(t, 20*time.Second, "the deletions at AU", func() bool { return len(au.inbound()) == 2 })
+	waitFor(t, 60*time.Second, "the deletions at AU", func() bool { return len(au.inbound()) == 2 })
 	in := au.inbound()
 	if in[objs[3].ID] == nil || in[objs[4].ID] == nil {
 		t.Error("AU lost an object not deleted")
@@ -234,7 +234,7 @@ func TestDeletionRelayed(t *testing.T) {
 	if code := jp.deleter()(clear.ID, ""); code != http.StatusOK {
 		t.Fatalf("delete: %d", code)
 	}
-	waitFor(t, 15*time.Second, "the deletion at AU and US", func() bool { return !au.has(clear.ID) && !us.has(clear.ID) })
+	waitFor(t, 60*time.Second, "the deletion at AU and US", func() bool { return !au.has(clear.ID) && !us.has(clear.ID) })
 	if !auditRule(t, us.st, audit.PeerEvent, "federation.deleted", "peer:node-AU", 1) {
 		t.Error("US did not record the relayed deletion")
 	}

@@ -357,6 +357,21 @@ func (s *Service) serveOutbox(w http.ResponseWriter, r *http.Request) error {
 	if more {
 		items = items[:limit]
 	}
+	// What was queued under another policy goes only by our push, which releases it
+	// again first: the page stops before it.
+	if len(items) > 0 {
+		v, err := s.st.PeerCursor(r.Context(), peer.Name, releasedCursor)
+		if err != nil {
+			return err
+		}
+		rel, tag := parseReleased(v), policyTag(s.cfg.Gate.Policy())
+		for i, it := range items {
+			if !strings.HasPrefix(it.ID, TombstoneType+"--") && !rel.covers(tag, it.Seq, it.Seq) {
+				items, more = items[:i], false
+				break
+			}
+		}
+	}
 	if len(items) == 0 && after > 0 {
 		w.Header().Set("X-TAXII-Date-Added-Last", time.UnixMicro(after).UTC().Format(seqLayout))
 	}

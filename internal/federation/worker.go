@@ -3,6 +3,9 @@ package federation
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -35,36 +38,85 @@ type worker struct {
 
 	mu     sync.Mutex // queuing and sending run at once; both renew the lease
 	leased time.Time  // when the lease was last taken or renewed
-	// queued is the range of outbox sequences this round queued, all released by
-	// the gate under the policy engine named: while that engine is in force, their
-	// decision stands (time only ends embargoes), so sending need not decide again.
-	queued struct {
-		engine *policy.Engine
-		lo, hi int64
-	}
+	// queued is the range of outbox sequences released by the gate under the
+	// policy tagged (policyTag), kept in the store (cursor releasedCursor) so that
+	// it outlives the process: while that policy is in force, their decision and
+	// redaction stand (time only ends embargoes), so sending need not release them
+	// again. Items outside it are released again before they go (resend).
+	queued released
 }
 
-// noteQueued records that items (their Seq set by Enqueue) were released under e.
-func (w *worker) noteQueued(e *policy.Engine, items []store.OutboxItem) {
+// released is a range of outbox sequences queued under one policy.
+type released struct {
+	tag    string
+	lo, hi int64
+}
+
+const releasedCursor = "released"
+
+func (r released) String() string {
+	tag := r.tag
+	if tag == "" {
+		tag = "-" // no policy a send can trust
+	}
+	return fmt.Sprintf("%s %d %d", tag, r.lo, r.hi)
+}
+
+func parseReleased(v string) released {
+	var r released
+	if _, err := fmt.Sscanf(v, "%s %d %d", &r.tag, &r.lo, &r.hi); err != nil {
+		return released{}
+	}
+	return r
+}
+
+func (r released) covers(tag string, lo, hi int64) bool {
+	return r.tag != "" && r.tag != "-" && r.tag == tag && r.lo <= lo && hi <= r.hi
+}
+
+var policyTags sync.Map // *policy.Engine -> string
+
+// policyTag names the policy an engine enforces: the same configuration, the same
+// decisions and redactions, whichever process loaded it.
+func policyTag(e *policy.Engine) string {
+	if t, ok := policyTags.Load(e); ok {
+		return t.(string)
+	}
+	b, _ := json.Marshal(e.Config())
+	sum := sha256.Sum256(b)
+	t := hex.EncodeToString(sum[:12])
+	policyTags.Store(e, t)
+	return t
+}
+
+// noteQueued records that items (their Seq set by Enqueue) were released under
+// the policy tagged, and keeps the range in the store.
+func (w *worker) noteQueued(ctx context.Context, tag string, items []store.OutboxItem) error {
 	w.mu.Lock()
-	defer w.mu.Unlock()
+	changed := false
 	for _, it := range items {
-		if it.Seq == 0 { // already in the outbox, queued before this round
+		if it.Seq == 0 { // already in the outbox
 			continue
 		}
-		if w.queued.engine != e || w.queued.hi == 0 {
-			w.queued.engine, w.queued.lo = e, it.Seq
+		if w.queued.tag != tag || w.queued.hi == 0 {
+			w.queued.tag, w.queued.lo = tag, it.Seq
 		}
-		w.queued.hi = it.Seq
+		w.queued.hi, changed = it.Seq, true
 	}
+	r := w.queued
+	w.mu.Unlock()
+	if !changed {
+		return nil
+	}
+	return w.s.st.SetPeerCursor(ctx, w.peer.Name, w.s.cfg.Holder, releasedCursor, r.String())
 }
 
-// decided reports whether every item from seq lo to hi was released by this round
-// under the engine in force now.
-func (w *worker) decided(e *policy.Engine, lo, hi int64) bool {
+// decided reports whether every item from seq lo to hi was released under the
+// policy in force.
+func (w *worker) decided(lo, hi int64) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.queued.engine == e && w.queued.lo <= lo && hi <= w.queued.hi
+	return w.queued.covers(policyTag(w.s.cfg.Gate.Policy()), lo, hi)
 }
 
 func (w *worker) run(ctx context.Context) {
@@ -160,8 +212,12 @@ func (w *worker) work(ctx context.Context) error {
 		return err
 	}
 	after := p.PushedSeq
+	v, err := w.s.st.PeerCursor(ctx, w.peer.Name, releasedCursor)
+	if err != nil {
+		return err
+	}
 	w.mu.Lock()
-	w.queued.engine, w.queued.lo, w.queued.hi = nil, 0, 0 // a new round trusts only what it queues
+	w.queued = parseReleased(v)
 	w.mu.Unlock()
 	t0 := time.Now()
 	filled := make(chan error, 1)
@@ -242,7 +298,6 @@ func (w *worker) fill(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	engine := w.s.cfg.Gate.Policy() // prepare releases under the engine in force; a change makes push decide again
 	cols, err := w.s.sharedCollections(ctx)
 	if err != nil {
 		return err
@@ -276,10 +331,16 @@ func (w *worker) fill(ctx context.Context) error {
 				break
 			}
 			var items []store.OutboxItem
+			// The policy under which prepare released the page: the same before
+			// and after it, else none that a send could trust.
+			tag := policyTag(w.s.cfg.Gate.Policy())
 			if c.ID == w.s.deletions.ID {
 				items, err = w.tombstones(ctx, page.Entries)
 			} else {
 				items, err = w.prepare(ctx, signer, c, page.Entries)
+			}
+			if tag != policyTag(w.s.cfg.Gate.Policy()) {
+				tag = ""
 			}
 			if err != nil {
 				return err
@@ -292,7 +353,9 @@ func (w *worker) fill(ctx context.Context) error {
 				return err
 			}
 			if c.ID != w.s.deletions.ID {
-				w.noteQueued(engine, items)
+				if err := w.noteQueued(ctx, tag, items); err != nil {
+					return err
+				}
 			}
 			if !page.More {
 				break
@@ -421,11 +484,12 @@ func versionOf(en *store.Entry) string {
 }
 
 // push sends the outbox after the peer's acknowledged position, batch by batch; each
-// batch the peer accepts moves the position. Items the policy no longer lets the peer
-// receive (an agreement withdrawn since they were queued) are skipped.
+// batch the peer accepts moves the position. Items queued under another policy are
+// released again first (resend): what the policy no longer lets the peer receive
+// (an agreement withdrawn since) is skipped, what it now redacts further is queued
+// anew in its new form.
 func (w *worker) push(ctx context.Context, after *int64) (int, error) {
 	sent := 0
-	rcpt := policy.Recipient{Kind: policy.KindPartner, Nation: w.peer.Nation}
 	for {
 		*after = max(*after, w.s.pulled(w.peer.Name)) // the peer pulled these already
 		items, err := w.s.st.Outbox(ctx, w.peer.Name, *after, w.s.cfg.Batch)
@@ -433,13 +497,15 @@ func (w *worker) push(ctx context.Context, after *int64) (int, error) {
 			return sent, err
 		}
 		var raws [][]byte
-		if w.decided(w.s.cfg.Gate.Policy(), items[0].Seq, items[len(items)-1].Seq) {
+		var again []store.OutboxItem
+		tag := policyTag(w.s.cfg.Gate.Policy())
+		if w.decided(items[0].Seq, items[len(items)-1].Seq) {
 			raws = make([][]byte, len(items))
 			for i := range items {
 				raws[i] = items[i].Raw
 			}
-		} else {
-			raws = w.s.visible(rcpt, items)
+		} else if raws, again, err = w.resend(ctx, items); err != nil {
+			return sent, err
 		}
 		if len(raws) > 0 {
 			if err := w.s.post(ctx, w.peer, raws); err != nil {
@@ -456,10 +522,98 @@ func (w *worker) push(ctx context.Context, after *int64) (int, error) {
 		}
 		sent += len(raws)
 		*after = last
+		if len(again) > 0 { // after the old copies left the outbox with the ack
+			if _, err := w.s.st.Enqueue(ctx, w.peer.Name, w.s.cfg.Holder, again, "", ""); err != nil {
+				return sent, err
+			}
+			if tag != policyTag(w.s.cfg.Gate.Policy()) {
+				tag = ""
+			}
+			if err := w.noteQueued(ctx, tag, again); err != nil {
+				return sent, err
+			}
+		}
 		if len(items) < w.s.cfg.Batch {
 			return sent, nil
 		}
 	}
+}
+
+// resend releases again, under the policy in force, the originals of items queued
+// under another (or before that was recorded): what is now denied is dropped; what
+// comes out as queued (signatures are deterministic) goes as it is; what comes out
+// otherwise (redacted further) is dropped and returned to be queued anew, so that
+// the copy released under the old policy never leaves. Tombstones go as they are.
+func (w *worker) resend(ctx context.Context, items []store.OutboxItem) (raws [][]byte, again []store.OutboxItem, err error) {
+	signer, err := w.s.Signer()
+	if err != nil {
+		return nil, nil, err
+	}
+	cols, err := w.s.sharedCollections(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	key := func(id, version string) string { return id + "\x00" + version }
+	want := map[string]bool{}
+	var ids []string
+	for _, it := range items {
+		if !strings.HasPrefix(it.ID, TombstoneType+"--") && !want[key(it.ID, it.Version)] {
+			want[key(it.ID, it.Version)] = true
+			ids = append(ids, it.ID)
+		}
+	}
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	fresh := map[string]store.OutboxItem{}
+	for _, c := range cols {
+		if len(ids) == 0 {
+			break
+		}
+		var originals []store.Entry
+		q := store.Query{Collection: c.ID, IDs: ids, Versions: store.VersionFilter{All: true}, Limit: store.MaxOutboxPage}
+		for {
+			pg, err := w.s.st.Query(ctx, q)
+			if err != nil {
+				return nil, nil, err
+			}
+			for _, en := range pg.Entries {
+				k := key(en.Object.ID, versionOf(&en))
+				if want[k] {
+					delete(want, k) // the first collection holding it, as the fill found it
+					originals = append(originals, en)
+				}
+			}
+			if !pg.More || len(pg.Entries) == 0 {
+				break
+			}
+			q.AddedAfter = pg.Entries[len(pg.Entries)-1].DateAdded
+		}
+		if len(originals) == 0 {
+			continue
+		}
+		prepared, err := w.prepare(ctx, signer, c, originals)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, it := range prepared {
+			fresh[key(it.ID, it.Version)] = it
+		}
+	}
+	for _, it := range items {
+		if strings.HasPrefix(it.ID, TombstoneType+"--") {
+			raws = append(raws, it.Raw)
+			continue
+		}
+		f, ok := fresh[key(it.ID, it.Version)]
+		switch {
+		case !ok: // denied now, or gone (its tombstone follows)
+		case bytes.Equal(f.Raw, it.Raw):
+			raws = append(raws, it.Raw)
+		default:
+			again = append(again, f)
+		}
+	}
+	return raws, again, nil
 }
 
 // visible returns what of items the policy still lets rcpt receive, in order.
