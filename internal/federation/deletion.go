@@ -224,13 +224,20 @@ func (s *Service) versions(ctx context.Context, collection, id string, v store.V
 	}
 }
 
+// noticeSettle is how long a notice whose version is still there may be waiting for
+// its Delete to commit (the notice commits first); after it, the Delete failed or
+// the version was added again, and the notice sends nothing.
+const noticeSettle = time.Minute
+
 // tombstones turns notices into outbox items for the worker's peer: those that name
-// its nation, for a version that is gone (a notice whose Delete failed, or whose
-// version was added again since, sends nothing). Each one queued is recorded.
-func (w *worker) tombstones(ctx context.Context, entries []store.Entry) ([]store.OutboxItem, error) {
+// its nation, for a version that is gone. It returns how many entries it dealt
+// with: it stops at a notice whose version is still there and which is recent (its
+// Delete may not have committed yet), so that the walk comes back to it.
+func (w *worker) tombstones(ctx context.Context, entries []store.Entry) ([]store.OutboxItem, int, error) {
 	var items []store.OutboxItem
 	var refs []audit.ObjectRef
-	for _, en := range entries {
+	defer func() { w.s.record(ctx, w.peer, "federation.deletion-queued", refs, "") }()
+	for i, en := range entries {
 		var n notice
 		if err := json.Unmarshal(en.Object.Raw, &n); err != nil || n.Type != noticeType || !slices.Contains(n.Recipients, w.peer.Nation) {
 			continue
@@ -245,9 +252,12 @@ func (w *worker) tombstones(ctx context.Context, entries []store.Entry) ([]store
 		}
 		still, err := w.s.versions(ctx, n.Collection, n.ObjectRef, vf, nil)
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		if len(still) > 0 {
+			if created, err := stix.ParseTimestamp(n.Created); err == nil && time.Since(created.Time()) < noticeSettle {
+				return items, i, nil
+			}
 			continue
 		}
 		t, err := stix.Parse([]byte(n.Tombstone))
@@ -257,8 +267,7 @@ func (w *worker) tombstones(ctx context.Context, entries []store.Entry) ([]store
 		items = append(items, store.OutboxItem{ID: t.ID, Version: versionOf(&store.Entry{Object: t}), Raw: t.Raw})
 		refs = append(refs, audit.ObjectRef{ID: n.ObjectRef, Version: n.Version})
 	}
-	w.s.record(ctx, w.peer, "federation.deletion-queued", refs, "")
-	return items, nil
+	return items, len(entries), nil
 }
 
 // isTombstone reports whether raw is a tombstone (its type member, read cheaply:

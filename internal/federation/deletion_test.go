@@ -239,3 +239,30 @@ func TestDeletionRelayed(t *testing.T) {
 		t.Error("US did not record the relayed deletion")
 	}
 }
+
+// slowDelete commits its deletions late, as a Delete slower than the worker's walk.
+type slowDelete struct {
+	store.Store
+	d time.Duration
+}
+
+func (s slowDelete) Delete(ctx context.Context, collection, id string, v store.VersionFilter, specVersions []string) (int, error) {
+	time.Sleep(s.d)
+	return s.Store.Delete(ctx, collection, id, v, specVersions)
+}
+
+// The notice of a deletion commits before the Delete: a worker that walks it in
+// between comes back to it, and the tombstone still goes.
+func TestDeletionSlowerThanWalk(t *testing.T) {
+	jp := newTestNode(t, "JP", "AU")
+	au := newTestNode(t, "AU", "JP")
+	mesh(t, jp, au)
+	o := indicator(tlpGreen, "slow")
+	jp.put(o)
+	waitFor(t, 10*time.Second, "the object at AU", func() bool { return au.has(o.ID) })
+	st := jp.n.Federation.Watch(slowDelete{jp.st, 1500 * time.Millisecond})
+	if n, err := st.Delete(context.Background(), jp.shared.ID, o.ID, store.VersionFilter{All: true}, nil); err != nil || n != 1 {
+		t.Fatalf("delete: %d %v", n, err)
+	}
+	waitFor(t, 30*time.Second, "the deletion at AU", func() bool { return !au.has(o.ID) })
+}

@@ -334,8 +334,9 @@ func (w *worker) fill(ctx context.Context) error {
 			// The policy under which prepare released the page: the same before
 			// and after it, else none that a send could trust.
 			tag := policyTag(w.s.cfg.Gate.Policy())
+			done := len(page.Entries)
 			if c.ID == w.s.deletions.ID {
-				items, err = w.tombstones(ctx, page.Entries)
+				items, done, err = w.tombstones(ctx, page.Entries)
 			} else {
 				items, err = w.prepare(ctx, signer, c, page.Entries)
 			}
@@ -345,7 +346,10 @@ func (w *worker) fill(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			after = page.Entries[len(page.Entries)-1].DateAdded
+			if done == 0 { // the first notice waits for its Delete: the next round
+				break
+			}
+			after = page.Entries[done-1].DateAdded
 			if err := w.lease(ctx); err != nil {
 				return err
 			}
@@ -357,7 +361,7 @@ func (w *worker) fill(ctx context.Context) error {
 					return err
 				}
 			}
-			if !page.More {
+			if !page.More || done < len(page.Entries) {
 				break
 			}
 		}
