@@ -379,12 +379,21 @@ func (w *worker) fill(ctx context.Context) error {
 func (w *worker) prepare(ctx context.Context, signer *provenance.Signer, c store.Collection, entries []store.Entry) ([]store.OutboxItem, error) {
 	foreign := c.ID == w.s.inbound.ID
 	engine := w.s.cfg.Gate.Policy()
+	peerOrg := "" // what the peer sent us does not go back to it
+	if foreign {
+		if u, err := w.s.st.UserByCert(ctx, w.peer.Fingerprint); err == nil {
+			peerOrg = u.Org
+		}
+	}
 	var cand []store.Entry
 	orig := map[string][]byte{}
 	for _, en := range entries {
 		if foreign {
 			// The origin first (a scan of the extension, cheaper than the facts):
 			// with two nodes, everything received came from the only peer.
+			if peerOrg != "" && en.Submitter == peerOrg {
+				continue
+			}
 			ext, err := provenance.Read(en.Object.Raw)
 			if err != nil || ext.Node == w.peer.Nation || ext.Node == signer.Nation {
 				continue
