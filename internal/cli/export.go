@@ -11,6 +11,7 @@ import (
 
 	"quadshare/internal/auth"
 	"quadshare/internal/config"
+	"quadshare/internal/federation"
 	"quadshare/internal/gate"
 	"quadshare/internal/node"
 	"quadshare/internal/policy"
@@ -103,7 +104,8 @@ func runExport(ctx context.Context, e *Env, args []string) error {
 // collectionsFor resolves the collections an export or a search reads for
 // recipient: those named, else every one. An operator's inbox holds reports as
 // filed, which go to a partner only once an analyst releases them into another
-// collection: it is left out for a partner node, and refused when named.
+// collection: it is left out for a partner node, and refused when named; so are
+// the federation's local deletion notices.
 func collectionsFor(ctx context.Context, st store.Store, r policy.Recipient, names []string) ([]store.Collection, error) {
 	partner := r.Kind == policy.KindPartner
 	if len(names) == 0 {
@@ -113,7 +115,7 @@ func collectionsFor(ctx context.Context, st store.Store, r policy.Recipient, nam
 		}
 		list := all[:0]
 		for _, c := range all {
-			if !partner || c.OwnerOrg == "" {
+			if !partner || c.OwnerOrg == "" && c.Alias != federation.DeletionsAlias {
 				list = append(list, c)
 			}
 		}
@@ -127,6 +129,9 @@ func collectionsFor(ctx context.Context, st store.Store, r policy.Recipient, nam
 		}
 		if partner && c.OwnerOrg != "" {
 			return nil, fmt.Errorf("%w: collection %q is an operator's inbox: its reports go to partners only once an analyst releases them", errUsage, id)
+		}
+		if partner && c.Alias == federation.DeletionsAlias {
+			return nil, fmt.Errorf("%w: collection %q holds local deletion notices, never shared", errUsage, id)
 		}
 		list = append(list, c)
 	}

@@ -67,12 +67,20 @@ type Service struct {
 	st      store.Store
 	log     *slog.Logger
 	inbound store.Collection
-	wake    chan struct{}
+	// deletions holds the notices of deletions to tell peers (deletion.go).
+	deletions store.Collection
+	wake      chan struct{}
 
 	mu      sync.Mutex
 	clients map[string]client // by peer name, for the peer's fingerprint
-	stop    context.CancelFunc
-	done    chan struct{}
+	// The two ways to a peer share its outbox; so that they do not carry the same
+	// objects twice, each peer's pull is answered only while our push to it is not
+	// delivering, and our push skips what the peer's pull says it holds. Both are
+	// this process's view (several processes: duplicates, which receivers absorb).
+	pushedAt map[string]time.Time // by peer name: last envelope the peer accepted
+	pulledTo map[string]int64     // by peer name: the outbox sequence its pulls hold up to
+	stop     context.CancelFunc
+	done     chan struct{}
 }
 
 // New prepares the federation: it creates the inbound collection when missing.
@@ -111,13 +119,17 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
+	dels, err := EnsureDeletions(ctx, cfg.Store)
+	if err != nil {
+		return nil, err
+	}
 	for _, c := range cfg.Collections { // a mistake in the configuration stops the start, not every round
 		if _, err := sharedCollection(ctx, cfg.Store, c); err != nil {
 			return nil, fmt.Errorf("federation: %w", err)
 		}
 	}
-	return &Service{cfg: cfg, st: cfg.Store, log: cfg.Log, inbound: in, wake: make(chan struct{}, 1),
-		clients: map[string]client{}}, nil
+	return &Service{cfg: cfg, st: cfg.Store, log: cfg.Log, inbound: in, deletions: dels, wake: make(chan struct{}, 1),
+		clients: map[string]client{}, pushedAt: map[string]time.Time{}, pulledTo: map[string]int64{}}, nil
 }
 
 // EnsureInbound returns the inbound collection, creating it when missing.
@@ -247,4 +259,32 @@ func (s *Service) run(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// pushGrace is how long after an envelope the peer accepted our push counts as
+// delivering: its pulls meanwhile get nothing (the push carries it all).
+const pushGrace = 5 * time.Second
+
+func (s *Service) notePushed(peer string) {
+	s.mu.Lock()
+	s.pushedAt[peer] = time.Now()
+	s.mu.Unlock()
+}
+
+func (s *Service) pushing(peer string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return time.Since(s.pushedAt[peer]) < pushGrace
+}
+
+func (s *Service) notePulled(peer string, seq int64) {
+	s.mu.Lock()
+	s.pulledTo[peer] = max(s.pulledTo[peer], seq)
+	s.mu.Unlock()
+}
+
+func (s *Service) pulled(peer string) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.pulledTo[peer]
 }

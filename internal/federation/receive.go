@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -198,6 +199,16 @@ func (s *Service) accept(ctx context.Context, from store.Peer, raws [][]byte) (a
 		err    error
 		parsed bool
 	}
+	// Tombstones are applied after the objects of the same envelope: the origin
+	// queues one only once the version is gone, after the version itself.
+	var tombs [][]byte
+	raws = slices.DeleteFunc(slices.Clone(raws), func(raw []byte) bool {
+		if isTombstone(raw) {
+			tombs = append(tombs, raw)
+			return true
+		}
+		return false
+	})
 	cs := make([]checked, len(raws))
 	parallel(len(raws), func(i int) { // parsing and verifying are most of the cost of receiving
 		c := &cs[i]
@@ -253,6 +264,14 @@ func (s *Service) accept(ctx context.Context, from store.Peer, raws [][]byte) (a
 				res.successes = append(res.successes, d)
 			}
 		}
+	}
+	if len(tombs) > 0 {
+		rj, rs, err := s.applyTombstones(ctx, from, keys, tombs, &res)
+		if err != nil {
+			return res, err
+		}
+		rejected, reasons = append(rejected, rj...), append(reasons, rs...)
+		res.rejected = len(rejected)
 	}
 	res.conflicts = len(conflicts)
 	if len(rejected) > 0 || len(conflicts) > 0 {
@@ -323,26 +342,40 @@ func (s *Service) serveOutbox(w http.ResponseWriter, r *http.Request) error {
 			return httpx.Errorf(http.StatusBadRequest, "added_after must be a timestamp.")
 		}
 		after = t.UnixMicro()
+		s.notePulled(peer.Name, after) // the cursor of a pull is what the peer holds
 	}
 	// What the peer acknowledged to our push it holds: a pull starts after it, so
 	// that the two ways do not carry the same objects twice.
 	after = max(after, peer.PushedSeq)
-	items, err := s.st.Outbox(r.Context(), peer.Name, after, limit+1)
-	if err != nil {
-		return err
+	var items []store.OutboxItem
+	if !s.pushing(peer.Name) { // else our push is delivering all of it
+		if items, err = s.st.Outbox(r.Context(), peer.Name, after, limit+1); err != nil {
+			return err
+		}
 	}
 	more := len(items) > limit
 	if more {
 		items = items[:limit]
 	}
+	// What was queued under another policy goes only by our push, which releases it
+	// again first: the page stops before it.
+	if len(items) > 0 {
+		v, err := s.st.PeerCursor(r.Context(), peer.Name, releasedCursor)
+		if err != nil {
+			return err
+		}
+		rel, tag := parseReleased(v), policyTag(s.cfg.Gate.Policy())
+		for i, it := range items {
+			if !strings.HasPrefix(it.ID, TombstoneType+"--") && !rel.covers(tag, it.Seq, it.Seq) {
+				items, more = items[:i], false
+				break
+			}
+		}
+	}
 	if len(items) == 0 && after > 0 {
 		w.Header().Set("X-TAXII-Date-Added-Last", time.UnixMicro(after).UTC().Format(seqLayout))
 	}
-	entries := make([]store.Entry, len(items))
-	for i, it := range items {
-		entries[i] = store.Entry{Object: stix.Object{ID: it.ID, Raw: it.Raw}}
-	}
-	visible := s.cfg.Gate.Visible(policy.Recipient{Kind: policy.KindPartner, Nation: peer.Nation}, entries)
+	visible := s.visible(policy.Recipient{Kind: policy.KindPartner, Nation: peer.Nation}, items)
 	w.Header().Set("Content-Type", httpx.MediaType)
 	if len(items) > 0 {
 		w.Header().Set("X-TAXII-Date-Added-First", time.UnixMicro(items[0].Seq).UTC().Format(seqLayout))
@@ -354,11 +387,11 @@ func (s *Service) serveOutbox(w http.ResponseWriter, r *http.Request) error {
 		fmt.Fprintf(&b, `,"next":"%d"`, items[len(items)-1].Seq)
 	}
 	b.WriteString(`,"objects":[`)
-	for i, e := range visible {
+	for i, raw := range visible {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.Write(e.Object.Raw)
+		b.Write(raw)
 	}
 	b.WriteString("]}")
 	_, err = io.WriteString(w, b.String())

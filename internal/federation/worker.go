@@ -3,11 +3,16 @@ package federation
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"runtime"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,6 +38,85 @@ type worker struct {
 
 	mu     sync.Mutex // queuing and sending run at once; both renew the lease
 	leased time.Time  // when the lease was last taken or renewed
+	// queued is the range of outbox sequences released by the gate under the
+	// policy tagged (policyTag), kept in the store (cursor releasedCursor) so that
+	// it outlives the process: while that policy is in force, their decision and
+	// redaction stand (time only ends embargoes), so sending need not release them
+	// again. Items outside it are released again before they go (resend).
+	queued released
+}
+
+// released is a range of outbox sequences queued under one policy.
+type released struct {
+	tag    string
+	lo, hi int64
+}
+
+const releasedCursor = "released"
+
+func (r released) String() string {
+	tag := r.tag
+	if tag == "" {
+		tag = "-" // no policy a send can trust
+	}
+	return fmt.Sprintf("%s %d %d", tag, r.lo, r.hi)
+}
+
+func parseReleased(v string) released {
+	var r released
+	if _, err := fmt.Sscanf(v, "%s %d %d", &r.tag, &r.lo, &r.hi); err != nil {
+		return released{}
+	}
+	return r
+}
+
+func (r released) covers(tag string, lo, hi int64) bool {
+	return r.tag != "" && r.tag != "-" && r.tag == tag && r.lo <= lo && hi <= r.hi
+}
+
+var policyTags sync.Map // *policy.Engine -> string
+
+// policyTag names the policy an engine enforces: the same configuration, the same
+// decisions and redactions, whichever process loaded it.
+func policyTag(e *policy.Engine) string {
+	if t, ok := policyTags.Load(e); ok {
+		return t.(string)
+	}
+	b, _ := json.Marshal(e.Config())
+	sum := sha256.Sum256(b)
+	t := hex.EncodeToString(sum[:12])
+	policyTags.Store(e, t)
+	return t
+}
+
+// noteQueued records that items (their Seq set by Enqueue) were released under
+// the policy tagged, and keeps the range in the store.
+func (w *worker) noteQueued(ctx context.Context, tag string, items []store.OutboxItem) error {
+	w.mu.Lock()
+	changed := false
+	for _, it := range items {
+		if it.Seq == 0 { // already in the outbox
+			continue
+		}
+		if w.queued.tag != tag || w.queued.hi == 0 {
+			w.queued.tag, w.queued.lo = tag, it.Seq
+		}
+		w.queued.hi, changed = it.Seq, true
+	}
+	r := w.queued
+	w.mu.Unlock()
+	if !changed {
+		return nil
+	}
+	return w.s.st.SetPeerCursor(ctx, w.peer.Name, w.s.cfg.Holder, releasedCursor, r.String())
+}
+
+// decided reports whether every item from seq lo to hi was released under the
+// policy in force.
+func (w *worker) decided(lo, hi int64) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.queued.covers(policyTag(w.s.cfg.Gate.Policy()), lo, hi)
 }
 
 func (w *worker) run(ctx context.Context) {
@@ -128,6 +212,13 @@ func (w *worker) work(ctx context.Context) error {
 		return err
 	}
 	after := p.PushedSeq
+	v, err := w.s.st.PeerCursor(ctx, w.peer.Name, releasedCursor)
+	if err != nil {
+		return err
+	}
+	w.mu.Lock()
+	w.queued = parseReleased(v)
+	w.mu.Unlock()
 	t0 := time.Now()
 	filled := make(chan error, 1)
 	go func() { filled <- w.fill(ctx) }()
@@ -192,7 +283,7 @@ func (s *Service) sharedCollections(ctx context.Context) ([]store.Collection, er
 			return nil, err
 		}
 		for _, c := range all {
-			if c.OwnerOrg == "" {
+			if c.OwnerOrg == "" && c.ID != s.deletions.ID { // nor the local deletion notices
 				out = append(out, c)
 			}
 		}
@@ -203,7 +294,9 @@ func (s *Service) sharedCollections(ctx context.Context) ([]store.Collection, er
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, c)
+		if c.ID != s.deletions.ID { // local notices: never shared as objects
+			out = append(out, c)
+		}
 	}
 	return out, nil
 }
@@ -221,7 +314,8 @@ func sharedCollection(ctx context.Context, st store.Store, name string) (store.C
 }
 
 // fill walks each shared collection from the peer's cursor and queues, in the same
-// transaction as the cursor moves, what the gate releases to the peer, signed.
+// transaction as the cursor moves, what the gate releases to the peer, signed; then
+// the deletion notices, queueing the tombstones for the peer (deletion.go).
 func (w *worker) fill(ctx context.Context) error {
 	signer, err := w.s.Signer()
 	if err != nil {
@@ -231,7 +325,7 @@ func (w *worker) fill(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	for _, c := range cols {
+	for _, c := range append(cols, w.s.deletions) {
 		key := store.OutboxCursorFill + c.ID
 		v, err := w.s.st.PeerCursor(ctx, w.peer.Name, key)
 		if err != nil {
@@ -259,18 +353,38 @@ func (w *worker) fill(ctx context.Context) error {
 			if len(page.Entries) == 0 {
 				break
 			}
-			items, err := w.prepare(ctx, signer, c, page.Entries)
+			var items []store.OutboxItem
+			// The policy under which prepare released the page: the same before
+			// and after it, else none that a send could trust.
+			tag := policyTag(w.s.cfg.Gate.Policy())
+			done := len(page.Entries)
+			if c.ID == w.s.deletions.ID {
+				items, done, err = w.tombstones(ctx, page.Entries)
+			} else {
+				items, err = w.prepare(ctx, signer, c, page.Entries)
+			}
+			if tag != policyTag(w.s.cfg.Gate.Policy()) {
+				tag = ""
+			}
 			if err != nil {
 				return err
 			}
-			after = page.Entries[len(page.Entries)-1].DateAdded
+			if done == 0 { // the first notice waits for its Delete: the next round
+				break
+			}
+			after = page.Entries[done-1].DateAdded
 			if err := w.lease(ctx); err != nil {
 				return err
 			}
 			if _, err := w.s.st.Enqueue(ctx, w.peer.Name, w.s.cfg.Holder, items, key, after.UTC().Format(time.RFC3339Nano)); err != nil {
 				return err
 			}
-			if !page.More {
+			if c.ID != w.s.deletions.ID {
+				if err := w.noteQueued(ctx, tag, items); err != nil {
+					return err
+				}
+			}
+			if !page.More || done < len(page.Entries) {
 				break
 			}
 		}
@@ -288,15 +402,26 @@ func (w *worker) fill(ctx context.Context) error {
 func (w *worker) prepare(ctx context.Context, signer *provenance.Signer, c store.Collection, entries []store.Entry) ([]store.OutboxItem, error) {
 	foreign := c.ID == w.s.inbound.ID
 	engine := w.s.cfg.Gate.Policy()
+	peerOrg := "" // what the peer sent us does not go back to it
+	if foreign {
+		if u, err := w.s.st.UserByCert(ctx, w.peer.Fingerprint); err == nil {
+			peerOrg = u.Org
+		}
+	}
 	var cand []store.Entry
 	orig := map[string][]byte{}
 	for _, en := range entries {
 		if foreign {
-			if !onward(engine, en.Object.Raw) { // first: most received objects stay here
+			// The origin first (a scan of the extension, cheaper than the facts):
+			// with two nodes, everything received came from the only peer.
+			if peerOrg != "" && en.Submitter == peerOrg {
 				continue
 			}
 			ext, err := provenance.Read(en.Object.Raw)
 			if err != nil || ext.Node == w.peer.Nation || ext.Node == signer.Nation {
+				continue
+			}
+			if !onward(engine, en.Object.Raw) { // most received objects stay here
 				continue
 			}
 			orig[en.Object.ID+"\x00"+versionOf(&en)] = en.Object.Raw
@@ -395,29 +520,34 @@ func versionOf(en *store.Entry) string {
 }
 
 // push sends the outbox after the peer's acknowledged position, batch by batch; each
-// batch the peer accepts moves the position. Items the policy no longer lets the peer
-// receive (an agreement withdrawn since they were queued) are skipped.
+// batch the peer accepts moves the position. Items queued under another policy are
+// released again first (resend): what the policy no longer lets the peer receive
+// (an agreement withdrawn since) is skipped, what it now redacts further is queued
+// anew in its new form.
 func (w *worker) push(ctx context.Context, after *int64) (int, error) {
 	sent := 0
-	rcpt := policy.Recipient{Kind: policy.KindPartner, Nation: w.peer.Nation}
 	for {
+		*after = max(*after, w.s.pulled(w.peer.Name)) // the peer pulled these already
 		items, err := w.s.st.Outbox(ctx, w.peer.Name, *after, w.s.cfg.Batch)
 		if err != nil || len(items) == 0 {
 			return sent, err
 		}
-		entries := make([]store.Entry, len(items))
-		for i, it := range items {
-			entries[i] = store.Entry{Object: stix.Object{ID: it.ID, Raw: it.Raw}}
-		}
-		visible := w.s.cfg.Gate.Visible(rcpt, entries)
-		raws := make([][]byte, len(visible))
-		for i := range visible {
-			raws[i] = visible[i].Object.Raw
+		var raws [][]byte
+		var again []store.OutboxItem
+		tag := policyTag(w.s.cfg.Gate.Policy())
+		if w.decided(items[0].Seq, items[len(items)-1].Seq) {
+			raws = make([][]byte, len(items))
+			for i := range items {
+				raws[i] = items[i].Raw
+			}
+		} else if raws, again, err = w.resend(ctx, items); err != nil {
+			return sent, err
 		}
 		if len(raws) > 0 {
 			if err := w.s.post(ctx, w.peer, raws); err != nil {
 				return sent, err
 			}
+			w.s.notePushed(w.peer.Name)
 		}
 		last := items[len(items)-1].Seq
 		if err := w.lease(ctx); err != nil {
@@ -428,10 +558,122 @@ func (w *worker) push(ctx context.Context, after *int64) (int, error) {
 		}
 		sent += len(raws)
 		*after = last
+		if len(again) > 0 { // after the old copies left the outbox with the ack
+			if _, err := w.s.st.Enqueue(ctx, w.peer.Name, w.s.cfg.Holder, again, "", ""); err != nil {
+				return sent, err
+			}
+			if tag != policyTag(w.s.cfg.Gate.Policy()) {
+				tag = ""
+			}
+			if err := w.noteQueued(ctx, tag, again); err != nil {
+				return sent, err
+			}
+		}
 		if len(items) < w.s.cfg.Batch {
 			return sent, nil
 		}
 	}
+}
+
+// resend releases again, under the policy in force, the originals of items queued
+// under another (or before that was recorded): what is now denied is dropped; what
+// comes out as queued (signatures are deterministic) goes as it is; what comes out
+// otherwise (redacted further) is dropped and returned to be queued anew, so that
+// the copy released under the old policy never leaves. Tombstones go as they are.
+func (w *worker) resend(ctx context.Context, items []store.OutboxItem) (raws [][]byte, again []store.OutboxItem, err error) {
+	signer, err := w.s.Signer()
+	if err != nil {
+		return nil, nil, err
+	}
+	cols, err := w.s.sharedCollections(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	key := func(id, version string) string { return id + "\x00" + version }
+	want := map[string]bool{}
+	var ids []string
+	for _, it := range items {
+		if !strings.HasPrefix(it.ID, TombstoneType+"--") && !want[key(it.ID, it.Version)] {
+			want[key(it.ID, it.Version)] = true
+			ids = append(ids, it.ID)
+		}
+	}
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	fresh := map[string]store.OutboxItem{}
+	for _, c := range cols {
+		if len(ids) == 0 {
+			break
+		}
+		var originals []store.Entry
+		q := store.Query{Collection: c.ID, IDs: ids, Versions: store.VersionFilter{All: true}, Limit: store.MaxOutboxPage}
+		for {
+			pg, err := w.s.st.Query(ctx, q)
+			if err != nil {
+				return nil, nil, err
+			}
+			for _, en := range pg.Entries {
+				k := key(en.Object.ID, versionOf(&en))
+				if want[k] {
+					delete(want, k) // the first collection holding it, as the fill found it
+					originals = append(originals, en)
+				}
+			}
+			if !pg.More || len(pg.Entries) == 0 {
+				break
+			}
+			q.AddedAfter = pg.Entries[len(pg.Entries)-1].DateAdded
+		}
+		if len(originals) == 0 {
+			continue
+		}
+		prepared, err := w.prepare(ctx, signer, c, originals)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, it := range prepared {
+			fresh[key(it.ID, it.Version)] = it
+		}
+	}
+	for _, it := range items {
+		if strings.HasPrefix(it.ID, TombstoneType+"--") {
+			raws = append(raws, it.Raw)
+			continue
+		}
+		f, ok := fresh[key(it.ID, it.Version)]
+		switch {
+		case !ok: // denied now, or gone (its tombstone follows)
+		case bytes.Equal(f.Raw, it.Raw):
+			raws = append(raws, it.Raw)
+		default:
+			again = append(again, f)
+		}
+	}
+	return raws, again, nil
+}
+
+// visible returns what of items the policy still lets rcpt receive, in order.
+// Tombstones were decided when noted, on the facts of the version deleted; they
+// carry none of their own to decide on again.
+func (s *Service) visible(rcpt policy.Recipient, items []store.OutboxItem) [][]byte {
+	var entries []store.Entry
+	for _, it := range items {
+		if !strings.HasPrefix(it.ID, TombstoneType+"--") {
+			entries = append(entries, store.Entry{Object: stix.Object{ID: it.ID, Raw: it.Raw}})
+		}
+	}
+	released := s.cfg.Gate.Visible(rcpt, entries)
+	raws := make([][]byte, 0, len(items))
+	j := 0
+	for _, it := range items {
+		if strings.HasPrefix(it.ID, TombstoneType+"--") {
+			raws = append(raws, it.Raw)
+		} else if j < len(released) && released[j].Object.ID == it.ID && bytes.Equal(released[j].Object.Raw, it.Raw) {
+			raws = append(raws, it.Raw)
+			j++
+		}
+	}
+	return raws
 }
 
 // pull reads the peer's outbox for us from the cursor, following next, and stores

@@ -58,31 +58,10 @@ func Start(ctx context.Context, cfg config.Config, st store.Store, log *slog.Log
 	if err != nil {
 		return nil, err
 	}
-	tx, err := taxii.New(taxii.Config{
-		Title:            cfg.TAXII.Title,
-		Description:      "quadshare national node",
-		MaxPageSize:      cfg.TAXII.MaxPageSize,
-		MaxContentLength: cfg.TAXII.MaxContentLength,
-		AsyncThreshold:   cfg.TAXII.AsyncThreshold,
-		StatusRetention:  cfg.TAXII.StatusRetention.Duration,
-		TokenKey:         key,
-	}, st, authn, g, log)
-	if err != nil {
-		return nil, err
-	}
-	n := &Node{Store: st, Gate: g, taxii: tx, done: make(chan error, 1)}
-	reports, err := startReports(cfg, st, authn, log)
-	if err != nil {
-		tx.Close(ctx)
-		return nil, err
-	}
-	ui, err := startWeb(cfg, st, authn, g, reports, log)
-	if err != nil {
-		tx.Close(ctx)
-		return nil, err
-	}
+	n := &Node{Store: st, Gate: g, done: make(chan error, 1)}
 	opts := httpx.Options{Addr: cfg.Listen, Log: log, MaxBody: cfg.TAXII.MaxContentLength}
 	scheme := "http"
+	objects := st // what deletes objects: through the federation, which tells partners
 	if !cfg.Insecure {
 		scheme = "https"
 		if cfg.TLSCert != "" {
@@ -92,14 +71,36 @@ func Start(ctx context.Context, cfg config.Config, st store.Store, log *slog.Log
 			n.TLS, n.TLSCreated, err = pki.EnsureServer(filepath.Join(cfg.DataDir, "tls"), []string{host})
 		}
 		if err != nil {
-			tx.Close(ctx)
 			return nil, fmt.Errorf("tls: %w", err)
 		}
 		opts.TLS = pki.ServerConfig(n.TLS.Cert, nil) // partner certificates are pinned in auth, not CA-verified
 		if n.Federation, err = startFederation(ctx, cfg, st, g, n.TLS, log); err != nil {
-			tx.Close(ctx)
 			return nil, err
 		}
+		objects = n.Federation.Watch(st)
+	}
+	tx, err := taxii.New(taxii.Config{
+		Title:            cfg.TAXII.Title,
+		Description:      "quadshare national node",
+		MaxPageSize:      cfg.TAXII.MaxPageSize,
+		MaxContentLength: cfg.TAXII.MaxContentLength,
+		AsyncThreshold:   cfg.TAXII.AsyncThreshold,
+		StatusRetention:  cfg.TAXII.StatusRetention.Duration,
+		TokenKey:         key,
+	}, objects, authn, g, log)
+	if err != nil {
+		return nil, err
+	}
+	n.taxii = tx
+	reports, err := startReports(cfg, objects, authn, log)
+	if err != nil {
+		tx.Close(ctx)
+		return nil, err
+	}
+	ui, err := startWeb(cfg, st, authn, g, reports, log)
+	if err != nil {
+		tx.Close(ctx)
+		return nil, err
 	}
 	var taxiiRoutes http.Handler = tx.Handler()
 	if n.Federation != nil { // the partners' inbound and outbox collections, beside TAXII

@@ -94,12 +94,8 @@ var (
 // extension raw carried (a local object cannot claim another origin). raw must be one
 // I-JSON object (stix objects are).
 func (s *Signer) Sign(raw []byte) ([]byte, error) {
-	top, exts, err := decode(raw) // our own stored objects: I-JSON already
-	if err != nil {
-		return nil, err
-	}
 	w := wire{ExtensionType: "property-extension", Node: s.Nation, Agency: s.Agency, KeyID: s.keyID}
-	msg, err := message(top, exts, w)
+	msg, err := s.message(raw, w)
 	if err != nil {
 		return nil, err
 	}
@@ -110,7 +106,31 @@ func (s *Signer) Sign(raw []byte) ([]byte, error) {
 	if bytes.Count(msg, without) == 1 {
 		return bytes.Replace(msg, without, withSig, 1), nil
 	}
+	top, exts, err := decode(raw)
+	if err != nil {
+		return nil, err
+	}
 	return join(top, exts, w)
+}
+
+// message is what Sign signs: the canonical form of raw carrying w without its
+// signature. The usual object, which carries no provenance yet, has the member
+// spliced into its canonical form; any other is decoded and written again.
+func (s *Signer) message(raw []byte, w wire) ([]byte, error) {
+	if !bytes.Contains(raw, []byte(ExtensionID)) {
+		if canon, err := stix.Canonical(raw); err == nil {
+			_, without := needles(w)
+			ours := without[len(ExtensionID)+3:] // the member's value: after "ID":
+			if msg, ok := withExtension(canon, ours); ok {
+				return msg, nil
+			}
+		}
+	}
+	top, exts, err := decode(raw) // our own stored objects: I-JSON already
+	if err != nil {
+		return nil, err
+	}
+	return message(top, exts, w)
 }
 
 // needles are our extension as a member in canonical form, with and without its
@@ -129,6 +149,11 @@ type Keys func(keyID string) (pub ed25519.PublicKey, nation string, ok bool)
 // Read returns the provenance extension of raw without verifying it: ErrUnsigned
 // when there is none, ErrMalformed when it is not one this package writes.
 func Read(raw []byte) (Extension, error) {
+	if len(raw) <= stix.MaxObjectSize {
+		if _, ext, ok, err := scanExtension(raw); ok {
+			return ext, err
+		}
+	}
 	_, exts, _, err := split(raw)
 	if err != nil {
 		return Extension{}, err
@@ -140,11 +165,20 @@ func Read(raw []byte) (Extension, error) {
 // Verify checks the signature of raw with the key named in it and returns the
 // extension. It fails on anything not exactly as Sign writes it.
 func Verify(raw []byte, keys Keys) (Extension, error) {
-	_, exts, canon, err := split(raw)
-	if err != nil {
-		return Extension{}, err
+	if len(raw) > stix.MaxObjectSize {
+		return Extension{}, fmt.Errorf("%w: object larger than %d bytes", ErrMalformed, stix.MaxObjectSize)
 	}
-	w, ext, err := extension(exts)
+	canon, err := stix.Canonical(raw) // I-JSON first: duplicate names above all
+	if err != nil {
+		return Extension{}, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	w, ext, ok, err := scanExtension(canon)
+	if !ok {
+		var exts map[string]json.RawMessage
+		if _, exts, err = decode(canon); err == nil {
+			w, ext, err = extension(exts)
+		}
+	}
 	if err != nil {
 		return ext, err
 	}
@@ -235,20 +269,26 @@ func extension(exts map[string]json.RawMessage) (wire, Extension, error) {
 	if err := dec.Decode(&w); err != nil {
 		return w, Extension{}, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
+	ext, err := check(w)
+	return w, ext, err
+}
+
+// check checks the members of our extension.
+func check(w wire) (Extension, error) {
 	sig, err := base64.RawURLEncoding.DecodeString(w.Signature)
 	switch {
 	case w.ExtensionType != "property-extension":
-		return w, Extension{}, fmt.Errorf("%w: extension_type %q", ErrMalformed, w.ExtensionType)
+		return Extension{}, fmt.Errorf("%w: extension_type %q", ErrMalformed, w.ExtensionType)
 	case !nationRE.MatchString(w.Node):
-		return w, Extension{}, fmt.Errorf("%w: node %q", ErrMalformed, w.Node)
+		return Extension{}, fmt.Errorf("%w: node %q", ErrMalformed, w.Node)
 	case !identityRE.MatchString(w.Agency):
-		return w, Extension{}, fmt.Errorf("%w: agency %q", ErrMalformed, w.Agency)
+		return Extension{}, fmt.Errorf("%w: agency %q", ErrMalformed, w.Agency)
 	case !keyIDRE.MatchString(w.KeyID):
-		return w, Extension{}, fmt.Errorf("%w: key_id %q", ErrMalformed, w.KeyID)
+		return Extension{}, fmt.Errorf("%w: key_id %q", ErrMalformed, w.KeyID)
 	case err != nil || len(sig) != ed25519.SignatureSize:
-		return w, Extension{}, fmt.Errorf("%w: signature is not 64 bytes of base64url", ErrMalformed)
+		return Extension{}, fmt.Errorf("%w: signature is not 64 bytes of base64url", ErrMalformed)
 	}
-	return w, Extension{Node: w.Node, Agency: w.Agency, KeyID: w.KeyID, Signature: sig}, nil
+	return Extension{Node: w.Node, Agency: w.Agency, KeyID: w.KeyID, Signature: sig}, nil
 }
 
 // message is what is signed: the canonical form of the object carrying w (whose

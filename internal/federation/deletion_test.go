@@ -1,0 +1,269 @@
+package federation_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"quadshare/internal/audit"
+	"quadshare/internal/auth"
+	"quadshare/internal/federation"
+	"quadshare/internal/policy"
+	"quadshare/internal/provenance"
+	"quadshare/internal/stix"
+	"quadshare/internal/store"
+	"quadshare/internal/uuid"
+)
+
+// deleter is an analyst of tn with read and write on its shared collection; it
+// deletes through TAXII DELETE (§5.7), as an analyst would.
+func (tn *testNode) deleter() func(id, query string) int {
+	tn.t.Helper()
+	ctx := context.Background()
+	org, err := tn.st.Organisation(ctx, "national agency "+tn.nation)
+	if err != nil {
+		tn.t.Fatal(err)
+	}
+	clearance, _ := policy.DefaultScales().Label(tn.nation, 3)
+	u := store.User{ID: uuid.New(), Name: "del", Org: org.ID, Role: store.RoleAnalyst, Clearance: clearance, CreatedAt: time.Now()}
+	if err := tn.st.CreateUser(ctx, u); err != nil {
+		tn.t.Fatal(err)
+	}
+	if err := tn.st.PutGrant(ctx, store.Grant{Collection: tn.shared.ID, Subject: u.ID, Read: true, Write: true}); err != nil {
+		tn.t.Fatal(err)
+	}
+	secret, _, err := auth.CreateToken(ctx, tn.st, u.ID, time.Hour)
+	if err != nil {
+		tn.t.Fatal(err)
+	}
+	return func(id, query string) int {
+		c := pinnedClient(tn, tn.n.TLS.Cert)
+		req, _ := http.NewRequest(http.MethodDelete, tn.n.URL+"/api/collections/"+tn.shared.ID+"/objects/"+id+"/"+query, nil)
+		req.SetBasicAuth(u.Name, secret)
+		req.Header.Set("Accept", "application/taxii+json;version=2.1")
+		resp, err := c.Do(req)
+		if err != nil {
+			tn.t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+}
+
+// versionsAt returns the versions of id in tn's inbound collection.
+func (tn *testNode) versionsAt(id string) []string {
+	tn.t.Helper()
+	pg, err := tn.st.Query(context.Background(), store.Query{Collection: tn.n.Federation.Inbound().ID, IDs: []string{id},
+		Versions: store.VersionFilter{All: true}, Limit: 10})
+	if err != nil {
+		tn.t.Fatal(err)
+	}
+	var out []string
+	for _, e := range pg.Entries {
+		out = append(out, e.Object.Version().String())
+	}
+	return out
+}
+
+func newVersion(t *testing.T, o stix.Object, modified string) stix.Object {
+	t.Helper()
+	v, err := stix.Parse([]byte(strings.Replace(string(o.Raw), `"modified":"2026-03-01T00:00:00.000Z"`, `"modified":"`+modified+`"`, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// A version deleted at its origin is deleted at every partner that received it;
+// one version deleted leaves the others; a partner the policy never let see the
+// object is told nothing. Both ends record it.
+func TestDeletionPropagates(t *testing.T) {
+	jp := newTestNode(t, "JP", "AU", "IN=clear", "US=green")
+	au := newTestNode(t, "AU", "JP", "IN", "US")
+	in := newTestNode(t, "IN", "AU", "JP", "US")
+	us := newTestNode(t, "US", "AU", "IN", "JP")
+	mesh(t, au, in, jp, us)
+	green := indicator(tlpGreen, "green")
+	amber := indicator(tlpAmber, "amber", jp.agency)
+	amber2 := newVersion(t, amber, "2026-03-02T00:00:00.000Z")
+	keep := indicator(tlpGreen, "kept")
+	jp.put(green, amber, amber2, keep)
+	waitFor(t, 15*time.Second, "the objects at AU and US", func() bool {
+		return au.has(green.ID) && len(au.versionsAt(amber.ID)) == 2 && au.has(keep.ID) && us.has(green.ID) && us.has(keep.ID)
+	})
+	del := jp.deleter()
+	if code := del(green.ID, ""); code != http.StatusOK {
+		t.Fatalf("delete green: %d", code)
+	}
+	if code := del(amber.ID, "?match[version]=2026-03-01T00:00:00.000Z"); code != http.StatusOK {
+		t.Fatalf("delete amber's first version: %d", code)
+	}
+	waitFor(t, 60*time.Second, "the deletions at AU and US", func() bool {
+		v := au.versionsAt(amber.ID)
+		return !au.has(green.ID) && !us.has(green.ID) && len(v) == 1 && v[0] == "2026-03-02T00:00:00.000Z"
+	})
+	time.Sleep(500 * time.Millisecond)
+	if !au.has(keep.ID) || !us.has(keep.ID) {
+		t.Error("an object not deleted went missing")
+	}
+	waitFor(t, 10*time.Second, "AU's record of the deletion", func() bool {
+		return auditRule(t, au.st, audit.PeerEvent, "federation.deleted", "peer:node-JP", 0)
+	})
+	if !auditRule(t, jp.st, audit.PeerEvent, "federation.deletion-queued", "peer:node-AU", 0) ||
+		!auditRule(t, jp.st, audit.PeerEvent, "federation.deletion-queued", "peer:node-US", 1) {
+		t.Error("JP did not record the tombstones it queued")
+	}
+	// IN's agreement is TLP:CLEAR only: it never received these, and no tombstone
+	// tells it they existed.
+	if auditRule(t, jp.st, audit.PeerEvent, "federation.deletion-queued", "peer:node-IN", 0) {
+		t.Error("a tombstone was queued for IN, which never received the objects")
+	}
+	if auditRule(t, in.st, audit.PeerEvent, "federation.deleted", "", 0) {
+		t.Error("IN was told of a deletion")
+	}
+}
+
+// Only the node an object comes from may delete it at a partner: a tombstone signed
+// by another node, or naming the origin but signed with another key, is refused and
+// recorded; the origin's own tombstone, sent twice, deletes once.
+func TestForgedDeletionRefused(t *testing.T) {
+	jp := newTestNode(t, "JP", "AU")
+	us := newTestNode(t, "US", "AU")
+	au := newTestNode(t, "AU", "JP", "US")
+	mesh(t, au, jp)
+	mesh(t, au, us)
+	o := indicator(tlpGreen, "target")
+	jp.put(o)
+	waitFor(t, 10*time.Second, "the object at AU", func() bool { return au.has(o.ID) })
+	tomb := func(nation, agency string, key []byte) []byte {
+		s, err := provenance.NewSigner(nation, agency, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := json.Marshal(map[string]string{"type": federation.TombstoneType, "spec_version": "2.1",
+			"id": federation.TombstoneType + "--" + uuid.New(), "created": "2026-04-01T00:00:00.000Z", "modified": "2026-04-01T00:00:00.000Z",
+			"object_ref": o.ID, "object_modified": "2026-03-01T00:00:00.000Z"})
+		signed, err := s.Sign(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return signed
+	}
+	usClient := pinnedClient(au, us.n.TLS.Cert)
+	for name, raw := range map[string][]byte{
+		"signed by US":                  tomb("US", us.agency, us.key()),
+		"naming JP, signed with US key": tomb("JP", jp.agency, us.key()),
+	} {
+		code, st := postEnvelope(t, usClient, au, raw)
+		if code != 202 || st["failure_count"] != 1.0 {
+			t.Errorf("%s: %d %v", name, code, st)
+		}
+	}
+	if !au.has(o.ID) {
+		t.Fatal("a forged deletion deleted JP's object")
+	}
+	if !auditRule(t, au.st, audit.PeerEvent, "provenance.rejected", "peer:node-US", 1) {
+		t.Error("the forged deletion is not in the audit trail")
+	}
+	// JP's own tombstone deletes, even relayed by US; again, it is nothing to do.
+	genuine := tomb("JP", jp.agency, jp.key())
+	for i := range 2 {
+		code, st := postEnvelope(t, usClient, au, genuine)
+		if code != 202 || st["success_count"] != 1.0 {
+			t.Fatalf("genuine %d: %d %v", i, code, st)
+		}
+	}
+	if au.has(o.ID) {
+		t.Error("the origin's tombstone did not delete")
+	}
+}
+
+// A partner down when the origin deletes, and the origin restarted meanwhile,
+// catch up: the tombstone waits in the outbox and is pulled or pushed once the
+// partner is back.
+func TestDeletionCatchUp(t *testing.T) {
+	jp := newTestNode(t, "JP", "AU")
+	au := newTestNode(t, "AU", "JP")
+	mesh(t, jp, au)
+	objs := make([]stix.Object, 5)
+	for i := range objs {
+		objs[i] = indicator(tlpGreen, fmt.Sprintf("catch-up %d", i))
+	}
+	jp.put(objs...)
+	waitFor(t, 10*time.Second, "the objects at AU", func() bool { return len(au.inbound()) == 5 })
+	del := jp.deleter()
+	au.stop()
+	for _, o := range objs[:3] {
+		if code := del(o.ID, ""); code != http.StatusOK {
+			t.Fatalf("delete: %d", code)
+		}
+	}
+	jp.stop()
+	jp.restart()
+	au.restart()
+	waitFor(t, 60*time.Second, "the deletions at AU", func() bool { return len(au.inbound()) == 2 })
+	in := au.inbound()
+	if in[objs[3].ID] == nil || in[objs[4].ID] == nil {
+		t.Error("AU lost an object not deleted")
+	}
+}
+
+// A deletion reaches a node that got the object through a relay: AU, which
+// forwarded JP's TLP:CLEAR object to US, passes JP's tombstone on unchanged, and US
+// (which cannot reach JP) deletes it.
+func TestDeletionRelayed(t *testing.T) {
+	jp := newTestNode(t, "JP", "AU", "US")
+	au := newTestNode(t, "AU", "JP", "US")
+	us := newTestNode(t, "US", "JP", "AU")
+	mesh(t, jp, au)
+	mesh(t, au, us)
+	unreachable := jp.peer()
+	unreachable.URL = "https://127.0.0.1:1/api/"
+	if _, err := federation.AddPeer(context.Background(), us.st, unreachable); err != nil {
+		t.Fatal(err)
+	}
+	clear := indicator(tlpClear, "clear")
+	jp.put(clear)
+	waitFor(t, 10*time.Second, "the object at AU and, through AU, at US", func() bool { return au.has(clear.ID) && us.has(clear.ID) })
+	if code := jp.deleter()(clear.ID, ""); code != http.StatusOK {
+		t.Fatalf("delete: %d", code)
+	}
+	waitFor(t, 60*time.Second, "the deletion at AU and US", func() bool { return !au.has(clear.ID) && !us.has(clear.ID) })
+	// recorded once the versions are deleted: it may follow by a moment
+	waitFor(t, 10*time.Second, "US's record of the relayed deletion", func() bool {
+		return auditRule(t, us.st, audit.PeerEvent, "federation.deleted", "peer:node-AU", 1)
+	})
+}
+
+// slowDelete commits its deletions late, as a Delete slower than the worker's walk.
+type slowDelete struct {
+	store.Store
+	d time.Duration
+}
+
+func (s slowDelete) Delete(ctx context.Context, collection, id string, v store.VersionFilter, specVersions []string) (int, error) {
+	time.Sleep(s.d)
+	return s.Store.Delete(ctx, collection, id, v, specVersions)
+}
+
+// The notice of a deletion commits before the Delete: a worker that walks it in
+// between comes back to it, and the tombstone still goes.
+func TestDeletionSlowerThanWalk(t *testing.T) {
+	jp := newTestNode(t, "JP", "AU")
+	au := newTestNode(t, "AU", "JP")
+	mesh(t, jp, au)
+	o := indicator(tlpGreen, "slow")
+	jp.put(o)
+	waitFor(t, 10*time.Second, "the object at AU", func() bool { return au.has(o.ID) })
+	st := jp.n.Federation.Watch(slowDelete{jp.st, 1500 * time.Millisecond})
+	if n, err := st.Delete(context.Background(), jp.shared.ID, o.ID, store.VersionFilter{All: true}, nil); err != nil || n != 1 {
+		t.Fatalf("delete: %d %v", n, err)
+	}
+	waitFor(t, 30*time.Second, "the deletion at AU", func() bool { return !au.has(o.ID) })
+}
