@@ -68,14 +68,12 @@ func (s *Store) prepareAudit(ctx context.Context, key ed25519.PrivateKey) error 
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	a.insCheckpoint = prep(`INSERT INTO audit_checkpoints (seq, hash, time_us, signature) VALUES (?, ?, ?, ?)
 		ON CONFLICT (seq) DO NOTHING`)
-	// The objects of a disclosure, given as a JSON array of their id hashes, by
-	// the oid of the first stored version with that hash (objects_idh answers it
-	// alone): one statement per record however many objects it names. The
-	// reader drops a record that does not name its object: a hash shared by two
-	// ids would cost a lookup, never a wrong answer.
-	a.insDisclosed = prep(`INSERT OR IGNORE INTO audit_disclosed (oid, seq) SELECT oid, ? FROM (
-		SELECT (SELECT min(o.oid) FROM objects o WHERE o.idh = j.value) AS oid FROM json_each(?) j)
-		WHERE oid IS NOT NULL`)
+	// The objects of a disclosure, given as a JSON array of their id hashes:
+	// one statement per record however many objects it names. The key is the
+	// hash of the id, which never changes, whatever is deleted later. The reader
+	// drops a record that does not name its object: a hash shared by two ids
+	// costs a lookup, never a wrong answer.
+	a.insDisclosed = prep(`INSERT OR IGNORE INTO audit_disclosed (idh, seq) SELECT j.value, ? FROM json_each(?) j`)
 	if err != nil {
 		return fmt.Errorf("prepare audit: %w", err)
 	}
@@ -396,7 +394,7 @@ func (s *Store) AuditDisclosures(ctx context.Context, objectID string, limit int
 	}
 	rows, err := s.r.QueryContext(ctx, `SELECT r.seq, r.prev, r.hash, r.kind, r.time_us, r.actor, r.subject, r.rule, r.objects, r.detail
 		FROM audit_disclosed d JOIN audit_records r ON r.seq = d.seq
-		WHERE d.oid = (SELECT min(oid) FROM objects WHERE idh = ?)
+		WHERE d.idh = ?
 		ORDER BY d.seq DESC LIMIT ?`, idHash(objectID), store.AuditPageLimit(limit))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: audit disclosures: %w", err)

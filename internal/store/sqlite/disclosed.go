@@ -18,11 +18,16 @@ type disclosureIndex struct {
 	s                *Store
 	mu               sync.Mutex // one pass at a time
 	closed           bool       // under mu
+	closing          sync.Once
 	kick, stop, done chan struct{}
 }
 
-// disclosedChunk bounds the records read by one transaction of the index.
-const disclosedChunk = 2000
+// disclosedChunk bounds the records, and disclosedRows the rows written, by one
+// transaction of the index, so that it holds the single writer only briefly.
+const (
+	disclosedChunk = 2000
+	disclosedRows  = 5000
+)
 
 func (s *Store) startDisclosureIndex() {
 	x := &disclosureIndex{s: s, kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
@@ -102,8 +107,8 @@ func (x *disclosureIndex) step(ctx context.Context) (more bool, err error) {
 		keys string
 	}
 	var todo []named
-	n, last := 0, upto
-	for rows.Next() {
+	n, last, objs := 0, upto, 0
+	for objs < disclosedRows && rows.Next() {
 		var disclosure bool
 		var objects string
 		if err := rows.Scan(&last, &disclosure, &objects); err != nil {
@@ -111,8 +116,12 @@ func (x *disclosureIndex) step(ctx context.Context) (more bool, err error) {
 			return false, fmt.Errorf("disclosure index: %w", err)
 		}
 		n++
-		if refs := decodeRefs(objects); disclosure && len(refs) > 0 {
+		if !disclosure {
+			continue
+		}
+		if refs := decodeRefs(objects); len(refs) > 0 {
 			todo = append(todo, named{last, disclosedKeys(refs)})
+			objs += len(refs)
 		}
 	}
 	if err := rows.Close(); err != nil {
@@ -130,7 +139,7 @@ func (x *disclosureIndex) step(ctx context.Context) (more bool, err error) {
 	if _, err := tx.ExecContext(ctx, `UPDATE audit_disclosed_upto SET seq = ?`, last); err != nil {
 		return false, fmt.Errorf("disclosure index: %w", err)
 	}
-	return n == disclosedChunk, tx.Commit()
+	return n == disclosedChunk || objs >= disclosedRows, tx.Commit()
 }
 
 // catchUp returns once every record appended before the call is indexed.
@@ -148,11 +157,14 @@ func (x *disclosureIndex) catchUp(ctx context.Context) error {
 	return x.pass(ctx)
 }
 
-// close stops the index; what it has not indexed is indexed after the next open.
+// close stops the index, once; what it has not indexed is indexed after the
+// next open.
 func (x *disclosureIndex) close() {
-	close(x.stop)
-	<-x.done
-	x.mu.Lock() // a pass of AuditDisclosures may be running
-	x.closed = true
-	x.mu.Unlock()
+	x.closing.Do(func() {
+		close(x.stop)
+		<-x.done
+		x.mu.Lock() // a pass of AuditDisclosures may be running
+		x.closed = true
+		x.mu.Unlock()
+	})
 }

@@ -216,8 +216,7 @@ func (s *Store) Close() error {
 	var errs []error
 	errs = append(errs, s.stopCheckpointer())
 	if s.dx != nil {
-		s.dx.close()
-		s.dx = nil
+		s.dx.close() // left in place: a late wake or catchUp finds it closed
 	}
 	if s.idx != nil {
 		errs = append(errs, s.idx.close())

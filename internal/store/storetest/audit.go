@@ -590,7 +590,8 @@ func testAuditLookups(t *testing.T, s store.Store) {
 	at := time.Date(2026, 11, 22, 4, 0, 0, 0, time.UTC)
 	v := "2026-11-20T10:00:00.000Z"
 	// The objects are stored, as every object the gate discloses is.
-	putAdded(t, s, newCollection(t, s), "",
+	col := newCollection(t, s)
+	putAdded(t, s, col, "",
 		Obj(t, a, "indicator", t1, t1, "name", "a", "pattern", "[ipv4-addr:value = '198.51.100.7']", "pattern_type", "stix", "valid_from", "2024-01-01T00:00:00Z"),
 		Obj(t, a, "indicator", t1, t2, "name", "a2", "pattern", "[ipv4-addr:value = '198.51.100.7']", "pattern_type", "stix", "valid_from", "2024-01-01T00:00:00Z"),
 		Obj(t, b, "malware", t1, t1, "name", "b", "is_family", true))
@@ -643,6 +644,13 @@ func testAuditLookups(t *testing.T, s store.Store) {
 	}
 	if got, err := s.AuditDisclosures(ctx(t), a, 10); err == nil && len(got) > 0 && (got[0].Actor != "peer:JP:u1" || got[0].Rule != "redacted" || len(got[0].Objects) != 2) {
 		t.Errorf("newest disclosure of a read back as %+v", got[0])
+	}
+	// Deleting the first stored version of a forgets none of its disclosures.
+	if n, err := s.Delete(ctx(t), col, a, store.VersionFilter{Exact: []stix.Timestamp{ts(t, t1)}}, nil); err != nil || n != 1 {
+		t.Fatalf("delete the first version of a: %d, %v", n, err)
+	}
+	if got, err := s.AuditDisclosures(ctx(t), a, 10); err != nil || !slices.Equal(seqs(got), []int64{first + 3, first}) {
+		t.Errorf("disclosures of a after deleting its first version: seqs %v, %v", seqs(got), err)
 	}
 
 	tally := func(actors []string, since time.Time) map[string][2]int64 {

@@ -1,17 +1,14 @@
 -- Version 21: indexes of the audit trail for the web pages. audit_disclosed lists,
--- for each object, the disclosure records that name it (an object's page shows who
--- received it). The object is keyed by the oid of its first stored version rather
--- than by its id: lists and walks release objects in the order they were stored, so
--- a page of 100 disclosed objects adds rows next to each other, a few pages of the
--- B-tree, where random ids would write a hundred. It is filled after the records
--- are appended, off the path of the read that discloses (disclosed.go), up to
--- audit_disclosed_upto.seq: from the first record, so records written before this
--- version are indexed too. audit_records_actor finds a recipient's or sender's
+-- for each object, by the hash of its id (which no deletion changes), the
+-- disclosure records that name it (an object's page shows who received it). It is
+-- filled after the records are appended, off the path of the read that discloses
+-- (disclosed.go), up to audit_disclosed_upto.seq: from the first record, so records
+-- written before this version are indexed too. audit_records_actor finds a recipient's or sender's
 -- records of a period (the traffic with each partner).
 CREATE TABLE audit_disclosed (
-    oid INTEGER NOT NULL,
+    idh INTEGER NOT NULL,
     seq INTEGER NOT NULL,
-    PRIMARY KEY (oid, seq)
+    PRIMARY KEY (idh, seq)
 ) STRICT, WITHOUT ROWID;
 
 CREATE TABLE audit_disclosed_upto (
