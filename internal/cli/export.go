@@ -105,7 +105,8 @@ func runExport(ctx context.Context, e *Env, args []string) error {
 // recipient: those named, else every one. An operator's inbox holds reports as
 // filed, which go to a partner only once an analyst releases them into another
 // collection: it is left out for a partner node, and refused when named; so are
-// the federation's local deletion notices.
+// the federation's local deletion notices, and what partner nodes sent us, which
+// goes on to a third nation only under the federation's onward rule.
 func collectionsFor(ctx context.Context, st store.Store, r policy.Recipient, names []string) ([]store.Collection, error) {
 	partner := r.Kind == policy.KindPartner
 	if len(names) == 0 {
@@ -115,7 +116,7 @@ func collectionsFor(ctx context.Context, st store.Store, r policy.Recipient, nam
 		}
 		list := all[:0]
 		for _, c := range all {
-			if !partner || c.OwnerOrg == "" && c.Alias != federation.DeletionsAlias {
+			if !partner || c.OwnerOrg == "" && !federationOwn(c) {
 				list = append(list, c)
 			}
 		}
@@ -130,8 +131,8 @@ func collectionsFor(ctx context.Context, st store.Store, r policy.Recipient, nam
 		if partner && c.OwnerOrg != "" {
 			return nil, fmt.Errorf("%w: collection %q is an operator's inbox: its reports go to partners only once an analyst releases them", errUsage, id)
 		}
-		if partner && c.Alias == federation.DeletionsAlias {
-			return nil, fmt.Errorf("%w: collection %q holds local deletion notices, never shared", errUsage, id)
+		if partner && federationOwn(c) {
+			return nil, fmt.Errorf("%w: collection %q is the federation's own: what it holds goes to partners only through federation", errUsage, id)
 		}
 		list = append(list, c)
 	}
@@ -262,6 +263,12 @@ func writeBundle(ctx context.Context, st store.Objects, rd reader, w io.Writer, 
 	}
 	_, err := io.WriteString(w, "]}\n")
 	return n, err
+}
+
+// federationOwn reports whether c is one of the federation's collections: what
+// partners sent us, and the local deletion notices.
+func federationOwn(c store.Collection) bool {
+	return c.Alias == federation.InboundAlias || c.Alias == federation.DeletionsAlias
 }
 
 // versionKey names an object version, to send it once when it is in several collections.

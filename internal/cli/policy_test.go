@@ -143,10 +143,14 @@ func TestExportForPartnerLeavesInboxesOut(t *testing.T) {
 	// A user reads as on the API: a reader only where granted.
 	mustRun(t, dir, "user", "add", "rd", "--org", "ACSC", "--org-kind", "agency", "--nation", "AU", "--role", "reader")
 	mustRun(t, dir, "collection", "grant", "shared", "user:rd=r")
-	// The federation's deletion notices are local too (the collection serve creates).
+	// The federation's collections (which serve creates) go to partners only
+	// through federation: its deletion notices, and what partners sent us, which
+	// goes on to a third nation only under the onward rule.
 	mustRun(t, dir, "collection", "add", "Federation deletions", "--alias", "federation-deletions")
 	mustRun(t, dir, "import", "--quiet", "--collection", "federation-deletions", writeFile(t, "notice.json", markedIndicator(3, "identity--0d3c7a52-4d0e-4c55-8f57-2b1b3a1c0001", green)))
-	filed, released, notice := "00000001-1111", "00000002-1111", "00000003-1111"
+	mustRun(t, dir, "collection", "add", "Federation inbound", "--alias", "federation-inbound")
+	mustRun(t, dir, "import", "--quiet", "--collection", "federation-inbound", writeFile(t, "inbound.json", markedIndicator(4, "identity--0d3c7a52-4d0e-4c55-8f57-2b1b3a1c0001", green)))
+	filed, released, notice, inbound := "00000001-1111", "00000002-1111", "00000003-1111", "00000004-1111"
 
 	for _, tc := range []struct {
 		args       []string
@@ -154,10 +158,13 @@ func TestExportForPartnerLeavesInboxesOut(t *testing.T) {
 	}{
 		{[]string{"export", "--for", "partner:JP"}, released, filed},
 		{[]string{"export", "--for", "partner:JP"}, released, notice},
+		{[]string{"export", "--for", "partner:JP"}, released, inbound},
+		{[]string{"export", "--for", "agency"}, inbound, ""},
 		{[]string{"export", "--for", "agency"}, filed, ""},
 		{[]string{"export", "--for", "user:rd"}, released, filed},
 		{[]string{"search", "--for", "partner:JP", "gridwiper"}, released, filed},
 		{[]string{"search", "--for", "partner:JP", "gridwiper"}, released, notice},
+		{[]string{"search", "--for", "partner:JP", "gridwiper"}, released, inbound},
 		{[]string{"search", "--for", "agency", "gridwiper"}, filed, ""},
 		{[]string{"search", "--for", "user:rd", "gridwiper"}, released, filed},
 	} {
