@@ -104,14 +104,17 @@ type Page struct {
 	More    bool // more entries match after the last one returned
 }
 
-// SearchCandidates bounds the work of one Search: the best matches are chosen
-// among this many latest versions that match, the newest first. A search for a
-// word that most objects contain thus costs the same in a store of a million
-// objects as in one of a thousand; with fewer matches, every one is ranked.
+// SearchCandidates bounds the work of a ranking Search: the best matches are
+// chosen among this many latest versions that match, the newest first. A search
+// for a word that most objects contain thus costs the same in a store of a
+// million objects as in one of a thousand; with fewer matches, every one is
+// ranked.
 const SearchCandidates = 2000
 
 // SearchQuery is a full-text search over names and descriptions of latest
-// versions: the best matches first, among at most SearchCandidates of the newest.
+// versions. PostgreSQL returns the best matches first, among at most
+// SearchCandidates of the newest; SQLite, whose ranking costs in proportion to
+// the store, the newest matches first.
 type SearchQuery struct {
 	Text        string // words; every word must match (prefix match on the last one)
 	Collections []string

@@ -987,23 +987,16 @@ func (s *Store) searchMatch(ctx context.Context, q store.SearchQuery, match stri
 	if err := s.idx.catchUp(ctx); err != nil {
 		return nil, fmt.Errorf("sqlite: search: index: %w", err)
 	}
-	// The newest candidates first (the index's rowid order, which a LIMIT stops
-	// early), then the best of them: ranking every match of a common word cost
-	// time in proportion to the store.
+	// The newest matches first, in the index's rowid order, which the LIMIT
+	// stops early: FTS5's bm25 rank reads the whole list of every word to weigh
+	// it, a cost in proportion to the store (a common word took over 100 ms at a
+	// million objects), so this store does not rank.
 	// CROSS JOIN keeps the index outermost: with a collection filter the planner
 	// would otherwise walk the collection's entries and probe the index for each.
-	from := `search.fts f CROSS JOIN objects o ON o.oid = f.rowid CROSS JOIN entries e ON e.oid = o.oid`
-	// Only the keys and scores of the candidates are sorted; the entries are read
-	// for the page alone.
-	query := `SELECT ` + entryColumns + `, e.cid FROM (
-		SELECT * FROM (
-			SELECT e.cid AS ccid, e.oid AS coid, e.date_added AS cadded, f.rank AS score FROM ` + from + b.where() + `
-			ORDER BY f.rowid DESC LIMIT ?)
-		ORDER BY score, cadded LIMIT ?) c
-		CROSS JOIN entries e ON e.cid = c.ccid AND e.date_added = c.cadded
-		CROSS JOIN objects o ON o.oid = c.coid
-		ORDER BY c.score, c.cadded`
-	rows, err := s.r.QueryContext(ctx, query, append(b.args, store.SearchCandidates, clampLimit(q.Limit))...)
+	query := `SELECT ` + entryColumns + `, e.cid FROM search.fts f CROSS JOIN objects o ON o.oid = f.rowid
+		CROSS JOIN entries e ON e.oid = o.oid` + b.where() + `
+		ORDER BY f.rowid DESC LIMIT ?`
+	rows, err := s.r.QueryContext(ctx, query, append(b.args, clampLimit(q.Limit))...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: search: %w", err)
 	}
