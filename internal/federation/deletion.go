@@ -110,20 +110,16 @@ func EnsureDeletions(ctx context.Context, st store.Store) (store.Collection, err
 	return c, nil
 }
 
-// shares reports whether collection c is one this node shares with peers.
-func (s *Service) shares(c string) bool {
-	if c == s.deletions.ID {
+// shares reports whether collection c is one this node shares with peers: one of
+// sharedCollections, the same set the fill walks (never an operator's inbox nor
+// the deletion notices). When it cannot tell, it says no: a tombstone for a version
+// never shared would tell partners it existed.
+func (s *Service) shares(ctx context.Context, c string) bool {
+	cols, err := s.sharedCollections(ctx)
+	if err != nil {
 		return false
 	}
-	if len(s.cfg.Collections) == 0 {
-		return true
-	}
-	for _, name := range s.cfg.Collections {
-		if col, err := s.st.Collection(context.Background(), name); err == nil && col.ID == c {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(cols, func(col store.Collection) bool { return col.ID == c })
 }
 
 // noteDeletion writes the notices of the versions a Delete is about to remove from
@@ -132,7 +128,7 @@ func (s *Service) shares(c string) bool {
 // reveal that the object existed). Versions we received are not ours to delete at
 // partners: only their origin's tombstone is relayed (relayDeletion).
 func (s *Service) noteDeletion(ctx context.Context, collection, id string, v store.VersionFilter, specVersions []string) error {
-	if collection == s.inbound.ID || !s.shares(collection) {
+	if collection == s.inbound.ID || !s.shares(ctx, collection) {
 		return nil
 	}
 	entries, err := s.versions(ctx, collection, id, v, specVersions)
@@ -370,7 +366,7 @@ func (s *Service) applyTombstones(ctx context.Context, from store.Peer, keys pro
 // versions to: those the onward rule and the gate let them have, never the origin
 // or the sender.
 func (s *Service) relayDeletion(ctx context.Context, from store.Peer, origin string, held []store.Entry, tomb []byte) error {
-	if !s.shares(s.inbound.ID) {
+	if !s.shares(ctx, s.inbound.ID) {
 		return nil
 	}
 	peers, err := s.st.Peers(ctx)

@@ -267,3 +267,69 @@ func TestDeletionSlowerThanWalk(t *testing.T) {
 	}
 	waitFor(t, 30*time.Second, "the deletion at AU", func() bool { return !au.has(o.ID) })
 }
+
+// notices returns how many deletion notices tn holds.
+func (tn *testNode) notices() int {
+	tn.t.Helper()
+	ctx := context.Background()
+	c, err := tn.st.Collection(ctx, federation.DeletionsAlias)
+	if err != nil {
+		tn.t.Fatal(err)
+	}
+	pg, err := tn.st.Query(ctx, store.Query{Collection: c.ID, Versions: store.VersionFilter{All: true}, Limit: 1000})
+	if err != nil {
+		tn.t.Fatal(err)
+	}
+	return len(pg.Entries)
+}
+
+// ipv4 is an ipv4-addr SCO marked with marking.
+func ipv4(marking, value string) stix.Object {
+	o, err := stix.Parse(fmt.Appendf(nil, `{"type":"ipv4-addr","spec_version":"2.1","id":"ipv4-addr--%s","value":%q,"object_marking_refs":[%q]}`,
+		uuid.New(), value, marking))
+	if err != nil {
+		panic(err)
+	}
+	return o
+}
+
+// A report deleted from an operator's inbox never left the nation: no partner is
+// told of its deletion (a tombstone would name what an operator reported).
+func TestInboxDeletionStaysLocal(t *testing.T) {
+	jp := newTestNode(t, "JP", "AU")
+	au := newTestNode(t, "AU", "JP")
+	mesh(t, jp, au)
+	ctx := context.Background()
+	org := store.Organisation{ID: uuid.New(), Name: "Grid Co", Nation: "JP", Kind: store.KindOperator}
+	if err := jp.st.PutOrganisation(ctx, org); err != nil {
+		t.Fatal(err)
+	}
+	inbox := store.Collection{ID: uuid.New(), Alias: "grid-inbox", Title: "Grid Co reports", OwnerOrg: org.ID, CreatedAt: time.Now()}
+	if err := jp.st.CreateCollection(ctx, inbox); err != nil {
+		t.Fatal(err)
+	}
+	reported := ipv4(tlpGreen, "10.1.2.3")
+	if _, err := jp.st.Put(ctx, inbox.ID, "", []stix.Object{reported}); err != nil {
+		t.Fatal(err)
+	}
+	shared := ipv4(tlpGreen, "10.9.9.9") // deleted from a shared collection: told
+	jp.put(shared)
+	waitFor(t, 10*time.Second, "the shared object at AU", func() bool { return au.has(shared.ID) })
+	st := jp.n.Federation.Watch(jp.st)
+	if n, err := st.Delete(ctx, inbox.ID, reported.ID, store.VersionFilter{All: true}, nil); err != nil || n != 1 {
+		t.Fatalf("delete from the inbox: %d %v", n, err)
+	}
+	if n := jp.notices(); n != 0 {
+		t.Fatalf("a deletion from an inbox was noted for partners (%d notices)", n)
+	}
+	if n, err := st.Delete(ctx, jp.shared.ID, shared.ID, store.VersionFilter{All: true}, nil); err != nil || n != 1 {
+		t.Fatalf("delete from the shared collection: %d %v", n, err)
+	}
+	if n := jp.notices(); n != 1 {
+		t.Fatalf("the deletion from the shared collection: %d notices, want 1", n)
+	}
+	waitFor(t, 30*time.Second, "the deletion at AU", func() bool { return !au.has(shared.ID) })
+	if auditRule(t, jp.st, audit.PeerEvent, "federation.deletion-queued", "peer:node-AU", 2) {
+		t.Error("a tombstone was queued for the inbox's report")
+	}
+}
