@@ -233,6 +233,10 @@ func (w *worker) tombstones(ctx context.Context, entries []store.Entry) ([]store
 	var items []store.OutboxItem
 	var refs []audit.ObjectRef
 	defer func() { w.s.record(ctx, w.peer, "federation.deletion-queued", refs, "") }()
+	cols, err := w.s.sharedCollections(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
 	for i, en := range entries {
 		var n notice
 		if err := json.Unmarshal(en.Object.Raw, &n); err != nil || n.Type != noticeType || !slices.Contains(n.Recipients, w.peer.Nation) {
@@ -256,6 +260,13 @@ func (w *worker) tombstones(ctx context.Context, entries []store.Entry) ([]store
 			}
 			continue
 		}
+		// A tombstone names a version, or every version of an SCO: while another
+		// shared collection still holds it, partners must keep it.
+		if still, err := w.s.sharedElsewhere(ctx, cols, n.Collection, n.ObjectRef, vf); err != nil {
+			return nil, 0, err
+		} else if still {
+			continue
+		}
 		t, err := stix.Parse([]byte(n.Tombstone))
 		if err != nil {
 			continue
@@ -264,6 +275,24 @@ func (w *worker) tombstones(ctx context.Context, entries []store.Entry) ([]store
 		refs = append(refs, audit.ObjectRef{ID: n.ObjectRef, Version: n.Version})
 	}
 	return items, len(entries), nil
+}
+
+// sharedElsewhere reports whether a shared collection other than except still
+// (of cols, the shared collections) still holds the versions of id that vf selects.
+func (s *Service) sharedElsewhere(ctx context.Context, cols []store.Collection, except, id string, vf store.VersionFilter) (bool, error) {
+	for _, c := range cols {
+		if c.ID == except {
+			continue
+		}
+		pg, err := s.st.Query(ctx, store.Query{Collection: c.ID, IDs: []string{id}, Versions: vf, Limit: 1})
+		if err != nil {
+			return false, err
+		}
+		if len(pg.Entries) > 0 {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // isTombstone reports whether raw is a tombstone (its type member, read cheaply:

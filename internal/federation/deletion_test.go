@@ -333,3 +333,35 @@ func TestInboxDeletionStaysLocal(t *testing.T) {
 		t.Error("a tombstone was queued for the inbox's report")
 	}
 }
+
+// An object removed from one shared collection while another still shares it (an
+// SCO's id is its value: the same object in both) is not deleted at partners.
+func TestDeletionKeepsWhatIsStillShared(t *testing.T) {
+	jp := newTestNode(t, "JP", "AU")
+	au := newTestNode(t, "AU", "JP")
+	mesh(t, jp, au)
+	ctx := context.Background()
+	other := store.Collection{ID: uuid.New(), Alias: "other", Title: "other", MediaTypes: []string{"application/stix+json;version=2.1"}, CreatedAt: time.Now()}
+	if err := jp.st.CreateCollection(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	both := ipv4(tlpGreen, "192.0.2.1")
+	marker := indicator(tlpGreen, "marker")
+	if _, err := jp.st.Put(ctx, other.ID, "", []stix.Object{both}); err != nil {
+		t.Fatal(err)
+	}
+	jp.put(both, marker)
+	waitFor(t, 10*time.Second, "the objects at AU", func() bool { return au.has(both.ID) && au.has(marker.ID) })
+	del := jp.deleter()
+	if code := del(both.ID, ""); code != http.StatusOK {
+		t.Fatalf("delete from one collection: %d", code)
+	}
+	if code := del(marker.ID, ""); code != http.StatusOK {
+		t.Fatalf("delete the marker: %d", code)
+	}
+	// tombstones go in order: once the marker's is applied, the other's would be too
+	waitFor(t, 30*time.Second, "the marker's deletion at AU", func() bool { return !au.has(marker.ID) })
+	if !au.has(both.ID) {
+		t.Error("an object still shared in another collection was deleted at AU")
+	}
+}
