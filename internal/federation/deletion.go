@@ -228,14 +228,12 @@ const noticeSettle = time.Minute
 // tombstones turns notices into outbox items for the worker's peer: those that name
 // its nation, for a version that is gone. It returns how many entries it dealt
 // with: it stops at a notice whose version is still there and which is recent (its
-// Delete may not have committed yet), so that the walk comes back to it.
-func (w *worker) tombstones(ctx context.Context, entries []store.Entry) ([]store.OutboxItem, int, error) {
-	var items []store.OutboxItem
-	var refs []audit.ObjectRef
-	defer func() { w.s.record(ctx, w.peer, "federation.deletion-queued", refs, "") }()
+// Delete may not have committed yet), so that the walk comes back to it. refs[i]
+// is the version items[i] deletes, for the record the caller writes once queued.
+func (w *worker) tombstones(ctx context.Context, entries []store.Entry) (items []store.OutboxItem, refs []audit.ObjectRef, done int, err error) {
 	cols, err := w.s.sharedCollections(ctx)
 	if err != nil {
-		return nil, 0, err
+		return nil, nil, 0, err
 	}
 	for i, en := range entries {
 		var n notice
@@ -252,18 +250,18 @@ func (w *worker) tombstones(ctx context.Context, entries []store.Entry) ([]store
 		}
 		still, err := w.s.versions(ctx, n.Collection, n.ObjectRef, vf, nil)
 		if err != nil {
-			return nil, 0, err
+			return nil, nil, 0, err
 		}
 		if len(still) > 0 {
 			if created, err := stix.ParseTimestamp(n.Created); err == nil && time.Since(created.Time()) < noticeSettle {
-				return items, i, nil
+				return items, refs, i, nil
 			}
 			continue
 		}
 		// A tombstone names a version, or every version of an SCO: while another
 		// shared collection still holds it, partners must keep it.
 		if still, err := w.s.sharedElsewhere(ctx, cols, n.Collection, n.ObjectRef, vf); err != nil {
-			return nil, 0, err
+			return nil, nil, 0, err
 		} else if still {
 			continue
 		}
@@ -274,7 +272,20 @@ func (w *worker) tombstones(ctx context.Context, entries []store.Entry) ([]store
 		items = append(items, store.OutboxItem{ID: t.ID, Version: versionOf(&store.Entry{Object: t}), Raw: t.Raw})
 		refs = append(refs, audit.ObjectRef{ID: n.ObjectRef, Version: n.Version})
 	}
-	return items, len(entries), nil
+	return items, refs, len(entries), nil
+}
+
+// recordTombstones records the tombstones Enqueue added (their Seq set): refs[i]
+// is the version items[i] deletes. One already in the outbox (a page walked again
+// after a crash) was recorded when it was queued.
+func (w *worker) recordTombstones(ctx context.Context, items []store.OutboxItem, refs []audit.ObjectRef) {
+	var queued []audit.ObjectRef
+	for i := range items {
+		if items[i].Seq != 0 {
+			queued = append(queued, refs[i])
+		}
+	}
+	w.s.record(ctx, w.peer, "federation.deletion-queued", queued, "")
 }
 
 // sharedElsewhere reports whether a shared collection other than except still

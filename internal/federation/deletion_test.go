@@ -3,10 +3,13 @@ package federation_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -363,5 +366,66 @@ func TestDeletionKeepsWhatIsStillShared(t *testing.T) {
 	waitFor(t, 30*time.Second, "the marker's deletion at AU", func() bool { return !au.has(marker.ID) })
 	if !au.has(both.ID) {
 		t.Error("an object still shared in another collection was deleted at AU")
+	}
+}
+
+// failingTombstones fails every Enqueue of tombstones while fail is set.
+type failingTombstones struct {
+	store.Store
+	fail *atomic.Bool
+}
+
+func (s failingTombstones) Enqueue(ctx context.Context, name, holder string, items []store.OutboxItem, key, value string) (int, error) {
+	for _, it := range items {
+		if s.fail.Load() && strings.HasPrefix(it.ID, federation.TombstoneType+"--") {
+			return 0, errors.New("enqueue failed")
+		}
+	}
+	return s.Store.Enqueue(ctx, name, holder, items, key, value)
+}
+
+// records counts the records of kind and rule by actor that name id.
+func records(t *testing.T, st store.Store, kind audit.Kind, rule, actor, id string) int {
+	t.Helper()
+	recs, err := st.AuditRecords(context.Background(), 0, 10000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, r := range recs {
+		if r.Kind == kind && r.Rule == rule && r.Actor == actor && slices.ContainsFunc(r.Objects, func(o audit.ObjectRef) bool { return o.ID == id }) {
+			n++
+		}
+	}
+	return n
+}
+
+// A tombstone is recorded as queued once, when it is: not while queuing fails,
+// nor again for each retry.
+func TestTombstoneRecordedOnceQueued(t *testing.T) {
+	jp := newTestNode(t, "JP", "AU")
+	au := newTestNode(t, "AU", "JP")
+	mesh(t, jp, au)
+	jp.stop()
+	jp.open()
+	fail := new(atomic.Bool)
+	jp.st = failingTombstones{jp.raw, fail}
+	jp.start()
+	o := indicator(tlpGreen, "deleted")
+	jp.put(o)
+	waitFor(t, 10*time.Second, "the object at AU", func() bool { return au.has(o.ID) })
+	fail.Store(true)
+	if code := jp.deleter()(o.ID, ""); code != http.StatusOK {
+		t.Fatalf("delete: %d", code)
+	}
+	time.Sleep(2 * time.Second) // rounds fail to queue the tombstone
+	if n := records(t, jp.st, audit.PeerEvent, "federation.deletion-queued", "peer:node-AU", o.ID); n != 0 {
+		t.Errorf("a tombstone not queued was recorded as queued (%d records)", n)
+	}
+	fail.Store(false)
+	jp.n.Federation.Wake()
+	waitFor(t, 30*time.Second, "the deletion at AU", func() bool { return !au.has(o.ID) })
+	if n := records(t, jp.st, audit.PeerEvent, "federation.deletion-queued", "peer:node-AU", o.ID); n != 1 {
+		t.Errorf("the tombstone queued is recorded %d times, want once", n)
 	}
 }

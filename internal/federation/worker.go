@@ -17,6 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"quadshare/internal/audit"
 	"quadshare/internal/gate"
 	"quadshare/internal/policy"
 	"quadshare/internal/provenance"
@@ -354,12 +355,13 @@ func (w *worker) fill(ctx context.Context) error {
 				break
 			}
 			var items []store.OutboxItem
+			var tombs []audit.ObjectRef // the versions the tombstones of items delete
 			// The policy under which prepare released the page: the same before
 			// and after it, else none that a send could trust.
 			tag := policyTag(w.s.cfg.Gate.Policy())
 			done := len(page.Entries)
 			if c.ID == w.s.deletions.ID {
-				items, done, err = w.tombstones(ctx, page.Entries)
+				items, tombs, done, err = w.tombstones(ctx, page.Entries)
 			} else {
 				items, err = w.prepare(ctx, signer, c, page.Entries)
 			}
@@ -379,10 +381,10 @@ func (w *worker) fill(ctx context.Context) error {
 			if _, err := w.s.st.Enqueue(ctx, w.peer.Name, w.s.cfg.Holder, items, key, after.UTC().Format(time.RFC3339Nano)); err != nil {
 				return err
 			}
-			if c.ID != w.s.deletions.ID {
-				if err := w.noteQueued(ctx, tag, items); err != nil {
-					return err
-				}
+			if c.ID == w.s.deletions.ID {
+				w.recordTombstones(ctx, items, tombs)
+			} else if err := w.noteQueued(ctx, tag, items); err != nil {
+				return err
 			}
 			if !page.More || done < len(page.Entries) {
 				break
