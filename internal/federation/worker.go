@@ -75,18 +75,28 @@ func (r released) covers(tag string, lo, hi int64) bool {
 	return r.tag != "" && r.tag != "-" && r.tag == tag && r.lo <= lo && hi <= r.hi
 }
 
-var policyTags sync.Map // *policy.Engine -> string
+type engineTag struct {
+	e   *policy.Engine
+	tag string
+}
 
-// policyTag names the policy an engine enforces: the same configuration, the same
-// decisions and redactions, whichever process loaded it.
-func policyTag(e *policy.Engine) string {
-	if t, ok := policyTags.Load(e); ok {
-		return t.(string)
+// policyTag names the policy in force: its configuration and the classification
+// scales it reads markings with (a scales file edited changes what is released as
+// much as the policy does), so that the same policy has the same tag whichever
+// process loaded it.
+func (s *Service) policyTag() string {
+	e := s.cfg.Gate.Policy()
+	if t := s.tag.Load(); t != nil && t.e == e {
+		return t.tag
 	}
-	b, _ := json.Marshal(e.Config())
-	sum := sha256.Sum256(b)
-	t := hex.EncodeToString(sum[:12])
-	policyTags.Store(e, t)
+	h := sha256.New()
+	cfg, _ := json.Marshal(e.Config())
+	scales, _ := json.Marshal(e.Scales())
+	h.Write(cfg)
+	h.Write([]byte{0})
+	h.Write(scales)
+	t := hex.EncodeToString(h.Sum(nil)[:12])
+	s.tag.Store(&engineTag{e: e, tag: t})
 	return t
 }
 
@@ -117,7 +127,7 @@ func (w *worker) noteQueued(ctx context.Context, tag string, items []store.Outbo
 func (w *worker) decided(lo, hi int64) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.queued.covers(policyTag(w.s.cfg.Gate.Policy()), lo, hi)
+	return w.queued.covers(w.s.policyTag(), lo, hi)
 }
 
 func (w *worker) run(ctx context.Context) {
@@ -358,14 +368,14 @@ func (w *worker) fill(ctx context.Context) error {
 			var tombs []audit.ObjectRef // the versions the tombstones of items delete
 			// The policy under which prepare released the page: the same before
 			// and after it, else none that a send could trust.
-			tag := policyTag(w.s.cfg.Gate.Policy())
+			tag := w.s.policyTag()
 			done := len(page.Entries)
 			if c.ID == w.s.deletions.ID {
 				items, tombs, done, err = w.tombstones(ctx, page.Entries)
 			} else {
 				items, err = w.prepare(ctx, signer, c, page.Entries)
 			}
-			if tag != policyTag(w.s.cfg.Gate.Policy()) {
+			if tag != w.s.policyTag() {
 				tag = ""
 			}
 			if err != nil {
@@ -536,7 +546,7 @@ func (w *worker) push(ctx context.Context, after *int64) (int, error) {
 		}
 		var raws [][]byte
 		var again []store.OutboxItem
-		tag := policyTag(w.s.cfg.Gate.Policy())
+		tag := w.s.policyTag()
 		if w.decided(items[0].Seq, items[len(items)-1].Seq) {
 			raws = make([][]byte, len(items))
 			for i := range items {
@@ -564,7 +574,7 @@ func (w *worker) push(ctx context.Context, after *int64) (int, error) {
 			if _, err := w.s.st.Enqueue(ctx, w.peer.Name, w.s.cfg.Holder, again, "", ""); err != nil {
 				return sent, err
 			}
-			if tag != policyTag(w.s.cfg.Gate.Policy()) {
+			if tag != w.s.policyTag() {
 				tag = ""
 			}
 			if err := w.noteQueued(ctx, tag, again); err != nil {
