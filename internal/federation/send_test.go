@@ -200,3 +200,35 @@ func TestChangedScalesStopQueued(t *testing.T) {
 		t.Error("an object queued under other scales, denied under these, reached AU")
 	}
 }
+
+// A partner pulls what was queued before a policy reload while our push to it
+// fails: the worker releases it again whatever becomes of the push, so the pull
+// is not left waiting for the push to recover.
+func TestPullNotBlockedByFailingPush(t *testing.T) {
+	jp := newTestNode(t, "JP", "AU")
+	au := newTestNode(t, "AU", "JP")
+	ctx := context.Background()
+	if _, err := federation.AddPeer(ctx, au.st, jp.peer()); err != nil {
+		t.Fatal(err)
+	}
+	unreachable := au.peer() // JP's push to AU fails; AU's pull from JP works
+	unreachable.URL = "https://127.0.0.1:1/api/"
+	if _, err := federation.AddPeer(ctx, jp.st, unreachable); err != nil {
+		t.Fatal(err)
+	}
+	o := indicator(tlpGreen, "queued before the reload")
+	jp.put(o)
+	waitFor(t, 10*time.Second, "JP queues it", func() bool {
+		p, _ := jp.st.Peer(ctx, "node-AU")
+		return p.Queued == 1
+	})
+	pc := jp.n.Gate.Policy().Config()
+	pc.Revision++ // a reload: the same decisions, another policy
+	e, err := policy.New(pc, policy.DefaultScales())
+	if err != nil {
+		t.Fatal(err)
+	}
+	jp.n.Gate.SetPolicy(e)
+	jp.n.Federation.Wake()
+	waitFor(t, 20*time.Second, "AU pulls the object", func() bool { return au.has(o.ID) })
+}

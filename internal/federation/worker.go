@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"runtime"
 	"slices"
@@ -230,6 +231,9 @@ func (w *worker) work(ctx context.Context) error {
 	w.mu.Lock()
 	w.queued = parseReleased(v)
 	w.mu.Unlock()
+	if err := w.releaseAgain(ctx, max(after, w.s.pulled(w.peer.Name))); err != nil {
+		return fmt.Errorf("release again: %w", err)
+	}
 	t0 := time.Now()
 	filled := make(chan error, 1)
 	go func() { filled <- w.fill(ctx) }()
@@ -585,6 +589,63 @@ func (w *worker) push(ctx context.Context, after *int64) (int, error) {
 			return sent, nil
 		}
 	}
+}
+
+// releaseAgain releases again, under the policy in force, what waits in the
+// outbox (after position after) queued under another policy, before the range of
+// the one in force, whatever becomes of the push: a pull page stops before such
+// items, and must not wait for the push to recover. When every one comes out as
+// queued (the usual case after a reload, or items queued before the range was
+// kept), the range is widened to them; else they are left to the push, which
+// drops or queues anew what the policy now treats otherwise.
+func (w *worker) releaseAgain(ctx context.Context, after int64) error {
+	tag := w.s.policyTag()
+	w.mu.Lock()
+	r := w.queued
+	w.mu.Unlock()
+	before := int64(math.MaxInt64) // items from it on are in the range of the policy in force
+	if r.covers(tag, r.lo, r.hi) && r.hi != 0 {
+		before = r.lo
+	}
+	var first, last int64
+	for {
+		items, err := w.s.st.Outbox(ctx, w.peer.Name, after, w.s.cfg.Batch)
+		if err != nil {
+			return err
+		}
+		n := 0
+		for n < len(items) && items[n].Seq < before {
+			n++
+		}
+		if n == 0 {
+			break
+		}
+		items = items[:n]
+		raws, again, err := w.resend(ctx, items)
+		if err != nil {
+			return err
+		}
+		if len(again) > 0 || len(raws) != len(items) {
+			return nil // denied or redacted otherwise now: the push's to deal with
+		}
+		if first == 0 {
+			first = items[0].Seq
+		}
+		last = items[n-1].Seq
+		after = last
+	}
+	if first == 0 || tag != w.s.policyTag() {
+		return nil
+	}
+	w.mu.Lock()
+	if before != math.MaxInt64 && w.queued == r {
+		w.queued.lo = first // every item from first to the range was released again
+	} else {
+		w.queued = released{tag: tag, lo: first, hi: last}
+	}
+	r = w.queued
+	w.mu.Unlock()
+	return w.s.st.SetPeerCursor(ctx, w.peer.Name, w.s.cfg.Holder, releasedCursor, r.String())
 }
 
 // resend releases again, under the policy in force, the originals of items queued
