@@ -110,20 +110,16 @@ func EnsureDeletions(ctx context.Context, st store.Store) (store.Collection, err
 	return c, nil
 }
 
-// shares reports whether collection c is one this node shares with peers.
-func (s *Service) shares(c string) bool {
-	if c == s.deletions.ID {
+// shares reports whether collection c is one this node shares with peers: one of
+// sharedCollections, the same set the fill walks (never an operator's inbox nor
+// the deletion notices). When it cannot tell, it says no: a tombstone for a version
+// never shared would tell partners it existed.
+func (s *Service) shares(ctx context.Context, c string) bool {
+	cols, err := s.sharedCollections(ctx)
+	if err != nil {
 		return false
 	}
-	if len(s.cfg.Collections) == 0 {
-		return true
-	}
-	for _, name := range s.cfg.Collections {
-		if col, err := s.st.Collection(context.Background(), name); err == nil && col.ID == c {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(cols, func(col store.Collection) bool { return col.ID == c })
 }
 
 // noteDeletion writes the notices of the versions a Delete is about to remove from
@@ -132,7 +128,7 @@ func (s *Service) shares(c string) bool {
 // reveal that the object existed). Versions we received are not ours to delete at
 // partners: only their origin's tombstone is relayed (relayDeletion).
 func (s *Service) noteDeletion(ctx context.Context, collection, id string, v store.VersionFilter, specVersions []string) error {
-	if collection == s.inbound.ID || !s.shares(collection) {
+	if collection == s.inbound.ID || !s.shares(ctx, collection) {
 		return nil
 	}
 	entries, err := s.versions(ctx, collection, id, v, specVersions)
@@ -232,11 +228,13 @@ const noticeSettle = time.Minute
 // tombstones turns notices into outbox items for the worker's peer: those that name
 // its nation, for a version that is gone. It returns how many entries it dealt
 // with: it stops at a notice whose version is still there and which is recent (its
-// Delete may not have committed yet), so that the walk comes back to it.
-func (w *worker) tombstones(ctx context.Context, entries []store.Entry) ([]store.OutboxItem, int, error) {
-	var items []store.OutboxItem
-	var refs []audit.ObjectRef
-	defer func() { w.s.record(ctx, w.peer, "federation.deletion-queued", refs, "") }()
+// Delete may not have committed yet), so that the walk comes back to it. refs[i]
+// is the version items[i] deletes, for the record the caller writes once queued.
+func (w *worker) tombstones(ctx context.Context, entries []store.Entry) (items []store.OutboxItem, refs []audit.ObjectRef, done int, err error) {
+	cols, err := w.s.sharedCollections(ctx)
+	if err != nil {
+		return nil, nil, 0, err
+	}
 	for i, en := range entries {
 		var n notice
 		if err := json.Unmarshal(en.Object.Raw, &n); err != nil || n.Type != noticeType || !slices.Contains(n.Recipients, w.peer.Nation) {
@@ -252,12 +250,19 @@ func (w *worker) tombstones(ctx context.Context, entries []store.Entry) ([]store
 		}
 		still, err := w.s.versions(ctx, n.Collection, n.ObjectRef, vf, nil)
 		if err != nil {
-			return nil, 0, err
+			return nil, nil, 0, err
 		}
 		if len(still) > 0 {
 			if created, err := stix.ParseTimestamp(n.Created); err == nil && time.Since(created.Time()) < noticeSettle {
-				return items, i, nil
+				return items, refs, i, nil
 			}
+			continue
+		}
+		// A tombstone names a version, or every version of an SCO: while another
+		// shared collection still holds it, partners must keep it.
+		if still, err := w.s.sharedElsewhere(ctx, cols, n.Collection, n.ObjectRef, vf); err != nil {
+			return nil, nil, 0, err
+		} else if still {
 			continue
 		}
 		t, err := stix.Parse([]byte(n.Tombstone))
@@ -267,7 +272,38 @@ func (w *worker) tombstones(ctx context.Context, entries []store.Entry) ([]store
 		items = append(items, store.OutboxItem{ID: t.ID, Version: versionOf(&store.Entry{Object: t}), Raw: t.Raw})
 		refs = append(refs, audit.ObjectRef{ID: n.ObjectRef, Version: n.Version})
 	}
-	return items, len(entries), nil
+	return items, refs, len(entries), nil
+}
+
+// recordTombstones records the tombstones Enqueue added (their Seq set): refs[i]
+// is the version items[i] deletes. One already in the outbox (a page walked again
+// after a crash) was recorded when it was queued.
+func (w *worker) recordTombstones(ctx context.Context, items []store.OutboxItem, refs []audit.ObjectRef) {
+	var queued []audit.ObjectRef
+	for i := range items {
+		if items[i].Seq != 0 {
+			queued = append(queued, refs[i])
+		}
+	}
+	w.s.record(ctx, w.peer, "federation.deletion-queued", queued, "")
+}
+
+// sharedElsewhere reports whether a shared collection other than except still
+// (of cols, the shared collections) still holds the versions of id that vf selects.
+func (s *Service) sharedElsewhere(ctx context.Context, cols []store.Collection, except, id string, vf store.VersionFilter) (bool, error) {
+	for _, c := range cols {
+		if c.ID == except {
+			continue
+		}
+		pg, err := s.st.Query(ctx, store.Query{Collection: c.ID, IDs: []string{id}, Versions: vf, Limit: 1})
+		if err != nil {
+			return false, err
+		}
+		if len(pg.Entries) > 0 {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // isTombstone reports whether raw is a tombstone (its type member, read cheaply:
@@ -370,7 +406,7 @@ func (s *Service) applyTombstones(ctx context.Context, from store.Peer, keys pro
 // versions to: those the onward rule and the gate let them have, never the origin
 // or the sender.
 func (s *Service) relayDeletion(ctx context.Context, from store.Peer, origin string, held []store.Entry, tomb []byte) error {
-	if !s.shares(s.inbound.ID) {
+	if !s.shares(ctx, s.inbound.ID) {
 		return nil
 	}
 	peers, err := s.st.Peers(ctx)

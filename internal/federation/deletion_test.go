@@ -3,10 +3,13 @@ package federation_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -266,4 +269,163 @@ func TestDeletionSlowerThanWalk(t *testing.T) {
 		t.Fatalf("delete: %d %v", n, err)
 	}
 	waitFor(t, 30*time.Second, "the deletion at AU", func() bool { return !au.has(o.ID) })
+}
+
+// notices returns how many deletion notices tn holds.
+func (tn *testNode) notices() int {
+	tn.t.Helper()
+	ctx := context.Background()
+	c, err := tn.st.Collection(ctx, federation.DeletionsAlias)
+	if err != nil {
+		tn.t.Fatal(err)
+	}
+	pg, err := tn.st.Query(ctx, store.Query{Collection: c.ID, Versions: store.VersionFilter{All: true}, Limit: 1000})
+	if err != nil {
+		tn.t.Fatal(err)
+	}
+	return len(pg.Entries)
+}
+
+// ipv4 is an ipv4-addr SCO marked with marking.
+func ipv4(marking, value string) stix.Object {
+	o, err := stix.Parse(fmt.Appendf(nil, `{"type":"ipv4-addr","spec_version":"2.1","id":"ipv4-addr--%s","value":%q,"object_marking_refs":[%q]}`,
+		uuid.New(), value, marking))
+	if err != nil {
+		panic(err)
+	}
+	return o
+}
+
+// A report deleted from an operator's inbox never left the nation: no partner is
+// told of its deletion (a tombstone would name what an operator reported).
+func TestInboxDeletionStaysLocal(t *testing.T) {
+	jp := newTestNode(t, "JP", "AU")
+	au := newTestNode(t, "AU", "JP")
+	mesh(t, jp, au)
+	ctx := context.Background()
+	org := store.Organisation{ID: uuid.New(), Name: "Grid Co", Nation: "JP", Kind: store.KindOperator}
+	if err := jp.st.PutOrganisation(ctx, org); err != nil {
+		t.Fatal(err)
+	}
+	inbox := store.Collection{ID: uuid.New(), Alias: "grid-inbox", Title: "Grid Co reports", OwnerOrg: org.ID, CreatedAt: time.Now()}
+	if err := jp.st.CreateCollection(ctx, inbox); err != nil {
+		t.Fatal(err)
+	}
+	reported := ipv4(tlpGreen, "10.1.2.3")
+	if _, err := jp.st.Put(ctx, inbox.ID, "", []stix.Object{reported}); err != nil {
+		t.Fatal(err)
+	}
+	shared := ipv4(tlpGreen, "10.9.9.9") // deleted from a shared collection: told
+	jp.put(shared)
+	waitFor(t, 10*time.Second, "the shared object at AU", func() bool { return au.has(shared.ID) })
+	st := jp.n.Federation.Watch(jp.st)
+	if n, err := st.Delete(ctx, inbox.ID, reported.ID, store.VersionFilter{All: true}, nil); err != nil || n != 1 {
+		t.Fatalf("delete from the inbox: %d %v", n, err)
+	}
+	if n := jp.notices(); n != 0 {
+		t.Fatalf("a deletion from an inbox was noted for partners (%d notices)", n)
+	}
+	if n, err := st.Delete(ctx, jp.shared.ID, shared.ID, store.VersionFilter{All: true}, nil); err != nil || n != 1 {
+		t.Fatalf("delete from the shared collection: %d %v", n, err)
+	}
+	if n := jp.notices(); n != 1 {
+		t.Fatalf("the deletion from the shared collection: %d notices, want 1", n)
+	}
+	waitFor(t, 30*time.Second, "the deletion at AU", func() bool { return !au.has(shared.ID) })
+	if auditRule(t, jp.st, audit.PeerEvent, "federation.deletion-queued", "peer:node-AU", 2) {
+		t.Error("a tombstone was queued for the inbox's report")
+	}
+}
+
+// An object removed from one shared collection while another still shares it (an
+// SCO's id is its value: the same object in both) is not deleted at partners.
+func TestDeletionKeepsWhatIsStillShared(t *testing.T) {
+	jp := newTestNode(t, "JP", "AU")
+	au := newTestNode(t, "AU", "JP")
+	mesh(t, jp, au)
+	ctx := context.Background()
+	other := store.Collection{ID: uuid.New(), Alias: "other", Title: "other", MediaTypes: []string{"application/stix+json;version=2.1"}, CreatedAt: time.Now()}
+	if err := jp.st.CreateCollection(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	both := ipv4(tlpGreen, "192.0.2.1")
+	marker := indicator(tlpGreen, "marker")
+	if _, err := jp.st.Put(ctx, other.ID, "", []stix.Object{both}); err != nil {
+		t.Fatal(err)
+	}
+	jp.put(both, marker)
+	waitFor(t, 10*time.Second, "the objects at AU", func() bool { return au.has(both.ID) && au.has(marker.ID) })
+	del := jp.deleter()
+	if code := del(both.ID, ""); code != http.StatusOK {
+		t.Fatalf("delete from one collection: %d", code)
+	}
+	if code := del(marker.ID, ""); code != http.StatusOK {
+		t.Fatalf("delete the marker: %d", code)
+	}
+	// tombstones go in order: once the marker's is applied, the other's would be too
+	waitFor(t, 30*time.Second, "the marker's deletion at AU", func() bool { return !au.has(marker.ID) })
+	if !au.has(both.ID) {
+		t.Error("an object still shared in another collection was deleted at AU")
+	}
+}
+
+// failingTombstones fails every Enqueue of tombstones while fail is set.
+type failingTombstones struct {
+	store.Store
+	fail *atomic.Bool
+}
+
+func (s failingTombstones) Enqueue(ctx context.Context, name, holder string, items []store.OutboxItem, key, value string) (int, error) {
+	for _, it := range items {
+		if s.fail.Load() && strings.HasPrefix(it.ID, federation.TombstoneType+"--") {
+			return 0, errors.New("enqueue failed")
+		}
+	}
+	return s.Store.Enqueue(ctx, name, holder, items, key, value)
+}
+
+// records counts the records of kind and rule by actor that name id.
+func records(t *testing.T, st store.Store, kind audit.Kind, rule, actor, id string) int {
+	t.Helper()
+	recs, err := st.AuditRecords(context.Background(), 0, 10000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, r := range recs {
+		if r.Kind == kind && r.Rule == rule && r.Actor == actor && slices.ContainsFunc(r.Objects, func(o audit.ObjectRef) bool { return o.ID == id }) {
+			n++
+		}
+	}
+	return n
+}
+
+// A tombstone is recorded as queued once, when it is: not while queuing fails,
+// nor again for each retry.
+func TestTombstoneRecordedOnceQueued(t *testing.T) {
+	jp := newTestNode(t, "JP", "AU")
+	au := newTestNode(t, "AU", "JP")
+	mesh(t, jp, au)
+	jp.stop()
+	jp.open()
+	fail := new(atomic.Bool)
+	jp.st = failingTombstones{jp.raw, fail}
+	jp.start()
+	o := indicator(tlpGreen, "deleted")
+	jp.put(o)
+	waitFor(t, 10*time.Second, "the object at AU", func() bool { return au.has(o.ID) })
+	fail.Store(true)
+	if code := jp.deleter()(o.ID, ""); code != http.StatusOK {
+		t.Fatalf("delete: %d", code)
+	}
+	time.Sleep(2 * time.Second) // rounds fail to queue the tombstone
+	if n := records(t, jp.st, audit.PeerEvent, "federation.deletion-queued", "peer:node-AU", o.ID); n != 0 {
+		t.Errorf("a tombstone not queued was recorded as queued (%d records)", n)
+	}
+	fail.Store(false)
+	jp.n.Federation.Wake()
+	waitFor(t, 30*time.Second, "the deletion at AU", func() bool { return !au.has(o.ID) })
+	if n := records(t, jp.st, audit.PeerEvent, "federation.deletion-queued", "peer:node-AU", o.ID); n != 1 {
+		t.Errorf("the tombstone queued is recorded %d times, want once", n)
+	}
 }

@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"quadshare/internal/gate"
@@ -70,6 +71,9 @@ type Service struct {
 	// deletions holds the notices of deletions to tell peers (deletion.go).
 	deletions store.Collection
 	wake      chan struct{}
+	// tag is the tag of the last engine policyTag named: one, so that engines
+	// replaced since are not kept alive.
+	tag atomic.Pointer[engineTag]
 
 	mu      sync.Mutex
 	clients map[string]client // by peer name, for the peer's fingerprint

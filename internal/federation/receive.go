@@ -364,7 +364,7 @@ func (s *Service) serveOutbox(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		rel, tag := parseReleased(v), policyTag(s.cfg.Gate.Policy())
+		rel, tag := parseReleased(v), s.policyTag()
 		for i, it := range items {
 			if !strings.HasPrefix(it.ID, TombstoneType+"--") && !rel.covers(tag, it.Seq, it.Seq) {
 				items, more = items[:i], false

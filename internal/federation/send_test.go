@@ -1,7 +1,9 @@
 package federation_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
@@ -10,6 +12,7 @@ import (
 
 	"quadshare/internal/federation"
 	"quadshare/internal/policy"
+	"quadshare/internal/stix"
 )
 
 // An agreement withdrawn after objects were queued stops them: the push and the
@@ -136,4 +139,96 @@ func TestTightenedRedactionRequeued(t *testing.T) {
 	if got := string(au.inbound()[named.ID]); strings.Contains(got, "leak@example.org") {
 		t.Errorf("the copy redacted under the old policy reached AU: %s", got)
 	}
+}
+
+// Classification scales changed after objects were queued (a nation's labels
+// dropped: its markings are unknown now, and this policy denies unknown markings)
+// stop them as a policy change does: the push decides again what was queued under
+// other scales.
+func TestChangedScalesStopQueued(t *testing.T) {
+	jp := newTestNode(t, "JP", "AU")
+	au := newTestNode(t, "AU", "JP")
+	mesh(t, jp, au)
+	pc := jp.n.Gate.Policy().Config()
+	pc.Revision++
+	pc.DenyUnknownMarkings = true
+	e, err := policy.New(pc, policy.DefaultScales())
+	if err != nil {
+		t.Fatal(err)
+	}
+	jp.n.Gate.SetPolicy(e)
+	marked := func(name string) stix.Object {
+		o := indicator(tlpGreen, name)
+		o, err := stix.Parse([]byte(strings.Replace(string(o.Raw), `"object_marking_refs":[`,
+			`"object_marking_refs":["`+policy.ClassificationMarkingID("US", 1)+`",`, 1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return o
+	}
+	first := marked("before")
+	jp.put(first)
+	waitFor(t, 10*time.Second, "the first object at AU", func() bool { return au.has(first.ID) })
+	au.stop()
+	queued := marked("queued")
+	jp.put(queued)
+	waitFor(t, 10*time.Second, "JP queues it", func() bool {
+		p, _ := jp.st.Peer(context.Background(), "node-AU")
+		return p.Queued == 2
+	})
+	b, err := json.Marshal(policy.DefaultScales())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var raw map[string]any
+	if err := json.Unmarshal(b, &raw); err != nil {
+		t.Fatal(err)
+	}
+	delete(raw["nations"].(map[string]any), "US")
+	b, _ = json.Marshal(raw)
+	scales, err := policy.LoadScales(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e, err = policy.New(pc, scales); err != nil { // the same policy, other scales
+		t.Fatal(err)
+	}
+	jp.n.Gate.SetPolicy(e)
+	au.restart()
+	time.Sleep(4 * time.Second) // a pull (every 2 s) and pushes have run
+	if au.has(queued.ID) {
+		t.Error("an object queued under other scales, denied under these, reached AU")
+	}
+}
+
+// A partner pulls what was queued before a policy reload while our push to it
+// fails: the worker releases it again whatever becomes of the push, so the pull
+// is not left waiting for the push to recover.
+func TestPullNotBlockedByFailingPush(t *testing.T) {
+	jp := newTestNode(t, "JP", "AU")
+	au := newTestNode(t, "AU", "JP")
+	ctx := context.Background()
+	if _, err := federation.AddPeer(ctx, au.st, jp.peer()); err != nil {
+		t.Fatal(err)
+	}
+	unreachable := au.peer() // JP's push to AU fails; AU's pull from JP works
+	unreachable.URL = "https://127.0.0.1:1/api/"
+	if _, err := federation.AddPeer(ctx, jp.st, unreachable); err != nil {
+		t.Fatal(err)
+	}
+	o := indicator(tlpGreen, "queued before the reload")
+	jp.put(o)
+	waitFor(t, 10*time.Second, "JP queues it", func() bool {
+		p, _ := jp.st.Peer(ctx, "node-AU")
+		return p.Queued == 1
+	})
+	pc := jp.n.Gate.Policy().Config()
+	pc.Revision++ // a reload: the same decisions, another policy
+	e, err := policy.New(pc, policy.DefaultScales())
+	if err != nil {
+		t.Fatal(err)
+	}
+	jp.n.Gate.SetPolicy(e)
+	jp.n.Federation.Wake()
+	waitFor(t, 20*time.Second, "AU pulls the object", func() bool { return au.has(o.ID) })
 }

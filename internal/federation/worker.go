@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"runtime"
 	"slices"
@@ -17,6 +18,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"quadshare/internal/audit"
 	"quadshare/internal/gate"
 	"quadshare/internal/policy"
 	"quadshare/internal/provenance"
@@ -74,18 +76,28 @@ func (r released) covers(tag string, lo, hi int64) bool {
 	return r.tag != "" && r.tag != "-" && r.tag == tag && r.lo <= lo && hi <= r.hi
 }
 
-var policyTags sync.Map // *policy.Engine -> string
+type engineTag struct {
+	e   *policy.Engine
+	tag string
+}
 
-// policyTag names the policy an engine enforces: the same configuration, the same
-// decisions and redactions, whichever process loaded it.
-func policyTag(e *policy.Engine) string {
-	if t, ok := policyTags.Load(e); ok {
-		return t.(string)
+// policyTag names the policy in force: its configuration and the classification
+// scales it reads markings with (a scales file edited changes what is released as
+// much as the policy does), so that the same policy has the same tag whichever
+// process loaded it.
+func (s *Service) policyTag() string {
+	e := s.cfg.Gate.Policy()
+	if t := s.tag.Load(); t != nil && t.e == e {
+		return t.tag
 	}
-	b, _ := json.Marshal(e.Config())
-	sum := sha256.Sum256(b)
-	t := hex.EncodeToString(sum[:12])
-	policyTags.Store(e, t)
+	h := sha256.New()
+	cfg, _ := json.Marshal(e.Config())
+	scales, _ := json.Marshal(e.Scales())
+	h.Write(cfg)
+	h.Write([]byte{0})
+	h.Write(scales)
+	t := hex.EncodeToString(h.Sum(nil)[:12])
+	s.tag.Store(&engineTag{e: e, tag: t})
 	return t
 }
 
@@ -116,7 +128,7 @@ func (w *worker) noteQueued(ctx context.Context, tag string, items []store.Outbo
 func (w *worker) decided(lo, hi int64) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.queued.covers(policyTag(w.s.cfg.Gate.Policy()), lo, hi)
+	return w.queued.covers(w.s.policyTag(), lo, hi)
 }
 
 func (w *worker) run(ctx context.Context) {
@@ -219,6 +231,9 @@ func (w *worker) work(ctx context.Context) error {
 	w.mu.Lock()
 	w.queued = parseReleased(v)
 	w.mu.Unlock()
+	if err := w.releaseAgain(ctx, max(after, w.s.pulled(w.peer.Name))); err != nil {
+		return fmt.Errorf("release again: %w", err)
+	}
 	t0 := time.Now()
 	filled := make(chan error, 1)
 	go func() { filled <- w.fill(ctx) }()
@@ -354,16 +369,17 @@ func (w *worker) fill(ctx context.Context) error {
 				break
 			}
 			var items []store.OutboxItem
+			var tombs []audit.ObjectRef // the versions the tombstones of items delete
 			// The policy under which prepare released the page: the same before
 			// and after it, else none that a send could trust.
-			tag := policyTag(w.s.cfg.Gate.Policy())
+			tag := w.s.policyTag()
 			done := len(page.Entries)
 			if c.ID == w.s.deletions.ID {
-				items, done, err = w.tombstones(ctx, page.Entries)
+				items, tombs, done, err = w.tombstones(ctx, page.Entries)
 			} else {
 				items, err = w.prepare(ctx, signer, c, page.Entries)
 			}
-			if tag != policyTag(w.s.cfg.Gate.Policy()) {
+			if tag != w.s.policyTag() {
 				tag = ""
 			}
 			if err != nil {
@@ -379,10 +395,10 @@ func (w *worker) fill(ctx context.Context) error {
 			if _, err := w.s.st.Enqueue(ctx, w.peer.Name, w.s.cfg.Holder, items, key, after.UTC().Format(time.RFC3339Nano)); err != nil {
 				return err
 			}
-			if c.ID != w.s.deletions.ID {
-				if err := w.noteQueued(ctx, tag, items); err != nil {
-					return err
-				}
+			if c.ID == w.s.deletions.ID {
+				w.recordTombstones(ctx, items, tombs)
+			} else if err := w.noteQueued(ctx, tag, items); err != nil {
+				return err
 			}
 			if !page.More || done < len(page.Entries) {
 				break
@@ -534,7 +550,7 @@ func (w *worker) push(ctx context.Context, after *int64) (int, error) {
 		}
 		var raws [][]byte
 		var again []store.OutboxItem
-		tag := policyTag(w.s.cfg.Gate.Policy())
+		tag := w.s.policyTag()
 		if w.decided(items[0].Seq, items[len(items)-1].Seq) {
 			raws = make([][]byte, len(items))
 			for i := range items {
@@ -562,7 +578,7 @@ func (w *worker) push(ctx context.Context, after *int64) (int, error) {
 			if _, err := w.s.st.Enqueue(ctx, w.peer.Name, w.s.cfg.Holder, again, "", ""); err != nil {
 				return sent, err
 			}
-			if tag != policyTag(w.s.cfg.Gate.Policy()) {
+			if tag != w.s.policyTag() {
 				tag = ""
 			}
 			if err := w.noteQueued(ctx, tag, again); err != nil {
@@ -573,6 +589,63 @@ func (w *worker) push(ctx context.Context, after *int64) (int, error) {
 			return sent, nil
 		}
 	}
+}
+
+// releaseAgain releases again, under the policy in force, what waits in the
+// outbox (after position after) queued under another policy, before the range of
+// the one in force, whatever becomes of the push: a pull page stops before such
+// items, and must not wait for the push to recover. When every one comes out as
+// queued (the usual case after a reload, or items queued before the range was
+// kept), the range is widened to them; else they are left to the push, which
+// drops or queues anew what the policy now treats otherwise.
+func (w *worker) releaseAgain(ctx context.Context, after int64) error {
+	tag := w.s.policyTag()
+	w.mu.Lock()
+	r := w.queued
+	w.mu.Unlock()
+	before := int64(math.MaxInt64) // items from it on are in the range of the policy in force
+	if r.covers(tag, r.lo, r.hi) && r.hi != 0 {
+		before = r.lo
+	}
+	var first, last int64
+	for {
+		items, err := w.s.st.Outbox(ctx, w.peer.Name, after, w.s.cfg.Batch)
+		if err != nil {
+			return err
+		}
+		n := 0
+		for n < len(items) && items[n].Seq < before {
+			n++
+		}
+		if n == 0 {
+			break
+		}
+		items = items[:n]
+		raws, again, err := w.resend(ctx, items)
+		if err != nil {
+			return err
+		}
+		if len(again) > 0 || len(raws) != len(items) {
+			return nil // denied or redacted otherwise now: the push's to deal with
+		}
+		if first == 0 {
+			first = items[0].Seq
+		}
+		last = items[n-1].Seq
+		after = last
+	}
+	if first == 0 || tag != w.s.policyTag() {
+		return nil
+	}
+	w.mu.Lock()
+	if before != math.MaxInt64 && w.queued == r {
+		w.queued.lo = first // every item from first to the range was released again
+	} else {
+		w.queued = released{tag: tag, lo: first, hi: last}
+	}
+	r = w.queued
+	w.mu.Unlock()
+	return w.s.st.SetPeerCursor(ctx, w.peer.Name, w.s.cfg.Holder, releasedCursor, r.String())
 }
 
 // resend releases again, under the policy in force, the originals of items queued
