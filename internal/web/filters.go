@@ -13,9 +13,10 @@ import (
 	"quadshare/internal/store"
 )
 
-// filterScan bounds the versions one filtered page examines: a filter the
-// store cannot apply costs at most this many fact lookups, and the page links
-// on to the versions after the last one examined.
+// filterScan bounds the versions one list page examines: a filter the store
+// cannot apply, or a collection where the user may receive little, costs at
+// most this many decisions, and the page links on to the versions after the
+// last one examined that the user may receive.
 const filterScan = 1000
 
 // scanBatch is the store page read while filtering.

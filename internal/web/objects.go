@@ -186,9 +186,9 @@ func (s *Server) objects(w http.ResponseWriter, r *http.Request, p *auth.Princip
 
 // search finds the best matches of data.Q in the chosen collections with one
 // query of the store (one per collection would walk the matches of a word that
-// is common elsewhere once for each), keeps those that pass the user's rights
-// and the filters, and releases at most PageSize of them through the gate,
-// collection by collection, in the order of the store.
+// is common elsewhere once for each), keeps those the gate would release to
+// the user that pass the filters as released, and releases at most PageSize of
+// them through the gate, collection by collection, in the order of the store.
 func (s *Server) search(ctx context.Context, p *auth.Principal, data *objectsData, chosen []readable, types []string) error {
 	limit := PageSize
 	if data.Filter.active() {
