@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -160,6 +161,33 @@ func (g *Gate) Visible(r policy.Recipient, entries []store.Entry) []store.Entry 
 		}
 	}
 	return out
+}
+
+// Preview yields, with its index, each entry Release would send to r, redacted
+// as Release would send it, but records nothing, since nothing is sent. A listing
+// filters on it so that a filter sees only what its reader may; what is then
+// shown must still go through Release, which decides again and records.
+func (g *Gate) Preview(r policy.Recipient, entries []store.Entry) iter.Seq2[int, store.Entry] {
+	return func(yield func(int, store.Entry) bool) {
+		e := g.engine.Load()
+		now := g.now()
+		for i, en := range entries {
+			k, f, dec := g.decide(e, &r, &en, now)
+			if dec.Verdict == policy.Redact {
+				obj, _, err := k.apply(en.Object.Raw, f, dec)
+				if err != nil {
+					continue // what cannot be redacted is not sent
+				}
+				en.Object = obj
+			}
+			if dec.Verdict == policy.Deny {
+				continue
+			}
+			if !yield(i, en) {
+				return
+			}
+		}
+	}
 }
 
 // decide is the decision for one entry. An entry whose facts cannot be read is

@@ -122,6 +122,35 @@ func TestReleaseDecidesRedactsAndRecords(t *testing.T) {
 	}
 }
 
+// Preview yields what Release would send, as it would send it, and records
+// nothing.
+func TestPreviewDecidesAndRedactsWithoutRecording(t *testing.T) {
+	st := openStore(t)
+	g, err := New(testEngine(t, nil), st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	red := entry(t, 1, tlpRed, "secret")
+	green := entry(t, 2, tlpGreen, "call bob@grid.example")
+	before := lastSeq(t, st)
+	var got []int
+	for i, en := range g.Preview(partnerJP().Recipient, []store.Entry{red, green}) {
+		got = append(got, i)
+		if strings.Contains(string(en.Object.Raw), "bob@") || strings.Contains(en.Object.Description, "bob@") {
+			t.Errorf("the preview is not redacted: %s", en.Object.Raw)
+		}
+	}
+	if len(got) != 1 || got[0] != 1 {
+		t.Fatalf("preview yields %v, want only the TLP:GREEN entry, index 1", got)
+	}
+	if lastSeq(t, st) != before {
+		t.Fatal("Preview recorded a disclosure")
+	}
+	if !strings.Contains(string(green.Object.Raw), "bob@") {
+		t.Fatal("Preview changed the caller's entry")
+	}
+}
+
 func TestReleaseNothingWhenAllDenied(t *testing.T) {
 	st := openStore(t)
 	g, _ := New(testEngine(t, nil), st)

@@ -2,6 +2,7 @@ package gate
 
 import (
 	"context"
+	"iter"
 	"strings"
 
 	"quadshare/internal/auth"
@@ -68,17 +69,9 @@ func Actor(u store.User, o store.Organisation) string {
 // submissions where the rights say so (an operator's inbox), then the policy
 // for the principal as a recipient.
 func (g *Gate) ReleaseTo(ctx context.Context, p *auth.Principal, rights auth.Rights, collection, endpoint string, entries []store.Entry) ([]store.Entry, error) {
-	if !rights.Read {
+	entries = allowedBy(rights, entries)
+	if len(entries) == 0 {
 		return nil, nil
-	}
-	if rights.OnlySubmitter != "" {
-		own := entries[:0:0]
-		for _, e := range entries {
-			if e.Submitter == rights.OnlySubmitter {
-				own = append(own, e)
-			}
-		}
-		entries = own
 	}
 	return g.Release(ctx, Disclosure{
 		Recipient: RecipientOf(p.User, p.Org, g.Policy().Scales()),
@@ -86,4 +79,41 @@ func (g *Gate) ReleaseTo(ctx context.Context, p *auth.Principal, rights auth.Rig
 		Subject:   "collection:" + collection,
 		Endpoint:  endpoint,
 	}, entries)
+}
+
+// PreviewTo is Preview for a principal reading a collection with the given
+// rights, as ReleaseTo would release to it; the index is that of entries.
+func (g *Gate) PreviewTo(p *auth.Principal, rights auth.Rights, entries []store.Entry) iter.Seq2[int, store.Entry] {
+	return func(yield func(int, store.Entry) bool) {
+		if !rights.Read {
+			return
+		}
+		for i, en := range g.Preview(RecipientOf(p.User, p.Org, g.Policy().Scales()), entries) {
+			if rights.OnlySubmitter != "" && en.Submitter != rights.OnlySubmitter {
+				continue
+			}
+			if !yield(i, en) {
+				return
+			}
+		}
+	}
+}
+
+// allowedBy keeps the entries the rights let be read: none without the read
+// right, only its organisation's submissions where the rights say so (an
+// operator's inbox).
+func allowedBy(rights auth.Rights, entries []store.Entry) []store.Entry {
+	if !rights.Read {
+		return nil
+	}
+	if rights.OnlySubmitter == "" {
+		return entries
+	}
+	own := entries[:0:0]
+	for _, e := range entries {
+		if e.Submitter == rights.OnlySubmitter {
+			own = append(own, e)
+		}
+	}
+	return own
 }

@@ -19,6 +19,7 @@ import (
 
 	"quadshare/internal/auth"
 	"quadshare/internal/config"
+	"quadshare/internal/federation"
 	"quadshare/internal/node"
 	"quadshare/internal/policy"
 	"quadshare/internal/stix"
@@ -121,6 +122,16 @@ func (e *env) user(name, org string, role store.Role, clearance string) {
 		e.t.Fatal(err)
 	}
 	e.tokens[name], e.users[name] = tok, u
+}
+
+// inbound returns the id of the federation inbound collection, made if missing.
+func (e *env) inbound() string {
+	e.t.Helper()
+	c, err := federation.EnsureInbound(context.Background(), e.st)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return c.ID
 }
 
 // put stores raw STIX objects in the intelligence collection.

@@ -13,9 +13,10 @@ import (
 	"quadshare/internal/store"
 )
 
-// filterScan bounds the versions one filtered page examines: a filter the
-// store cannot apply costs at most this many fact lookups, and the page links
-// on to the versions after the last one examined.
+// filterScan bounds the versions one list page examines: a filter the store
+// cannot apply, or a collection where the user may receive little, costs at
+// most this many decisions, and the page links on to the versions after the
+// last one examined that the user may receive.
 const filterScan = 1000
 
 // scanBatch is the store page read while filtering.
@@ -24,10 +25,13 @@ const scanBatch = 250
 var nationCode = regexp.MustCompile(`^[A-Z]{2}$`)
 
 // objectFilter holds the filters that read an object's policy facts and
-// provenance rather than the store's columns. They select among the versions
-// before the gate, and only what matches goes to the gate, which still decides
-// what is shown: a filter never shows, counts or hints at a version the gate
-// withholds.
+// provenance rather than the store's columns. They read each version as the
+// gate would release it to the user (gate.PreviewTo: decided and redacted,
+// nothing recorded), never its stored form: a version the user may not receive
+// matches nothing, and a field a granular marking removes is not matched. A
+// filtered page, its link to the next page and its cursor come only from the
+// versions the user may receive, so a filter shows, counts and dates nothing
+// the gate withholds.
 type objectFilter struct {
 	TLP    string // clear, green, amber, amber+strict, red; "" any
 	Sector string // a name of the common sector list; "" any
@@ -76,10 +80,11 @@ func (f objectFilter) set(v url.Values) {
 	}
 }
 
-// match says whether an entry passes the filters, from its facts (cached by the
-// gate) and its provenance. An entry whose facts cannot be read matches nothing:
-// the gate would deny it anyway.
-func (f objectFilter) match(g *gate.Gate, en *store.Entry) bool {
+// match says whether a released entry passes the filters, from its facts (read
+// by the gate from the released form) and its origin; inbound says that the
+// entry is in the federation inbound collection. An entry whose facts cannot be
+// read matches nothing.
+func (f objectFilter) match(g *gate.Gate, en *store.Entry, inbound bool) bool {
 	if f.TLP != "" || f.Sector != "" {
 		facts, ok := g.Facts(en)
 		if !ok {
@@ -98,18 +103,25 @@ func (f objectFilter) match(g *gate.Gate, en *store.Entry) bool {
 			return false
 		}
 	}
-	if f.Nation != "" && originOf(en.Object.Raw, f.ownNode) != f.Nation {
+	if f.Nation != "" && originOf(en.Object.Raw, inbound, f.ownNode) != f.Nation {
 		return false
 	}
 	return true
 }
 
-// originOf is the nation named by an object's provenance extension, else ours.
-// The signature is not checked here: the inbound collection stores only
-// versions whose signature verified, and the object page shows the check.
-func originOf(raw []byte, own string) string {
-	if !bytes.Contains(raw, []byte(provenance.ExtensionID)) {
+// originOf is the nation an object came from. Only the federation inbound
+// collection takes objects from peers, and it stores only versions whose
+// provenance signature verified on receipt: there the provenance extension
+// names the origin. Anywhere else an object was made or submitted here, and an
+// extension it carries is a claim nobody checked, so its origin is our nation.
+// An inbound version released without its extension (redacted) has no origin
+// the user may learn: "", which matches no nation.
+func originOf(raw []byte, inbound bool, own string) string {
+	if !inbound {
 		return own
+	}
+	if !bytes.Contains(raw, []byte(provenance.ExtensionID)) {
+		return ""
 	}
 	ext, err := provenance.Read(raw)
 	if err != nil {

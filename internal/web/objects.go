@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"quadshare/internal/auth"
+	"quadshare/internal/federation"
 	"quadshare/internal/policy"
 	"quadshare/internal/stix"
 	"quadshare/internal/store"
@@ -87,9 +88,6 @@ func (s *Server) objects(w http.ResponseWriter, r *http.Request, p *auth.Princip
 	if data.Filter, err = parseFilter(q, s.gate.Policy()); err != nil {
 		return err
 	}
-	if data.Choices, err = s.filterChoices(ctx, data.Filter.ownNode); err != nil {
-		return err
-	}
 	cols, err := s.readableCollections(ctx, p)
 	if err != nil {
 		return err
@@ -99,6 +97,9 @@ func (s *Server) objects(w http.ResponseWriter, r *http.Request, p *auth.Princip
 		data.Message = "You may read no collection."
 		s.render(w, r, http.StatusOK, "objects", p, "Objects", data)
 		return nil
+	}
+	if data.Choices, err = s.filterChoices(ctx, p, data.Filter.ownNode); err != nil {
+		return err
 	}
 	var types []string
 	if data.Type != "" {
@@ -158,7 +159,7 @@ func (s *Server) objects(w http.ResponseWriter, r *http.Request, p *auth.Princip
 			sq.AddedAfter = t
 		}
 	}
-	entries, last, more, err := s.listPage(ctx, sq, data.Filter)
+	entries, last, more, err := s.listPage(ctx, p, c, sq, data.Filter)
 	if err != nil {
 		return err
 	}
@@ -185,9 +186,9 @@ func (s *Server) objects(w http.ResponseWriter, r *http.Request, p *auth.Princip
 
 // search finds the best matches of data.Q in the chosen collections with one
 // query of the store (one per collection would walk the matches of a word that
-// is common elsewhere once for each), keeps those that pass the user's rights
-// and the filters, and releases at most PageSize of them through the gate,
-// collection by collection, in the order of the store.
+// is common elsewhere once for each), keeps those the gate would release to
+// the user that pass the filters as released, and releases at most PageSize of
+// them through the gate, collection by collection, in the order of the store.
 func (s *Server) search(ctx context.Context, p *auth.Principal, data *objectsData, chosen []readable, types []string) error {
 	limit := PageSize
 	if data.Filter.active() {
@@ -208,7 +209,7 @@ func (s *Server) search(ctx context.Context, p *auth.Principal, data *objectsDat
 	n := 0
 	for i := range found {
 		c, ok := byID[found[i].Collection]
-		if !ok || c.Rights.OnlySubmitter != "" && found[i].Submitter != c.Rights.OnlySubmitter || !data.Filter.match(s.gate, &found[i]) {
+		if !ok || !s.mayMatch(p, c, &found[i], data.Filter) {
 			continue
 		}
 		if groups[c.ID] == nil {
@@ -239,46 +240,71 @@ func (s *Server) search(ctx context.Context, p *auth.Principal, data *objectsDat
 	return nil
 }
 
-// listPage reads the page of sq, or with filters the first PageSize matching
-// versions among at most filterScan, and returns them with the date_added of the
-// last version examined and whether more follow it.
-func (s *Server) listPage(ctx context.Context, sq store.Query, f objectFilter) (entries []store.Entry, last time.Time, more bool, err error) {
-	if !f.active() {
-		page, err := s.st.Query(ctx, sq)
-		if err != nil || len(page.Entries) == 0 {
-			return nil, last, false, err
-		}
-		return page.Entries, page.Entries[len(page.Entries)-1].DateAdded, page.More, nil
+// listPage reads the versions of c after sq's cursor and returns, of those
+// the gate would release to p, the first PageSize that pass f, as stored (the
+// caller releases them), with the date_added of the last one to continue from
+// and whether more follow. Whatever p may not receive is passed over unseen: it
+// neither fills the page nor moves the cursor nor tells that more follow. With
+// filters at most filterScan versions are examined; when the page stops there,
+// it continues after the last version examined that p may receive, or has no
+// next page when it examined none. Without filters the same bound holds: a
+// collection where p may receive little costs no more than a filtered page.
+func (s *Server) listPage(ctx context.Context, p *auth.Principal, c readable, sq store.Query, f objectFilter) (entries []store.Entry, last time.Time, more bool, err error) {
+	inbound := c.Alias == federation.InboundAlias
+	start, seen := sq.AddedAfter, time.Time{}
+	batch := PageSize + 1 // one more than a page tells whether more follow
+	if f.active() {
+		batch = scanBatch
 	}
-	for scanned := 0; scanned < filterScan; {
-		sq.Limit = min(scanBatch, filterScan-scanned)
+	for scanned := 0; ; {
+		if scanned >= filterScan {
+			return entries, seen, seen.After(start), nil
+		}
+		sq.Limit = min(batch, filterScan-scanned)
 		page, err := s.st.Query(ctx, sq)
 		if err != nil {
 			return nil, last, false, err
 		}
-		for i := range page.Entries {
-			en := &page.Entries[i]
-			scanned++
-			last = en.DateAdded
-			if f.match(s.gate, en) {
-				entries = append(entries, *en)
-				if len(entries) == PageSize {
-					return entries, last, i < len(page.Entries)-1 || page.More, nil
-				}
+		scanned += len(page.Entries)
+		for i, en := range s.gate.PreviewTo(p, c.Rights, page.Entries) {
+			seen = en.DateAdded
+			if !f.match(s.gate, &en, inbound) {
+				continue
 			}
+			if len(entries) == PageSize {
+				return entries, entries[PageSize-1].DateAdded, true, nil
+			}
+			entries = append(entries, page.Entries[i])
 		}
 		if !page.More || len(page.Entries) == 0 {
+			if len(entries) > 0 {
+				last = entries[len(entries)-1].DateAdded
+			}
 			return entries, last, false, nil
 		}
-		sq.AddedAfter = last
+		sq.AddedAfter = page.Entries[len(page.Entries)-1].DateAdded
 	}
-	return entries, last, true, nil
 }
 
-// filterChoices are the TLP levels, the sectors of the common list, and the
-// nations of this node, of its partner organisations and of its agreements
-// (not read from the peers, whose listing counts their queues).
-func (s *Server) filterChoices(ctx context.Context, own string) (filterChoices, error) {
+// mayMatch says whether the gate would release en in c to p and, as released,
+// it passes f: a search keeps only those, so that neither its rows nor their
+// number depend on what p may not receive.
+func (s *Server) mayMatch(p *auth.Principal, c readable, en *store.Entry, f objectFilter) bool {
+	for _, rel := range s.gate.PreviewTo(p, c.Rights, []store.Entry{*en}) {
+		return f.match(s.gate, &rel, c.Alias == federation.InboundAlias)
+	}
+	return false
+}
+
+// filterChoices are the TLP levels, the sectors of the common list and, for
+// our agency's staff only, the nations of this node, of its partner
+// organisations and of its agreements (not read from the peers, whose listing
+// counts their queues): with whom we share is not for operators and readers.
+func (s *Server) filterChoices(ctx context.Context, p *auth.Principal, own string) (filterChoices, error) {
+	choices := filterChoices{TLPs: tlps, Sectors: policy.SectorNames()}
+	if !s.ourAgency(p) {
+		return choices, nil
+	}
 	orgs, err := s.st.Organisations(ctx)
 	if err != nil {
 		return filterChoices{}, err
@@ -293,7 +319,8 @@ func (s *Server) filterChoices(ctx context.Context, own string) (filterChoices, 
 		nations = append(nations, a.Partner)
 	}
 	slices.Sort(nations)
-	return filterChoices{TLPs: tlps, Sectors: policy.SectorNames(), Nations: slices.Compact(nations)}, nil
+	choices.Nations = slices.Compact(nations)
+	return choices, nil
 }
 
 func rows(collection string, es []store.Entry) []objectRow {
@@ -398,7 +425,9 @@ func (s *Server) object(w http.ResponseWriter, r *http.Request, p *auth.Principa
 	data.Type, data.Name = e.Object.Type, e.Object.Name
 	data.Latest = versionView{Version: e.Object.Version().String(), Added: e.DateAdded, JSON: pretty(e.Object.Raw), Current: true}
 	data.Markings, data.Granular, data.CreatedBy = markingsOf(e.Object.Raw)
-	if mayAudit(p) {
+	// Operators, readers, partners and other agencies do not learn where it came
+	// from or who else received it.
+	if s.ourAgency(p) {
 		// The provenance of the version shown, verified on its stored form: the
 		// released one may be redacted, which breaks the signature.
 		stored := e

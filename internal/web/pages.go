@@ -26,13 +26,15 @@ type dashboardData struct {
 	New, Overdue, DueSoon []reportapi.View
 	Chart                 chart
 	MoreDue               bool // more reports are due than listed
+	ShowPartners          bool // our agency's staff only
 	Partners              []partnerRow
 	PartnerChart          chart
 }
 
 // dashboard shows analysts the new reports, the deadlines overdue and due in the
-// next day, a chart of the reports received each day, and for each partner node
-// the traffic of the last day and week and the health of the link.
+// next day, a chart of the reports received each day and, to our agency's staff
+// only, for each partner node the traffic of the last day and week and the
+// health of the link.
 func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	ctx := r.Context()
 	now := s.cfg.Now().UTC()
@@ -65,11 +67,13 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, p *auth.Princ
 		labels[i] = start.AddDate(0, 0, i).Format("01-02")
 	}
 	data.Chart = barChart("Reports received per day", labels, counts)
-	if data.Partners, err = s.partnerTraffic(ctx, now); err != nil {
-		return err
-	}
-	if len(data.Partners) > 0 {
-		data.PartnerChart = partnerChart(data.Partners)
+	if data.ShowPartners = s.ourAgency(p); data.ShowPartners { // the partner links are our agency's business
+		if data.Partners, err = s.partnerTraffic(ctx, now); err != nil {
+			return err
+		}
+		if len(data.Partners) > 0 {
+			data.PartnerChart = partnerChart(data.Partners)
+		}
 	}
 	s.render(w, r, http.StatusOK, "dashboard", p, "Dashboard", data)
 	return nil

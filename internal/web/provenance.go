@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"quadshare/internal/auth"
 	"quadshare/internal/provenance"
 	"quadshare/internal/store"
 )
@@ -37,13 +36,6 @@ type disclosureView struct {
 	Recipient, Rule, Subject string
 	Endpoint                 string
 	Versions                 []string // the versions of this object in the record
-}
-
-// mayAudit says who sees an object's provenance and disclosures: the analysts and
-// administrators of our own agency. Operators, readers and partners do not learn
-// where intelligence came from or who else received it.
-func mayAudit(p *auth.Principal) bool {
-	return analysts(p.User.Role) && p.Org.Kind == store.KindAgency
 }
 
 // provenanceOf verifies the stored version raw (before any redaction, which would

@@ -157,7 +157,7 @@ func (s *Server) Handler() http.Handler {
 	s.page(mux, "GET "+p+"dashboard", s.dashboard, analysts)
 	s.page(mux, "GET "+p+"objects", s.objects, readers)
 	s.page(mux, "GET "+p+"collections/{collection}/objects/{id}", s.object, readers)
-	s.page(mux, "GET "+p+"audit", s.auditPage, analysts)
+	s.page(mux, "GET "+p+"audit", s.ourAgencyOnly(s.auditPage), analysts)
 	s.page(mux, "GET "+p+"reports", s.reportList, reporters)
 	s.page(mux, "GET "+p+"reports/new", s.newReport, operators)
 	s.page(mux, "POST "+p+"reports", s.postReport, operators)
@@ -216,6 +216,27 @@ func analysts(r store.Role) bool {
 func readers(r store.Role) bool {
 	return r == store.RoleAnalyst || r == store.RoleAdmin || r == store.RoleReader || r == store.RoleOperator
 }
+
+// ourAgency says whether p is an analyst or administrator of our own agency:
+// of the organisation whose identity is the policy's agency. Being of kind
+// agency is not enough: partners' agencies and our government's other agencies
+// are of that kind too. Only our agency's staff see where intelligence came
+// from, who received it, the partner links and the audit trail.
+func (s *Server) ourAgency(p *auth.Principal) bool {
+	return p != nil && analysts(p.User.Role) &&
+		gate.Identity(p.Org.ID) == s.gate.Policy().Config().Agency
+}
+
+// ourAgencyOnly refuses h to anyone but our agency's staff.
+func (s *Server) ourAgencyOnly(h handlerFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+		if !s.ourAgency(p) {
+			return &pageError{status: http.StatusForbidden, msg: "Only our agency's analysts see this page."}
+		}
+		return h(w, r, p)
+	}
+}
+
 func reporters(r store.Role) bool { return analysts(r) || r == store.RoleOperator }
 func operators(r store.Role) bool { return r == store.RoleOperator }
 func admins(r store.Role) bool    { return r == store.RoleAdmin }
@@ -311,7 +332,7 @@ type navItem struct {
 	Current     bool
 }
 
-func navFor(p *auth.Principal, path string) []navItem {
+func navFor(p *auth.Principal, path string, ourAgency bool) []navItem {
 	if p == nil {
 		return nil
 	}
@@ -329,7 +350,7 @@ func navFor(p *auth.Principal, path string) []navItem {
 	if reporters(role) {
 		add(Prefix+"reports", "Reports")
 	}
-	if analysts(role) {
+	if ourAgency {
 		add(Prefix+"audit", "Audit trail")
 	}
 	if admins(role) {
@@ -349,7 +370,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page
 		return
 	}
 	var buf bytes.Buffer
-	if err := t.Execute(&buf, view{Title: title, User: p, Nav: navFor(p, r.URL.Path), Path: r.URL.Path, Data: data}); err != nil {
+	if err := t.Execute(&buf, view{Title: title, User: p, Nav: navFor(p, r.URL.Path, s.ourAgency(p)), Path: r.URL.Path, Data: data}); err != nil {
 		s.log.LogAttrs(r.Context(), slog.LevelError, "web: template", slog.String("page", page), slog.String("error", err.Error()))
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return

@@ -600,23 +600,54 @@ func TestObjectFilters(t *testing.T) {
 	energy := `{"type":"identity","spec_version":"2.1","id":"identity--00000000-0000-4000-8000-000000000042","created":"2026-01-01T00:00:00.000Z",` +
 		`"modified":"2026-01-01T00:00:00.000Z","name":"Energy Co","identity_class":"organization","sectors":["energy"],"object_marking_refs":["` + tlpGreen + `"]}`
 	e.put(indicator(1, "green one", tlpGreen), indicator(2, "amber one", amber), indicator(3, "secret green", tlpGreen, secret), energy)
+	// A version signed by JP in the inbound collection comes from JP; the same
+	// claim in a collection anyone of ours may fill was checked by nobody.
+	e.putFrom("jp-node", peerOrgID, sign(t, sg, indicator(6, "claims japan", tlpGreen)))
+	inbound := e.inbound()
+	e.coll = inbound
 	e.putFrom("jp-node", peerOrgID, sign(t, sg, indicator(4, "from japan", tlpGreen)))
+	e.coll = collIntel
 	energyID := "identity--00000000-0000-4000-8000-000000000042"
+
+	for _, tc := range []struct {
+		user, query string
+		want, not   []string
+	}{
+		{"ana", "nation=JP", []string{indicatorID(4)}, []string{indicatorID(6), indicatorID(1)}},
+		{"ana", "nation=AU", nil, []string{indicatorID(4)}},
+		{"ana", "nation=AU&q=japan", nil, []string{indicatorID(4)}},
+	} {
+		p := must(t, e.as(tc.user).get("/ui/objects?collection="+inbound+"&"+tc.query), http.StatusOK)
+		for _, w := range tc.want {
+			if !strings.Contains(p.body, w) {
+				t.Errorf("inbound %s %s: %s not listed", tc.user, tc.query, w)
+			}
+		}
+		for _, n := range tc.not {
+			if strings.Contains(p.body, n) {
+				t.Errorf("inbound %s %s: %s listed", tc.user, tc.query, n)
+			}
+		}
+	}
+	// A search over every collection tells the origins apart as well.
+	if p := must(t, e.as("ana").get("/ui/objects?nation=JP&q=japan"), http.StatusOK); !strings.Contains(p.body, indicatorID(4)) || strings.Contains(p.body, indicatorID(6)) {
+		t.Errorf("search nation=JP: %s", p.body)
+	}
 
 	list := "/ui/objects?collection=" + collIntel + "&"
 	for _, tc := range []struct {
 		user, query string
 		want, not   []string
 	}{
-		{"ana", "tlp=green", []string{indicatorID(1), indicatorID(4), energyID}, []string{indicatorID(2), indicatorID(3), "secret green"}},
-		{"cleared", "tlp=green", []string{indicatorID(1), indicatorID(3), indicatorID(4)}, []string{indicatorID(2)}},
-		{"ana", "tlp=amber", []string{indicatorID(2)}, []string{indicatorID(1), indicatorID(3), indicatorID(4), energyID}},
-		{"ana", "sector=energy", []string{energyID}, []string{indicatorID(1), indicatorID(2), indicatorID(4)}},
-		{"ana", "nation=JP", []string{indicatorID(4)}, []string{indicatorID(1), indicatorID(2), energyID}},
-		{"ana", "nation=AU&tlp=green", []string{indicatorID(1), energyID}, []string{indicatorID(2), indicatorID(3), indicatorID(4)}},
+		{"ana", "tlp=green", []string{indicatorID(1), indicatorID(6), energyID}, []string{indicatorID(2), indicatorID(3), "secret green"}},
+		{"cleared", "tlp=green", []string{indicatorID(1), indicatorID(3), indicatorID(6)}, []string{indicatorID(2)}},
+		{"ana", "tlp=amber", []string{indicatorID(2)}, []string{indicatorID(1), indicatorID(3), indicatorID(6), energyID}},
+		{"ana", "sector=energy", []string{energyID}, []string{indicatorID(1), indicatorID(2), indicatorID(6)}},
+		{"ana", "nation=JP", nil, []string{indicatorID(1), indicatorID(2), indicatorID(6), energyID}},
+		{"ana", "nation=AU&tlp=green", []string{indicatorID(1), indicatorID(6), energyID}, []string{indicatorID(2), indicatorID(3)}},
 		{"ana", "nation=AU&tlp=green&q=green", []string{indicatorID(1)}, []string{indicatorID(3), "secret green", energyID}},
 		{"cleared", "tlp=green&q=green", []string{indicatorID(1), indicatorID(3)}, []string{indicatorID(2)}},
-		{"ana", "tlp=red", nil, []string{indicatorID(1), indicatorID(2), indicatorID(3), indicatorID(4)}},
+		{"ana", "tlp=red", nil, []string{indicatorID(1), indicatorID(2), indicatorID(3), indicatorID(6)}},
 	} {
 		p := must(t, e.as(tc.user).get(list+tc.query), http.StatusOK)
 		for _, w := range tc.want {
