@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"time"
 )
 
 // disclosureIndex fills audit_disclosed, the disclosure records naming each
@@ -15,11 +14,11 @@ import (
 // (wake) and before AuditDisclosures reads the index (catchUp), so that a
 // reader never misses a record.
 type disclosureIndex struct {
-	s                *Store
-	mu               sync.Mutex // one pass at a time
-	closed           bool       // under mu
-	closing          sync.Once
-	kick, stop, done chan struct{}
+	s       *Store
+	mu      sync.Mutex // one pass at a time
+	closed  bool       // under mu
+	closing sync.Once
+	bg      *passes
 }
 
 // disclosedChunk bounds the records, and disclosedRows the rows written, by one
@@ -30,37 +29,16 @@ const (
 )
 
 func (s *Store) startDisclosureIndex() {
-	x := &disclosureIndex{s: s, kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	x := &disclosureIndex{s: s}
 	s.dx = x
-	go x.run()
-	x.wake()
+	// A failure is retried at the next wake; catchUp reports it.
+	x.bg = startPasses(func() { _ = x.pass(context.Background()) })
 }
 
 // wake asks for a pass without waiting.
 func (x *disclosureIndex) wake() {
-	if x == nil {
-		return
-	}
-	select {
-	case x.kick <- struct{}{}:
-	default:
-	}
-}
-
-func (x *disclosureIndex) run() {
-	defer close(x.done)
-	for {
-		select {
-		case <-x.stop:
-			return
-		case <-x.kick:
-		}
-		select { // let appends gather into one pass
-		case <-x.stop:
-			return
-		case <-time.After(indexDelay):
-		}
-		_ = x.pass(context.Background()) // retried at the next wake; catchUp reports it
+	if x != nil {
+		x.bg.wake()
 	}
 }
 
@@ -76,10 +54,8 @@ func (x *disclosureIndex) pass(ctx context.Context) error {
 		if err != nil || !more {
 			return err
 		}
-		select {
-		case <-x.stop:
+		if x.bg.halted() {
 			return nil
-		default:
 		}
 	}
 }
@@ -163,8 +139,7 @@ func (x *disclosureIndex) catchUp(ctx context.Context) error {
 // next open.
 func (x *disclosureIndex) close() {
 	x.closing.Do(func() {
-		close(x.stop)
-		<-x.done
+		x.bg.halt()
 		x.mu.Lock() // a pass of AuditDisclosures may be running
 		x.closed = true
 		x.mu.Unlock()

@@ -59,9 +59,7 @@ type indexer struct {
 	s       *Store
 	mu      sync.Mutex   // one pass at a time
 	indexed atomic.Int64 // the watermark as of the last pass
-	kick    chan struct{}
-	stop    chan struct{}
-	done    chan struct{}
+	bg      *passes
 }
 
 // attachConnector opens connections to dsn with another database file attached, so
@@ -101,7 +99,7 @@ func (s *Store) openIndexer(ctx context.Context, dsn string) error {
 	db.SetMaxIdleConns(1)
 	db.SetConnMaxLifetime(0)
 	db.SetConnMaxIdleTime(0)
-	x := &indexer{db: db, s: s, kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	x := &indexer{db: db, s: s}
 	fail := func(err error) error {
 		_ = db.Close()
 		return fmt.Errorf("search index: %w", err)
@@ -130,8 +128,10 @@ func (s *Store) openIndexer(ctx context.Context, dsn string) error {
 	}
 	x.indexed.Store(indexed)
 	s.idx = x
-	go x.run()
-	x.wake()
+	// A failure is retried at the next commit; Search, which runs a pass itself,
+	// reports it. One pass over many commits makes fewer, larger segments, which
+	// FTS5 then merges less often.
+	x.bg = startPasses(func() { _ = x.pass(context.Background()) })
 	return nil
 }
 
@@ -140,31 +140,7 @@ func (x *indexer) wake() {
 	if x == nil {
 		return
 	}
-	select {
-	case x.kick <- struct{}{}:
-	default:
-	}
-}
-
-func (x *indexer) run() {
-	defer close(x.done)
-	for {
-		select {
-		case <-x.stop:
-			return
-		case <-x.kick:
-		}
-		// Let commits gather: one pass over many makes fewer, larger segments, which
-		// FTS5 then merges less often. Search does not wait for this (catchUp).
-		select {
-		case <-x.stop:
-			return
-		case <-time.After(indexDelay):
-		}
-		// A failure is retried at the next commit; Search, which runs a pass itself,
-		// reports it.
-		_ = x.pass(context.Background())
-	}
+	x.bg.wake()
 }
 
 // pass indexes every object committed so far and removes the deleted ones.
@@ -184,10 +160,8 @@ func (x *indexer) pass(ctx context.Context) error {
 		if err != nil || !more {
 			return err
 		}
-		select {
-		case <-x.stop:
+		if x.bg.halted() {
 			return nil
-		default:
 		}
 	}
 }
@@ -283,8 +257,7 @@ func (x *indexer) catchUp(ctx context.Context) error {
 
 // close stops the indexer and folds the search file's WAL into it.
 func (x *indexer) close() error {
-	close(x.stop)
-	<-x.done
+	x.bg.halt()
 	x.mu.Lock() // a pass of Search may be running
 	defer x.mu.Unlock()
 	var errs []error
