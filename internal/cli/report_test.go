@@ -70,7 +70,7 @@ func TestReportCommands(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	mustRun("policy", "init")
+	mustRun("policy", "init", "--nation", "AU", "--agency", "ACSC") // ana's agency triages
 	n, err := node.Start(ctx, cfg, st, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)

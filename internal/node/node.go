@@ -92,7 +92,7 @@ func Start(ctx context.Context, cfg config.Config, st store.Store, log *slog.Log
 		return nil, err
 	}
 	n.taxii = tx
-	reports, err := startReports(cfg, objects, authn, log)
+	reports, err := startReports(cfg, objects, authn, g, log)
 	if err != nil {
 		tx.Close(ctx)
 		return nil, err

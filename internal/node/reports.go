@@ -8,6 +8,7 @@ import (
 
 	"quadshare/internal/auth"
 	"quadshare/internal/config"
+	"quadshare/internal/gate"
 	"quadshare/internal/reportapi"
 	"quadshare/internal/store"
 )
@@ -15,7 +16,7 @@ import (
 // startReports makes the incident report API: receipts are signed with the Ed25519
 // key whose seed is receipt.key in the data directory, and deadlines.json and
 // sectors.json there replace the shipped reporting data.
-func startReports(cfg config.Config, st store.Store, authn *auth.Authenticator, log *slog.Logger) (*reportapi.Server, error) {
+func startReports(cfg config.Config, st store.Store, authn *auth.Authenticator, g *gate.Gate, log *slog.Logger) (*reportapi.Server, error) {
 	seed, err := loadOrCreateKey(filepath.Join(cfg.DataDir, "receipt.key"))
 	if err != nil {
 		return nil, fmt.Errorf("receipt key: %w", err)
@@ -25,5 +26,6 @@ func startReports(cfg config.Config, st store.Store, authn *auth.Authenticator, 
 		return nil, err
 	}
 	return reportapi.New(reportapi.Config{Node: cfg.TAXII.Title, Key: ed25519.NewKeyFromSeed(seed),
-		Deadlines: deadlines, Sectors: sectors}, st, authn, log)
+		Deadlines: deadlines, Sectors: sectors,
+		Agency: func() string { return gate.OrgID(g.Policy().Config().Agency) }}, st, authn, log)
 }

@@ -30,7 +30,7 @@ func TestReportAPIMounted(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	if err := st.PutOrganisation(ctx, store.Organisation{ID: "o", Name: "agency", Nation: "AU", Kind: store.KindAgency}); err != nil {
+	if err := st.PutOrganisation(ctx, store.Organisation{ID: "o", Name: "ACSC", Nation: "AU", Kind: store.KindAgency}); err != nil { // the policy's agency (mustInitPolicy)
 		t.Fatal(err)
 	}
 	if err := st.CreateUser(ctx, store.User{ID: "u", Name: "ana", Org: "o", Role: store.RoleAnalyst, CreatedAt: time.Now()}); err != nil {

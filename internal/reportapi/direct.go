@@ -89,7 +89,7 @@ func (s *Server) Report(ctx context.Context, p *auth.Principal, id string) (View
 // q.Operator says, every operator's for analysts. With overdue, only the open
 // reports whose deadline has passed, earliest first.
 func (s *Server) Reports(ctx context.Context, p *auth.Principal, q store.ReportQuery, overdue bool) ([]View, error) {
-	if p == nil || !isOperator(p) && !isAnalyst(p) {
+	if p == nil || !isOperator(p) && !s.isAnalyst(p) {
 		return nil, httpx.Forbidden("Only operators and analysts read reports.")
 	}
 	if isOperator(p) {
@@ -115,7 +115,7 @@ func (s *Server) Reports(ctx context.Context, p *auth.Principal, q store.ReportQ
 // DueBefore lists the open reports due before t, earliest first, at most
 // limit: the dashboard's deadlines, with views made only of those it shows.
 func (s *Server) DueBefore(ctx context.Context, p *auth.Principal, t time.Time, limit int) ([]View, error) {
-	if p == nil || !isOperator(p) && !isAnalyst(p) {
+	if p == nil || !isOperator(p) && !s.isAnalyst(p) {
 		return nil, httpx.Forbidden("Only operators and analysts read reports.")
 	}
 	q := store.ReportQuery{WithDue: true, Statuses: open, Limit: min(max(limit, 1), maxLimit)}

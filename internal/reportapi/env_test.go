@@ -66,7 +66,9 @@ func newEnv(t testing.TB) *env {
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	authn := auth.New(st, log, auth.WithFailureLimit(1000, time.Millisecond))
 	key := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{9}, ed25519.SeedSize))
-	srv, err := New(Config{Node: "test-node", Key: key}, st, authn, log)
+	var e *env
+	agency := func() string { return e.orgs["agency"].ID }
+	srv, err := New(Config{Node: "test-node", Key: key, Agency: agency}, st, authn, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +89,7 @@ func newEnv(t testing.TB) *env {
 		defer cancel()
 		_ = hs.Shutdown(ctx)
 	})
-	e := &env{t: t, st: st, key: key, base: "https://" + ln.Addr().String() + strings.TrimSuffix(Prefix, "/"),
+	e = &env{t: t, st: st, key: key, base: "https://" + ln.Addr().String() + strings.TrimSuffix(Prefix, "/"),
 		client: &http.Client{Timeout: time.Minute, Transport: &http.Transport{
 			TLSClientConfig: &tls.Config{RootCAs: id.CAPool, MinVersion: tls.VersionTLS12}}},
 		creds: map[string]string{}, orgs: map[string]store.Organisation{}, logs: logs}

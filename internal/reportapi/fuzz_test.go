@@ -55,7 +55,7 @@ func FuzzListQuery(f *testing.F) {
 		if analyst {
 			p.User.Role = store.RoleAnalyst
 		}
-		q, _, err := listQuery(r, p)
+		q, _, err := listQuery(r, p, analyst)
 		if err != nil {
 			if !clientError(err) {
 				t.Fatalf("%q: not a client error: %v", query, err)

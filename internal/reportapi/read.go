@@ -92,10 +92,10 @@ func (s *Server) listReports(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if !isOperator(p) && !isAnalyst(p) {
+	if !isOperator(p) && !s.isAnalyst(p) {
 		return httpx.Forbidden("Only operators and analysts read reports.")
 	}
-	q, overdue, err := listQuery(r, p)
+	q, overdue, err := listQuery(r, p, s.isAnalyst(p))
 	if err != nil {
 		return err
 	}
@@ -128,7 +128,7 @@ func (s *Server) listReports(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func listQuery(r *http.Request, p *auth.Principal) (store.ReportQuery, bool, error) {
+func listQuery(r *http.Request, p *auth.Principal, analyst bool) (store.ReportQuery, bool, error) {
 	q := store.ReportQuery{Limit: defaultLimit}
 	var errs report.Errors
 	bad := func(format string, a ...any) {
@@ -170,7 +170,7 @@ func listQuery(r *http.Request, p *auth.Principal) (store.ReportQuery, bool, err
 		case "overdue":
 			overdue = flag(k, v)
 		case "operator":
-			if !isAnalyst(p) {
+			if !analyst {
 				bad("operator: only analysts choose the operator")
 			}
 			q.Operator = v
@@ -247,11 +247,11 @@ func (s *Server) getReport(w http.ResponseWriter, r *http.Request) error {
 // visible returns the report with this id when p may see it: analysts every report,
 // an operator its organisation's; otherwise the same 404 as for a missing report.
 func (s *Server) visible(ctx context.Context, p *auth.Principal, id string) (store.Report, error) {
-	if !isOperator(p) && !isAnalyst(p) {
+	if !isOperator(p) && !s.isAnalyst(p) {
 		return store.Report{}, notFound()
 	}
 	rec, err := s.st.Report(ctx, id)
-	if errors.Is(err, store.ErrNotFound) || err == nil && !isAnalyst(p) && rec.Operator != p.Org.ID {
+	if errors.Is(err, store.ErrNotFound) || err == nil && !s.isAnalyst(p) && rec.Operator != p.Org.ID {
 		return store.Report{}, notFound()
 	}
 	return rec, err
@@ -290,7 +290,7 @@ func (s *Server) view(ctx context.Context, rec store.Report, p *auth.Principal, 
 		v.Due, v.OnTime = &due, &onTime
 		v.Overdue = isOpen(rec.Status) && now.After(due)
 	}
-	analyst := isAnalyst(p)
+	analyst := s.isAnalyst(p)
 	if analyst {
 		v.Operator = &OperatorView{ID: rec.Operator}
 		org, cached := orgs[rec.Operator]

@@ -685,3 +685,37 @@ func TestConcurrentFirstReportsShareOneInbox(t *testing.T) {
 		t.Fatalf("%d inboxes, %d incidents", inboxes, len(e.entries(inbox.ID, "incident", false)))
 	}
 }
+
+// Reports are triaged by our own agency: staff of another agency (a partner
+// nation's, whatever their role) neither list nor read nor triage them, and so
+// never learn the operator behind one.
+func TestOtherAgencyDoesNotTriage(t *testing.T) {
+	e := newEnv(t)
+	e.org("jp-agency", "JP", store.KindAgency)
+	e.user("jp-analyst", "jp-agency", store.RoleAnalyst)
+	e.user("jp-admin", "jp-agency", store.RoleAdmin)
+	rc := e.submit("grid", doc(t, time.Now().Add(-time.Hour), nil))
+	path := "/reports/" + rc.ReportID
+	for _, user := range []string{"jp-analyst", "jp-admin"} {
+		for _, c := range []struct {
+			method, path, body string
+			status             int
+		}{
+			{http.MethodGet, "/reports", "", http.StatusForbidden},
+			{http.MethodGet, path, "", http.StatusNotFound},
+			{http.MethodPost, path + "/notes", `{"text":"x"}`, http.StatusNotFound},
+			{http.MethodPost, path + "/release", `{"collection":"partners"}`, http.StatusNotFound},
+		} {
+			var body []byte
+			if c.body != "" {
+				body = []byte(c.body)
+			}
+			r := must(t, e.do(c.method, user, c.path, body), c.status)
+			if strings.Contains(string(r.body), "gridco") {
+				t.Errorf("%s %s %s: names the operator: %s", user, c.method, c.path, r.body)
+			}
+		}
+	}
+	// Our analyst still does.
+	must(t, e.do(http.MethodGet, "analyst", path, nil), http.StatusOK)
+}

@@ -36,6 +36,9 @@ type Config struct {
 	Deadlines *report.Deadlines  // nil: report.DefaultDeadlines
 	Sectors   *report.Sectors    // nil: report.DefaultSectors
 	Now       func() time.Time   // nil: time.Now
+	// Agency returns the organisation id of our agency as the sharing policy names
+	// it now (a reload may change it): its analysts and admins triage.
+	Agency func() string
 }
 
 // Authorizer decides a principal's rights on a collection; *auth.Authenticator is one.
@@ -61,6 +64,9 @@ func New(cfg Config, st store.Store, authz Authorizer, log *slog.Logger) (*Serve
 	}
 	if cfg.Node == "" {
 		return nil, errors.New("reportapi: the node needs a name for its receipts")
+	}
+	if cfg.Agency == nil {
+		return nil, errors.New("reportapi: the node needs its agency, whose analysts triage")
 	}
 	if cfg.Deadlines == nil {
 		cfg.Deadlines = report.DefaultDeadlines()
@@ -229,8 +235,11 @@ func who(r *http.Request) (*auth.Principal, context.Context, error) {
 	return p, store.WithActor(r.Context(), "user:"+p.User.ID), nil
 }
 
-func isAnalyst(p *auth.Principal) bool {
-	return p.User.Role == store.RoleAnalyst || p.User.Role == store.RoleAdmin
+// isAnalyst reports whether p triages reports: an analyst or admin of our own
+// agency. Staff of another agency (a partner nation's, say) see reports only as
+// what the sharing policy releases of them, never the operators behind them.
+func (s *Server) isAnalyst(p *auth.Principal) bool {
+	return (p.User.Role == store.RoleAnalyst || p.User.Role == store.RoleAdmin) && p.Org.ID == s.cfg.Agency()
 }
 
 func isOperator(p *auth.Principal) bool { return p.User.Role == store.RoleOperator }

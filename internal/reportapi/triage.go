@@ -104,7 +104,7 @@ func (s *Server) analyst(r *http.Request) (*auth.Principal, context.Context, sto
 	if err != nil {
 		return nil, nil, store.Report{}, err
 	}
-	if !isAnalyst(p) {
+	if !s.isAnalyst(p) {
 		return nil, nil, store.Report{}, httpx.Forbidden("Only analysts triage reports.")
 	}
 	return p, ctx, rec, nil
