@@ -149,6 +149,10 @@ func TestOurAgencyOnly(t *testing.T) {
 		if p := must(t, b.get("/ui/audit"), http.StatusForbidden); strings.Contains(p.body, "user:") {
 			t.Errorf("%s's audit page: %s", name, p.body)
 		}
+		// Nor the node's configuration (users, organisations, partners, the policy).
+		if p := b.get("/ui/admin"); p.status == http.StatusOK || strings.Contains(p.body, "jp-node") {
+			t.Errorf("%s's configuration page: %d %s", name, p.status, p.body)
+		}
 		if p := must(t, b.get("/ui/objects"), http.StatusOK); strings.Contains(p.body, `<label for="nation">`) || strings.Contains(p.body, `<option value="JP">`) {
 			t.Errorf("%s is offered the origins: %s", name, p.body)
 		}

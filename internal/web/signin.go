@@ -106,7 +106,7 @@ func safeNext(next string) string {
 // landing is where a user starts.
 func (s *Server) landing(p *auth.Principal) string {
 	switch {
-	case analysts(p.User.Role):
+	case s.ourAgency(p):
 		return Prefix + "dashboard"
 	case operators(p.User.Role):
 		return Prefix + "reports"

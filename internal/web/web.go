@@ -154,7 +154,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST "+p+"signin", s.postSignIn)
 	mux.HandleFunc("POST "+p+"signout", s.postSignOut)
 	s.page(mux, "GET "+p+"{$}", s.home, anyone)
-	s.page(mux, "GET "+p+"dashboard", s.dashboard, analysts)
+	s.page(mux, "GET "+p+"dashboard", s.ourAgencyOnly(s.dashboard), analysts)
 	s.page(mux, "GET "+p+"objects", s.objects, readers)
 	s.page(mux, "GET "+p+"collections/{collection}/objects/{id}", s.object, readers)
 	s.page(mux, "GET "+p+"audit", s.ourAgencyOnly(s.auditPage), analysts)
@@ -166,7 +166,7 @@ func (s *Server) Handler() http.Handler {
 	s.page(mux, "POST "+p+"reports/{id}/notes", s.triage("notes", "text", "status"), analysts)
 	s.page(mux, "POST "+p+"reports/{id}/marking", s.triage("marking", "tlp", "note"), analysts)
 	s.page(mux, "POST "+p+"reports/{id}/release", s.triage("release", "collection", "note"), analysts)
-	s.page(mux, "GET "+p+"admin", s.admin, admins)
+	s.page(mux, "GET "+p+"admin", s.ourAgencyOnly(s.admin), admins)
 	mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, nil, &pageError{status: http.StatusNotFound, msg: "There is no such page."})
 	})
@@ -341,7 +341,7 @@ func navFor(p *auth.Principal, path string, ourAgency bool) []navItem {
 		items = append(items, navItem{Href: href, Label: label, Current: path == href || strings.HasPrefix(path, href+"/")})
 	}
 	role := p.User.Role
-	if analysts(role) {
+	if ourAgency {
 		add(Prefix+"dashboard", "Dashboard")
 	}
 	if readers(role) {
@@ -353,7 +353,7 @@ func navFor(p *auth.Principal, path string, ourAgency bool) []navItem {
 	if ourAgency {
 		add(Prefix+"audit", "Audit trail")
 	}
-	if admins(role) {
+	if ourAgency && admins(role) {
 		add(Prefix+"admin", "Configuration")
 	}
 	return items
