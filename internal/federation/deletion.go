@@ -94,20 +94,8 @@ func (w watched) Delete(ctx context.Context, collection, id string, v store.Vers
 
 // EnsureDeletions returns the collection of deletion notices, creating it when missing.
 func EnsureDeletions(ctx context.Context, st store.Store) (store.Collection, error) {
-	c, err := st.Collection(ctx, DeletionsAlias)
-	if errors.Is(err, store.ErrNotFound) {
-		err = st.CreateCollection(ctx, store.Collection{ID: uuid.New(), Alias: DeletionsAlias,
-			Title: "Federation deletions", Description: "Deletions waiting to be told to partner nodes; local, never shared.",
-			MediaTypes: []string{"application/stix+json;version=2.1"}, CreatedAt: time.Now()})
-		if err != nil && !errors.Is(err, store.ErrExists) {
-			return c, fmt.Errorf("federation: deletions collection: %w", err)
-		}
-		c, err = st.Collection(ctx, DeletionsAlias)
-	}
-	if err != nil {
-		return c, fmt.Errorf("federation: deletions collection: %w", err)
-	}
-	return c, nil
+	return ensureCollection(ctx, st, DeletionsAlias, "Federation deletions",
+		"Deletions waiting to be told to partner nodes; local, never shared.")
 }
 
 // shares reports whether collection c is one this node shares with peers: one of

@@ -138,18 +138,24 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 
 // EnsureInbound returns the inbound collection, creating it when missing.
 func EnsureInbound(ctx context.Context, st store.Store) (store.Collection, error) {
-	c, err := st.Collection(ctx, InboundAlias)
+	return ensureCollection(ctx, st, InboundAlias, "Federation inbound",
+		"Objects received from partner nodes, signature verified.")
+}
+
+// ensureCollection returns the federation's collection named alias, creating
+// it when missing (another process may create it first).
+func ensureCollection(ctx context.Context, st store.Store, alias, title, description string) (store.Collection, error) {
+	c, err := st.Collection(ctx, alias)
 	if errors.Is(err, store.ErrNotFound) {
-		err = st.CreateCollection(ctx, store.Collection{ID: uuid.New(), Alias: InboundAlias,
-			Title: "Federation inbound", Description: "Objects received from partner nodes, signature verified.",
+		err = st.CreateCollection(ctx, store.Collection{ID: uuid.New(), Alias: alias, Title: title, Description: description,
 			MediaTypes: []string{"application/stix+json;version=2.1"}, CreatedAt: time.Now()})
-		if err != nil && !errors.Is(err, store.ErrExists) { // another process created it first
-			return c, fmt.Errorf("federation: inbound collection: %w", err)
+		if err != nil && !errors.Is(err, store.ErrExists) {
+			return c, fmt.Errorf("federation: %s collection: %w", alias, err)
 		}
-		c, err = st.Collection(ctx, InboundAlias)
+		c, err = st.Collection(ctx, alias)
 	}
 	if err != nil {
-		return c, fmt.Errorf("federation: inbound collection: %w", err)
+		return c, fmt.Errorf("federation: %s collection: %w", alias, err)
 	}
 	return c, nil
 }

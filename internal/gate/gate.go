@@ -91,15 +91,7 @@ func (g *Gate) Release(ctx context.Context, d Disclosure, entries []store.Entry)
 	var rules []string
 	var redactions []redactionNote
 	for i, en := range entries {
-		k, f, dec := g.decide(e, &d.Recipient, &en, now)
-		var recs []policy.Redacted
-		if dec.Verdict == policy.Redact {
-			obj, rs, err := k.apply(en.Object.Raw, f, dec)
-			if err != nil {
-				dec.Verdict = policy.Deny // what cannot be redacted is not sent
-			}
-			en.Object, recs = obj, rs
-		}
+		en, recs, dec := g.send(e, &d.Recipient, en, now)
 		if out == nil && dec.Verdict != policy.Allow {
 			out = append(make([]store.Entry, 0, len(entries)), entries[:i]...) // from here on, out differs
 		}
@@ -172,14 +164,7 @@ func (g *Gate) Preview(r policy.Recipient, entries []store.Entry) iter.Seq2[int,
 		e := g.engine.Load()
 		now := g.now()
 		for i, en := range entries {
-			k, f, dec := g.decide(e, &r, &en, now)
-			if dec.Verdict == policy.Redact {
-				obj, _, err := k.apply(en.Object.Raw, f, dec)
-				if err != nil {
-					continue // what cannot be redacted is not sent
-				}
-				en.Object = obj
-			}
+			en, _, dec := g.send(e, &r, en, now)
 			if dec.Verdict == policy.Deny {
 				continue
 			}
@@ -188,6 +173,22 @@ func (g *Gate) Preview(r policy.Recipient, entries []store.Entry) iter.Seq2[int,
 			}
 		}
 	}
+}
+
+// send is en as it may go to r: decided, and redacted where the decision says
+// so. What cannot be redacted is denied: it must not go out as it is.
+func (g *Gate) send(e *policy.Engine, r *policy.Recipient, en store.Entry, now time.Time) (store.Entry, []policy.Redacted, policy.Decision) {
+	k, f, dec := g.decide(e, r, &en, now)
+	if dec.Verdict != policy.Redact {
+		return en, nil, dec
+	}
+	obj, recs, err := k.apply(en.Object.Raw, f, dec)
+	if err != nil {
+		dec.Verdict = policy.Deny
+		return en, nil, dec
+	}
+	en.Object = obj
+	return en, recs, dec
 }
 
 // decide is the decision for one entry. An entry whose facts cannot be read is
