@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -73,7 +72,7 @@ func (s *Store) prepareAudit(ctx context.Context, key ed25519.PrivateKey) error 
 	// hash of the id, which never changes, whatever is deleted later. The reader
 	// drops a record that does not name its object: a hash shared by two ids
 	// costs a lookup, never a wrong answer.
-	a.insDisclosed = prep(`INSERT OR IGNORE INTO audit_disclosed (idh, seq) SELECT j.value, ? FROM json_each(?) j`)
+	a.insDisclosed = prep(`INSERT INTO audit_disclosed_runs (idh, last, steps) SELECT j.value->>0, j.value->>1, unhex(j.value->>2) FROM json_each(?) j`)
 	if err != nil {
 		return fmt.Errorf("prepare audit: %w", err)
 	}
@@ -156,23 +155,6 @@ func (s *Store) insertCheckpoint(tx *sql.Tx, r audit.Record) error {
 		return fmt.Errorf("audit checkpoint %d: %w", cp.Seq, err)
 	}
 	return nil
-}
-
-// disclosedKeys are the id hashes of the distinct objects of refs as a JSON
-// array, for insDisclosed.
-func disclosedKeys(refs []audit.ObjectRef) string {
-	b := make([]byte, 0, len(refs)*21+2)
-	b = append(b, '[')
-	for i, r := range refs {
-		if i > 0 && r.ID == refs[i-1].ID { // versions of one object side by side
-			continue
-		}
-		if len(b) > 1 {
-			b = append(b, ',')
-		}
-		b = strconv.AppendInt(b, idHash(r.ID), 10)
-	}
-	return string(append(b, ']'))
 }
 
 // auditPut appends the receipt of a Put in its transaction tx.
@@ -387,15 +369,35 @@ func scanAuditRecords(rows *sql.Rows) ([]audit.Record, error) {
 }
 
 // AuditDisclosures returns the disclosure records naming objectID, newest first,
-// through audit_disclosed, once it holds every record appended so far.
+// through audit_disclosed_runs, once it holds every record appended so far.
 func (s *Store) AuditDisclosures(ctx context.Context, objectID string, limit int) ([]audit.Record, error) {
 	if err := s.dx.catchUp(ctx); err != nil {
 		return nil, fmt.Errorf("sqlite: audit disclosures: %w", err)
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT r.seq, r.prev, r.hash, r.kind, r.time_us, r.actor, r.subject, r.rule, r.objects, r.detail
-		FROM audit_disclosed d JOIN audit_records r ON r.seq = d.seq
-		WHERE d.idh = ?
-		ORDER BY d.seq DESC LIMIT ?`, idHash(objectID), store.AuditPageLimit(limit))
+	limit = store.AuditPageLimit(limit)
+	runs, err := s.r.QueryContext(ctx, `SELECT last, steps FROM audit_disclosed_runs WHERE idh = ? ORDER BY last DESC`, idHash(objectID))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: audit disclosures: %w", err)
+	}
+	var seqs []int64
+	for len(seqs) < limit && runs.Next() {
+		var last int64
+		var steps []byte
+		if err := runs.Scan(&last, &steps); err != nil {
+			runs.Close()
+			return nil, fmt.Errorf("sqlite: audit disclosures: %w", err)
+		}
+		seqs = decodeRun(seqs, last, steps, limit)
+	}
+	if err := errors.Join(runs.Err(), runs.Close()); err != nil {
+		return nil, fmt.Errorf("sqlite: audit disclosures: %w", err)
+	}
+	if len(seqs) == 0 {
+		return nil, nil
+	}
+	list, _ := json.Marshal(seqs)
+	rows, err := s.r.QueryContext(ctx, `SELECT seq, prev, hash, kind, time_us, actor, subject, rule, objects, detail
+		FROM audit_records WHERE seq IN (SELECT value FROM json_each(?)) ORDER BY seq DESC`, string(list))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: audit disclosures: %w", err)
 	}
@@ -403,7 +405,7 @@ func (s *Store) AuditDisclosures(ctx context.Context, objectID string, limit int
 	if err != nil {
 		return nil, err
 	}
-	// Only those that name the object (see insDisclosed).
+	// Only those that name the object: two ids may share a hash.
 	return slices.DeleteFunc(recs, func(r audit.Record) bool {
 		return !slices.ContainsFunc(r.Objects, func(o audit.ObjectRef) bool { return o.ID == objectID })
 	}), nil

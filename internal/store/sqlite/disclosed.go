@@ -2,12 +2,17 @@ package sqlite
 
 import (
 	"context"
+	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
+	"strconv"
 	"sync"
 )
 
-// disclosureIndex fills audit_disclosed, the disclosure records naming each
+// disclosureIndex fills audit_disclosed_runs, the disclosure records naming each
 // object, after the records are appended rather than in the statement that
 // appends them: a page read through the gate then writes its one or two
 // records, not a row per object it disclosed. It runs shortly after appends
@@ -61,7 +66,10 @@ func (x *disclosureIndex) pass(ctx context.Context) error {
 }
 
 // step indexes the disclosures among the next disclosedChunk records, in one
-// transaction of the writer, and reports whether records remain.
+// transaction of the writer, and reports whether records remain. The records of
+// one step that name an object become one row of audit_disclosed_runs: a page
+// read again and again (a partner polling a collection) adds a row per object
+// per pass, not per read.
 func (x *disclosureIndex) step(ctx context.Context) (more bool, err error) {
 	s := x.s
 	tx, err := s.w.BeginTx(ctx, nil)
@@ -80,11 +88,7 @@ func (x *disclosureIndex) step(ctx context.Context) (more bool, err error) {
 	if err != nil {
 		return false, fmt.Errorf("disclosure index: %w", err)
 	}
-	type named struct {
-		seq  int64
-		keys string
-	}
-	var todo []named
+	runs := map[int64][]int64{} // id hash -> seqs of the records naming it, ascending
 	n, last, objs := 0, upto, 0
 	for objs < disclosedRows && rows.Next() {
 		var disclosure bool
@@ -97,10 +101,17 @@ func (x *disclosureIndex) step(ctx context.Context) (more bool, err error) {
 		if !disclosure {
 			continue
 		}
-		if refs := decodeRefs(objects); len(refs) > 0 {
-			todo = append(todo, named{last, disclosedKeys(refs)})
-			objs += len(refs)
+		refs := decodeRefs(objects)
+		for i, r := range refs {
+			if i > 0 && r.ID == refs[i-1].ID { // versions of one object side by side
+				continue
+			}
+			h := idHash(r.ID)
+			if seqs := runs[h]; len(seqs) == 0 || seqs[len(seqs)-1] != last {
+				runs[h] = append(seqs, last)
+			}
 		}
+		objs += len(refs)
 	}
 	if err := rows.Close(); err != nil {
 		return false, fmt.Errorf("disclosure index: %w", err)
@@ -108,16 +119,62 @@ func (x *disclosureIndex) step(ctx context.Context) (more bool, err error) {
 	if n == 0 {
 		return false, nil
 	}
-	ins := tx.StmtContext(ctx, s.au.insDisclosed)
-	for _, t := range todo {
-		if _, err := ins.ExecContext(ctx, t.seq, t.keys); err != nil {
-			return false, fmt.Errorf("disclosure index: record %d: %w", t.seq, err)
+	if len(runs) > 0 {
+		if _, err := tx.StmtContext(ctx, s.au.insDisclosed).ExecContext(ctx, encodeRuns(runs)); err != nil {
+			return false, fmt.Errorf("disclosure index: records %d to %d: %w", upto+1, last, err)
 		}
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE audit_disclosed_upto SET seq = ?`, last); err != nil {
 		return false, fmt.Errorf("disclosure index: %w", err)
 	}
 	return n == disclosedChunk || objs >= disclosedRows, tx.Commit()
+}
+
+// encodeRuns writes runs as the JSON array that insDisclosed reads, in key
+// order so that the inserts walk the index's pages in order: [idh, last] for a
+// run of one record, [idh, last, "hex"] otherwise, where hex is the run's
+// other seqs, newest first, as uvarint steps down from last.
+func encodeRuns(runs map[int64][]int64) string {
+	keys := slices.Sorted(maps.Keys(runs))
+	b := make([]byte, 0, len(keys)*32)
+	var steps []byte
+	b = append(b, '[')
+	for i, h := range keys {
+		seqs := runs[h]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '[')
+		b = strconv.AppendInt(b, h, 10)
+		b = append(b, ',')
+		b = strconv.AppendInt(b, seqs[len(seqs)-1], 10)
+		if len(seqs) > 1 {
+			steps = steps[:0]
+			for j := len(seqs) - 1; j > 0; j-- {
+				steps = binary.AppendUvarint(steps, uint64(seqs[j]-seqs[j-1]))
+			}
+			b = append(b, `,"`...)
+			b = hex.AppendEncode(b, steps)
+			b = append(b, '"')
+		}
+		b = append(b, ']')
+	}
+	return string(append(b, ']'))
+}
+
+// decodeRun appends to seqs, newest first, the records of a run that ends at
+// last, until seqs holds limit; it stops at a malformed step.
+func decodeRun(seqs []int64, last int64, steps []byte, limit int) []int64 {
+	for len(seqs) < limit {
+		seqs = append(seqs, last)
+		d, n := binary.Uvarint(steps)
+		if n <= 0 || d == 0 || int64(d) >= last {
+			break
+		}
+		last -= int64(d)
+		steps = steps[n:]
+	}
+	return seqs
 }
 
 // catchUp returns once every record appended before the call is indexed.

@@ -107,7 +107,7 @@ type Store struct {
 
 	ck  *checkpointer
 	idx *indexer         // the search file (fts.go)
-	dx  *disclosureIndex // audit_disclosed (disclosed.go)
+	dx  *disclosureIndex // audit_disclosed_runs (disclosed.go)
 	au  auditState
 }
 

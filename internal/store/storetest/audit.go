@@ -652,6 +652,26 @@ func testAuditLookups(t *testing.T, s store.Store) {
 	if got, err := s.AuditDisclosures(ctx(t), a, 10); err != nil || !slices.Equal(seqs(got), []int64{first + 3, first}) {
 		t.Errorf("disclosures of a after deleting its first version: seqs %v, %v", seqs(got), err)
 	}
+	// Disclosures recorded after the lists above come first, and a limit
+	// reaches across what was recorded before and after.
+	if err := s.AppendAudit(ctx(t), audit.Entry{Kind: audit.Disclosure, Time: at.Add(5 * time.Hour), Actor: "peer:IN", Subject: "collection:c1",
+		Rule: "agreement:in/1", Objects: []audit.ObjectRef{{ID: b, Version: v}, {ID: a, Version: v}}}); err != nil {
+		t.Fatalf("append: %v", err)
+	}
+	later := lastSeq(t, s)
+	for _, tc := range []struct {
+		id    string
+		limit int
+		want  []int64
+	}{
+		{a, 2, []int64{later, first + 3}},
+		{a, 10, []int64{later, first + 3, first}},
+		{b, 10, []int64{later, first + 2, first}},
+	} {
+		if got, err := s.AuditDisclosures(ctx(t), tc.id, tc.limit); err != nil || !slices.Equal(seqs(got), tc.want) {
+			t.Errorf("later disclosures of %s (limit %d): seqs %v, want %v (%v)", tc.id, tc.limit, seqs(got), tc.want, err)
+		}
+	}
 
 	tally := func(actors []string, since time.Time) map[string][2]int64 {
 		t.Helper()
