@@ -37,8 +37,10 @@ type Audit interface {
 	// holds are indexed (the gate discloses nothing else).
 	AuditDisclosures(ctx context.Context, objectID string, limit int) ([]audit.Record, error)
 	// AuditTally counts the records of the given actors (exact names) at or after
-	// since, and the object versions they name, per kind and rule, from an index of
-	// (actor, time): the traffic with a partner over a day or a week.
+	// since, and the object versions they name, per kind and rule, in that order,
+	// from an index of (actor, time): the traffic with a partner over a day or a
+	// week. A store may count by the minute: the records of since's minute before
+	// since may be counted too.
 	AuditTally(ctx context.Context, actors []string, since time.Time) ([]AuditCount, error)
 }
 

@@ -1,7 +1,6 @@
 package sqlite
 
 import (
-	"cmp"
 	"context"
 	"crypto/ed25519"
 	"database/sql"
@@ -35,7 +34,8 @@ type auditState struct {
 	key   ed25519.PrivateKey // nil: sign nothing
 	group store.AuditGroup
 
-	selHead, insRecord, insCheckpoint, insDisclosed *sql.Stmt
+	selHead, insRecord, insCheckpoint  *sql.Stmt
+	selObjects, insDisclosed, addTally *sql.Stmt // the trail index's (trailindex.go)
 
 	// Used by commitAudit alone, which the group runs one at a time.
 	last     audit.Record      // the last record it appended; zero: read the trail's
@@ -67,12 +67,15 @@ func (s *Store) prepareAudit(ctx context.Context, key ed25519.PrivateKey) error 
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	a.insCheckpoint = prep(`INSERT INTO audit_checkpoints (seq, hash, time_us, signature) VALUES (?, ?, ?, ?)
 		ON CONFLICT (seq) DO NOTHING`)
-	// The objects of a disclosure, given as a JSON array of their id hashes:
-	// one statement per record however many objects it names. The key is the
-	// hash of the id, which never changes, whatever is deleted later. The reader
-	// drops a record that does not name its object: a hash shared by two ids
-	// costs a lookup, never a wrong answer.
+	// The runs of a step of the trail index (encodeRuns): one statement
+	// however many objects. The key is a hash of the id, which never changes,
+	// whatever is deleted later; the reader drops a record that does not name
+	// its object, so a hash shared by two ids costs a lookup, never a wrong answer.
+	a.selObjects = prep(`SELECT objects FROM audit_records WHERE seq = ?`)
 	a.insDisclosed = prep(`INSERT INTO audit_disclosed_runs (idh, last, steps) SELECT j.value->>0, j.value->>1, unhex(j.value->>2) FROM json_each(?) j`)
+	a.addTally = prep(`INSERT INTO audit_tally (actor, minute, kind, rule, records, objects)
+		SELECT j.value->>0, j.value->>1, j.value->>2, j.value->>3, j.value->>4, j.value->>5 FROM json_each(?) j WHERE true
+		ON CONFLICT (actor, minute, kind, rule) DO UPDATE SET records = records + excluded.records, objects = objects + excluded.objects`)
 	if err != nil {
 		return fmt.Errorf("prepare audit: %w", err)
 	}
@@ -81,7 +84,7 @@ func (s *Store) prepareAudit(ctx context.Context, key ed25519.PrivateKey) error 
 
 func (s *Store) closeAudit() error {
 	var errs []error
-	sts := []*sql.Stmt{s.au.selHead, s.au.insRecord, s.au.insCheckpoint, s.au.insDisclosed}
+	sts := []*sql.Stmt{s.au.selHead, s.au.insRecord, s.au.insCheckpoint, s.au.selObjects, s.au.insDisclosed, s.au.addTally}
 	for _, st := range s.au.insAfter {
 		sts = append(sts, st)
 	}
@@ -247,7 +250,7 @@ func (s *Store) commitAudit(ctx context.Context, entries []audit.Entry) error {
 			}
 			if n == len(recs) {
 				a.last = recs[len(recs)-1]
-				s.dx.wake()
+				s.ti.note(recs)
 				return nil
 			}
 		}
@@ -264,7 +267,7 @@ func (s *Store) commitAudit(ctx context.Context, entries []audit.Entry) error {
 	if err := tx.Commit(); err != nil {
 		return err
 	}
-	s.dx.wake()
+	s.ti.wake()
 	return nil
 }
 
@@ -371,11 +374,11 @@ func scanAuditRecords(rows *sql.Rows) ([]audit.Record, error) {
 // AuditDisclosures returns the disclosure records naming objectID, newest first,
 // through audit_disclosed_runs, once it holds every record appended so far.
 func (s *Store) AuditDisclosures(ctx context.Context, objectID string, limit int) ([]audit.Record, error) {
-	if err := s.dx.catchUp(ctx); err != nil {
+	if err := s.ti.catchUp(ctx); err != nil {
 		return nil, fmt.Errorf("sqlite: audit disclosures: %w", err)
 	}
 	limit = store.AuditPageLimit(limit)
-	runs, err := s.r.QueryContext(ctx, `SELECT last, steps FROM audit_disclosed_runs WHERE idh = ? ORDER BY last DESC`, idHash(objectID))
+	runs, err := s.r.QueryContext(ctx, `SELECT last, steps FROM audit_disclosed_runs WHERE idh = ? ORDER BY last DESC`, disclosedKey(objectID))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: audit disclosures: %w", err)
 	}
@@ -411,7 +414,8 @@ func (s *Store) AuditDisclosures(ctx context.Context, objectID string, limit int
 	}), nil
 }
 
-// AuditTally counts the records of actors since since, through audit_records_actor.
+// AuditTally counts the records of actors since the minute of since, through
+// audit_tally, once it holds every record appended so far.
 func (s *Store) AuditTally(ctx context.Context, actors []string, since time.Time) ([]store.AuditCount, error) {
 	if len(actors) == 0 {
 		return nil, nil
@@ -419,41 +423,27 @@ func (s *Store) AuditTally(ctx context.Context, actors []string, since time.Time
 	if len(actors) > store.MaxTallyActors {
 		return nil, fmt.Errorf("sqlite: audit tally: more than %d actors", store.MaxTallyActors)
 	}
+	if err := s.ti.catchUp(ctx); err != nil {
+		return nil, fmt.Errorf("sqlite: audit tally: %w", err)
+	}
 	names, _ := json.Marshal(actors) // strings always marshal
-	// The references are counted here, not in SQL, so that the count does not
-	// depend on the form of the objects column.
-	rows, err := s.r.QueryContext(ctx, `SELECT kind, rule, objects FROM audit_records
-		WHERE actor IN (SELECT value FROM json_each(?)) AND time_us >= ?`, string(names), since.UnixMicro())
+	rows, err := s.r.QueryContext(ctx, `SELECT kind, rule, sum(records), sum(objects) FROM audit_tally
+		WHERE actor IN (SELECT value FROM json_each(?)) AND minute >= ? GROUP BY kind, rule ORDER BY kind, rule`, string(names), minuteOf(since.UnixMicro()))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: audit tally: %w", err)
 	}
 	defer rows.Close()
-	type key struct{ kind, rule string }
-	counts := map[key]*store.AuditCount{}
+	var out []store.AuditCount
 	for rows.Next() {
-		var k key
-		var objects string
-		if err := rows.Scan(&k.kind, &k.rule, &objects); err != nil {
+		var c store.AuditCount
+		if err := rows.Scan(&c.Kind, &c.Rule, &c.Records, &c.Objects); err != nil {
 			return nil, fmt.Errorf("sqlite: audit tally: %w", err)
 		}
-		c := counts[k]
-		if c == nil {
-			c = &store.AuditCount{Kind: audit.Kind(k.kind), Rule: k.rule}
-			counts[k] = c
-		}
-		c.Records++
-		c.Objects += int64(len(decodeRefs(objects)))
+		out = append(out, c)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlite: audit tally: %w", err)
 	}
-	out := make([]store.AuditCount, 0, len(counts))
-	for _, c := range counts {
-		out = append(out, *c)
-	}
-	slices.SortFunc(out, func(a, b store.AuditCount) int {
-		return cmp.Or(cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.Rule, b.Rule))
-	})
 	return out, nil
 }
 

@@ -269,7 +269,7 @@ func BenchmarkReceipt(b *testing.B) {
 }
 
 // TestDisclosedBackfill opens a database written before migration 21 and finds
-// the disclosures recorded then through the new index.
+// the disclosures recorded then, and counts them, through the new indexes.
 func TestDisclosedBackfill(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "q.db")
 	s, err := Open(t.Context(), path)
@@ -291,7 +291,7 @@ func TestDisclosedBackfill(t *testing.T) {
 	// whose objects column cannot be read is skipped by the index, not an error.
 	for _, q := range []string{`INSERT INTO audit_records (seq, prev, hash, kind, time_us, actor, subject, rule, objects, detail)
 		VALUES (1000, x'', x'', 'disclosure', 0, 'peer:JP', '', 'r', '~not refs', '')`,
-		`DROP TABLE audit_disclosed_runs`, `DROP TABLE audit_disclosed_upto`, `DROP INDEX audit_records_actor`, `DELETE FROM schema_migrations WHERE version >= 21`} {
+		`DROP TABLE audit_disclosed_runs`, `DROP TABLE audit_tally`, `DROP TABLE audit_indexed_upto`, `DELETE FROM schema_migrations WHERE version >= 21`} {
 		if _, err := s.w.Exec(q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
@@ -306,5 +306,69 @@ func TestDisclosedBackfill(t *testing.T) {
 	recs, err := s.AuditDisclosures(t.Context(), id, 10)
 	if err != nil || len(recs) != 1 || recs[0].Kind != audit.Disclosure || len(recs[0].Objects) != 2 {
 		t.Fatalf("disclosures after the migration: %+v, %v", recs, err)
+	}
+	tally, err := s.AuditTally(t.Context(), []string{"peer:JP", "peer:jp"}, time.Now().Add(-time.Hour))
+	want := []store.AuditCount{{Kind: audit.Disclosure, Rule: "r", Records: 1, Objects: 2}, {Kind: audit.Receipt, Records: 1, Objects: 1}}
+	if err != nil || !slices.Equal(tally, want) {
+		t.Fatalf("tally after the migration: %+v, %v; want %+v", tally, err, want)
+	}
+}
+
+// TestDisclosuresNotedAndRead finds, through the index, disclosures of which
+// the pass was told as they were appended and disclosures it has to read back
+// from the trail (appended in one transaction of many records, which is not
+// noted), interleaved, lists each once and counts each once.
+func TestDisclosuresNotedAndRead(t *testing.T) {
+	s := openTemp(t)
+	defer s.Close()
+	a, b := storetest.NewID("indicator"), storetest.NewID("malware")
+	disclosure := func(ids ...string) audit.Entry {
+		e := audit.Entry{Kind: audit.Disclosure, Time: time.Now(), Actor: "peer:JP", Rule: "r"}
+		for _, id := range ids {
+			e.Objects = append(e.Objects, audit.ObjectRef{ID: id, Version: "2026-01-01T00:00:00.000Z"})
+		}
+		return e
+	}
+	var want []int64 // the seqs naming a, oldest first
+	appendAll := func(es ...audit.Entry) {
+		t.Helper()
+		if err := s.AppendAudit(t.Context(), es...); err != nil {
+			t.Fatal(err)
+		}
+		head, err := s.head(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, e := range es {
+			if slices.ContainsFunc(e.Objects, func(o audit.ObjectRef) bool { return o.ID == a }) {
+				want = append(want, head.Seq-int64(len(es)-1-i))
+			}
+		}
+	}
+	appendAll(disclosure(a, b))
+	many := make([]audit.Entry, maxInsertAfter+1) // appended in a transaction: read back
+	for i := range many {
+		many[i] = disclosure(b)
+	}
+	many[3], many[7] = disclosure(a), disclosure(b, a)
+	appendAll(many...)
+	appendAll(disclosure(b), disclosure(a))
+	slices.Reverse(want)
+	tally, err := s.AuditTally(t.Context(), []string{"peer:JP"}, time.Now().Add(-time.Hour))
+	if wantTally := []store.AuditCount{{Kind: audit.Disclosure, Rule: "r", Records: int64(1 + len(many) + 2), Objects: int64(2 + len(many) + 1 + 2)}}; err != nil || !slices.Equal(tally, wantTally) {
+		t.Errorf("tally: %+v, %v; want %+v", tally, err, wantTally)
+	}
+	for round := range 2 { // the second time, from the index alone
+		recs, err := s.AuditDisclosures(t.Context(), a, 50)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []int64
+		for _, r := range recs {
+			got = append(got, r.Seq)
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("round %d: disclosures of a: %v, want %v", round, got, want)
+		}
 	}
 }

@@ -106,8 +106,8 @@ type Store struct {
 	selLatest, clearLatest, insEntryRun *sql.Stmt
 
 	ck  *checkpointer
-	idx *indexer         // the search file (fts.go)
-	dx  *disclosureIndex // audit_disclosed_runs (disclosed.go)
+	idx *indexer    // the search file (fts.go)
+	ti  *trailIndex // the indexes of the audit trail (trailindex.go)
 	au  auditState
 }
 
@@ -204,7 +204,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	if err := s.prepareAudit(ctx, o.AuditKey); err != nil {
 		return fail(err)
 	}
-	s.startDisclosureIndex()
+	s.startTrailIndex()
 	if err := s.startCheckpointer(dsn(path, 8)); err != nil {
 		return fail(err)
 	}
@@ -215,8 +215,8 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 func (s *Store) Close() error {
 	var errs []error
 	errs = append(errs, s.stopCheckpointer())
-	if s.dx != nil {
-		s.dx.close() // left in place: a late wake or catchUp finds it closed
+	if s.ti != nil {
+		s.ti.close() // left in place: a late wake or catchUp finds it closed
 	}
 	if s.idx != nil {
 		errs = append(errs, s.idx.close())

@@ -1,0 +1,370 @@
+package sqlite
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"math/bits"
+	"slices"
+	"strconv"
+	"sync"
+
+	"quadshare/internal/audit"
+)
+
+// trailIndex fills the two indexes of the audit trail that the web pages read,
+// after the records are appended rather than in the statement that appends
+// them, so that a page read through the gate writes its one or two records and
+// nothing else:
+//   - audit_disclosed_runs, the disclosure records naming each object (an
+//     object's page shows who received it);
+//   - audit_tally, the records and objects per actor, minute, kind and rule (the
+//     dashboard's traffic with each partner).
+//
+// It runs shortly after appends (wake) and before a reader of either (catchUp),
+// so that a reader never misses a record. The records appended by commitAudit
+// are noted as they are appended (note), so that a pass need not read back and
+// decode their objects; what was not noted (records appended in a transaction
+// with other changes, before a restart, or while the notes were full) is read
+// from the trail.
+type trailIndex struct {
+	s       *Store
+	mu      sync.Mutex // one pass at a time
+	closed  bool       // under mu
+	closing sync.Once
+	bg      *passes
+
+	nmu   sync.Mutex
+	notes notes    // under nmu
+	spare []keySeq // under nmu: the keys' array, for reuse once a pass has taken them
+}
+
+// notes are the records noted since the last pass took them.
+type notes struct {
+	keys []keySeq           // the objects each disclosure names
+	recs map[int64]noteRefs // by seq
+}
+
+// noteRefs is what a pass needs of a record's objects.
+type noteRefs struct {
+	keys int // distinct objects, in keys (disclosures only)
+	refs int // object versions
+}
+
+// keySeq is one object, by disclosedKey, named by disclosure record seq.
+type keySeq struct{ key, seq int64 }
+
+// trailChunk bounds the records, trailRows the noted objects and trailUnread
+// the records read back, indexed by one transaction of the index, so that it
+// holds the single writer only briefly; maxNoted bounds the objects noted
+// between two passes.
+const (
+	trailChunk  = 2000
+	trailRows   = 20000
+	trailUnread = 50
+	maxNoted    = 1 << 20
+)
+
+func (s *Store) startTrailIndex() {
+	x := &trailIndex{s: s}
+	s.ti = x
+	// A failure is retried at the next wake; catchUp reports it.
+	x.bg = startPasses(func() { _ = x.pass(context.Background()) })
+}
+
+// note records what a pass needs of recs, which were just committed, and asks
+// for a pass.
+func (x *trailIndex) note(recs []audit.Record) {
+	if x == nil {
+		return
+	}
+	x.nmu.Lock()
+	n := &x.notes
+	for i := range recs {
+		r := &recs[i]
+		if len(n.keys)+len(r.Objects) > maxNoted {
+			break // the pass reads the rest from the trail
+		}
+		if n.recs == nil {
+			n.recs = make(map[int64]noteRefs)
+		}
+		k := len(n.keys)
+		if r.Kind == audit.Disclosure {
+			for j, o := range r.Objects {
+				if j == 0 || o.ID != r.Objects[j-1].ID { // versions of one object side by side
+					n.keys = append(n.keys, keySeq{disclosedKey(o.ID), r.Seq})
+				}
+			}
+		}
+		n.recs[r.Seq] = noteRefs{keys: len(n.keys) - k, refs: len(r.Objects)}
+	}
+	x.nmu.Unlock()
+	x.bg.wake()
+}
+
+// wake asks for a pass without waiting.
+func (x *trailIndex) wake() {
+	if x != nil {
+		x.bg.wake()
+	}
+}
+
+// pass indexes every record appended so far.
+func (x *trailIndex) pass(ctx context.Context) error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.closed {
+		return errors.New("store closed")
+	}
+	x.nmu.Lock()
+	taken := x.notes
+	x.notes = notes{keys: x.spare[:0]}
+	x.spare = nil
+	x.nmu.Unlock()
+	for {
+		more, err := x.step(ctx, &taken)
+		if err != nil || !more || x.bg.halted() {
+			// Notes of records not yet indexed wait for the next pass.
+			x.nmu.Lock()
+			if x.notes.recs == nil {
+				x.notes.recs = taken.recs
+			} else {
+				maps.Copy(x.notes.recs, taken.recs)
+			}
+			if len(taken.keys) > 0 {
+				x.notes.keys = append(taken.keys, x.notes.keys...)
+			} else if x.spare == nil {
+				x.spare = taken.keys // for the notes after the next pass
+			}
+			x.nmu.Unlock()
+			return err
+		}
+	}
+}
+
+// tallyKey is a row of audit_tally.
+type tallyKey struct {
+	actor      string
+	minute     int64
+	kind, rule string
+}
+
+// step indexes the next trailChunk records, in one transaction of the writer,
+// and reports whether records remain. The records of one step that name an
+// object become one row of audit_disclosed_runs: a page read again and again
+// (a partner polling a collection) adds a row per object per pass, not per
+// read. The noted records it indexes leave taken.
+func (x *trailIndex) step(ctx context.Context, taken *notes) (more bool, err error) {
+	s := x.s
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return false, err
+	}
+	defer func() { _ = tx.Rollback() }()
+	var upto int64
+	if err := tx.QueryRowContext(ctx, `SELECT seq FROM audit_indexed_upto`).Scan(&upto); err != nil {
+		return false, fmt.Errorf("audit trail index: %w", err)
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT seq, kind, actor, rule, time_us FROM audit_records WHERE seq > ? ORDER BY seq LIMIT ?`, upto, trailChunk)
+	if err != nil {
+		return false, fmt.Errorf("audit trail index: %w", err)
+	}
+	tally := map[tallyKey][2]int64{} // records, objects
+	type unreadRec struct {
+		seq        int64
+		disclosure bool
+		key        tallyKey
+	}
+	var unread []unreadRec
+	n, last, objs := 0, upto, 0
+	for objs < trailRows && len(unread) < trailUnread && rows.Next() {
+		var k tallyKey
+		var us int64
+		if err := rows.Scan(&last, &k.kind, &k.actor, &k.rule, &us); err != nil {
+			rows.Close()
+			return false, fmt.Errorf("audit trail index: %w", err)
+		}
+		n++
+		k.minute = minuteOf(us)
+		if r, ok := taken.recs[last]; ok {
+			objs += r.keys
+			c := tally[k]
+			tally[k] = [2]int64{c[0] + 1, c[1] + int64(r.refs)}
+		} else {
+			unread = append(unread, unreadRec{last, k.kind == string(audit.Disclosure), k})
+		}
+	}
+	if err := rows.Close(); err != nil {
+		return false, fmt.Errorf("audit trail index: %w", err)
+	}
+	if n == 0 {
+		return false, nil
+	}
+	runs := map[int64][]int64{} // object key -> seqs of the records naming it
+	add := func(key, seq int64) {
+		if seqs := runs[key]; len(seqs) == 0 || seqs[len(seqs)-1] != seq {
+			runs[key] = append(seqs, seq)
+		}
+	}
+	if len(unread) > 0 {
+		// Read back the records not noted, a statement each: a receipt of a
+		// large Put lists every object it stored.
+		read := tx.StmtContext(ctx, s.au.selObjects)
+		for _, u := range unread {
+			var objects string
+			if err := read.QueryRowContext(ctx, u.seq).Scan(&objects); err != nil {
+				return false, fmt.Errorf("audit trail index: record %d: %w", u.seq, err)
+			}
+			refs := decodeRefs(objects)
+			c := tally[u.key]
+			tally[u.key] = [2]int64{c[0] + 1, c[1] + int64(len(refs))}
+			if !u.disclosure {
+				continue
+			}
+			for i, r := range refs {
+				if i == 0 || r.ID != refs[i-1].ID {
+					add(disclosedKey(r.ID), u.seq)
+				}
+			}
+		}
+	}
+	// The noted disclosures up to last, in the order they were appended.
+	rest := taken.keys[:0]
+	for _, k := range taken.keys {
+		switch {
+		case k.seq > last:
+			rest = append(rest, k)
+		case k.seq > upto:
+			add(k.key, k.seq)
+		}
+	}
+	taken.keys = rest
+	maps.DeleteFunc(taken.recs, func(seq int64, _ noteRefs) bool { return seq <= last })
+	if len(runs) > 0 {
+		for _, seqs := range runs { // noted and read records may interleave
+			slices.Sort(seqs)
+		}
+		if _, err := tx.StmtContext(ctx, s.au.insDisclosed).ExecContext(ctx, encodeRuns(runs)); err != nil {
+			return false, fmt.Errorf("audit trail index: records %d to %d: %w", upto+1, last, err)
+		}
+	}
+	if _, err := tx.StmtContext(ctx, s.au.addTally).ExecContext(ctx, encodeTally(tally)); err != nil {
+		return false, fmt.Errorf("audit trail index: records %d to %d: %w", upto+1, last, err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE audit_indexed_upto SET seq = ?`, last); err != nil {
+		return false, fmt.Errorf("audit trail index: %w", err)
+	}
+	return n == trailChunk || objs >= trailRows || len(unread) == trailUnread, tx.Commit()
+}
+
+// minuteOf is the minute of audit_tally of a record's time_us.
+func minuteOf(us int64) int64 {
+	m := us / 60e6
+	if us < 0 && us%60e6 != 0 {
+		m--
+	}
+	return m
+}
+
+// encodeTally writes tally as the JSON array that addTally reads.
+func encodeTally(tally map[tallyKey][2]int64) string {
+	rows := make([][6]any, 0, len(tally))
+	for k, c := range tally {
+		rows = append(rows, [6]any{k.actor, k.minute, k.kind, k.rule, c[0], c[1]})
+	}
+	b, _ := json.Marshal(rows) // strings and numbers always marshal
+	return string(b)
+}
+
+// disclosedKey is the key of an object in audit_disclosed_runs: a 64-bit hash
+// of its id, eight bytes at a time (an id is some fifty). Ids that share a key
+// are told apart when read, so it need not resist collisions, only spread.
+func disclosedKey(id string) int64 {
+	const m1, m2 = 0x9e3779b97f4a7c15, 0xbf58476d1ce4e5b9
+	h := uint64(len(id)) * m1
+	for ; len(id) >= 8; id = id[8:] {
+		h = bits.RotateLeft64(h^binary.LittleEndian.Uint64([]byte(id[:8]))*m2, 29) * m1
+	}
+	var tail [8]byte
+	copy(tail[:], id)
+	h = bits.RotateLeft64(h^binary.LittleEndian.Uint64(tail[:])*m2, 29) * m1
+	h ^= h >> 32
+	return int64(h)
+}
+
+// encodeRuns writes runs as the JSON array that insDisclosed reads, in key
+// order so that the inserts walk the index's pages in order: [idh, last] for a
+// run of one record, [idh, last, "hex"] otherwise, where hex is the run's
+// other seqs, newest first, as uvarint steps down from last.
+func encodeRuns(runs map[int64][]int64) string {
+	keys := slices.Sorted(maps.Keys(runs))
+	b := make([]byte, 0, len(keys)*32)
+	var steps []byte
+	b = append(b, '[')
+	for i, h := range keys {
+		seqs := runs[h]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '[')
+		b = strconv.AppendInt(b, h, 10)
+		b = append(b, ',')
+		b = strconv.AppendInt(b, seqs[len(seqs)-1], 10)
+		if len(seqs) > 1 {
+			steps = steps[:0]
+			for j := len(seqs) - 1; j > 0; j-- {
+				steps = binary.AppendUvarint(steps, uint64(seqs[j]-seqs[j-1]))
+			}
+			b = append(b, `,"`...)
+			b = hex.AppendEncode(b, steps)
+			b = append(b, '"')
+		}
+		b = append(b, ']')
+	}
+	return string(append(b, ']'))
+}
+
+// decodeRun appends to seqs, newest first, the records of a run that ends at
+// last, until seqs holds limit; it stops at a malformed step.
+func decodeRun(seqs []int64, last int64, steps []byte, limit int) []int64 {
+	for len(seqs) < limit {
+		seqs = append(seqs, last)
+		d, n := binary.Uvarint(steps)
+		if n <= 0 || d == 0 || int64(d) >= last {
+			break
+		}
+		last -= int64(d)
+		steps = steps[n:]
+	}
+	return seqs
+}
+
+// catchUp returns once every record appended before the call is indexed.
+func (x *trailIndex) catchUp(ctx context.Context) error {
+	if x == nil {
+		return errors.New("store closed")
+	}
+	var last, upto int64
+	if err := x.s.r.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0), (SELECT seq FROM audit_indexed_upto) FROM audit_records`).Scan(&last, &upto); err != nil {
+		return fmt.Errorf("audit trail index: %w", err)
+	}
+	if upto >= last {
+		return nil
+	}
+	return x.pass(ctx)
+}
+
+// close stops the index, once; what it has not indexed is indexed after the
+// next open.
+func (x *trailIndex) close() {
+	x.closing.Do(func() {
+		x.bg.halt()
+		x.mu.Lock() // a pass of AuditDisclosures may be running
+		x.closed = true
+		x.mu.Unlock()
+	})
+}
