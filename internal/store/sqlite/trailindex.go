@@ -39,11 +39,12 @@ type trailIndex struct {
 	bg      *passes
 
 	nmu   sync.Mutex
-	notes notes    // under nmu
-	spare []keySeq // under nmu: the keys' array, for reuse once a pass has taken them
+	notes notes // under nmu: noted since the last step took them
+
+	taken notes // under mu: taken from notes, not yet indexed
 }
 
-// notes are the records noted since the last pass took them.
+// notes are records noted and not yet indexed.
 type notes struct {
 	keys []keySeq           // the objects each disclosure names
 	recs map[int64]noteRefs // by seq
@@ -64,7 +65,7 @@ type keySeq struct{ key, seq int64 }
 // between two passes.
 const (
 	trailChunk  = 2000
-	trailRows   = 20000
+	trailRows   = 100000
 	trailUnread = 50
 	maxNoted    = 1 << 20
 )
@@ -120,30 +121,26 @@ func (x *trailIndex) pass(ctx context.Context) error {
 	if x.closed {
 		return errors.New("store closed")
 	}
-	x.nmu.Lock()
-	taken := x.notes
-	x.notes = notes{keys: x.spare[:0]}
-	x.spare = nil
-	x.nmu.Unlock()
 	for {
-		more, err := x.step(ctx, &taken)
+		more, err := x.step(ctx)
 		if err != nil || !more || x.bg.halted() {
-			// Notes of records not yet indexed wait for the next pass.
-			x.nmu.Lock()
-			if x.notes.recs == nil {
-				x.notes.recs = taken.recs
-			} else {
-				maps.Copy(x.notes.recs, taken.recs)
-			}
-			if len(taken.keys) > 0 {
-				x.notes.keys = append(taken.keys, x.notes.keys...)
-			} else if x.spare == nil {
-				x.spare = taken.keys // for the notes after the next pass
-			}
-			x.nmu.Unlock()
 			return err
 		}
 	}
+}
+
+// take moves the notes taken since the last step to x.taken.
+func (x *trailIndex) take() {
+	t := &x.taken
+	x.nmu.Lock()
+	defer x.nmu.Unlock()
+	t.keys = append(t.keys, x.notes.keys...)
+	x.notes.keys = x.notes.keys[:0]
+	if t.recs == nil {
+		t.recs = make(map[int64]noteRefs)
+	}
+	maps.Copy(t.recs, x.notes.recs)
+	clear(x.notes.recs)
 }
 
 // tallyKey is a row of audit_tally.
@@ -157,9 +154,11 @@ type tallyKey struct {
 // and reports whether records remain. The records of one step that name an
 // object become one row of audit_disclosed_runs: a page read again and again
 // (a partner polling a collection) adds a row per object per pass, not per
-// read. The noted records it indexes leave taken.
-func (x *trailIndex) step(ctx context.Context, taken *notes) (more bool, err error) {
+// read. The noted records it indexes leave x.taken.
+func (x *trailIndex) step(ctx context.Context) (more bool, err error) {
 	s := x.s
+	x.take()
+	taken := &x.taken
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return false, err
