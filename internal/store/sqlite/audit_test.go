@@ -3,8 +3,10 @@ package sqlite
 import (
 	"context"
 	"crypto/ed25519"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -369,6 +371,58 @@ func TestDisclosuresNotedAndRead(t *testing.T) {
 		}
 		if !slices.Equal(got, want) {
 			t.Fatalf("round %d: disclosures of a: %v, want %v", round, got, want)
+		}
+	}
+}
+
+// TestRunsRoundTrip writes random runs as the index stores them and reads them
+// back newest first, whole and cut at a limit; a malformed step ends a run.
+func TestRunsRoundTrip(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 2000 {
+		runs := map[int64][]int64{}
+		for range 1 + rng.IntN(5) {
+			seq := int64(1 + rng.IntN(1000))
+			var seqs []int64
+			for range 1 + rng.IntN(20) {
+				seqs = append(seqs, seq)
+				seq += int64(1 + rng.IntN(1<<uint(rng.IntN(40))))
+			}
+			runs[int64(rng.Uint64())] = seqs
+		}
+		var rows [][]any
+		d := json.NewDecoder(strings.NewReader(encodeRuns(runs)))
+		d.UseNumber()
+		if err := d.Decode(&rows); err != nil {
+			t.Fatal(err)
+		}
+		if len(rows) != len(runs) {
+			t.Fatalf("%d rows for %d runs", len(rows), len(runs))
+		}
+		for _, row := range rows {
+			key, _ := row[0].(json.Number).Int64()
+			last, _ := row[1].(json.Number).Int64()
+			var steps []byte
+			if len(row) > 2 {
+				var err error
+				if steps, err = hex.DecodeString(row[2].(string)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want := slices.Clone(runs[key])
+			slices.Reverse(want)
+			if got := decodeRun(nil, last, steps, 1000); !slices.Equal(got, want) {
+				t.Fatalf("run %d: %v, want %v", key, got, want)
+			}
+			if limit := 1 + rng.IntN(len(want)); !slices.Equal(decodeRun(nil, last, steps, limit), want[:limit]) {
+				t.Fatalf("run %d cut at %d: %v", key, limit, decodeRun(nil, last, steps, limit))
+			}
+		}
+	}
+	// A step of zero, one past the first record, or cut short ends the run there.
+	for _, steps := range [][]byte{{0}, {10}, {0x80}} {
+		if got := decodeRun(nil, 10, steps, 5); !slices.Equal(got, []int64{10}) {
+			t.Errorf("steps %x: %v", steps, got)
 		}
 	}
 }
