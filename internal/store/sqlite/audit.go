@@ -145,6 +145,9 @@ func (s *Store) appendAudit(tx *sql.Tx, entries []audit.Entry) error {
 			}
 		}
 	}
+	// Noted before tx commits: the trail index checks each note against the
+	// record's hash, so the note of a record rolled back is not used.
+	s.ti.note(recs)
 	return nil
 }
 

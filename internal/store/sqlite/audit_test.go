@@ -317,13 +317,23 @@ func TestDisclosedBackfill(t *testing.T) {
 }
 
 // TestDisclosuresNotedAndRead finds, through the index, disclosures of which
-// the pass was told as they were appended and disclosures it has to read back
-// from the trail (appended in one transaction of many records, which is not
-// noted), interleaved, lists each once and counts each once.
+// the pass was told as they were appended, disclosures whose notes were lost
+// (read back from the trail) and records appended by another process under
+// seqs that this one noted for a transaction rolled back, interleaved; it
+// lists each once and counts each once.
 func TestDisclosuresNotedAndRead(t *testing.T) {
-	s := openTemp(t)
+	path := filepath.Join(t.TempDir(), "q.db")
+	s, err := Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer s.Close()
-	a, b := storetest.NewID("indicator"), storetest.NewID("malware")
+	other, err := Open(t.Context(), path) // another process on the same file
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	a, b, c := storetest.NewID("indicator"), storetest.NewID("malware"), storetest.NewID("tool")
 	disclosure := func(ids ...string) audit.Entry {
 		e := audit.Entry{Kind: audit.Disclosure, Time: time.Now(), Actor: "peer:JP", Rule: "r"}
 		for _, id := range ids {
@@ -332,7 +342,8 @@ func TestDisclosuresNotedAndRead(t *testing.T) {
 		return e
 	}
 	var want []int64 // the seqs naming a, oldest first
-	appendAll := func(es ...audit.Entry) {
+	var records, objects int64
+	appendAll := func(s *Store, es ...audit.Entry) {
 		t.Helper()
 		if err := s.AppendAudit(t.Context(), es...); err != nil {
 			t.Fatal(err)
@@ -342,24 +353,37 @@ func TestDisclosuresNotedAndRead(t *testing.T) {
 			t.Fatal(err)
 		}
 		for i, e := range es {
+			records++
+			objects += int64(len(e.Objects))
 			if slices.ContainsFunc(e.Objects, func(o audit.ObjectRef) bool { return o.ID == a }) {
 				want = append(want, head.Seq-int64(len(es)-1-i))
 			}
 		}
 	}
-	appendAll(disclosure(a, b))
-	many := make([]audit.Entry, maxInsertAfter+1) // appended in a transaction: read back
+	appendAll(s, disclosure(a, b))
+	many := make([]audit.Entry, maxInsertAfter+1) // appended in a transaction of their own
 	for i := range many {
 		many[i] = disclosure(b)
 	}
 	many[3], many[7] = disclosure(a), disclosure(b, a)
-	appendAll(many...)
-	appendAll(disclosure(b), disclosure(a))
-	slices.Reverse(want)
-	tally, err := s.AuditTally(t.Context(), []string{"peer:JP"}, time.Now().Add(-time.Hour))
-	if wantTally := []store.AuditCount{{Kind: audit.Disclosure, Rule: "r", Records: int64(1 + len(many) + 2), Objects: int64(2 + len(many) + 1 + 2)}}; err != nil || !slices.Equal(tally, wantTally) {
-		t.Errorf("tally: %+v, %v; want %+v", tally, err, wantTally)
+	appendAll(s, many...)
+	s.ti.nmu.Lock()
+	s.ti.notes = notes{} // as after a restart: these are read back
+	s.ti.nmu.Unlock()
+	// Noted, then rolled back: the seqs go to the records that the other
+	// process appends next, of which this one has no notes.
+	tx, err := s.w.Begin()
+	if err != nil {
+		t.Fatal(err)
 	}
+	if err := s.appendAudit(tx, []audit.Entry{disclosure(c, a), disclosure(c)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	appendAll(other, disclosure(b), disclosure(a))
+	slices.Reverse(want)
 	for round := range 2 { // the second time, from the index alone
 		recs, err := s.AuditDisclosures(t.Context(), a, 50)
 		if err != nil {
@@ -372,6 +396,13 @@ func TestDisclosuresNotedAndRead(t *testing.T) {
 		if !slices.Equal(got, want) {
 			t.Fatalf("round %d: disclosures of a: %v, want %v", round, got, want)
 		}
+	}
+	if recs, err := s.AuditDisclosures(t.Context(), c, 50); err != nil || len(recs) != 0 {
+		t.Errorf("disclosures of c, rolled back: %d, %v", len(recs), err)
+	}
+	tally, err := s.AuditTally(t.Context(), []string{"peer:JP"}, time.Now().Add(-time.Hour))
+	if wantTally := []store.AuditCount{{Kind: audit.Disclosure, Rule: "r", Records: records, Objects: objects}}; err != nil || !slices.Equal(tally, wantTally) {
+		t.Errorf("tally: %+v, %v; want %+v", tally, err, wantTally)
 	}
 }
 

@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/hex"
@@ -26,11 +27,12 @@ import (
 //     dashboard's traffic with each partner).
 //
 // It runs shortly after appends (wake) and before a reader of either (catchUp),
-// so that a reader never misses a record. The records appended by commitAudit
-// are noted as they are appended (note), so that a pass need not read back and
-// decode their objects; what was not noted (records appended in a transaction
-// with other changes, before a restart, or while the notes were full) is read
-// from the trail.
+// so that a reader never misses a record. Records are noted as they are
+// appended (note), so that a pass need not read back and decode their objects;
+// a note is used only if the record's hash matches it (a record noted in a
+// transaction that was rolled back has a different hash, or none), and what
+// was not noted (before a restart, or while the notes were full) is read from
+// the trail.
 type trailIndex struct {
 	s       *Store
 	mu      sync.Mutex // one pass at a time
@@ -52,8 +54,9 @@ type notes struct {
 
 // noteRefs is what a pass needs of a record's objects.
 type noteRefs struct {
-	keys int // distinct objects, in keys (disclosures only)
-	refs int // object versions
+	hash audit.Hash // of the record noted
+	keys int        // distinct objects, in keys (disclosures only)
+	refs int        // object versions
 }
 
 // keySeq is one object, by disclosedKey, named by disclosure record seq.
@@ -77,7 +80,7 @@ func (s *Store) startTrailIndex() {
 	x.bg = startPasses(func() { _ = x.pass(context.Background()) })
 }
 
-// note records what a pass needs of recs, which were just committed, and asks
+// note records what a pass needs of recs, which were just appended, and asks
 // for a pass.
 func (x *trailIndex) note(recs []audit.Record) {
 	if x == nil {
@@ -101,7 +104,7 @@ func (x *trailIndex) note(recs []audit.Record) {
 				}
 			}
 		}
-		n.recs[r.Seq] = noteRefs{keys: len(n.keys) - k, refs: len(r.Objects)}
+		n.recs[r.Seq] = noteRefs{hash: r.Hash, keys: len(n.keys) - k, refs: len(r.Objects)}
 	}
 	x.nmu.Unlock()
 	x.bg.wake()
@@ -168,7 +171,7 @@ func (x *trailIndex) step(ctx context.Context) (more bool, err error) {
 	if err := tx.QueryRowContext(ctx, `SELECT seq FROM audit_indexed_upto`).Scan(&upto); err != nil {
 		return false, fmt.Errorf("audit trail index: %w", err)
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT seq, kind, actor, rule, time_us FROM audit_records WHERE seq > ? ORDER BY seq LIMIT ?`, upto, trailChunk)
+	rows, err := tx.QueryContext(ctx, `SELECT seq, kind, actor, rule, time_us, hash FROM audit_records WHERE seq > ? ORDER BY seq LIMIT ?`, upto, trailChunk)
 	if err != nil {
 		return false, fmt.Errorf("audit trail index: %w", err)
 	}
@@ -179,17 +182,20 @@ func (x *trailIndex) step(ctx context.Context) (more bool, err error) {
 		key        tallyKey
 	}
 	var unread []unreadRec
+	noted := map[int64]bool{} // the records whose notes are used
 	n, last, objs := 0, upto, 0
 	for objs < trailRows && len(unread) < trailUnread && rows.Next() {
 		var k tallyKey
 		var us int64
-		if err := rows.Scan(&last, &k.kind, &k.actor, &k.rule, &us); err != nil {
+		var hash []byte
+		if err := rows.Scan(&last, &k.kind, &k.actor, &k.rule, &us, &hash); err != nil {
 			rows.Close()
 			return false, fmt.Errorf("audit trail index: %w", err)
 		}
 		n++
 		k.minute = minuteOf(us)
-		if r, ok := taken.recs[last]; ok {
+		if r, ok := taken.recs[last]; ok && bytes.Equal(hash, r.hash[:]) {
+			noted[last] = true
 			objs += r.keys
 			c := tally[k]
 			tally[k] = [2]int64{c[0] + 1, c[1] + int64(r.refs)}
@@ -231,13 +237,15 @@ func (x *trailIndex) step(ctx context.Context) (more bool, err error) {
 			}
 		}
 	}
-	// The noted disclosures up to last, in the order they were appended.
+	// The noted disclosures up to last, in the order they were appended. A
+	// record noted twice under one seq (the first rolled back) leaves keys of
+	// both: the extra ones are told apart when read, as shared keys are.
 	rest := taken.keys[:0]
 	for _, k := range taken.keys {
 		switch {
 		case k.seq > last:
 			rest = append(rest, k)
-		case k.seq > upto:
+		case noted[k.seq]:
 			add(k.key, k.seq)
 		}
 	}
