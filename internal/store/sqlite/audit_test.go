@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
@@ -455,5 +456,29 @@ func TestRunsRoundTrip(t *testing.T) {
 		if got := decodeRun(nil, 10, steps, 5); !slices.Equal(got, []int64{10}) {
 			t.Errorf("steps %x: %v", steps, got)
 		}
+	}
+}
+
+// TestTrailIndexWaitBounded: a reader of the trail's indexes waits for a pass
+// already running (as after an upgrade rebuilds them) only until its context
+// ends.
+func TestTrailIndexWaitBounded(t *testing.T) {
+	s := openTemp(t)
+	defer s.Close()
+	if err := s.AppendAudit(t.Context(), audit.Entry{Kind: audit.Disclosure, Time: time.Now(), Actor: "peer:JP", Rule: "r",
+		Objects: []audit.ObjectRef{{ID: storetest.NewID("tool"), Version: "2026-01-01T00:00:00.000Z"}}}); err != nil {
+		t.Fatal(err)
+	}
+	s.ti.mu.Lock() // a long pass
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := s.AuditTally(ctx, []string{"peer:JP"}, time.Now().Add(-time.Hour))
+	s.ti.mu.Unlock()
+	if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 5*time.Second {
+		t.Fatalf("tally while a pass runs: %v after %v", err, time.Since(start))
+	}
+	if got, err := s.AuditTally(t.Context(), []string{"peer:JP"}, time.Now().Add(-time.Hour)); err != nil || len(got) != 1 {
+		t.Fatalf("tally after the pass: %v, %v", got, err)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"time"
 
 	"quadshare/internal/audit"
 )
@@ -117,9 +118,16 @@ func (x *trailIndex) wake() {
 	}
 }
 
-// pass indexes every record appended so far.
+// pass indexes every record appended so far. It waits for a pass already
+// running (one after an upgrade may take minutes) only as long as ctx allows.
 func (x *trailIndex) pass(ctx context.Context) error {
-	x.mu.Lock()
+	for !x.mu.TryLock() {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
 	defer x.mu.Unlock()
 	if x.closed {
 		return errors.New("store closed")
