@@ -238,7 +238,11 @@ func (s *Store) Put(ctx context.Context, collection, submitter string, objs []st
 	bg := context.Background()
 	insEntry := tx.StmtContext(bg, s.insEntry)
 	selEntry, clearLatest := tx.StmtContext(bg, s.selEntry), tx.StmtContext(bg, s.clearLatest)
-	latest, stored, err := s.lookUp(tx.StmtContext(bg, s.selLatest), tx.StmtContext(bg, s.selStored), cid, objs, rows)
+	filter, err := s.idFilterFor(tx, lastOid)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: put: %w", err)
+	}
+	latest, stored, err := s.lookUp(tx.StmtContext(bg, s.selLatest), tx.StmtContext(bg, s.selStored), cid, objs, rows, filter)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: put: %w", err)
 	}
@@ -307,6 +311,9 @@ func (s *Store) Put(ctx context.Context, collection, submitter string, objs []st
 	if err := s.insertObjects(ctx, conn, objs, rows, fresh, firstOid); err != nil {
 		return nil, fmt.Errorf("sqlite: put: %w", err)
 	}
+	for _, i := range fresh { // in the filter from now on, even if this Put fails
+		filter.add(rows[i].idh)
+	}
 	if err := writeEntries(tx, insEntry, tx.StmtContext(bg, s.insEntryRun), clearLatest, cid, submitter, first, firstOid, pending); err != nil {
 		return nil, fmt.Errorf("sqlite: put: entries: %w", err)
 	}
@@ -329,6 +336,7 @@ func (s *Store) Put(ctx context.Context, collection, submitter string, objs []st
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("sqlite: put: commit: %w", err)
 	}
+	filter.upto = lastOid
 	if lastOid > firstOid {
 		s.idx.wake() // index the text of the new objects, after the commit
 	}
@@ -569,10 +577,11 @@ func idHash(id string) int64 {
 
 // lookUp reads, for the ids of objs, every stored version and the newest entry of each
 // in collection cid, with one query of each kind per latestChunk ids rather than one per
-// object. Only ids with a stored version can have an entry, so the entries are looked up
-// for those alone: in a bulk import most ids are new and cost one probe, not two. Rows
-// of other ids that share a hash are left out.
-func (s *Store) lookUp(selLatest, selStored *sql.Stmt, cid int64, objs []stix.Object, derived []row) (map[string]latestEntry, map[versionKey]storedVersion, error) {
+// object. Only ids that filter may hold are looked up, and only ids with a stored
+// version can have an entry, so the entries are looked up for those alone: in a bulk
+// import most ids are new and cost no probe. Rows of other ids that share a hash are
+// left out.
+func (s *Store) lookUp(selLatest, selStored *sql.Stmt, cid int64, objs []stix.Object, derived []row, filter *idFilter) (map[string]latestEntry, map[versionKey]storedVersion, error) {
 	want := make(map[string]bool, len(objs))
 	for i := range objs {
 		want[objs[i].ID] = true
@@ -594,9 +603,11 @@ func (s *Store) lookUp(selLatest, selStored *sql.Stmt, cid int64, objs []stix.Ob
 		}
 		return nil
 	}
-	hashes := make([]int64, len(objs))
+	hashes := make([]int64, 0, len(objs))
 	for i := range derived {
-		hashes[i] = derived[i].idh
+		if filter.mayHave(derived[i].idh) {
+			hashes = append(hashes, derived[i].idh)
+		}
 	}
 	var found []int64 // hashes of the ids with a stored version
 	seen := make(map[string]bool)

@@ -109,7 +109,8 @@ type Store struct {
 	insEntry, selStored, selEntry       *sql.Stmt
 	selLatest, clearLatest, insEntryRun *sql.Stmt
 	insIDs                              *sql.Stmt
-	mergeIDs                            int64 // objects stored between two moves of object_ids_new (indexIDs)
+	mergeIDs                            int64     // objects stored between two moves of object_ids_new (indexIDs)
+	ids                                 *idFilter // the ids stored, as far as Put knows (idfilter.go)
 
 	ck  *checkpointer
 	idx *indexer         // the search file (fts.go)
