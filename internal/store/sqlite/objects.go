@@ -744,10 +744,12 @@ func (b *sqlBuilder) versions(v store.VersionFilter, specs []string, upTo time.T
 		specArgs = append(specArgs, micros(upTo))
 	}
 	// Another version of the same object, in the same collection, before or after.
+	// A join from the id tables, not o2.oid IN (...): SQLite would build the list
+	// of the IN anew for every row of the outer query.
 	other := func(cmp string) string {
-		return `EXISTS (SELECT 1 FROM objects o2 CROSS JOIN entries x ON x.oid = o2.oid AND x.cid = e.cid
-			WHERE o2.oid IN (SELECT oid FROM object_ids_all WHERE idh = o.idh) AND o2.id = o.id
-			AND o2.version ` + cmp + ` o.version` + specCond + `)`
+		return `EXISTS (SELECT 1 FROM object_ids_all i CROSS JOIN objects o2 ON o2.oid = i.oid
+			CROSS JOIN entries x ON x.oid = o2.oid AND x.cid = e.cid
+			WHERE i.idh = o.idh AND o2.id = o.id AND o2.version ` + cmp + ` o.version` + specCond + `)`
 	}
 	var parts []string
 	var args []any
