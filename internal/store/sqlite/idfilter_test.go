@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"quadshare/internal/stix"
 	"quadshare/internal/store"
@@ -72,4 +73,68 @@ func TestIDFilterOtherWriter(t *testing.T) {
 	put(a, objs[2:4], store.Duplicate) // a catches up with b's
 	put(a, objs[4:], store.Added)
 	put(b, objs, store.Duplicate) // b catches up with a's
+}
+
+// waitFilter waits until the filter filled when s opened is ready for the next Put.
+func waitFilter(t *testing.T, s *Store) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); s.idsNext.Load() == nil && s.ids == nil; {
+		if time.Now().After(deadline) {
+			t.Fatal("no id filter 10 s after Open")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestIDFilterFilledAtOpen reopens a store and finds its ids through the filter
+// filled in the background, and without one.
+func TestIDFilterFilledAtOpen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "q.db")
+	s, err := Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	col := mustCollection(t, s)
+	objs := make([]stix.Object, 50)
+	for i := range objs {
+		objs[i] = storetest.Indicator(t, i, "2024-06-01T12:00:00.000Z")
+	}
+	if _, err := s.Put(ctx, col, "", objs[:40]); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if s, err = Open(ctx, path); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.idsNext.Store(nil) // the first Put finds no filter, as when it comes before the fill
+	for s.idsFilling.Load() {
+		time.Sleep(time.Millisecond)
+	}
+	s.idsNext.Store(nil)
+	res, err := s.Put(ctx, col, "", objs[:10])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range res {
+		if r.Outcome != store.Duplicate {
+			t.Fatalf("without a filter, object %d: %v, want a duplicate", i, r.Outcome)
+		}
+	}
+	waitFilter(t, s) // that Put asked for one
+	res, err = s.Put(ctx, col, "", objs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range res {
+		if want := map[bool]store.Outcome{true: store.Duplicate, false: store.Added}[i < 40]; r.Outcome != want {
+			t.Fatalf("with the filter, object %d: %v, want %v", i, r.Outcome, want)
+		}
+	}
+	if s.ids == nil || !s.ids.mayHave(idHash(objs[45].ID)) || s.ids.upto != 50 {
+		t.Fatalf("filter after the Puts: %+v", s.ids)
+	}
 }

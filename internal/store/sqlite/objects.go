@@ -240,7 +240,7 @@ func (s *Store) Put(ctx context.Context, collection, submitter string, objs []st
 	selEntry, clearLatest := tx.StmtContext(bg, s.selEntry), tx.StmtContext(bg, s.clearLatest)
 	filter, err := s.idFilterFor(tx, lastOid)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: put: %w", err)
+		return nil, fmt.Errorf("sqlite: put: id filter: %w", err)
 	}
 	latest, stored, err := s.lookUp(tx.StmtContext(bg, s.selLatest), tx.StmtContext(bg, s.selStored), cid, objs, rows, filter)
 	if err != nil {
@@ -336,7 +336,9 @@ func (s *Store) Put(ctx context.Context, collection, submitter string, objs []st
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("sqlite: put: commit: %w", err)
 	}
-	filter.upto = lastOid
+	if filter != nil {
+		filter.upto = lastOid
+	}
 	if lastOid > firstOid {
 		s.idx.wake() // index the text of the new objects, after the commit
 	}

@@ -65,6 +65,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	sqlite "modernc.org/sqlite"
@@ -109,8 +111,13 @@ type Store struct {
 	insEntry, selStored, selEntry       *sql.Stmt
 	selLatest, clearLatest, insEntryRun *sql.Stmt
 	insIDs                              *sql.Stmt
-	mergeIDs                            int64     // objects stored between two moves of object_ids_new (indexIDs)
-	ids                                 *idFilter // the ids stored, as far as Put knows (idfilter.go)
+	mergeIDs                            int64                    // objects stored between two moves of object_ids_new (indexIDs)
+	ids                                 *idFilter                // the ids stored, as far as Put knows (idfilter.go)
+	idsNext                             atomic.Pointer[idFilter] // filled in the background, for the next Put
+	idsFilling                          atomic.Bool
+	idsWG                               sync.WaitGroup
+	idsCtx                              context.Context
+	idsStop                             context.CancelFunc
 
 	ck  *checkpointer
 	idx *indexer         // the search file (fts.go)
@@ -175,6 +182,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
 	s := &Store{w: w, path: path, now: time.Now, mergeIDs: defaultMergeIDs}
+	s.idsCtx, s.idsStop = context.WithCancel(context.Background())
 	fail := func(err error) (*Store, error) {
 		_ = s.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
@@ -211,6 +219,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	if err := s.prepareAudit(ctx, o.AuditKey); err != nil {
 		return fail(err)
 	}
+	s.fillIDFilter()
 	s.startDisclosureIndex()
 	if err := s.startCheckpointer(dsn(path, 8)); err != nil {
 		return fail(err)
@@ -221,6 +230,10 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 // Close closes the store. Every committed transaction is already durable.
 func (s *Store) Close() error {
 	var errs []error
+	if s.idsStop != nil {
+		s.idsStop()
+		s.idsWG.Wait()
+	}
 	errs = append(errs, s.stopCheckpointer())
 	if s.dx != nil {
 		s.dx.close() // left in place: a late wake or catchUp finds it closed
