@@ -42,7 +42,8 @@
 //     was written all over (at a million objects, a batch of 500 dirtied a page of it
 //     per object), where the small table takes few pages per batch and the large one
 //     is written a page at a time for many ids. (id, version) stays unique because the
-//     single writer looks each batch up before inserting (Put).
+//     single writer looks each batch up before inserting (Put): those ids that a
+//     Bloom filter of the stored ids, in its memory, may hold (idfilter.go).
 //   - Full-text search: FTS5 over name and description of every stored version, in a
 //     file of its own next to the database (path + "-search"), indexed after each
 //     commit by a background indexer so that the single writer never waits for it;
