@@ -3,7 +3,7 @@
 -- STIX ids are random, so every batch of new objects wrote all over objects_idh:
 -- at a million objects a batch of 500 dirtied a page of it per object, and a
 -- bulk import spent a third of the single writer's time on it. New objects now
--- go to object_ids_new, which stays small (a few hundred pages), and are moved
+-- go to object_ids_new, which stays small (about a hundred pages), and are moved
 -- to object_ids in one sorted pass once enough have gathered (Put): the large
 -- index is then written a page at a time for many objects, not one. A lookup by
 -- id reads both, through object_ids_all. clock.ids_merged is the last oid when
