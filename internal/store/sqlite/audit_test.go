@@ -292,9 +292,9 @@ func TestDisclosedBackfill(t *testing.T) {
 	}
 	// Back to version 20: the index and its tables as they were not. A record
 	// whose objects column cannot be read is skipped by the index, not an error.
-	for _, q := range []string{`INSERT INTO audit_records (seq, prev, hash, kind, time_us, actor, subject, rule, objects, detail)
+	for _, q := range append([]string{`INSERT INTO audit_records (seq, prev, hash, kind, time_us, actor, subject, rule, objects, detail)
 		VALUES (1000, x'', x'', 'disclosure', 0, 'peer:JP', '', 'r', '~not refs', '')`,
-		`DROP TABLE audit_disclosed_runs`, `DROP TABLE audit_tally`, `DROP TABLE audit_indexed_upto`, `DELETE FROM schema_migrations WHERE version >= 21`} {
+		`DROP TABLE audit_disclosed_runs`, `DROP TABLE audit_tally`, `DROP TABLE audit_indexed_upto`, `DELETE FROM schema_migrations WHERE version >= 21`}, downgradeObjectIDs...) {
 		if _, err := s.w.Exec(q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}

@@ -240,3 +240,64 @@ func BenchmarkBaselineInsert(b *testing.B) {
 	b.ReportMetric(float64(rows)/elapsed.Seconds(), "rows/s")
 	b.ReportMetric(float64(cpu.Microseconds())/float64(rows), "cpu-µs/row")
 }
+
+// BenchmarkPutPages measures the pages that Puts of new objects write to the WAL,
+// per object, into a store that holds QUADSHARE_BENCH_OBJECTS objects at the start
+// (default 300,000), in batches of 500 (a TAXII envelope) and of 10,000 (an import).
+// Each page written is copied to the WAL at the commit and to the database by the
+// checkpointer: unlike CPU time, this figure does not depend on the neighbours. The
+// checkpointer is stopped while measuring, so that the WAL only grows.
+func BenchmarkPutPages(b *testing.B) {
+	preload := 300_000
+	if v := os.Getenv("QUADSHARE_BENCH_OBJECTS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 10_000 {
+			b.Fatalf("QUADSHARE_BENCH_OBJECTS=%q: want an integer of at least 10000", v)
+		}
+		preload = n
+	}
+	for _, batch := range []int{500, 10_000} {
+		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
+			path := filepath.Join(b.TempDir(), "bench.db")
+			s, err := Open(b.Context(), path)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			col := mustCollection(b, s)
+			const loadBatch = 10_000
+			for n := 0; n < preload/loadBatch; n++ {
+				if _, err := s.Put(b.Context(), col, "bench", benchObjects(b, 1_000_000_000+n*loadBatch, loadBatch)); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if err := s.stopCheckpointer(); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := s.w.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+				b.Fatal(err)
+			}
+			walSize := func() int64 {
+				fi, err := os.Stat(path + "-wal")
+				if err != nil {
+					b.Fatal(err)
+				}
+				return fi.Size()
+			}
+			var objects int
+			var frames int64
+			for n := 0; b.Loop(); n++ {
+				b.StopTimer()
+				objs := benchObjects(b, n*batch, batch)
+				w0 := walSize()
+				b.StartTimer()
+				if _, err := s.Put(b.Context(), col, "bench", objs); err != nil {
+					b.Fatal(err)
+				}
+				frames += (walSize() - w0) / (pageSize + 24)
+				objects += batch
+			}
+			b.ReportMetric(float64(frames)/float64(objects), "pages/object")
+		})
+	}
+}

@@ -52,8 +52,11 @@ func (s *Store) prepare(ctx context.Context) error {
 	// CROSS JOIN keeps objects the outer loop (SQLite does not reorder it): the few
 	// versions of one id, then their entry in the collection, never a collection scan.
 	s.selLatest = prep(`SELECT o.id, o.version, e.date_added FROM objects o CROSS JOIN entries e ON e.oid = o.oid AND e.cid = ?
-		WHERE o.idh IN (` + placeholders(latestChunk) + `) AND e.is_last`)
-	s.selStored = prep(`SELECT oid, id, version, hash FROM objects WHERE idh IN (` + placeholders(latestChunk) + `)`)
+		WHERE o.oid IN (SELECT oid FROM object_ids_all WHERE idh IN (` + placeholders(latestChunk) + `)) AND e.is_last`)
+	s.selStored = prep(`SELECT oid, id, version, hash FROM objects
+		WHERE oid IN (SELECT oid FROM object_ids_all WHERE idh IN (` + placeholders(latestChunk) + `))`)
+	// The ids of the objects ?1 (excluded) to ?2 that a Put has just stored.
+	s.insIDs = prep(`INSERT OR IGNORE INTO object_ids_new (idh, oid) SELECT idh, oid FROM objects WHERE oid > ? AND oid <= ?`)
 	s.clearLatest = prep(`UPDATE entries SET is_last = 0 WHERE cid = ? AND date_added = ?`)
 	s.selEntry = prep(`SELECT date_added FROM entries WHERE oid = ? AND cid = ?`)
 	if err != nil {
@@ -222,8 +225,8 @@ func (s *Store) Put(ctx context.Context, collection, submitter string, objs []st
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: put: %w", err)
 	}
-	var last, lastOid int64
-	if err := tx.QueryRowContext(ctx, `SELECT last, last_oid FROM clock WHERE one = 1`).Scan(&last, &lastOid); err != nil {
+	var last, lastOid, merged int64
+	if err := tx.QueryRowContext(ctx, `SELECT last, last_oid, ids_merged FROM clock WHERE one = 1`).Scan(&last, &lastOid, &merged); err != nil {
 		return nil, fmt.Errorf("sqlite: put: clock: %w", err)
 	}
 	next := max(s.now().UnixMicro(), last+1)
@@ -235,7 +238,11 @@ func (s *Store) Put(ctx context.Context, collection, submitter string, objs []st
 	bg := context.Background()
 	insEntry := tx.StmtContext(bg, s.insEntry)
 	selEntry, clearLatest := tx.StmtContext(bg, s.selEntry), tx.StmtContext(bg, s.clearLatest)
-	latest, stored, err := s.lookUp(tx.StmtContext(bg, s.selLatest), tx.StmtContext(bg, s.selStored), cid, objs, rows)
+	filter, err := s.idFilterFor(tx, lastOid)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: put: id filter: %w", err)
+	}
+	latest, stored, err := s.lookUp(tx.StmtContext(bg, s.selLatest), tx.StmtContext(bg, s.selStored), cid, objs, rows, filter)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: put: %w", err)
 	}
@@ -304,11 +311,19 @@ func (s *Store) Put(ctx context.Context, collection, submitter string, objs []st
 	if err := s.insertObjects(ctx, conn, objs, rows, fresh, firstOid); err != nil {
 		return nil, fmt.Errorf("sqlite: put: %w", err)
 	}
+	for _, i := range fresh { // in the filter from now on, even if this Put fails
+		filter.add(rows[i].idh)
+	}
 	if err := writeEntries(tx, insEntry, tx.StmtContext(bg, s.insEntryRun), clearLatest, cid, submitter, first, firstOid, pending); err != nil {
 		return nil, fmt.Errorf("sqlite: put: entries: %w", err)
 	}
+	if lastOid > firstOid {
+		if merged, err = s.indexIDs(tx, firstOid, lastOid, merged); err != nil {
+			return nil, fmt.Errorf("sqlite: put: ids: %w", err)
+		}
+	}
 	if next > first || lastOid > firstOid {
-		if _, err := tx.ExecContext(bg, `UPDATE clock SET last = ?, last_oid = ? WHERE one = 1`, next-1, lastOid); err != nil {
+		if _, err := tx.ExecContext(bg, `UPDATE clock SET last = ?, last_oid = ?, ids_merged = ? WHERE one = 1`, next-1, lastOid, merged); err != nil {
 			return nil, fmt.Errorf("sqlite: put: clock: %w", err)
 		}
 	}
@@ -321,10 +336,45 @@ func (s *Store) Put(ctx context.Context, collection, submitter string, objs []st
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("sqlite: put: commit: %w", err)
 	}
+	if filter != nil {
+		filter.upto = lastOid
+	}
 	if lastOid > firstOid {
 		s.idx.wake() // index the text of the new objects, after the commit
 	}
 	return res, nil
+}
+
+// defaultMergeIDs is how many objects gather in object_ids_new before it is moved
+// into object_ids (indexIDs): few enough that a batch of new ids dirties few of its
+// pages, enough that a move writes each page of object_ids for many keys.
+const defaultMergeIDs = 32768
+
+// indexIDs adds the ids of the objects firstOid+1 to lastOid, just stored, to
+// object_ids_new, and moves that table into object_ids once s.mergeIDs objects
+// have been stored since the last move (merged, the last oid then). It returns the
+// last oid of the last move.
+//
+// object_ids is keyed by the random part of STIX ids: an insert there dirties a
+// page of its own for nearly every object, which the commit then writes whole (at
+// a million objects, a batch of 500 wrote some 500 pages of it). object_ids_new
+// stays a few hundred pages, so a batch dirties few; the move walks it in key
+// order and writes each page of object_ids once for all the keys it receives.
+func (s *Store) indexIDs(tx *sql.Tx, firstOid, lastOid, merged int64) (int64, error) {
+	bg := context.Background()
+	if _, err := tx.StmtContext(bg, s.insIDs).ExecContext(bg, firstOid, lastOid); err != nil {
+		return 0, err
+	}
+	if lastOid-merged < s.mergeIDs {
+		return merged, nil
+	}
+	if _, err := tx.ExecContext(bg, `INSERT OR IGNORE INTO object_ids (idh, oid) SELECT idh, oid FROM object_ids_new ORDER BY idh, oid`); err != nil {
+		return 0, fmt.Errorf("merge: %w", err)
+	}
+	if _, err := tx.ExecContext(bg, `DELETE FROM object_ids_new`); err != nil {
+		return 0, fmt.Errorf("merge: %w", err)
+	}
+	return lastOid, nil
 }
 
 // insertObjects inserts objs[i] for each i of fresh, with oids from firstOid+1, in the
@@ -529,10 +579,11 @@ func idHash(id string) int64 {
 
 // lookUp reads, for the ids of objs, every stored version and the newest entry of each
 // in collection cid, with one query of each kind per latestChunk ids rather than one per
-// object. Only ids with a stored version can have an entry, so the entries are looked up
-// for those alone: in a bulk import most ids are new and cost one probe, not two. Rows
-// of other ids that share a hash are left out.
-func (s *Store) lookUp(selLatest, selStored *sql.Stmt, cid int64, objs []stix.Object, derived []row) (map[string]latestEntry, map[versionKey]storedVersion, error) {
+// object. Only ids that filter may hold are looked up, and only ids with a stored
+// version can have an entry, so the entries are looked up for those alone: in a bulk
+// import most ids are new and cost no probe. Rows of other ids that share a hash are
+// left out.
+func (s *Store) lookUp(selLatest, selStored *sql.Stmt, cid int64, objs []stix.Object, derived []row, filter *idFilter) (map[string]latestEntry, map[versionKey]storedVersion, error) {
 	want := make(map[string]bool, len(objs))
 	for i := range objs {
 		want[objs[i].ID] = true
@@ -554,9 +605,11 @@ func (s *Store) lookUp(selLatest, selStored *sql.Stmt, cid int64, objs []stix.Ob
 		}
 		return nil
 	}
-	hashes := make([]int64, len(objs))
+	hashes := make([]int64, 0, len(objs))
 	for i := range derived {
-		hashes[i] = derived[i].idh
+		if filter.mayHave(derived[i].idh) {
+			hashes = append(hashes, derived[i].idh)
+		}
 	}
 	var found []int64 // hashes of the ids with a stored version
 	seen := make(map[string]bool)
@@ -647,7 +700,7 @@ func (b *sqlBuilder) ids(ids []string) error {
 	for i, id := range ids {
 		hashes[i] = idHash(id)
 	}
-	b.add("o.idh IN ("+placeholders(len(ids))+")", hashes...)
+	b.add("o.oid IN (SELECT oid FROM object_ids_all WHERE idh IN ("+placeholders(len(ids))+"))", hashes...)
 	return b.in("o.id", ids)
 }
 
@@ -693,9 +746,12 @@ func (b *sqlBuilder) versions(v store.VersionFilter, specs []string, upTo time.T
 		specArgs = append(specArgs, micros(upTo))
 	}
 	// Another version of the same object, in the same collection, before or after.
+	// A join from the id tables, not o2.oid IN (...): SQLite would build the list
+	// of the IN anew for every row of the outer query.
 	other := func(cmp string) string {
-		return `EXISTS (SELECT 1 FROM objects o2 CROSS JOIN entries x ON x.oid = o2.oid AND x.cid = e.cid
-			WHERE o2.idh = o.idh AND o2.id = o.id AND o2.version ` + cmp + ` o.version` + specCond + `)`
+		return `EXISTS (SELECT 1 FROM object_ids_all i CROSS JOIN objects o2 ON o2.oid = i.oid
+			CROSS JOIN entries x ON x.oid = o2.oid AND x.cid = e.cid
+			WHERE i.idh = o.idh AND o2.id = o.id AND o2.version ` + cmp + ` o.version` + specCond + `)`
 	}
 	var parts []string
 	var args []any
@@ -843,7 +899,7 @@ func (s *Store) Delete(ctx context.Context, collection, id string, v store.Versi
 		return 0, fmt.Errorf("sqlite: delete %s: %w", id, err)
 	}
 	var b sqlBuilder
-	b.add("o.idh = ? AND o.id = ?", idHash(id), id)
+	b.add("o.oid IN (SELECT oid FROM object_ids_all WHERE idh = ?) AND o.id = ?", idHash(id), id)
 	b.add("e.cid = ?", cid)
 	if err := errors.Join(b.in("o.spec_version", specVersions), b.versions(v, specVersions, time.Time{})); err != nil {
 		return 0, fmt.Errorf("sqlite: delete %s: %w", id, err)
@@ -877,7 +933,8 @@ func (s *Store) Delete(ctx context.Context, collection, id string, v store.Versi
 	if len(victims) > 0 { // the newest remaining version becomes the latest
 		if _, err := tx.ExecContext(ctx, `UPDATE entries SET is_last = 1 WHERE cid = ?1 AND date_added =
 			(SELECT e.date_added FROM objects o CROSS JOIN entries e ON e.oid = o.oid AND e.cid = ?1
-			WHERE o.idh = ?3 AND o.id = ?2 ORDER BY o.version DESC LIMIT 1)`, cid, id, idHash(id)); err != nil {
+			WHERE o.oid IN (SELECT oid FROM object_ids_all WHERE idh = ?3) AND o.id = ?2
+			ORDER BY o.version DESC LIMIT 1)`, cid, id, idHash(id)); err != nil {
 			return 0, fmt.Errorf("sqlite: delete %s: latest version: %w", id, err)
 		}
 	}
@@ -896,8 +953,9 @@ func (s *Store) Delete(ctx context.Context, collection, id string, v store.Versi
 // collectGarbage removes object oid when no collection holds it any more.
 func collectGarbage(ctx context.Context, tx *sql.Tx, oid int64) error {
 	var name, desc string
-	err := tx.QueryRowContext(ctx, `SELECT name, description FROM objects WHERE oid = ?1
-		AND NOT EXISTS (SELECT 1 FROM entries WHERE oid = ?1)`, oid).Scan(&name, &desc)
+	var idh int64
+	err := tx.QueryRowContext(ctx, `SELECT name, description, idh FROM objects WHERE oid = ?1
+		AND NOT EXISTS (SELECT 1 FROM entries WHERE oid = ?1)`, oid).Scan(&name, &desc, &idh)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil // still in a collection
 	}
@@ -909,8 +967,13 @@ func collectGarbage(ctx context.Context, tx *sql.Tx, oid int64) error {
 			return fmt.Errorf("unindex text: %w", err)
 		}
 	}
-	_, err = tx.ExecContext(ctx, `DELETE FROM objects WHERE oid = ?`, oid)
-	return err
+	for _, q := range []string{`DELETE FROM object_ids WHERE idh = ?1 AND oid = ?2`,
+		`DELETE FROM object_ids_new WHERE idh = ?1 AND oid = ?2`, `DELETE FROM objects WHERE oid = ?2`} {
+		if _, err := tx.ExecContext(ctx, q, idh, oid); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // searchWords splits text into the words that the full-text index knows, so that no

@@ -33,12 +33,17 @@
 //     a deletion really deletes.
 //   - Indexes: entries by (collection, date_added) (the table's key), by (object,
 //     collection), by (collection, type, date_added); objects by an 8-byte hash of the
-//     id. There is no spec_version index: it has two or three values and a query
-//     filters it on rows found through the others. The id index is the only one keyed
-//     by the random part of STIX ids, so every batch writes all over it: its small key
-//     keeps that to few pages (at a million objects, the (id, version) text index it
-//     replaced made a third of the ingest time). (id, version) stays unique because the
-//     single writer looks each batch up before inserting (Put).
+//     id (idh), in two tables (migrations/0023_object_ids.sql): object_ids_new takes
+//     the ids of each Put, and is moved into object_ids in one sorted pass once
+//     enough have gathered (indexIDs); lookups read both, through the view
+//     object_ids_all. There is no spec_version index: it has two or three values and
+//     a query filters it on rows found through the others. The id tables are the only
+//     ones keyed by the random part of STIX ids: a single index written by every batch
+//     was written all over (at a million objects, a batch of 500 dirtied a page of it
+//     per object), where the small table takes few pages per batch and the large one
+//     is written a page at a time for many ids. (id, version) stays unique because the
+//     single writer looks each batch up before inserting (Put): those ids that a
+//     Bloom filter of the stored ids, in its memory, may hold (idfilter.go).
 //   - Full-text search: FTS5 over name and description of every stored version, in a
 //     file of its own next to the database (path + "-search"), indexed after each
 //     commit by a background indexer so that the single writer never waits for it;
@@ -61,6 +66,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	sqlite "modernc.org/sqlite"
@@ -104,6 +111,14 @@ type Store struct {
 	insObject                           *rawStmt
 	insEntry, selStored, selEntry       *sql.Stmt
 	selLatest, clearLatest, insEntryRun *sql.Stmt
+	insIDs                              *sql.Stmt
+	mergeIDs                            int64                    // objects stored between two moves of object_ids_new (indexIDs)
+	ids                                 *idFilter                // the ids stored, as far as Put knows (idfilter.go)
+	idsNext                             atomic.Pointer[idFilter] // filled in the background, for the next Put
+	idsFilling                          atomic.Bool
+	idsWG                               sync.WaitGroup
+	idsCtx                              context.Context
+	idsStop                             context.CancelFunc
 
 	ck  *checkpointer
 	idx *indexer    // the search file (fts.go)
@@ -171,7 +186,8 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
-	s := &Store{w: w, path: path, now: time.Now}
+	s := &Store{w: w, path: path, now: time.Now, mergeIDs: defaultMergeIDs}
+	s.idsCtx, s.idsStop = context.WithCancel(context.Background())
 	fail := func(err error) (*Store, error) {
 		_ = s.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
@@ -208,6 +224,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	if err := s.prepareAudit(ctx, o.AuditKey); err != nil {
 		return fail(err)
 	}
+	s.fillIDFilter()
 	s.startTrailIndex()
 	if err := s.startCheckpointer(dsn(path, 8)); err != nil {
 		return fail(err)
@@ -218,6 +235,10 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 // Close closes the store. Every committed transaction is already durable.
 func (s *Store) Close() error {
 	var errs []error
+	if s.idsStop != nil {
+		s.idsStop()
+		s.idsWG.Wait()
+	}
 	errs = append(errs, s.stopCheckpointer())
 	if s.ti != nil {
 		s.ti.close() // left in place: a late wake or catchUp finds it closed
@@ -226,7 +247,7 @@ func (s *Store) Close() error {
 		errs = append(errs, s.idx.close())
 		s.idx = nil
 	}
-	for _, st := range []*sql.Stmt{s.insEntry, s.selStored, s.selEntry, s.selLatest, s.clearLatest, s.insEntryRun} {
+	for _, st := range []*sql.Stmt{s.insEntry, s.selStored, s.selEntry, s.selLatest, s.clearLatest, s.insEntryRun, s.insIDs} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}

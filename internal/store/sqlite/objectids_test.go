@@ -1,0 +1,152 @@
+package sqlite
+
+import (
+	"path/filepath"
+	"testing"
+
+	"quadshare/internal/stix"
+	"quadshare/internal/store"
+	"quadshare/internal/store/storetest"
+)
+
+// TestConformanceMergingIDs runs the conformance suite with object_ids_new moved
+// into object_ids at every Put, so that every lookup by id goes through both.
+func TestConformanceMergingIDs(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store {
+		s := openTemp(t, WithAuditKey(storetest.AuditKey))
+		s.mergeIDs = 1
+		return s
+	})
+}
+
+// idRows counts the rows of object_ids and object_ids_new.
+func idRows(t *testing.T, s *Store) (merged, fresh int) {
+	t.Helper()
+	if err := s.w.QueryRow(`SELECT (SELECT count(*) FROM object_ids), (SELECT count(*) FROM object_ids_new)`).Scan(&merged, &fresh); err != nil {
+		t.Fatal(err)
+	}
+	return merged, fresh
+}
+
+// TestObjectIDsMerge checks that new ids go to object_ids_new, move to object_ids
+// in one pass once mergeIDs objects were stored, and are found in either, and that
+// a deletion removes them from both.
+func TestObjectIDsMerge(t *testing.T) {
+	s := openTemp(t)
+	defer s.Close()
+	s.mergeIDs = 10
+	ctx := t.Context()
+	col := mustCollection(t, s)
+	var objs []stix.Object
+	put := func(n int) {
+		t.Helper()
+		batch := make([]stix.Object, n)
+		for i := range batch {
+			batch[i] = storetest.Indicator(t, len(objs)+i, "2024-06-01T12:00:00.000Z")
+		}
+		res, err := s.Put(ctx, col, "", batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, r := range res {
+			if r.Outcome != store.Added {
+				t.Fatalf("object %d: %v", i, r.Outcome)
+			}
+		}
+		objs = append(objs, batch...)
+	}
+	put(6)
+	if m, f := idRows(t, s); m != 0 || f != 6 {
+		t.Fatalf("after 6 objects: %d merged, %d new; want 0, 6", m, f)
+	}
+	put(4)
+	if m, f := idRows(t, s); m != 10 || f != 0 {
+		t.Fatalf("after 10 objects: %d merged, %d new; want 10, 0", m, f)
+	}
+	put(3)
+	if m, f := idRows(t, s); m != 10 || f != 3 {
+		t.Fatalf("after 13 objects: %d merged, %d new; want 10, 3", m, f)
+	}
+	for i, o := range objs {
+		p, err := s.Query(ctx, store.Query{Collection: col, IDs: []string{o.ID}})
+		if err != nil || len(p.Entries) != 1 || p.Entries[0].Object.ID != o.ID {
+			t.Fatalf("object %d by id: %+v, %v", i, p.Entries, err)
+		}
+	}
+	res, err := s.Put(ctx, col, "", objs) // every one found again, in either table
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range res {
+		if r.Outcome != store.Duplicate {
+			t.Fatalf("object %d again: %v, want a duplicate", i, r.Outcome)
+		}
+	}
+	for _, k := range []int{0, 12} { // one merged, one new
+		if n, err := s.Delete(ctx, col, objs[k].ID, store.VersionFilter{All: true}, nil); err != nil || n != 1 {
+			t.Fatalf("delete %d: %d, %v", k, n, err)
+		}
+	}
+	if m, f := idRows(t, s); m != 9 || f != 2 {
+		t.Fatalf("after two deletions: %d merged, %d new; want 9, 2", m, f)
+	}
+}
+
+// downgradeObjectIDs takes a database back to before migration 23: objects by id
+// through the index objects_idh.
+var downgradeObjectIDs = []string{
+	`DROP VIEW object_ids_all`, `DROP TABLE object_ids`, `DROP TABLE object_ids_new`,
+	`CREATE INDEX objects_idh ON objects (idh)`, `ALTER TABLE clock DROP COLUMN ids_merged`,
+	`DELETE FROM schema_migrations WHERE version >= 23`,
+}
+
+// TestObjectIDsMigration opens a database written before migration 23 and finds
+// its objects by id, in lookups of Put and in queries.
+func TestObjectIDsMigration(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "q.db")
+	s, err := Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	col := mustCollection(t, s)
+	objs := make([]stix.Object, 20)
+	for i := range objs {
+		objs[i] = storetest.Indicator(t, i, "2024-06-01T12:00:00.000Z")
+	}
+	if _, err := s.Put(ctx, col, "", objs); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range downgradeObjectIDs {
+		if _, err := s.w.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if s, err = Open(ctx, path); err != nil {
+		t.Fatalf("reopen: %v", err)
+	}
+	defer s.Close()
+	if m, f := idRows(t, s); m != len(objs) || f != 0 {
+		t.Fatalf("after the migration: %d merged, %d new; want %d, 0", m, f, len(objs))
+	}
+	newer := storetest.Obj(t, objs[3].ID, "indicator", "2024-06-01T12:00:00.000Z", "2024-07-01T12:00:00.000Z",
+		"pattern", "[ipv4-addr:value = '192.0.2.1']", "pattern_type", "stix", "valid_from", "2024-06-01T12:00:00Z")
+	res, err := s.Put(ctx, col, "", append(objs[:2:2], newer))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res[0].Outcome != store.Duplicate || res[1].Outcome != store.Duplicate || res[2].Outcome != store.Added {
+		t.Fatalf("after the migration: %+v, want two duplicates and an addition", res)
+	}
+	p, err := s.Query(ctx, store.Query{Collection: col, IDs: []string{objs[3].ID}, Versions: store.VersionFilter{All: true}})
+	if err != nil || len(p.Entries) != 2 {
+		t.Fatalf("both versions by id: %+v, %v", p.Entries, err)
+	}
+	p, err = s.Query(ctx, store.Query{Collection: col, IDs: []string{objs[3].ID}})
+	if err != nil || len(p.Entries) != 1 || p.Entries[0].Object.Modified.String() != newer.Modified.String() {
+		t.Fatalf("last version by id: %+v, %v", p.Entries, err)
+	}
+}
