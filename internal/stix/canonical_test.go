@@ -2,9 +2,12 @@ package stix
 
 import (
 	"math"
+	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf16"
 )
 
 // Vectors written from RFC 8785: §3.2.2 (serialization), §3.2.3 (sorting) and
@@ -142,5 +145,46 @@ func TestCanonicalIdempotent(t *testing.T) {
 	}
 	if string(once) != string(twice) {
 		t.Fatalf("not idempotent:\n%s\n%s", once, twice)
+	}
+}
+
+// memberOrder's shortcuts (in order already, ASCII names) give the order of the
+// UTF-16 code units.
+func TestMemberOrder(t *testing.T) {
+	alphabet := []string{"a", "b", "Z", "_", "0", "ab", "a_", "\r", "é", "€", "😀", "\ufb33", "x-y", "z"}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 2000 {
+		seen := map[string]bool{}
+		var kids []node
+		for range rng.IntN(8) {
+			k := alphabet[rng.IntN(len(alphabet))] + alphabet[rng.IntN(len(alphabet))]
+			if rng.IntN(2) == 0 {
+				k = alphabet[rng.IntN(6)] + alphabet[rng.IntN(6)] // ASCII only, often
+			}
+			if !seen[k] {
+				seen[k] = true
+				kids = append(kids, node{key: k})
+			}
+		}
+		if rng.IntN(3) == 0 { // often in order already
+			slices.SortFunc(kids, func(a, b node) int { return strings.Compare(a.key, b.key) })
+		}
+		want := make([]string, len(kids))
+		for i := range kids {
+			want[i] = kids[i].key
+		}
+		slices.SortFunc(want, func(a, b string) int {
+			return slices.Compare(utf16.Encode([]rune(a)), utf16.Encode([]rune(b)))
+		})
+		idx := memberOrder(kids)
+		for j := range kids {
+			i := j
+			if idx != nil {
+				i = idx[j]
+			}
+			if kids[i].key != want[j] {
+				t.Fatalf("order %v, want %q", idx, want)
+			}
+		}
 	}
 }
