@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"filippo.io/edwards25519"
+
+	"quadshare/internal/stix"
 )
 
 // rawSigner signs with the scalar and nonce chosen by the test, so that it can write
@@ -319,11 +321,22 @@ func TestVerifyAllAgreesWithVerify(t *testing.T) {
 		raws = append(raws, signed)
 	}
 	keys := keysOf(jp, us)
-	exts, errs := VerifyAll(raws, keys)
+	exts, errs := VerifyAll(raws, nil, keys)
+	// and with the canonical forms from the parse of the caller
+	canons := make([][]byte, len(raws))
+	for i, raw := range raws {
+		if _, c, err := stix.ParseCanonical(raw); err == nil {
+			canons[i] = c
+		}
+	}
+	cexts, cerrs := VerifyAll(raws, canons, keys)
 	for i, raw := range raws {
 		ext, err := Verify(raw, keys)
 		if fmt.Sprint(errs[i]) != fmt.Sprint(err) || exts[i].KeyID != ext.KeyID {
 			t.Errorf("%d: VerifyAll %v, Verify %v", i, errs[i], err)
+		}
+		if fmt.Sprint(cerrs[i]) != fmt.Sprint(err) || cexts[i].KeyID != ext.KeyID {
+			t.Errorf("%d: VerifyAll with canonical forms %v, Verify %v", i, cerrs[i], err)
 		}
 		if bad := i == 17 || i == 100 || i == 101; bad == (err == nil) {
 			t.Errorf("%d: Verify says %v", i, err)

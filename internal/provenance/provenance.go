@@ -169,7 +169,7 @@ func Read(raw []byte) (Extension, error) {
 // Verify checks the signature of raw with the key named in it and returns the
 // extension. It fails on anything not exactly as Sign writes it.
 func Verify(raw []byte, keys Keys) (Extension, error) {
-	c, ext, err := prepare(raw, keys)
+	c, ext, err := prepare(raw, nil, keys)
 	if err != nil {
 		return ext, err
 	}
@@ -186,11 +186,19 @@ func Verify(raw []byte, keys Keys) (Extension, error) {
 // exactly as Verify refuses it. Only a signature whose R has a component of small
 // order (which no signer following RFC 8032 writes) is accepted here and refused by
 // Verify: see docs/federation.md.
-func VerifyAll(raws [][]byte, keys Keys) ([]Extension, []error) {
+//
+// canons, when not nil, holds for each object its canonical form as
+// stix.ParseCanonical returns it, or nil; an object that has one is not parsed
+// again to write it (the caller has parsed it to check it is STIX).
+func VerifyAll(raws, canons [][]byte, keys Keys) ([]Extension, []error) {
 	exts, errs := make([]Extension, len(raws)), make([]error, len(raws))
 	checks := make([]sigCheck, len(raws))
 	parallel(len(raws), func(i int) {
-		checks[i], exts[i], errs[i] = prepare(raws[i], keys)
+		var canon []byte
+		if canons != nil {
+			canon = canons[i]
+		}
+		checks[i], exts[i], errs[i] = prepare(raws[i], canon, keys)
 	})
 	var batch []sigCheck
 	var at []int
@@ -208,14 +216,16 @@ func VerifyAll(raws [][]byte, keys Keys) ([]Extension, []error) {
 }
 
 // prepare makes every check of Verify but the Ed25519 signature, and returns the
-// signature to verify.
-func prepare(raw []byte, keys Keys) (sigCheck, Extension, error) {
+// signature to verify. canon is the canonical form of raw, or nil to write it here.
+func prepare(raw, canon []byte, keys Keys) (sigCheck, Extension, error) {
 	if len(raw) > stix.MaxObjectSize {
 		return sigCheck{}, Extension{}, fmt.Errorf("%w: object larger than %d bytes", ErrMalformed, stix.MaxObjectSize)
 	}
-	canon, err := stix.Canonical(raw) // I-JSON first: duplicate names above all
-	if err != nil {
-		return sigCheck{}, Extension{}, fmt.Errorf("%w: %v", ErrMalformed, err)
+	if canon == nil {
+		var err error
+		if canon, err = stix.Canonical(raw); err != nil { // I-JSON first: duplicate names above all
+			return sigCheck{}, Extension{}, fmt.Errorf("%w: %v", ErrMalformed, err)
+		}
 	}
 	w, ext, ok, err := scanExtension(canon)
 	if !ok {
