@@ -184,8 +184,8 @@ func Verify(raw []byte, keys Keys) (Extension, error) {
 // together (batch.go), which costs far less per signature than one by one when most
 // are signed by few keys; what fails the batch is verified singly, and refused
 // exactly as Verify refuses it. Only a signature whose R has a component of small
-// order (which no signer following RFC 8032 writes) is accepted here and refused by
-// Verify: see docs/federation.md.
+// order (which no signer following RFC 8032 writes) may be accepted here (when its
+// batch passes) and is refused by Verify: see docs/federation.md.
 //
 // canons, when not nil, holds for each object its canonical form as
 // stix.ParseCanonical returns it, or nil; an object that has one is not parsed
