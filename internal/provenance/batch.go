@@ -42,11 +42,22 @@ type sigCheck struct {
 // single verification of a chunk, and chunks are shared among the CPUs.
 const batchChunk = 128
 
+// minBatch is the fewest signatures worth a batch: one costs about as much as
+// four single verifications whatever its size (the check of the key, the doublings
+// of the multi-scalar multiplication), so fewer are verified singly.
+const minBatch = 4
+
 // verifyBatch reports, for each check, whether its signature verifies. A true is
 // given by the batch equation or by crypto/ed25519.Verify; a false always by
-// crypto/ed25519.Verify.
+// crypto/ed25519.Verify (or a key of the wrong length).
 func verifyBatch(checks []sigCheck) []bool {
 	ok := make([]bool, len(checks))
+	if len(checks) < minBatch {
+		for i, c := range checks {
+			ok[i] = verifySingle(c)
+		}
+		return ok
+	}
 	keys := decodeKeys(checks)
 	var chunks [][2]int
 	size := min(batchChunk, max(8, (len(checks)+runtime.GOMAXPROCS(0)-1)/runtime.GOMAXPROCS(0)))
@@ -175,9 +186,13 @@ func verifyChunk(checks []sigCheck, keys map[string]batchKey, ok []bool) {
 		}
 	}
 	for _, i := range single {
-		c := checks[i]
-		ok[i] = len(c.pub) == ed25519.PublicKeySize && ed25519.Verify(c.pub, c.msg, c.sig)
+		ok[i] = verifySingle(checks[i])
 	}
+}
+
+// verifySingle verifies one signature with crypto/ed25519.
+func verifySingle(c sigCheck) bool {
+	return len(c.pub) == ed25519.PublicKeySize && ed25519.Verify(c.pub, c.msg, c.sig)
 }
 
 // canonicalPoint decodes the point b when it is the canonical encoding of one (its
