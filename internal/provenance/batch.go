@@ -42,9 +42,10 @@ type sigCheck struct {
 // single verification of a chunk, and chunks are shared among the CPUs.
 const batchChunk = 128
 
-// minBatch is the fewest signatures worth a batch: one costs about as much as
-// four single verifications whatever its size (the check of the key, the doublings
-// of the multi-scalar multiplication), so fewer are verified singly.
+// minBatch is the fewest signatures worth a batch: a batch costs about two single
+// verifications whatever its size (the check of the key, the doublings of the
+// multi-scalar multiplication), then about a quarter of one per signature; fewer
+// are verified singly.
 const minBatch = 4
 
 // verifyBatch reports, for each check, whether its signature verifies. A true is
