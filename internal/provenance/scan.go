@@ -73,13 +73,13 @@ type member struct {
 	value      []byte
 }
 
-// members lists the members of the compact object obj; ok is false when obj is not
-// one.
-func members(obj []byte) ([]member, bool) {
+// members lists the members of the compact object obj, appended to out (callers
+// pass a buffer on their stack: most objects have fewer than 16 members, and this
+// ran for every object signed or verified); ok is false when obj is not one.
+func members(obj []byte, out []member) ([]member, bool) {
 	if len(obj) < 2 || obj[0] != '{' || obj[len(obj)-1] != '}' {
 		return nil, false
 	}
-	var out []member
 	i := 1
 	if obj[i] == '}' {
 		return out, i == len(obj)-1
@@ -112,7 +112,8 @@ func members(obj []byte) ([]member, bool) {
 // found is false when there is none; ok false when obj is not a compact object or
 // a member name has escapes (it could spell name differently).
 func find(obj []byte, name string) (value []byte, found, ok bool) {
-	ms, ok := members(obj)
+	var buf [16]member
+	ms, ok := members(obj, buf[:0])
 	if !ok {
 		return nil, false, false
 	}
@@ -132,7 +133,8 @@ func find(obj []byte, name string) (value []byte, found, ok bool) {
 // has name, or has a name that is not plain ASCII (whose UTF-16 order would need
 // decoding).
 func insertSorted(obj []byte, name string, value []byte) ([]byte, bool) {
-	ms, ok := members(obj)
+	var buf [16]member
+	ms, ok := members(obj, buf[:0])
 	if !ok {
 		return nil, false
 	}
@@ -179,7 +181,8 @@ func plainASCII(b []byte) bool {
 // value ours) added under extensions, in canonical order; ok is false when the fast
 // way does not apply.
 func withExtension(canon []byte, ours []byte) ([]byte, bool) {
-	ms, ok := members(canon)
+	var buf [16]member
+	ms, ok := members(canon, buf[:0])
 	if !ok {
 		return nil, false
 	}
@@ -234,7 +237,8 @@ func scanExtension(obj []byte) (w wire, ext Extension, handled bool, err error) 
 // of a character set JSON does not escape). Anything else is left to the strict
 // decoder, which gives the reason.
 func scanWire(v []byte) (wire, bool) {
-	ms, ok := members(v)
+	var buf [16]member
+	ms, ok := members(v, buf[:0])
 	if !ok || len(ms) != 5 {
 		return wire{}, false
 	}

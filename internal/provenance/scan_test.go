@@ -69,3 +69,32 @@ func TestInsertSorted(t *testing.T) {
 		}
 	}
 }
+
+func TestReplaceOnce(t *testing.T) {
+	old, repl := []byte("<ab-KEY-cd>"), []byte("[]")
+	const keyAt, keyLen = 4, 3
+	for _, c := range []struct {
+		in, want string
+		ok       bool
+	}{
+		{"x<ab-KEY-cd>y", "x[]y", true},
+		{"<ab-KEY-cd>", "[]", true},
+		{"x<ab-KEY-cd>y<ab-KEY-cd>", "", false},   // twice
+		{"KEY x<ab-KEY-cd>y", "KEY x[]y", true},   // the key elsewhere too: counted
+		{"xKEY-cd>y", "", false},                  // the key, not old
+		{"<ab-KEY-cd", "", false},                 // cut short
+		{"nothing here", "", false},               // neither
+		{"<ab-KEY-cd><ab-KEY-cd>KEY", "", false},  // twice, key thrice
+		{"<ab-KEY-cd>KEY-cd>", "[]KEY-cd>", true}, // once, key twice
+	} {
+		got, ok := replaceOnce([]byte(c.in), old, repl, keyAt, keyLen)
+		if ok != c.ok || string(got) != c.want {
+			t.Errorf("%q: got %q %t, want %q %t", c.in, got, ok, c.want, c.ok)
+		}
+		// the same answer as counting
+		n := bytes.Count([]byte(c.in), old)
+		if ok != (n == 1) || (ok && !bytes.Equal(got, bytes.Replace([]byte(c.in), old, repl, 1))) {
+			t.Errorf("%q: disagrees with bytes.Count %d", c.in, n)
+		}
+	}
+}

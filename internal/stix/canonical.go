@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"unicode/utf16"
 )
 
@@ -56,15 +57,13 @@ func appendCanonical(out []byte, n *node) ([]byte, error) {
 		}
 		out = append(out, ']')
 	case kObject:
-		idx := make([]int, len(n.kids))
-		keys := make([][]uint16, len(n.kids))
-		for i := range n.kids {
-			idx[i] = i
-			keys[i] = utf16.Encode([]rune(n.kids[i].key))
-		}
-		slices.SortFunc(idx, func(a, b int) int { return slices.Compare(keys[a], keys[b]) })
+		idx := memberOrder(n.kids)
 		out = append(out, '{')
-		for j, i := range idx {
+		for j := range n.kids {
+			i := j
+			if idx != nil {
+				i = idx[j]
+			}
 			if j > 0 {
 				out = append(out, ',')
 			}
@@ -77,6 +76,50 @@ func appendCanonical(out []byte, n *node) ([]byte, error) {
 		out = append(out, '}')
 	}
 	return out, nil
+}
+
+// memberOrder returns the order of the members of an object in canonical form:
+// sorted by the UTF-16 code units of their names (§3.2.3). It is nil when they are
+// in that order already, as in every object written canonically. For names of ASCII
+// only, UTF-16 order is byte order, and the names need no conversion. (Names are
+// distinct: the parser refuses duplicates.)
+func memberOrder(kids []node) []int {
+	ascii, sorted := true, true
+	for i := range kids {
+		if !isASCII(kids[i].key) {
+			ascii = false
+			break
+		}
+		if i > 0 && kids[i-1].key > kids[i].key {
+			sorted = false
+		}
+	}
+	if ascii && sorted {
+		return nil
+	}
+	idx := make([]int, len(kids))
+	for i := range idx {
+		idx[i] = i
+	}
+	if ascii {
+		slices.SortFunc(idx, func(a, b int) int { return strings.Compare(kids[a].key, kids[b].key) })
+		return idx
+	}
+	keys := make([][]uint16, len(kids))
+	for i := range kids {
+		keys[i] = utf16.Encode([]rune(kids[i].key))
+	}
+	slices.SortFunc(idx, func(a, b int) int { return slices.Compare(keys[a], keys[b]) })
+	return idx
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // appendCanonicalString writes s as RFC 8785 §3.2.2.2 requires: '"' and '\' and the

@@ -1,10 +1,19 @@
 package stix
 
 import (
+	"bytes"
+	"errors"
+	"io"
 	"math"
+	"math/rand/v2"
+	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf16"
+
+	"quadshare/internal/realdata"
 )
 
 // Vectors written from RFC 8785: §3.2.2 (serialization), §3.2.3 (sorting) and
@@ -142,5 +151,103 @@ func TestCanonicalIdempotent(t *testing.T) {
 	}
 	if string(once) != string(twice) {
 		t.Fatalf("not idempotent:\n%s\n%s", once, twice)
+	}
+}
+
+// memberOrder's shortcuts (in order already, ASCII names) give the order of the
+// UTF-16 code units.
+func TestMemberOrder(t *testing.T) {
+	alphabet := []string{"a", "b", "Z", "_", "0", "ab", "a_", "\r", "é", "€", "😀", "\ufb33", "x-y", "z"}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 2000 {
+		seen := map[string]bool{}
+		var kids []node
+		for range rng.IntN(8) {
+			k := alphabet[rng.IntN(len(alphabet))] + alphabet[rng.IntN(len(alphabet))]
+			if rng.IntN(2) == 0 {
+				k = alphabet[rng.IntN(6)] + alphabet[rng.IntN(6)] // ASCII only, often
+			}
+			if !seen[k] {
+				seen[k] = true
+				kids = append(kids, node{key: k})
+			}
+		}
+		if rng.IntN(3) == 0 { // often in order already
+			slices.SortFunc(kids, func(a, b node) int { return strings.Compare(a.key, b.key) })
+		}
+		want := make([]string, len(kids))
+		for i := range kids {
+			want[i] = kids[i].key
+		}
+		slices.SortFunc(want, func(a, b string) int {
+			return slices.Compare(utf16.Encode([]rune(a)), utf16.Encode([]rune(b)))
+		})
+		idx := memberOrder(kids)
+		for j := range kids {
+			i := j
+			if idx != nil {
+				i = idx[j]
+			}
+			if kids[i].key != want[j] {
+				t.Fatalf("order %v, want %q", idx, want)
+			}
+		}
+	}
+}
+
+// ParseCanonical gives Parse's object and error, and Canonical's form, from one
+// parse: on a real bundle, on objects written in other orders and escapes, and on
+// those Parse or Canonical refuse.
+func TestParseCanonical(t *testing.T) {
+	f, err := os.ReadFile(realdata.Path(t, "stix/ics-attack-18.1.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raws := [][]byte{
+		[]byte(benchIndicator), []byte(benchReport),
+		[]byte(` { "type" : "indicator", "spec_version":"2.1", "id":"indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f", ` +
+			`"created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z","pattern":"[domain-name:value = 'a\u00e9\/']",` +
+			`"pattern_type":"stix","valid_from":"2026-01-01T00:00:00Z","x_n":1.50,"x_\u00e9":{"b":1,"a":[2e0]}}`),
+		[]byte(`{"type":"x-thing","spec_version":"2.1","id":"x-thing--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f","created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z","x_big":1e400}`),
+		[]byte(`{"type":"indicator","type":"indicator"}`),
+		[]byte(`{"type":"indicator"}`),
+	}
+	r := NewReader(bytesReader(f))
+	for {
+		raw, err := r.Next()
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				t.Fatal(err)
+			}
+			break
+		}
+		raws = append(raws, raw)
+	}
+	noCanon := 0
+	for _, raw := range raws {
+		o, canon, err := ParseCanonical(raw)
+		want, werr := Parse(raw)
+		if (err == nil) != (werr == nil) || (err != nil && err.Error() != werr.Error()) {
+			t.Fatalf("%.80s: error %v, Parse %v", raw, err, werr)
+		}
+		if err != nil {
+			continue
+		}
+		if o.ID != want.ID || !bytes.Equal(o.Raw, want.Raw) || o.Modified != want.Modified {
+			t.Fatalf("%.80s: object differs from Parse's", raw)
+		}
+		wc, cerr := Canonical(raw)
+		if cerr != nil {
+			wc = nil
+		}
+		if !bytes.Equal(canon, wc) {
+			t.Fatalf("%.80s:\ncanonical %s\nwant      %s (%v)", raw, canon, wc, cerr)
+		}
+		if canon == nil {
+			noCanon++
+		}
+	}
+	if noCanon != 1 {
+		t.Errorf("%d valid objects without a canonical form, want 1 (x_big)", noCanon)
 	}
 }

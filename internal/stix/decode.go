@@ -28,6 +28,12 @@ func Decode(raw []byte) (Object, error) {
 
 // decode parses raw, fills an Object and, when validate is set, validates it.
 func decode(raw []byte, validate bool) (Object, error) {
+	return decodeCanonical(raw, validate, nil)
+}
+
+// decodeCanonical is decode, and when canon is not nil, sets *canon to the
+// canonical form of the object from the same tree (nil when it has none).
+func decodeCanonical(raw []byte, validate bool, canon *[]byte) (Object, error) {
 	var o Object
 	var jsonErr bool
 	err := withTree(raw, func(root *node, compact []byte) error {
@@ -38,6 +44,11 @@ func decode(raw []byte, validate bool) (Object, error) {
 		if validate {
 			if errs := validateTree(root); len(errs) > 0 {
 				return errs
+			}
+		}
+		if canon != nil {
+			if c, err := appendCanonical(make([]byte, 0, len(compact)), root); err == nil {
+				*canon = c
 			}
 		}
 		return nil
@@ -141,6 +152,18 @@ var typeNames = func() map[string]string {
 // STIX 2.1. A validation failure is returned as Errors.
 func Parse(raw []byte) (Object, error) {
 	return decode(raw, true)
+}
+
+// ParseCanonical is Parse, and returns besides the canonical form of the object
+// (what Canonical returns for it) from the same parse: a verifier of signatures
+// over the canonical form does not parse the object twice. canon is nil when the
+// object has none (Canonical fails on it: a number that is not a finite double).
+func ParseCanonical(raw []byte) (o Object, canon []byte, err error) {
+	o, err = decodeCanonical(raw, true, &canon)
+	if err != nil {
+		return Object{}, nil, err
+	}
+	return o, canon, nil
 }
 
 // Validate checks o.Raw against the rules of STIX 2.1 and returns nil or Errors.
