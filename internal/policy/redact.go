@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"quadshare/internal/stix"
 )
 
 // Redacted records one change made to an object before it left: where (a
@@ -42,6 +44,9 @@ func (e *Engine) Apply(raw []byte, f *Facts, d Decision) ([]byte, []Redacted, er
 	case Redact:
 	default:
 		return nil, nil, fmt.Errorf("%w: %s by rule %s", ErrDenied, f.ID, d.Rule)
+	}
+	if d.Redact == 0 && !d.Anonymise && d.Scrub && !e.scrubFinds(raw) {
+		return raw, nil, nil // scrubbing alone, and nothing to scrub: sent as it is
 	}
 	obj, err := decodeObject(raw)
 	if err != nil {
@@ -403,6 +408,76 @@ func (e *Engine) scrubTree(obj map[string]any) []Redacted {
 		})
 	}
 	return recs
+}
+
+// scrubFinds reports whether scrubbing raw would change it, reading the strings
+// that scrubTree would visit through the strict parser's tree instead of
+// decoding the object into maps. It answers true whenever the strict parser
+// refuses raw (a duplicate member, invalid UTF-8), which encoding/json reads
+// differently: the caller then scrubs the decoded object as before.
+func (e *Engine) scrubFinds(raw []byte) bool {
+	found := false
+	err := stix.WithView(raw, func(root stix.View) error {
+		for _, pat := range e.scrubPaths {
+			if found {
+				break
+			}
+			visitView(root, pat, func(s string) bool {
+				_, kinds := e.scrubString(s)
+				found = len(kinds) > 0
+				return !found
+			})
+		}
+		return nil
+	})
+	return found || err != nil
+}
+
+// visitView calls fn on every string the pattern selects, as visit does, until
+// fn returns false; it reports whether it went through all of them.
+func visitView(v stix.View, pat []string, fn func(s string) bool) bool {
+	if len(pat) == 0 {
+		return visitAllView(v, fn)
+	}
+	c, rest := pat[0], pat[1:]
+	switch v.Kind() {
+	case stix.KindObject:
+		if c == "*" {
+			for i := range v.Len() {
+				if !visitView(v.Index(i), rest, fn) {
+					return false
+				}
+			}
+		} else if next, ok := v.Member(c); ok {
+			return visitView(next, rest, fn)
+		}
+	case stix.KindArray:
+		if c == "*" {
+			for i := range v.Len() {
+				if !visitView(v.Index(i), rest, fn) {
+					return false
+				}
+			}
+		} else if n, ok := listIndex(c); ok && n < v.Len() {
+			return visitView(v.Index(n), rest, fn)
+		}
+	}
+	return true
+}
+
+func visitAllView(v stix.View, fn func(s string) bool) bool {
+	switch v.Kind() {
+	case stix.KindString:
+		s, _ := v.Str()
+		return fn(s)
+	case stix.KindObject, stix.KindArray:
+		for i := range v.Len() {
+			if !visitAllView(v.Index(i), fn) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // visit calls fn on every string the pattern selects ("*" = any key or index),

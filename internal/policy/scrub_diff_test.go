@@ -1,0 +1,107 @@
+package policy
+
+import (
+	"encoding/json"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"quadshare/internal/realdata"
+	"quadshare/internal/stix"
+	"quadshare/internal/stix/stixgen"
+)
+
+// TestScrubFindsMatchesScrub: Apply sends an object that only scrubbing
+// concerns as it is when scrubFinds says there is nothing to scrub, so
+// scrubFinds must never miss what scrubTree would change. It is compared with
+// scrubTree over real bundles, generated objects, and variants of them with
+// personal and internal data, plain and behind JSON escapes, at the configured
+// paths and elsewhere: whenever scrubTree finds something, so must scrubFinds;
+// and where the strict parser reads the object, they agree.
+func TestScrubFindsMatchesScrub(t *testing.T) {
+	e := loadTestEngine(t) // properties: name, description, pattern, external_references.*.description, extensions.*.notes
+	var objects [][]byte
+	for _, rel := range []string{"stix/ics-attack-18.1.json", "stix/oasis-examples"} {
+		path := realdata.Path(t, rel)
+		files := []string{path}
+		if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+			files, _ = filepath.Glob(filepath.Join(path, "*.json"))
+		}
+		for _, f := range files {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var bundle struct {
+				Objects []json.RawMessage `json:"objects"`
+			}
+			if err := json.Unmarshal(data, &bundle); err != nil {
+				t.Fatalf("%s: %v", f, err)
+			}
+			for _, o := range bundle.Objects {
+				objects = append(objects, o)
+			}
+		}
+	}
+	g := stixgen.New(11)
+	for range 3000 {
+		objects = append(objects, g.Next())
+	}
+	texts := []string{
+		"contact jane.doe@grid-op.example.com now", `contact jane.doe\u0040grid-op.example.com now`,
+		"beacon to 192.168.10.4", `beacon to 192\u002e168.10.4`, "C2 at 198.51.100.7", "host dc01.corp",
+		"public evil.example.com", "call +61 2 9876 5432", "CVE-2024-12345 on 2026-11-22", `fe80::1`, `\ud83d\ude00 plain`,
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	n := len(objects)
+	for i := 0; i < n; i += 3 {
+		var m map[string]any
+		if err := json.Unmarshal(objects[i], &m); err != nil {
+			t.Fatal(err)
+		}
+		text := texts[rng.IntN(len(texts))]
+		var raw string
+		switch rng.IntN(5) {
+		case 0:
+			m["description"] = "DESC"
+		case 1:
+			m["external_references"] = []any{map[string]any{"source_name": "s", "description": "DESC"}}
+		case 2:
+			m["extensions"] = map[string]any{"x-ext": map[string]any{"notes": []any{"ok", "DESC"}}}
+		case 3:
+			m["labels"] = []any{"DESC"} // not a configured path
+		case 4:
+			m["name"] = map[string]any{"nested": []any{"DESC"}} // a whole subtree selected
+		}
+		b, _ := json.Marshal(m)
+		raw = strings.Replace(string(b), `"DESC"`, `"`+text+`"`, 1)
+		objects = append(objects, []byte(raw))
+	}
+	finds, agree := 0, 0
+	for _, raw := range objects {
+		got := e.scrubFinds(raw)
+		obj, err := decodeObject(raw)
+		if err != nil {
+			t.Fatalf("%.200s: %v", raw, err)
+		}
+		want := len(e.scrubTree(obj)) > 0
+		if want && !got {
+			t.Fatalf("scrubFinds misses what scrubTree changes in %.300s", raw)
+		}
+		if stix.WithView(raw, func(stix.View) error { return nil }) == nil {
+			if got != want {
+				t.Fatalf("scrubFinds = %v, scrubTree finds %v, in %.300s", got, want, raw)
+			}
+			agree++
+		}
+		if got {
+			finds++
+		}
+	}
+	if finds == 0 || finds == len(objects) || agree < len(objects)*9/10 {
+		t.Fatalf("%d objects, scrubFinds true for %d, compared both ways on %d", len(objects), finds, agree)
+	}
+	t.Logf("%d objects, %d to scrub, %d read by the strict parser", len(objects), finds, agree)
+}
