@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"quadshare/internal/cputime"
 	"quadshare/internal/stix"
 	"quadshare/internal/store"
 )
@@ -81,7 +82,7 @@ func BenchmarkThroughput(b *testing.B) {
 	}
 	inbound := au.n.Federation.Inbound().ID
 	b.ResetTimer()
-	start, cpu0 := time.Now(), cpuTime()
+	start, cpu0 := time.Now(), cputime.Process()
 	for i := 0; i < n; i += 1000 {
 		jp.put(objs[i:min(i+1000, n)]...)
 	}
@@ -89,7 +90,7 @@ func BenchmarkThroughput(b *testing.B) {
 		c, _ := au.st.Count(context.Background(), inbound)
 		return c >= n
 	})
-	el, cpu := time.Since(start), cpuTime()-cpu0
+	el, cpu := time.Since(start), cputime.Process()-cpu0
 	b.StopTimer()
 	b.ReportMetric(float64(n)/el.Seconds(), "objects/s")
 	reportCPU(b, cpu, n)
@@ -116,14 +117,14 @@ func BenchmarkCatchUp(b *testing.B) {
 		return p.Queued == int64(n)
 	})
 	b.ResetTimer()
-	start, cpu0 := time.Now(), cpuTime()
+	start, cpu0 := time.Now(), cputime.Process()
 	au.restart()
 	inbound := au.n.Federation.Inbound().ID
 	waitFor(b, 30*time.Minute, "AU catches up", func() bool {
 		c, _ := au.st.Count(context.Background(), inbound)
 		return c >= n
 	})
-	el, cpu := time.Since(start), cpuTime()-cpu0
+	el, cpu := time.Since(start), cputime.Process()-cpu0
 	b.StopTimer()
 	b.ReportMetric(el.Seconds(), "catch-up-s")
 	b.ReportMetric(float64(n)/el.Seconds(), "objects/s")

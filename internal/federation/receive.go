@@ -17,6 +17,7 @@ import (
 	"quadshare/internal/audit"
 	"quadshare/internal/auth"
 	"quadshare/internal/httpx"
+	"quadshare/internal/par"
 	"quadshare/internal/pki"
 	"quadshare/internal/policy"
 	"quadshare/internal/provenance"
@@ -211,7 +212,7 @@ func (s *Service) accept(ctx context.Context, from store.Peer, raws [][]byte) (a
 		return false
 	})
 	cs := make([]checked, len(raws))
-	parallel(len(raws), func(i int) { // parsing and verifying are most of the cost of receiving
+	par.Each(len(raws), 64, func(i int) { // parsing and verifying are most of the cost of receiving
 		c := &cs[i]
 		c.obj, c.canon, c.err = stix.ParseCanonical(raws[i]) // the canonical form is what is signed
 		c.parsed = c.err == nil

@@ -11,15 +11,14 @@ import (
 	"log/slog"
 	"math"
 	"math/rand/v2"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"quadshare/internal/audit"
 	"quadshare/internal/gate"
+	"quadshare/internal/par"
 	"quadshare/internal/policy"
 	"quadshare/internal/provenance"
 	"quadshare/internal/stix"
@@ -453,7 +452,7 @@ func (w *worker) prepare(ctx context.Context, signer *provenance.Signer, c store
 	}
 	// Signing is most of the cost of queuing: it runs on every core.
 	raws := make([][]byte, len(released))
-	parallel(len(released), func(i int) {
+	par.Each(len(released), 64, func(i int) {
 		en := &released[i]
 		if foreign {
 			o := orig[en.Object.ID+"\x00"+versionOf(en)]
@@ -477,31 +476,6 @@ func (w *worker) prepare(ctx context.Context, signer *provenance.Signer, c store
 		items = append(items, store.OutboxItem{ID: released[i].Object.ID, Version: versionOf(&released[i]), Raw: raws[i]})
 	}
 	return items, nil
-}
-
-// parallel runs fn(0..n-1) on every core.
-func parallel(n int, fn func(i int)) {
-	workers := min(runtime.GOMAXPROCS(0), (n+63)/64)
-	if workers <= 1 {
-		for i := range n {
-			fn(i)
-		}
-		return
-	}
-	var wg sync.WaitGroup
-	var next atomic.Int64
-	for range workers {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= n {
-					return
-				}
-				fn(i)
-			}
-		})
-	}
-	wg.Wait()
 }
 
 // onward reports whether an object we received may go to a third node: its

@@ -48,30 +48,8 @@ func sameAsOracle(t testing.TB, s *Scales, raw []byte) bool {
 func TestExtractMatchesOracle(t *testing.T) {
 	e := loadTestEngine(t)
 	s := e.Scales()
-	var objects [][]byte
-	for _, rel := range []string{"stix/ics-attack-18.1.json", "stix/oasis-examples"} {
-		path := realdata.Path(t, rel)
-		files := []string{path}
-		if fi, err := os.Stat(path); err == nil && fi.IsDir() {
-			files, _ = filepath.Glob(filepath.Join(path, "*.json"))
-		}
-		for _, f := range files {
-			data, err := os.ReadFile(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			objects = append(objects, data) // a bundle is an object too
-			var bundle struct {
-				Objects []json.RawMessage `json:"objects"`
-			}
-			if err := json.Unmarshal(data, &bundle); err != nil {
-				t.Fatalf("%s: %v", f, err)
-			}
-			for _, o := range bundle.Objects {
-				objects = append(objects, o)
-			}
-		}
-	}
+	bundles, objects := realObjects(t)
+	objects = append(bundles, objects...) // a bundle is an object too
 	real := len(objects)
 	g := stixgen.New(7)
 	for range 5000 {
@@ -104,6 +82,36 @@ func TestExtractMatchesOracle(t *testing.T) {
 		}
 	}
 	t.Logf("%d objects (%d real), %d variants", len(objects), real, variants)
+}
+
+// realObjects reads the ATT&CK ICS bundle and the OASIS examples: the bundles
+// and the objects in them.
+func realObjects(t testing.TB) (bundles, objects [][]byte) {
+	t.Helper()
+	for _, rel := range []string{"stix/ics-attack-18.1.json", "stix/oasis-examples"} {
+		path := realdata.Path(t, rel)
+		files := []string{path}
+		if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+			files, _ = filepath.Glob(filepath.Join(path, "*.json"))
+		}
+		for _, f := range files {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			bundles = append(bundles, data)
+			var bundle struct {
+				Objects []json.RawMessage `json:"objects"`
+			}
+			if err := json.Unmarshal(data, &bundle); err != nil {
+				t.Fatalf("%s: %v", f, err)
+			}
+			for _, o := range bundle.Objects {
+				objects = append(objects, o)
+			}
+		}
+	}
+	return bundles, objects
 }
 
 // mutations returns variants of raw that change the values the extractor reads:

@@ -3,12 +3,9 @@ package policy
 import (
 	"encoding/json"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"quadshare/internal/realdata"
 	"quadshare/internal/stix"
 	"quadshare/internal/stix/stixgen"
 )
@@ -22,29 +19,7 @@ import (
 // and where the strict parser reads the object, they agree.
 func TestScrubFindsMatchesScrub(t *testing.T) {
 	e := loadTestEngine(t) // properties: name, description, pattern, external_references.*.description, extensions.*.notes
-	var objects [][]byte
-	for _, rel := range []string{"stix/ics-attack-18.1.json", "stix/oasis-examples"} {
-		path := realdata.Path(t, rel)
-		files := []string{path}
-		if fi, err := os.Stat(path); err == nil && fi.IsDir() {
-			files, _ = filepath.Glob(filepath.Join(path, "*.json"))
-		}
-		for _, f := range files {
-			data, err := os.ReadFile(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var bundle struct {
-				Objects []json.RawMessage `json:"objects"`
-			}
-			if err := json.Unmarshal(data, &bundle); err != nil {
-				t.Fatalf("%s: %v", f, err)
-			}
-			for _, o := range bundle.Objects {
-				objects = append(objects, o)
-			}
-		}
-	}
+	_, objects := realObjects(t)
 	g := stixgen.New(11)
 	for range 3000 {
 		objects = append(objects, g.Next())

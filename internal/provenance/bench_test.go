@@ -8,13 +8,14 @@ import (
 	"testing"
 	"time"
 
+	"quadshare/internal/cputime"
 	"quadshare/internal/stix"
 )
 
 func BenchmarkSign(b *testing.B) {
 	s := newSigner(b, "JP")
 	raw := []byte(indicator)
-	cpu0 := cpuTime()
+	cpu0 := cputime.Process()
 	for b.Loop() {
 		if _, err := s.Sign(raw); err != nil {
 			b.Fatal(err)
@@ -26,7 +27,7 @@ func BenchmarkSign(b *testing.B) {
 // reportCPU reports the CPU time of the process per operation, beside ns/op: on a
 // machine shared with other work the wall clock measures the neighbours too.
 func reportCPU(b *testing.B, cpu0 time.Duration) {
-	if cpu := cpuTime() - cpu0; cpu > 0 {
+	if cpu := cputime.Process() - cpu0; cpu > 0 {
 		b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
 	}
 }
@@ -35,7 +36,7 @@ func BenchmarkVerify(b *testing.B) {
 	s := newSigner(b, "JP")
 	signed, _ := s.Sign([]byte(indicator))
 	keys := keysOf(s)
-	cpu0 := cpuTime()
+	cpu0 := cputime.Process()
 	for b.Loop() {
 		if _, err := Verify(signed, keys); err != nil {
 			b.Fatal(err)
@@ -70,7 +71,7 @@ func BenchmarkVerifyAll(b *testing.B) {
 		raws[i] = signed
 	}
 	run := func(b *testing.B, withCanon bool) {
-		cpu0 := cpuTime()
+		cpu0 := cputime.Process()
 		for i := 0; i < b.N; i += len(raws) {
 			batch := raws[:min(len(raws), b.N-i)]
 			objs, canons := make([][]byte, len(batch)), make([][]byte, len(batch))
@@ -114,7 +115,7 @@ func BenchmarkEd25519(b *testing.B) {
 		checks[i] = sigCheck{pub: pub, msg: msg, sig: ed25519.Sign(k, msg)}
 	}
 	b.Run("single", func(b *testing.B) {
-		cpu0 := cpuTime()
+		cpu0 := cputime.Process()
 		for i := 0; b.Loop(); i++ {
 			c := checks[i%len(checks)]
 			if !ed25519.Verify(c.pub, c.msg, c.sig) {
@@ -124,7 +125,7 @@ func BenchmarkEd25519(b *testing.B) {
 		reportCPU(b, cpu0)
 	})
 	b.Run("batch", func(b *testing.B) {
-		cpu0 := cpuTime()
+		cpu0 := cputime.Process()
 		for i := 0; i < b.N; i += len(checks) {
 			for _, ok := range verifyBatch(checks[:min(len(checks), b.N-i)]) {
 				if !ok {

@@ -16,10 +16,8 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"runtime"
-	"sync"
-	"sync/atomic"
 
+	"quadshare/internal/par"
 	"quadshare/internal/stix"
 )
 
@@ -193,7 +191,7 @@ func Verify(raw []byte, keys Keys) (Extension, error) {
 func VerifyAll(raws, canons [][]byte, keys Keys) ([]Extension, []error) {
 	exts, errs := make([]Extension, len(raws)), make([]error, len(raws))
 	checks := make([]sigCheck, len(raws))
-	parallel(len(raws), func(i int) {
+	par.Each(len(raws), 32, func(i int) {
 		var canon []byte
 		if canons != nil {
 			canon = canons[i]
@@ -282,27 +280,6 @@ func replaceOnce(b, old, repl []byte, keyAt, keyLen int) ([]byte, bool) {
 	out := make([]byte, 0, len(b)-len(old)+len(repl))
 	out = append(append(append(out, b[:start]...), repl...), b[start+len(old):]...)
 	return out, true
-}
-
-// parallel calls fn(i) for i in [0, n), on every CPU when n is large enough.
-func parallel(n int, fn func(i int)) {
-	workers := min(runtime.GOMAXPROCS(0), (n+31)/32)
-	if workers <= 1 {
-		for i := range n {
-			fn(i)
-		}
-		return
-	}
-	var wg sync.WaitGroup
-	var next atomic.Int64
-	for range workers {
-		wg.Go(func() {
-			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
-				fn(i)
-			}
-		})
-	}
-	wg.Wait()
 }
 
 // Strip returns raw without the provenance extension (and without extensions when it

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"quadshare/internal/cputime"
 	"quadshare/internal/realdata"
 )
 
@@ -30,19 +31,19 @@ func benchObjects(b *testing.B, raws [][]byte) {
 		b.SetBytes(int64(size / len(raws)))
 		b.ReportAllocs()
 		i := 0
-		cpu0 := cpuTime()
+		cpu0 := cputime.Process()
 		for b.Loop() {
 			if _, err := Parse(raws[i%len(raws)]); err != nil {
 				b.Fatal(err)
 			}
 			i++
 		}
-		reportRates(b, cpuTime()-cpu0)
+		reportRates(b, cputime.Process()-cpu0)
 	})
 	b.Run("parallel", func(b *testing.B) {
 		b.SetBytes(int64(size / len(raws)))
 		b.ReportAllocs()
-		cpu0 := cpuTime()
+		cpu0 := cputime.Process()
 		b.RunParallel(func(pb *testing.PB) {
 			i := 0
 			for pb.Next() {
@@ -53,7 +54,7 @@ func benchObjects(b *testing.B, raws [][]byte) {
 				i++
 			}
 		})
-		reportRates(b, cpuTime()-cpu0)
+		reportRates(b, cputime.Process()-cpu0)
 	})
 }
 

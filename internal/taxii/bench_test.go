@@ -12,10 +12,10 @@ import (
 	"slices"
 	"strconv"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
+	"quadshare/internal/cputime"
 	"quadshare/internal/stix"
 	"quadshare/internal/stix/stixgen"
 	"quadshare/internal/store"
@@ -71,7 +71,7 @@ func BenchmarkTAXII(b *testing.B) {
 				}
 			}
 			b.StartTimer()
-			start, cpu0 := time.Now(), cpuTime()
+			start, cpu0 := time.Now(), cputime.Process()
 			var wg sync.WaitGroup
 			errs := make(chan error, clients)
 			for c := range clients {
@@ -89,7 +89,7 @@ func BenchmarkTAXII(b *testing.B) {
 			}
 			wg.Wait()
 			elapsed += time.Since(start)
-			cpu += cpuTime() - cpu0
+			cpu += cputime.Process() - cpu0
 			close(errs)
 			for err := range errs {
 				b.Fatal(err)
@@ -105,7 +105,7 @@ func BenchmarkTAXII(b *testing.B) {
 		var total int
 		var elapsed, cpu time.Duration
 		for b.Loop() {
-			start, cpu0 := time.Now(), cpuTime()
+			start, cpu0 := time.Now(), cputime.Process()
 			count, next := 0, ""
 			for {
 				u := objects + "?limit=1000"
@@ -131,7 +131,7 @@ func BenchmarkTAXII(b *testing.B) {
 				next = env.Next
 			}
 			elapsed += time.Since(start)
-			cpu += cpuTime() - cpu0
+			cpu += cputime.Process() - cpu0
 			total += count
 			if count < n/2 {
 				b.Fatalf("walk returned %d objects of %d loaded", count, n)
@@ -150,7 +150,7 @@ func BenchmarkTAXII(b *testing.B) {
 		var elapsed, cpu time.Duration
 		var requests int
 		for i := 0; b.Loop(); i++ {
-			start, cpu0 := time.Now(), cpuTime()
+			start, cpu0 := time.Now(), cputime.Process()
 			var wg sync.WaitGroup
 			errs := make(chan error, clients)
 			for c := range clients {
@@ -178,7 +178,7 @@ func BenchmarkTAXII(b *testing.B) {
 			}
 			wg.Wait()
 			elapsed += time.Since(start)
-			cpu += cpuTime() - cpu0
+			cpu += cputime.Process() - cpu0
 			requests += clients * perClient
 			close(errs)
 			for err := range errs {
@@ -268,14 +268,4 @@ func (e *env) do(method, user, u string, body []byte) resp {
 		return resp{status: -1, body: []byte(err.Error())}
 	}
 	return resp{status: res.StatusCode, header: res.Header, body: buf.Bytes()}
-}
-
-// cpuTime is the CPU time (user and system) of this process, client and server: on a
-// shared machine it says what a request costs whatever else runs.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

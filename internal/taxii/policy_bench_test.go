@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"quadshare/internal/auth"
+	"quadshare/internal/cputime"
 	"quadshare/internal/gate"
 	"quadshare/internal/httpx"
 	"quadshare/internal/stix"
@@ -87,7 +88,7 @@ func BenchmarkPolicyPage(b *testing.B) {
 			run := func(name string, op func(*testing.B), after func(ns, cpu float64)) {
 				b.Run(fmt.Sprintf("%s/clients=%d/%s", who, clients, name), func(b *testing.B) {
 					b.SetParallelism(max(1, clients/runtime.GOMAXPROCS(0)))
-					c0 := cpuTime()
+					c0 := cputime.Process()
 					if clients == 1 {
 						for b.Loop() {
 							op(b)
@@ -99,7 +100,7 @@ func BenchmarkPolicyPage(b *testing.B) {
 							}
 						})
 					}
-					cpu := float64((cpuTime() - c0).Nanoseconds()) / float64(b.N)
+					cpu := float64((cputime.Process() - c0).Nanoseconds()) / float64(b.N)
 					b.ReportMetric(cpu/1e3, "cpu-µs/op")
 					after(float64(b.Elapsed().Nanoseconds())/float64(b.N), cpu)
 				})

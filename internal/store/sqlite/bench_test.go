@@ -11,10 +11,10 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
+	"quadshare/internal/cputime"
 	"quadshare/internal/stix"
 	"quadshare/internal/store"
 	"quadshare/internal/store/storetest"
@@ -78,10 +78,10 @@ func benchPut(b *testing.B, preload int) {
 		objs := benchObjects(b, n*benchBatch, benchBatch)
 		runtime.GC() // the garbage of making objects is not the store's cost
 		b.StartTimer()
-		t0, c0 := time.Now(), cpuTime()
+		t0, c0 := time.Now(), cputime.Process()
 		res, err := s.Put(b.Context(), col, "bench", objs)
 		elapsed += time.Since(t0)
-		cpu += cpuTime() - c0
+		cpu += cputime.Process() - c0
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -94,15 +94,6 @@ func benchPut(b *testing.B, preload int) {
 	b.ReportMetric(float64(size)/float64(len(probe)), "bytes/object")
 	// On a shared machine wall time depends on the neighbours; CPU time less so.
 	b.ReportMetric(float64(cpu.Microseconds())/float64(objects), "cpu-µs/object")
-}
-
-// cpuTime is the CPU time (user and system) this process has used so far.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkQueryPage measures one page of 100 entries of one type (a fifth of them),
@@ -160,7 +151,7 @@ func BenchmarkQueryPage(b *testing.B) {
 			var lat []time.Duration
 			var next atomic.Int64
 			var wg sync.WaitGroup
-			c0 := cpuTime()
+			c0 := cputime.Process()
 			for c := range clients {
 				wg.Go(func() {
 					rng := rand.New(rand.NewPCG(uint64(c), 1))
@@ -192,7 +183,7 @@ func BenchmarkQueryPage(b *testing.B) {
 			q := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))]) / 1e6 }
 			b.ReportMetric(q(0.50), "p50-ms")
 			b.ReportMetric(q(0.95), "p95-ms")
-			b.ReportMetric(float64((cpuTime()-c0).Microseconds())/1000/float64(len(lat)), "cpu-ms/query")
+			b.ReportMetric(float64((cputime.Process()-c0).Microseconds())/1000/float64(len(lat)), "cpu-ms/query")
 		})
 	}
 }
@@ -213,7 +204,7 @@ func BenchmarkBaselineInsert(b *testing.B) {
 	rows := 0
 	var elapsed, cpu time.Duration
 	for b.Loop() {
-		t0, c0 := time.Now(), cpuTime()
+		t0, c0 := time.Now(), cputime.Process()
 		tx, err := s.w.BeginTx(b.Context(), nil)
 		if err != nil {
 			b.Fatal(err)
@@ -234,7 +225,7 @@ func BenchmarkBaselineInsert(b *testing.B) {
 			b.Fatal(err)
 		}
 		elapsed += time.Since(t0)
-		cpu += cpuTime() - c0
+		cpu += cputime.Process() - c0
 		rows += benchBatch
 	}
 	b.ReportMetric(float64(rows)/elapsed.Seconds(), "rows/s")
