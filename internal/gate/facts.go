@@ -1,6 +1,7 @@
 package gate
 
 import (
+	"bytes"
 	"hash/maphash"
 	"sync"
 
@@ -87,10 +88,15 @@ func (k *known) apply(raw []byte, f *policy.Facts, d policy.Decision) (stix.Obje
 	return k.scrubbed, k.scrubRecs, k.scrubErr
 }
 
+// redacted returns the object as d leaves it, or the zero Object when d changes
+// nothing (the stored object leaves as it is, without being decoded again).
 func redacted(e *policy.Engine, raw []byte, f *policy.Facts, d policy.Decision) (stix.Object, []policy.Redacted, error) {
 	out, recs, err := e.Apply(raw, f, d)
 	if err != nil {
 		return stix.Object{}, nil, err
+	}
+	if len(recs) == 0 && bytes.Equal(out, raw) {
+		return stix.Object{}, nil, nil
 	}
 	o, err := stix.Decode(out)
 	return o, recs, err

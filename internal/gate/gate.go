@@ -187,7 +187,9 @@ func (g *Gate) send(e *policy.Engine, r *policy.Recipient, en store.Entry, now t
 		dec.Verdict = policy.Deny
 		return en, nil, dec
 	}
-	en.Object = obj
+	if obj.ID != "" { // else nothing changed: the object leaves as stored
+		en.Object = obj
+	}
 	return en, recs, dec
 }
 
