@@ -276,10 +276,7 @@ func BenchmarkReceipt(b *testing.B) {
 // the disclosures recorded then, and counts them, through the new indexes.
 func TestDisclosedBackfill(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "q.db")
-	s, err := Open(t.Context(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openPath(t, path)
 	id := storetest.NewID("malware")
 	col := mustCollection(t, s)
 	if _, err := s.Put(t.Context(), col, "", []stix.Object{storetest.Obj(t, id, "malware", "2024-01-01T00:00:00.000Z", "2024-01-01T00:00:00.000Z", "name", "m", "is_family", true)}); err != nil {
@@ -303,9 +300,7 @@ func TestDisclosedBackfill(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if s, err = Open(t.Context(), path); err != nil {
-		t.Fatalf("reopen: %v", err)
-	}
+	s = openPath(t, path)
 	defer s.Close()
 	recs, err := s.AuditDisclosures(t.Context(), id, 10)
 	if err != nil || len(recs) != 1 || recs[0].Kind != audit.Disclosure || len(recs[0].Objects) != 2 {
@@ -325,10 +320,7 @@ func TestDisclosedBackfill(t *testing.T) {
 // lists each once and counts each once.
 func TestDisclosuresNotedAndRead(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "q.db")
-	s, err := Open(t.Context(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openPath(t, path)
 	defer s.Close()
 	other, err := Open(t.Context(), path) // another process on the same file
 	if err != nil {

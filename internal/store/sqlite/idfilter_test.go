@@ -90,10 +90,7 @@ func waitFilter(t *testing.T, s *Store) {
 // filled in the background, and without one.
 func TestIDFilterFilledAtOpen(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "q.db")
-	s, err := Open(t.Context(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openPath(t, path)
 	ctx := t.Context()
 	col := mustCollection(t, s)
 	objs := make([]stix.Object, 50)
@@ -106,9 +103,7 @@ func TestIDFilterFilledAtOpen(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if s, err = Open(ctx, path); err != nil {
-		t.Fatal(err)
-	}
+	s = openPath(t, path)
 	defer s.Close()
 	s.idsNext.Store(nil) // the first Put finds no filter, as when it comes before the fill
 	for s.idsFilling.Load() {

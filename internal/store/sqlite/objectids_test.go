@@ -104,10 +104,7 @@ var downgradeObjectIDs = []string{
 // its objects by id, in lookups of Put and in queries.
 func TestObjectIDsMigration(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "q.db")
-	s, err := Open(t.Context(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openPath(t, path)
 	ctx := t.Context()
 	col := mustCollection(t, s)
 	objs := make([]stix.Object, 20)
@@ -125,9 +122,7 @@ func TestObjectIDsMigration(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if s, err = Open(ctx, path); err != nil {
-		t.Fatalf("reopen: %v", err)
-	}
+	s = openPath(t, path)
 	defer s.Close()
 	if m, f := idRows(t, s); m != len(objs) || f != 0 {
 		t.Fatalf("after the migration: %d merged, %d new; want %d, 0", m, f, len(objs))

@@ -20,7 +20,13 @@ import (
 // openTemp opens a fresh store in the test's temporary directory.
 func openTemp(t testing.TB, opts ...Option) *Store {
 	t.Helper()
-	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "quadshare.db"), opts...)
+	return openPath(t, filepath.Join(t.TempDir(), "quadshare.db"), opts...)
+}
+
+// openPath opens the store at path, for tests that open it again.
+func openPath(t testing.TB, path string, opts ...Option) *Store {
+	t.Helper()
+	s, err := Open(t.Context(), path, opts...)
 	if err != nil {
 		t.Fatalf("open: %v", err)
 	}
@@ -105,10 +111,7 @@ func TestOpenRefusesOddPaths(t *testing.T) {
 
 func TestMigrations(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "q.db")
-	s, err := Open(t.Context(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openPath(t, path)
 	ms, err := migrations()
 	if err != nil || len(ms) == 0 {
 		t.Fatalf("migrations: %d, %v", len(ms), err)
@@ -150,10 +153,7 @@ func TestMigrations(t *testing.T) {
 // goes back, within a process and across a reopen.
 func TestClockStepsBack(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "q.db")
-	s, err := Open(t.Context(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openPath(t, path)
 	col := mustCollection(t, s)
 	put := func(s *Store, n int) []store.PutResult {
 		t.Helper()
@@ -191,10 +191,7 @@ func TestClockStepsBack(t *testing.T) {
 		}
 	}
 	s.Close()
-	s, err = Open(t.Context(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s = openPath(t, path)
 	defer s.Close()
 	s.now = func() time.Time { return past }
 	if r := put(s, 1)[0]; !r.DateAdded.After(last) {
@@ -366,10 +363,7 @@ func TestBackgroundCheckpoint(t *testing.T) {
 // given again (the index would keep the old text under the new object).
 func TestSearchFileRebuilt(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "q.db")
-	s, err := Open(t.Context(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openPath(t, path)
 	ctx := t.Context()
 	col := mustCollection(t, s)
 	obj := func(name string) stix.Object {
@@ -408,10 +402,7 @@ func TestSearchFileRebuilt(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	s, err = Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s = openPath(t, path)
 	if search(s, "goner") != 0 || search(s, "newcomer") != 1 || search(s, "keepsake") != 1 {
 		t.Fatal("search after the search file was lost")
 	}
@@ -422,10 +413,7 @@ func TestSearchFileRebuilt(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	s, err = Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s = openPath(t, path)
 	defer s.Close()
 	if search(s, "newcomer") != 1 || search(s, "keepsake") != 1 {
 		t.Fatal("search after the search file was ahead")
