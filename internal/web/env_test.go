@@ -44,7 +44,9 @@ const (
 	collShared = "6f1f3c1e-8c59-4e52-9a55-5d0d4d3b5e02"
 )
 
-func newEnv(t testing.TB) *env {
+// newStore makes a node's data directory, store and starting policy, for the
+// nation's agency agencyName.
+func newStore(t testing.TB, nation, agencyName string) (config.Config, *sqlite.Store, store.Organisation) {
 	t.Helper()
 	ctx := context.Background()
 	cfg := config.Default()
@@ -59,10 +61,34 @@ func newEnv(t testing.TB) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	_, agency, err := node.InitPolicy(ctx, cfg, st, "AU", "ACSC")
+	_, agency, err := node.InitPolicy(ctx, cfg, st, nation, agencyName)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return cfg, st, agency
+}
+
+// start starts e's node on cfg, stopped when the test ends.
+func (e *env) start(cfg config.Config) {
+	e.t.Helper()
+	n, err := node.Start(context.Background(), cfg, e.st, slog.New(slog.DiscardHandler))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = n.Close(ctx)
+	})
+	e.n = n
+	e.roots = x509.NewCertPool()
+	e.roots.AddCert(n.TLS.CACert)
+}
+
+func newEnv(t testing.TB) *env {
+	t.Helper()
+	ctx := context.Background()
+	cfg, st, agency := newStore(t, "AU", "ACSC")
 	raiseAccreditation(t, cfg.PolicyFile())
 	e := &env{t: t, st: st, tokens: map[string]string{}, users: map[string]store.User{}, agency: agency, coll: collIntel}
 	grid := store.Organisation{ID: "0d3c7a52-4d0e-4c55-8f57-2b1b3a1c0001", Name: "Grid Co", Nation: "AU", Kind: store.KindOperator, Sectors: []string{"energy"}}
@@ -95,18 +121,7 @@ func newEnv(t testing.TB) *env {
 	if err := st.PutGrant(ctx, store.Grant{Collection: collShared, Subject: agency.ID, Read: true, Write: true}); err != nil {
 		t.Fatal(err)
 	}
-	n, err := node.Start(ctx, cfg, st, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = n.Close(ctx)
-	})
-	e.n = n
-	e.roots = x509.NewCertPool()
-	e.roots.AddCert(n.TLS.CACert)
+	e.start(cfg)
 	return e
 }
 

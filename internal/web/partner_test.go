@@ -2,18 +2,11 @@ package web_test
 
 import (
 	"context"
-	"crypto/x509"
-	"log/slog"
-	"path/filepath"
 	"testing"
-	"time"
 
-	"quadshare/internal/config"
 	"quadshare/internal/federation"
-	"quadshare/internal/node"
 	"quadshare/internal/policy"
 	"quadshare/internal/store"
-	"quadshare/internal/store/sqlite"
 )
 
 // newPartner starts Japan's node beside au's on 127.0.0.1, with its own store,
@@ -24,35 +17,10 @@ import (
 func newPartner(t testing.TB, au *env) *env {
 	t.Helper()
 	ctx := context.Background()
-	cfg := config.Default()
-	cfg.DataDir = t.TempDir()
-	cfg.Listen = "127.0.0.1:0"
-	key, _, err := node.LoadOrCreateAuditKey(cfg.AuditKeyPath())
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "quadshare.db"), sqlite.WithAuditKey(key))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	_, agency, err := node.InitPolicy(ctx, cfg, st, "JP", "JPCERT/CC")
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, err := node.Start(ctx, cfg, st, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = n.Close(ctx)
-	})
-	jp := &env{t: t, st: st, n: n, tokens: map[string]string{}, users: map[string]store.User{}, agency: agency,
-		coll: n.Federation.Inbound().ID}
-	jp.roots = x509.NewCertPool()
-	jp.roots.AddCert(n.TLS.CACert)
+	cfg, st, agency := newStore(t, "JP", "JPCERT/CC")
+	jp := &env{t: t, st: st, tokens: map[string]string{}, users: map[string]store.User{}, agency: agency}
+	jp.start(cfg)
+	jp.coll = jp.n.Federation.Inbound().ID
 
 	pc := au.n.Gate.Policy().Config()
 	pc.Revision++
