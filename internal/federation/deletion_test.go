@@ -221,16 +221,7 @@ func TestDeletionCatchUp(t *testing.T) {
 // forwarded JP's TLP:CLEAR object to US, passes JP's tombstone on unchanged, and US
 // (which cannot reach JP) deletes it.
 func TestDeletionRelayed(t *testing.T) {
-	jp := newTestNode(t, "JP", "AU", "US")
-	au := newTestNode(t, "AU", "JP", "US")
-	us := newTestNode(t, "US", "JP", "AU")
-	mesh(t, jp, au)
-	mesh(t, au, us)
-	unreachable := jp.peer()
-	unreachable.URL = "https://127.0.0.1:1/api/"
-	if _, err := federation.AddPeer(context.Background(), us.st, unreachable); err != nil {
-		t.Fatal(err)
-	}
+	jp, au, us := relayed(t)
 	clear := indicator(tlpClear, "clear")
 	jp.put(clear)
 	waitFor(t, 10*time.Second, "the object at AU and, through AU, at US", func() bool { return au.has(clear.ID) && us.has(clear.ID) })

@@ -211,13 +211,13 @@ func TestCatchUpAfterRestart(t *testing.T) {
 	}
 }
 
-// What AU received from JP goes on to US only when TLP:CLEAR, with JP's signature,
-// and never back to JP. JP does not exchange with US; US knows JP's key (a peer of
-// its, unreachable), so what it holds of JP's came through AU.
-func TestOnward(t *testing.T) {
-	jp := newTestNode(t, "JP", "AU", "US")
-	au := newTestNode(t, "AU", "JP", "US")
-	us := newTestNode(t, "US", "JP", "AU")
+// relayed starts JP, AU and US, where AU exchanges with both and US with AU
+// alone: US knows JP as a peer (its key) at an address where nothing answers.
+func relayed(t *testing.T) (jp, au, us *testNode) {
+	t.Helper()
+	jp = newTestNode(t, "JP", "AU", "US")
+	au = newTestNode(t, "AU", "JP", "US")
+	us = newTestNode(t, "US", "JP", "AU")
 	mesh(t, jp, au)
 	mesh(t, au, us)
 	unreachable := jp.peer()
@@ -225,6 +225,14 @@ func TestOnward(t *testing.T) {
 	if _, err := federation.AddPeer(context.Background(), us.st, unreachable); err != nil {
 		t.Fatal(err)
 	}
+	return jp, au, us
+}
+
+// What AU received from JP goes on to US only when TLP:CLEAR, with JP's signature,
+// and never back to JP. JP does not exchange with US; US knows JP's key (a peer of
+// its, unreachable), so what it holds of JP's came through AU.
+func TestOnward(t *testing.T) {
+	jp, au, us := relayed(t)
 	clear := indicator(tlpClear, "clear")
 	green := indicator(tlpGreen, "green")
 	amber := indicator(tlpAmber, "amber of JP", jp.agency)
