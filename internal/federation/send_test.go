@@ -15,22 +15,40 @@ import (
 	"quadshare/internal/stix"
 )
 
+// queueWhileDown delivers first to AU, then stops AU and has JP queue queued
+// for it, which it returns.
+func queueWhileDown(t *testing.T, jp, au *testNode, first, queued stix.Object) stix.Object {
+	t.Helper()
+	jp.put(first)
+	waitFor(t, 10*time.Second, "the first object at AU", func() bool { return au.has(first.ID) })
+	au.stop()
+	jp.put(queued)
+	waitFor(t, 10*time.Second, "JP queues it", func() bool {
+		p, _ := jp.st.Peer(context.Background(), "node-AU")
+		return p.Queued == 2
+	})
+	return queued
+}
+
+// staysAway puts e in force at JP, restarts AU and checks that queued, which e
+// denies, does not reach it by push or pull.
+func staysAway(t *testing.T, jp, au *testNode, e *policy.Engine, queued stix.Object, failure string) {
+	t.Helper()
+	jp.n.Gate.SetPolicy(e)
+	au.restart()
+	time.Sleep(4 * time.Second) // a pull (every 2 s) and pushes have run
+	if au.has(queued.ID) {
+		t.Error(failure)
+	}
+}
+
 // An agreement withdrawn after objects were queued stops them: the push and the
 // pull decide again under the policy in force when they send.
 func TestWithdrawnAgreementStopsQueued(t *testing.T) {
 	jp := newTestNode(t, "JP", "AU")
 	au := newTestNode(t, "AU", "JP")
 	mesh(t, jp, au)
-	first := indicator(tlpGreen, "before")
-	jp.put(first)
-	waitFor(t, 10*time.Second, "the first object at AU", func() bool { return au.has(first.ID) })
-	au.stop()
-	queued := indicator(tlpGreen, "queued")
-	jp.put(queued)
-	waitFor(t, 10*time.Second, "JP queues it", func() bool {
-		p, _ := jp.st.Peer(context.Background(), "node-AU")
-		return p.Queued == 2
-	})
+	queued := queueWhileDown(t, jp, au, indicator(tlpGreen, "before"), indicator(tlpGreen, "queued"))
 	pc := jp.n.Gate.Policy().Config()
 	pc.Revision++
 	pc.Agreements = nil
@@ -38,12 +56,7 @@ func TestWithdrawnAgreementStopsQueued(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	jp.n.Gate.SetPolicy(e)
-	au.restart()
-	time.Sleep(4 * time.Second) // a pull (every 2 s) and pushes have run
-	if au.has(queued.ID) {
-		t.Error("an object queued under a withdrawn agreement reached AU")
-	}
+	staysAway(t, jp, au, e, queued, "an object queued under a withdrawn agreement reached AU")
 }
 
 // While JP's push to AU delivers, AU's pull gets nothing from JP (the two ways do
@@ -166,16 +179,7 @@ func TestChangedScalesStopQueued(t *testing.T) {
 		}
 		return o
 	}
-	first := marked("before")
-	jp.put(first)
-	waitFor(t, 10*time.Second, "the first object at AU", func() bool { return au.has(first.ID) })
-	au.stop()
-	queued := marked("queued")
-	jp.put(queued)
-	waitFor(t, 10*time.Second, "JP queues it", func() bool {
-		p, _ := jp.st.Peer(context.Background(), "node-AU")
-		return p.Queued == 2
-	})
+	queued := queueWhileDown(t, jp, au, marked("before"), marked("queued"))
 	b, err := json.Marshal(policy.DefaultScales())
 	if err != nil {
 		t.Fatal(err)
@@ -193,12 +197,7 @@ func TestChangedScalesStopQueued(t *testing.T) {
 	if e, err = policy.New(pc, scales); err != nil { // the same policy, other scales
 		t.Fatal(err)
 	}
-	jp.n.Gate.SetPolicy(e)
-	au.restart()
-	time.Sleep(4 * time.Second) // a pull (every 2 s) and pushes have run
-	if au.has(queued.ID) {
-		t.Error("an object queued under other scales, denied under these, reached AU")
-	}
+	staysAway(t, jp, au, e, queued, "an object queued under other scales, denied under these, reached AU")
 }
 
 // A partner pulls what was queued before a policy reload while our push to it
