@@ -78,8 +78,9 @@ func (c *factCache) put(h uint64, k *known) {
 
 // apply carries out d on the object and returns it as it leaves: its JSON and
 // the fields read from it (name, description) both redacted, so no reader of the
-// entry sees what the policy removed. The result of a scrub alone, which depends
-// on nothing but the object and the engine, is remembered.
+// entry sees what the policy removed; the zero Object when d changes nothing.
+// The result of a scrub alone, which depends on nothing but the object and the
+// engine, is remembered.
 func (k *known) apply(raw []byte, f *policy.Facts, d policy.Decision) (stix.Object, []policy.Redacted, error) {
 	if d.Redact != 0 || d.Anonymise || !d.Scrub {
 		return redacted(k.engine, raw, f, d)
