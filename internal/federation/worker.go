@@ -84,8 +84,12 @@ type engineTag struct {
 // scales it reads markings with (a scales file edited changes what is released as
 // much as the policy does), so that the same policy has the same tag whichever
 // process loaded it.
-func (s *Service) policyTag() string {
-	e := s.cfg.Gate.Policy()
+func (s *Service) policyTag() string { return s.tagOf(s.cfg.Gate.Policy()) }
+
+// tagOf is the tag of e. A caller that checks that the policy stayed in force
+// over some work compares the engine, not the tag: a policy reloaded and then
+// put back has the same tag, but was not in force all the while.
+func (s *Service) tagOf(e *policy.Engine) string {
 	if t := s.tag.Load(); t != nil && t.e == e {
 		return t.tag
 	}
@@ -371,14 +375,15 @@ func (w *worker) fill(ctx context.Context) error {
 			var tombs []audit.ObjectRef // the versions the tombstones of items delete
 			// The policy under which prepare released the page: the same before
 			// and after it, else none that a send could trust.
-			tag := w.s.policyTag()
+			e := w.s.cfg.Gate.Policy()
+			tag := w.s.tagOf(e)
 			done := len(page.Entries)
 			if c.ID == w.s.deletions.ID {
 				items, tombs, done, err = w.tombstones(ctx, page.Entries)
 			} else {
 				items, err = w.prepare(ctx, signer, c, page.Entries)
 			}
-			if tag != w.s.policyTag() {
+			if w.s.cfg.Gate.Policy() != e {
 				tag = ""
 			}
 			if err != nil {
@@ -524,7 +529,8 @@ func (w *worker) push(ctx context.Context, after *int64) (int, error) {
 		}
 		var raws [][]byte
 		var again []store.OutboxItem
-		tag := w.s.policyTag()
+		e := w.s.cfg.Gate.Policy()
+		tag := w.s.tagOf(e)
 		if w.decided(items[0].Seq, items[len(items)-1].Seq) {
 			raws = make([][]byte, len(items))
 			for i := range items {
@@ -552,7 +558,7 @@ func (w *worker) push(ctx context.Context, after *int64) (int, error) {
 			if _, err := w.s.st.Enqueue(ctx, w.peer.Name, w.s.cfg.Holder, again, "", ""); err != nil {
 				return sent, err
 			}
-			if tag != w.s.policyTag() {
+			if w.s.cfg.Gate.Policy() != e {
 				tag = ""
 			}
 			if err := w.noteQueued(ctx, tag, again); err != nil {
@@ -573,7 +579,8 @@ func (w *worker) push(ctx context.Context, after *int64) (int, error) {
 // kept), the range is widened to them; else they are left to the push, which
 // drops or queues anew what the policy now treats otherwise.
 func (w *worker) releaseAgain(ctx context.Context, after int64) error {
-	tag := w.s.policyTag()
+	e := w.s.cfg.Gate.Policy()
+	tag := w.s.tagOf(e)
 	w.mu.Lock()
 	r := w.queued
 	w.mu.Unlock()
@@ -608,7 +615,7 @@ func (w *worker) releaseAgain(ctx context.Context, after int64) error {
 		last = items[n-1].Seq
 		after = last
 	}
-	if first == 0 || tag != w.s.policyTag() {
+	if first == 0 || w.s.cfg.Gate.Policy() != e {
 		return nil
 	}
 	w.mu.Lock()
