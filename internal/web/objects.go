@@ -17,6 +17,7 @@ import (
 	"quadshare/internal/auth"
 	"quadshare/internal/federation"
 	"quadshare/internal/policy"
+	"quadshare/internal/provenance"
 	"quadshare/internal/stix"
 	"quadshare/internal/store"
 )
@@ -440,6 +441,10 @@ func (s *Server) object(w http.ResponseWriter, r *http.Request, p *auth.Principa
 		data.Audit = true
 		if data.Provenance, err = s.provenanceOf(ctx, stored); err != nil {
 			return err
+		}
+		if !data.Provenance.Local && !bytes.Contains(e.Object.Raw, []byte(provenance.ExtensionID)) {
+			// A marking withholds the provenance from this reader: say no more of it.
+			data.Provenance = provenanceView{Withheld: true, Received: data.Provenance.Received}
 		}
 		if data.Disclosures, err = s.disclosuresOf(ctx, id); err != nil {
 			return err

@@ -19,6 +19,7 @@ const maxDisclosures = 50
 // provenanceView is where an object version came from, as this node can tell.
 type provenanceView struct {
 	Local    bool   // made or received here without a provenance signature
+	Withheld bool   // the version shown lacks it: a marking withholds it from the reader
 	Nation   string // the originating node's nation
 	Agency   string // its agency's STIX identity
 	KeyID    string

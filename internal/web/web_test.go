@@ -561,6 +561,19 @@ func TestObjectProvenanceAndDisclosures(t *testing.T) {
 	}
 	must(t, cl.get(obj(2)), http.StatusOK) // the cleared analyst's view of the SECRET object is a disclosure
 
+	// A version whose provenance a granular marking withholds from an analyst
+	// shows that analyst no origin, though it is verified on the stored form.
+	withheld := strings.Replace(indicator(8, "origin withheld", tlpGreen), `"type":"indicator"`,
+		`"granular_markings":[{"marking_ref":"`+secret+`","selectors":["extensions.`+provenance.ExtensionID+`"]}],"type":"indicator"`, 1)
+	e.putFrom("jp-node", peerOrgID, sign(t, sg, withheld))
+	if p := must(t, e.as("ana").get(obj(8)), http.StatusOK); strings.Contains(p.body, "the node of JP") || strings.Contains(p.body, provenance.KeyID(sg.Public())) ||
+		!strings.Contains(p.body, "withheld") {
+		t.Errorf("the uncleared analyst sees the withheld provenance: %s", p.body)
+	}
+	if p := must(t, cl.get(obj(8)), http.StatusOK); !strings.Contains(p.body, "the node of JP") {
+		t.Errorf("the cleared analyst does not see the provenance: %s", p.body)
+	}
+
 	// A reader sees the object but neither its provenance nor who received it.
 	p = must(t, e.as("rdr").get(obj(5)), http.StatusOK)
 	if !strings.Contains(p.body, "from japan") || strings.Contains(p.body, "Disclosures") || strings.Contains(p.body, "Provenance") || strings.Contains(p.body, "peer:JP") {
