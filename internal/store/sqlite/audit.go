@@ -267,11 +267,7 @@ func (s *Store) commitAudit(ctx context.Context, entries []audit.Entry) error {
 	if err := s.appendAudit(tx, entries); err != nil {
 		return err
 	}
-	if err := tx.Commit(); err != nil {
-		return err
-	}
-	s.ti.wake()
-	return nil
+	return tx.Commit()
 }
 
 // maxInsertAfter bounds the records commitAudit inserts in one statement.

@@ -27,7 +27,7 @@ import (
 //   - audit_tally, the records and objects per actor, minute, kind and rule (the
 //     dashboard's traffic with each partner).
 //
-// It runs shortly after appends (wake) and before a reader of either (catchUp),
+// It runs shortly after appends (note asks for a pass) and before a reader of either (catchUp),
 // so that a reader never misses a record. Records are noted as they are
 // appended (note), so that a pass need not read back and decode their objects;
 // a note is used only if the record's hash matches it (a record noted in a
@@ -99,23 +99,12 @@ func (x *trailIndex) note(recs []audit.Record) {
 		}
 		k := len(n.keys)
 		if r.Kind == audit.Disclosure {
-			for j, o := range r.Objects {
-				if j == 0 || o.ID != r.Objects[j-1].ID { // versions of one object side by side
-					n.keys = append(n.keys, keySeq{disclosedKey(o.ID), r.Seq})
-				}
-			}
+			eachObject(r.Objects, func(key int64) { n.keys = append(n.keys, keySeq{key, r.Seq}) })
 		}
 		n.recs[r.Seq] = noteRefs{hash: r.Hash, keys: len(n.keys) - k, refs: len(r.Objects)}
 	}
 	x.nmu.Unlock()
 	x.bg.wake()
-}
-
-// wake asks for a pass without waiting.
-func (x *trailIndex) wake() {
-	if x != nil {
-		x.bg.wake()
-	}
 }
 
 // pass indexes every record appended so far. It waits for a pass already
@@ -165,7 +154,7 @@ type tallyKey struct {
 // and reports whether records remain. The records of one step that name an
 // object become one row of audit_disclosed_runs: a page read again and again
 // (a partner polling a collection) adds a row per object per pass, not per
-// read. The noted records it indexes leave x.taken.
+// read. The noted records it indexes leave x.taken once it commits.
 func (x *trailIndex) step(ctx context.Context) (more bool, err error) {
 	s := x.s
 	x.take()
@@ -238,27 +227,17 @@ func (x *trailIndex) step(ctx context.Context) (more bool, err error) {
 			if !u.disclosure {
 				continue
 			}
-			for i, r := range refs {
-				if i == 0 || r.ID != refs[i-1].ID {
-					add(disclosedKey(r.ID), u.seq)
-				}
-			}
+			eachObject(refs, func(key int64) { add(key, u.seq) })
 		}
 	}
 	// The noted disclosures up to last, in the order they were appended. A
 	// record noted twice under one seq (the first rolled back) leaves keys of
 	// both: the extra ones are told apart when read, as shared keys are.
-	rest := taken.keys[:0]
 	for _, k := range taken.keys {
-		switch {
-		case k.seq > last:
-			rest = append(rest, k)
-		case noted[k.seq]:
+		if k.seq <= last && noted[k.seq] {
 			add(k.key, k.seq)
 		}
 	}
-	taken.keys = rest
-	maps.DeleteFunc(taken.recs, func(seq int64, _ noteRefs) bool { return seq <= last })
 	if len(runs) > 0 {
 		for _, seqs := range runs { // noted and read records may interleave
 			slices.Sort(seqs)
@@ -273,7 +252,22 @@ func (x *trailIndex) step(ctx context.Context) (more bool, err error) {
 	if _, err := tx.ExecContext(ctx, `UPDATE audit_indexed_upto SET seq = ?`, last); err != nil {
 		return false, fmt.Errorf("audit trail index: %w", err)
 	}
-	return n == trailChunk || objs >= trailRows || len(unread) == trailUnread, tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return false, err // the notes stay for the next step
+	}
+	taken.keys = slices.DeleteFunc(taken.keys, func(k keySeq) bool { return k.seq <= last })
+	maps.DeleteFunc(taken.recs, func(seq int64, _ noteRefs) bool { return seq <= last })
+	return n == trailChunk || objs >= trailRows || len(unread) == trailUnread, nil
+}
+
+// eachObject calls fn with the key of each object of refs, once for the
+// versions of one object side by side.
+func eachObject(refs []audit.ObjectRef, fn func(key int64)) {
+	for i, r := range refs {
+		if i == 0 || r.ID != refs[i-1].ID {
+			fn(disclosedKey(r.ID))
+		}
+	}
 }
 
 // minuteOf is the minute of audit_tally of a record's time_us.
