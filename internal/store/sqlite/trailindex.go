@@ -27,9 +27,9 @@ import (
 //   - audit_tally, the records and objects per actor, minute, kind and rule (the
 //     dashboard's traffic with each partner).
 //
-// It runs shortly after appends (note asks for a pass) and before a reader of either (catchUp),
-// so that a reader never misses a record. Records are noted as they are
-// appended (note), so that a pass need not read back and decode their objects;
+// It runs shortly after appends and before a reader of either (catchUp), so
+// that a reader never misses a record. Records are noted as they are appended
+// (note, which asks for a pass), so that a pass need not read them back;
 // a note is used only if the record's hash matches it (a record noted in a
 // transaction that was rolled back has a different hash, or none), and what
 // was not noted (before a restart, or while the notes were full) is read from
