@@ -169,6 +169,9 @@ func New(cfg Config, scales *Scales) (*Engine, error) {
 }
 
 // Config returns a copy of the configuration the engine was built from.
+// DefaultTLP is the level the policy gives an object without a TLP marking.
+func (e *Engine) DefaultTLP() stix.TLPLevel { return e.defTLP }
+
 func (e *Engine) Config() Config { return e.cfg.clone() }
 
 // clone copies the configuration with its lists.

@@ -9,6 +9,8 @@ import (
 
 	"filippo.io/edwards25519"
 	"filippo.io/edwards25519/field"
+
+	"quadshare/internal/par"
 )
 
 // Batch verification of Ed25519 signatures (Bernstein, Duif, Lange, Schwabe, Yang,
@@ -65,20 +67,10 @@ func verifyBatch(checks []sigCheck) []bool {
 	for i := 0; i < len(checks); i += size {
 		chunks = append(chunks, [2]int{i, min(i+size, len(checks))})
 	}
-	if len(chunks) == 1 {
-		verifyChunk(checks, keys, ok)
-		return ok
-	}
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
-	for _, c := range chunks {
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			verifyChunk(checks[c[0]:c[1]], keys, ok[c[0]:c[1]])
-		})
-	}
-	wg.Wait()
+	par.Each(len(chunks), 1, func(i int) {
+		c := chunks[i]
+		verifyChunk(checks[c[0]:c[1]], keys, ok[c[0]:c[1]])
+	})
 	return ok
 }
 

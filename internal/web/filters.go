@@ -48,9 +48,7 @@ func parseFilter(q url.Values, e *policy.Engine) (objectFilter, error) {
 	f := objectFilter{TLP: q.Get("tlp"), Sector: q.Get("sector"), Nation: q.Get("nation")}
 	cfg := e.Config()
 	f.ownNode = cfg.Nation
-	if i := slices.Index(tlps, cfg.DefaultTLP); i >= 0 {
-		f.defTLP = stix.TLPLevel(i)
-	}
+	f.defTLP = e.DefaultTLP()
 	if f.TLP != "" {
 		i := slices.Index(tlps, f.TLP)
 		if i < 0 {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"quadshare/internal/audit"
+	"quadshare/internal/policy"
 	"quadshare/internal/provenance"
 	"quadshare/internal/stix"
 	"quadshare/internal/store"
@@ -704,5 +705,29 @@ func TestObjectFilters(t *testing.T) {
 	p = must(t, ana.get("/ui/objects?"+html.UnescapeString(next[1])), http.StatusOK)
 	if !strings.Contains(p.body, indicatorID(5000)) || strings.Contains(p.body, "filler") {
 		t.Fatalf("the page after the scan: %s", p.body)
+	}
+}
+
+// An object without a TLP marking matches the TLP filter of the policy's
+// default level however the policy file writes it ("TLP:AMBER" as well as
+// "amber"), and no other.
+func TestFilterDefaultTLP(t *testing.T) {
+	e := newEnv(t)
+	pc := e.n.Gate.Policy().Config()
+	pc.Revision++
+	pc.DefaultTLP = "TLP:AMBER"
+	engine, err := policy.New(pc, e.n.Gate.Policy().Scales())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.n.Gate.SetPolicy(engine)
+	unmarked := strings.Replace(indicator(9, "no tlp marking"), `,"object_marking_refs":[""]`, "", 1)
+	e.put(unmarked)
+	list := "/ui/objects?collection=" + collIntel + "&tlp="
+	if p := must(t, e.as("cleared").get(list+"amber"), http.StatusOK); !strings.Contains(p.body, "no tlp marking") {
+		t.Error("the unmarked object does not match the default level, TLP:AMBER")
+	}
+	if p := must(t, e.as("cleared").get(list+"clear"), http.StatusOK); strings.Contains(p.body, "no tlp marking") {
+		t.Error("the unmarked object matches TLP:CLEAR")
 	}
 }
