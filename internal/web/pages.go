@@ -26,7 +26,6 @@ type dashboardData struct {
 	New, Overdue, DueSoon []reportapi.View
 	Chart                 chart
 	MoreDue               bool // more reports are due than listed
-	ShowPartners          bool // our agency's staff only
 	Partners              []partnerRow
 	PartnerChart          chart
 }
@@ -44,9 +43,12 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, p *auth.Princ
 		return err
 	}
 	// Views only of the reports shown: open, due before tomorrow, earliest first.
-	due, err := s.reports.DueBefore(ctx, p, now.Add(24*time.Hour), dueShown)
+	due, err := s.reports.DueBefore(ctx, p, now.Add(24*time.Hour), dueShown+1) // one more: are there more?
 	if err != nil {
 		return err
+	}
+	if data.MoreDue = len(due) > dueShown; data.MoreDue {
+		due = due[:dueShown]
 	}
 	for _, v := range due {
 		if v.Overdue {
@@ -55,7 +57,6 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, p *auth.Princ
 			data.DueSoon = append(data.DueSoon, v)
 		}
 	}
-	data.MoreDue = len(due) == dueShown
 	// Reports received per day: one count by day from the store's index.
 	start := now.Truncate(24*time.Hour).AddDate(0, 0, -(chartDays - 1))
 	counts, err := s.st.ReportsPerDay(ctx, start, chartDays)
@@ -67,13 +68,12 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, p *auth.Princ
 		labels[i] = start.AddDate(0, 0, i).Format("01-02")
 	}
 	data.Chart = barChart("Reports received per day", labels, counts)
-	if data.ShowPartners = s.ourAgency(p); data.ShowPartners { // the partner links are our agency's business
-		if data.Partners, err = s.partnerTraffic(ctx, now); err != nil {
-			return err
-		}
-		if len(data.Partners) > 0 {
-			data.PartnerChart = partnerChart(data.Partners)
-		}
+	// The partner links: the dashboard is for our agency's staff alone (ourAgencyOnly).
+	if data.Partners, err = s.partnerTraffic(ctx, now); err != nil {
+		return err
+	}
+	if len(data.Partners) > 0 {
+		data.PartnerChart = partnerChart(data.Partners)
 	}
 	s.render(w, r, http.StatusOK, "dashboard", p, "Dashboard", data)
 	return nil
