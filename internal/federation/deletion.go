@@ -111,9 +111,9 @@ func (s *Service) shares(ctx context.Context, c string) bool {
 }
 
 // noteDeletion writes the notices of the versions a Delete is about to remove from
-// one of our shared collections: one per version that the gate releases to at least
-// one peer (a partner the policy never let see it is told nothing: a tombstone would
-// reveal that the object existed). Versions we received are not ours to delete at
+// one of our shared collections: one per version that the gate releases to at
+// least one peer as the fill would (a partner the policy never let see it is told
+// nothing: a tombstone would reveal that the object existed). Versions we received are not ours to delete at
 // partners: only their origin's tombstone is relayed (relayDeletion).
 func (s *Service) noteDeletion(ctx context.Context, collection, id string, v store.VersionFilter, specVersions []string) error {
 	if collection == s.inbound.ID || !s.shares(ctx, collection) {
@@ -133,11 +133,9 @@ func (s *Service) noteDeletion(ctx context.Context, collection, id string, v sto
 	}
 	recipients := make([][]string, len(entries))
 	for _, p := range peers {
-		for _, en := range s.cfg.Gate.Visible(policy.Recipient{Kind: policy.KindPartner, Nation: p.Nation}, entries) {
-			for i := range entries {
-				if entries[i].Object.ID == en.Object.ID && entries[i].Object.Version() == en.Object.Version() && !slices.Contains(recipients[i], p.Nation) {
-					recipients[i] = append(recipients[i], p.Nation)
-				}
+		for i := range s.cfg.Gate.Preview(policy.Recipient{Kind: policy.KindPartner, Nation: p.Nation}, entries) {
+			if !slices.Contains(recipients[i], p.Nation) {
+				recipients[i] = append(recipients[i], p.Nation)
 			}
 		}
 	}
@@ -391,8 +389,7 @@ func (s *Service) applyTombstones(ctx context.Context, from store.Peer, keys pro
 }
 
 // relayDeletion notes the origin's tombstone for the peers we forwarded the deleted
-// versions to: those the onward rule and the gate let them have, never the origin
-// or the sender.
+// versions to: those the fill forwards them to, never the origin or the sender.
 func (s *Service) relayDeletion(ctx context.Context, from store.Peer, origin string, held []store.Entry, tomb []byte) error {
 	if !s.shares(ctx, s.inbound.ID) {
 		return nil
@@ -406,15 +403,12 @@ func (s *Service) relayDeletion(ctx context.Context, from store.Peer, origin str
 	now := stix.NewTimestamp(time.Now(), 3).String()
 	var notices []stix.Object
 	for _, en := range held {
-		if !onward(engine, en.Object.Raw) {
-			continue
-		}
 		var to []string
 		for _, p := range peers {
 			if p.Nation == origin || p.Nation == from.Nation || p.Nation == ours || slices.Contains(to, p.Nation) {
 				continue
 			}
-			if len(s.cfg.Gate.Visible(policy.Recipient{Kind: policy.KindPartner, Nation: p.Nation}, []store.Entry{en})) == 1 {
+			if s.forwards(engine, p.Nation, en) {
 				to = append(to, p.Nation)
 			}
 		}

@@ -235,6 +235,50 @@ func TestDeletionRelayed(t *testing.T) {
 	})
 }
 
+// A deletion is relayed only to the peers the object went on to: AU scrubs
+// e-mail addresses from names, so JP's TLP:CLEAR object named with one never went
+// on to US (it would no longer carry a valid signature of JP's), and US must not
+// learn from a tombstone that it existed.
+func TestDeletionRelayedOnlyWhereForwarded(t *testing.T) {
+	jp, au, us := relayed(t)
+	setScrub(t, jp, "description")
+	setScrub(t, au, "name", "description")
+	named := indicator(tlpClear, "write to someone@example.org")
+	plain := indicator(tlpClear, "plain")
+	jp.put(named, plain)
+	waitFor(t, 10*time.Second, "both at AU, the plain one at US", func() bool {
+		return au.has(named.ID) && au.has(plain.ID) && us.has(plain.ID)
+	})
+	del := jp.deleter()
+	for _, o := range []stix.Object{named, plain} {
+		if code := del(o.ID, ""); code != http.StatusOK {
+			t.Fatalf("delete: %d", code)
+		}
+	}
+	waitFor(t, 60*time.Second, "the deletions at AU and US", func() bool {
+		return !au.has(named.ID) && !au.has(plain.ID) && !us.has(plain.ID)
+	})
+	if n := records(t, au.st, audit.PeerEvent, "federation.deletion-queued", "peer:node-US", named.ID); n != 0 {
+		t.Errorf("AU queued for US the tombstone of an object it never forwarded to US (%d records)", n)
+	}
+	if n := records(t, au.st, audit.PeerEvent, "federation.deletion-queued", "peer:node-US", plain.ID); n != 1 {
+		t.Errorf("AU queued the tombstone of the forwarded object for US %d times, want once", n)
+	}
+}
+
+// setScrub sets the properties tn's policy scrubs.
+func setScrub(t *testing.T, tn *testNode, props ...string) {
+	t.Helper()
+	pc := tn.n.Gate.Policy().Config()
+	pc.Revision++
+	pc.Redaction.Properties = props
+	e, err := policy.New(pc, policy.DefaultScales())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn.n.Gate.SetPolicy(e)
+}
+
 // slowDelete commits its deletions late, as a Delete slower than the worker's walk.
 type slowDelete struct {
 	store.Store

@@ -109,17 +109,7 @@ func TestTightenedRedactionRequeued(t *testing.T) {
 	jp := newTestNode(t, "JP", "AU")
 	au := newTestNode(t, "AU", "JP")
 	mesh(t, jp, au)
-	setPolicy := func(scrub ...string) {
-		pc := jp.n.Gate.Policy().Config()
-		pc.Revision++
-		pc.Redaction.Properties = scrub
-		e, err := policy.New(pc, policy.DefaultScales())
-		if err != nil {
-			t.Fatal(err)
-		}
-		jp.n.Gate.SetPolicy(e)
-	}
-	setPolicy("description") // names go out
+	setScrub(t, jp, "description") // names go out
 	first := indicator(tlpGreen, "write to first@example.org")
 	jp.put(first)
 	waitFor(t, 10*time.Second, "the first object at AU", func() bool { return au.has(first.ID) })
@@ -134,8 +124,8 @@ func TestTightenedRedactionRequeued(t *testing.T) {
 		p, _ := jp.st.Peer(context.Background(), "node-AU")
 		return p.Queued == 2
 	})
-	setPolicy("name", "description")    // names are scrubbed now
-	time.Sleep(5500 * time.Millisecond) // AU's pull is served again
+	setScrub(t, jp, "name", "description") // names are scrubbed now
+	time.Sleep(5500 * time.Millisecond)    // AU's pull is served again
 	req, _ := http.NewRequest(http.MethodGet, jp.n.URL+"/api/collections/"+federation.OutboxAlias+"/objects/?added_after=2000-01-01T00:00:00Z", nil)
 	req.Header.Set("Accept", "application/taxii+json;version=2.1")
 	resp, err := pull.Do(req)

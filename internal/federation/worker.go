@@ -460,8 +460,7 @@ func (w *worker) prepare(ctx context.Context, signer *provenance.Signer, c store
 	par.Each(len(released), 64, func(i int) {
 		en := &released[i]
 		if foreign {
-			o := orig[en.Object.ID+"\x00"+versionOf(en)]
-			if bytes.Equal(en.Object.Raw, o) || sameCanonical(en.Object.Raw, o) {
+			if o := orig[en.Object.ID+"\x00"+versionOf(en)]; asReceived(en.Object.Raw, o) {
 				raws[i] = o
 			}
 			return
@@ -498,12 +497,31 @@ func onward(e *policy.Engine, raw []byte) bool {
 	return !f.HasClass
 }
 
-func sameCanonical(a, b []byte) bool {
-	ca, err := stix.Canonical(a)
+// forwards reports whether the fill would send en, an object we received, on to
+// a peer of nation n (its origin and its sender aside): it may go onward, and the
+// gate releases it to n as received.
+func (s *Service) forwards(e *policy.Engine, n string, en store.Entry) bool {
+	if !onward(e, en.Object.Raw) {
+		return false
+	}
+	for _, rel := range s.cfg.Gate.Preview(policy.Recipient{Kind: policy.KindPartner, Nation: n}, []store.Entry{en}) {
+		return asReceived(rel.Object.Raw, en.Object.Raw)
+	}
+	return false
+}
+
+// asReceived reports whether released is the object received, orig: only then
+// may it go on with its origin's signature (redacted, it would no longer verify,
+// and we may not sign in its origin's name).
+func asReceived(released, orig []byte) bool {
+	if bytes.Equal(released, orig) {
+		return true
+	}
+	ca, err := stix.Canonical(released)
 	if err != nil {
 		return false
 	}
-	cb, err := stix.Canonical(b)
+	cb, err := stix.Canonical(orig)
 	return err == nil && bytes.Equal(ca, cb)
 }
 
