@@ -3,6 +3,8 @@ package policy
 import (
 	"encoding/json"
 	"math/rand/v2"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -79,4 +81,44 @@ func TestScrubFindsMatchesScrub(t *testing.T) {
 		t.Fatalf("%d objects, scrubFinds true for %d, compared both ways on %d", len(objects), finds, agree)
 	}
 	t.Logf("%d objects, %d to scrub, %d read by the strict parser", len(objects), finds, agree)
+}
+
+// FuzzScrubString: scrubString skips an expression when the string lacks every
+// character its matches need; it must give what applying all of them gives.
+func FuzzScrubString(f *testing.F) {
+	for _, s := range []string{"contact jane.doe@grid-op.example.com now", "beacon to 192.168.10.4", "v6 fd12:3456::1",
+		"host dc01.corp", "call +61 2 9876 5432 or (02) 9876 5432 or 0412 345 678", "plain words", "0049 30 1234567"} {
+		f.Add(s)
+	}
+	e := loadTestEngine(f)
+	f.Fuzz(func(t *testing.T, s string) {
+		want, kinds := s, []string(nil)
+		for _, r := range []struct {
+			re   *regexp.Regexp
+			kind string
+			keep func(string) bool
+		}{
+			{emailRE, KindEmail, nil},
+			{ipv4RE, KindInternalAddress, func(m string) bool { return !e.internalAddr(m) }},
+			{ipv6RE, KindInternalAddress, func(m string) bool { return !e.internalAddr(m) }},
+			{hostRE, KindInternalHost, func(m string) bool { return !e.internalHost(m) }},
+			{phoneRE, KindPhone, nil},
+		} {
+			found := false
+			want = r.re.ReplaceAllStringFunc(want, func(m string) string {
+				if r.keep != nil && r.keep(m) {
+					return m
+				}
+				found = true
+				return "[redacted:" + r.kind + "]"
+			})
+			if found {
+				kinds = append(kinds, r.kind)
+			}
+		}
+		got, gotKinds := e.scrubString(s)
+		if got != want || !slices.Equal(gotKinds, kinds) {
+			t.Errorf("scrubString(%q) = %q %v, want %q %v", s, got, gotKinds, want, kinds)
+		}
+	})
 }
