@@ -68,33 +68,45 @@ func BenchmarkPropagation(b *testing.B) {
 	b.ReportMetric(float64(lat[len(lat)-1].Microseconds())/1000, "max-ms")
 }
 
-// BenchmarkThroughput: JP to AU, objects stored at JP in batches of 1000 as fast as
-// the store takes them, until AU holds them all: gate, signature, outbox, POST over
-// mutual TLS, verification and storage at AU. Reports objects/s end to end.
+// BenchmarkThroughput: JP to AU (peers=1), and JP to AU, IN and US (peers=3),
+// objects stored at JP in batches of 1000 as fast as the store takes them, until
+// every peer holds them all: gate, signature, outbox, POST over mutual TLS,
+// verification and storage at each peer. Reports objects/s end to end (objects
+// delivered to every peer per second).
 func BenchmarkThroughput(b *testing.B) {
-	jp := newTestNode(b, "JP", "AU")
-	au := newTestNode(b, "AU", "JP")
-	mesh(b, jp, au)
-	n := max(b.N, 1000)
-	objs := make([]stix.Object, n)
-	for i := range objs {
-		objs[i] = indicator(tlpGreen, fmt.Sprintf("throughput %d", i))
+	for _, peers := range [][]string{{"AU"}, {"AU", "IN", "US"}} {
+		b.Run(fmt.Sprintf("peers=%d", len(peers)), func(b *testing.B) {
+			jp := newTestNode(b, "JP", peers...)
+			nodes := []*testNode{jp}
+			for _, p := range peers {
+				nodes = append(nodes, newTestNode(b, p, "JP"))
+			}
+			mesh(b, nodes...)
+			n := max(b.N, 1000)
+			objs := make([]stix.Object, n)
+			for i := range objs {
+				objs[i] = indicator(tlpGreen, fmt.Sprintf("throughput %d", i))
+			}
+			b.ResetTimer()
+			start, cpu0 := time.Now(), cputime.Process()
+			for i := 0; i < n; i += 1000 {
+				jp.put(objs[i:min(i+1000, n)]...)
+			}
+			waitFor(b, 10*time.Minute, "all objects at every peer", func() bool {
+				for _, tn := range nodes[1:] {
+					if c, _ := tn.st.Count(context.Background(), tn.n.Federation.Inbound().ID); c < n {
+						return false
+					}
+				}
+				return true
+			})
+			el, cpu := time.Since(start), cputime.Process()-cpu0
+			b.StopTimer()
+			b.ReportMetric(float64(n)/el.Seconds(), "objects/s")
+			reportCPU(b, cpu, n)
+			b.ReportMetric(0, "ns/op")
+		})
 	}
-	inbound := au.n.Federation.Inbound().ID
-	b.ResetTimer()
-	start, cpu0 := time.Now(), cputime.Process()
-	for i := 0; i < n; i += 1000 {
-		jp.put(objs[i:min(i+1000, n)]...)
-	}
-	waitFor(b, 10*time.Minute, "all objects at AU", func() bool {
-		c, _ := au.st.Count(context.Background(), inbound)
-		return c >= n
-	})
-	el, cpu := time.Since(start), cputime.Process()-cpu0
-	b.StopTimer()
-	b.ReportMetric(float64(n)/el.Seconds(), "objects/s")
-	reportCPU(b, cpu, n)
-	b.ReportMetric(0, "ns/op")
 }
 
 // BenchmarkCatchUp: AU is down while JP stores b.N objects (at least 1,000); then AU

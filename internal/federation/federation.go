@@ -74,6 +74,8 @@ type Service struct {
 	// tag is the tag of the last engine policyTag named: one, so that engines
 	// replaced since are not kept alive.
 	tag atomic.Pointer[engineTag]
+	// signed spares signing again what several peers receive alike.
+	signed signatures
 
 	mu      sync.Mutex
 	clients map[string]client // by peer name, for the peer's fingerprint

@@ -465,7 +465,7 @@ func (w *worker) prepare(ctx context.Context, signer *provenance.Signer, c store
 			}
 			return
 		}
-		raw, err := signer.Sign(en.Object.Raw)
+		raw, err := w.s.signed.sign(signer, en.Object.Raw)
 		if err != nil {
 			w.s.log.LogAttrs(ctx, slog.LevelWarn, "federation: cannot sign", slog.String("id", en.Object.ID), slog.String("error", err.Error()))
 			return
