@@ -79,6 +79,23 @@ func TestFilterWithheldVersions(t *testing.T) {
 	}
 }
 
+// Matches the user may not receive do not crowd out those they may: the visible
+// beacons, older than a page of withheld ones (a search lists the newest first),
+// are found.
+func TestSearchPastWithheldMatches(t *testing.T) {
+	e := newEnv(t)
+	e.put(indicator(1, "beacon visible one", tlpGreen), indicator(2, "beacon visible two", tlpGreen))
+	var hidden []string
+	for i := range 2 * web.PageSize {
+		hidden = append(hidden, indicator(100+i, "beacon secret", tlpGreen, secret))
+	}
+	e.put(hidden...)
+	p := must(t, e.as("ana").get("/ui/objects?q=beacon"), http.StatusOK)
+	if !strings.Contains(p.body, "beacon visible one") || !strings.Contains(p.body, "beacon visible two") || strings.Contains(p.body, "beacon secret") {
+		t.Errorf("ana's search for beacon: %s", p.body)
+	}
+}
+
 // A field removed by a granular marking is not matched: the sector filter reads
 // the identity as released to the user.
 func TestFilterRedactedSector(t *testing.T) {

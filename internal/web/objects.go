@@ -25,6 +25,9 @@ import (
 // PageSize is the number of objects a list shows at once.
 const PageSize = 50
 
+// searchScan bounds the matches one search examines.
+const searchScan = 800
+
 // maxSearch bounds the search text.
 const maxSearch = 200
 
@@ -190,37 +193,35 @@ func (s *Server) objects(w http.ResponseWriter, r *http.Request, p *auth.Princip
 // is common elsewhere once for each), keeps those the gate would release to
 // the user that pass the filters as released, and releases at most PageSize of
 // them through the gate, collection by collection, in the order of the store.
+// When what the user may not receive, or the filters, leave fewer than a page,
+// it asks the store for more matches, up to searchScan: what is withheld must
+// not crowd out what the user may see.
 func (s *Server) search(ctx context.Context, p *auth.Principal, data *objectsData, chosen []readable, types []string) error {
-	limit := PageSize
-	if data.Filter.active() {
-		limit = 4 * PageSize // the filters then keep some of them
-	}
 	ids := make([]string, len(chosen))
 	byID := make(map[string]readable, len(chosen))
 	for i, c := range chosen {
 		ids[i], byID[c.ID] = c.ID, c
 	}
-	found, err := s.st.Search(ctx, store.SearchQuery{Text: data.Q, Collections: ids, Types: types, Limit: limit})
-	if err != nil {
-		return err
+	limit := PageSize
+	if data.Filter.active() {
+		limit = 4 * PageSize // the filters then keep some of them
 	}
-	// Record only what is shown: the page's worth that passes rights and filters.
-	groups := map[string][]store.Entry{}
+	var found []store.Entry
+	var groups map[string][]store.Entry
 	var order []string
-	n := 0
-	for i := range found {
-		c, ok := byID[found[i].Collection]
-		if !ok || !s.mayMatch(p, c, &found[i], data.Filter) {
-			continue
+	for {
+		var err error
+		if found, err = s.st.Search(ctx, store.SearchQuery{Text: data.Q, Collections: ids, Types: types, Limit: limit}); err != nil {
+			return err
 		}
-		if groups[c.ID] == nil {
-			order = append(order, c.ID)
-		}
-		groups[c.ID] = append(groups[c.ID], found[i])
-		if n++; n == PageSize {
+		var n int
+		groups, order, n = s.shown(p, found, byID, data.Filter)
+		if n == PageSize || len(found) < limit || limit == searchScan {
 			break
 		}
+		limit = min(4*limit, searchScan)
 	}
+	var err error
 	shownBy := map[string][]store.Entry{}
 	for _, id := range order {
 		if shownBy[id], err = s.gate.ReleaseTo(ctx, p, byID[id].Rights, id, "web-search", groups[id]); err != nil {
@@ -239,6 +240,27 @@ func (s *Server) search(ctx context.Context, p *auth.Principal, data *objectsDat
 		}
 	}
 	return nil
+}
+
+// shown picks of found the first PageSize that the gate would release to p and
+// that pass f as released, by collection, with the order of the collections:
+// what a search shows, and records as shown.
+func (s *Server) shown(p *auth.Principal, found []store.Entry, byID map[string]readable, f objectFilter) (groups map[string][]store.Entry, order []string, n int) {
+	groups = map[string][]store.Entry{}
+	for i := range found {
+		c, ok := byID[found[i].Collection]
+		if !ok || !s.mayMatch(p, c, &found[i], f) {
+			continue
+		}
+		if groups[c.ID] == nil {
+			order = append(order, c.ID)
+		}
+		groups[c.ID] = append(groups[c.ID], found[i])
+		if n++; n == PageSize {
+			break
+		}
+	}
+	return groups, order, n
 }
 
 // listPage reads the versions of c after sq's cursor and returns, of those
