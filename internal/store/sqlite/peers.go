@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"quadshare/internal/audit"
@@ -229,22 +230,38 @@ func (s *Store) Enqueue(ctx context.Context, name, holder string, items []store.
 		}
 		now := usOf(s.now())
 		seq := max(now, last+1)
-		ins, err := tx.PrepareContext(ctx, `INSERT INTO outbox (peer, seq, object_id, version, queued_at, raw)
-			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (peer, object_id, version) DO NOTHING`)
-		if err != nil {
-			return err
-		}
-		defer ins.Close()
-		for i := range items {
-			res, err := ins.ExecContext(ctx, name, seq, items[i].ID, items[i].Version, now, items[i].Raw)
+		// Rows go in by statements of enqueueRows, each row with its own seq; the
+		// statement returns the seqs of the rows it added (an item already queued
+		// adds none, and leaves its seq unused).
+		for start := 0; start < len(items); start += enqueueRows {
+			chunk := items[start:min(start+enqueueRows, len(items))]
+			q := `INSERT INTO outbox (peer, seq, object_id, version, queued_at, raw) VALUES (?, ?, ?, ?, ?, ?)` +
+				strings.Repeat(`, (?, ?, ?, ?, ?, ?)`, len(chunk)-1) +
+				` ON CONFLICT (peer, object_id, version) DO NOTHING RETURNING seq`
+			args := make([]any, 0, 6*len(chunk))
+			for i := range chunk {
+				args = append(args, name, seq+int64(i), chunk[i].ID, chunk[i].Version, now, chunk[i].Raw)
+			}
+			rows, err := tx.QueryContext(ctx, q, args...)
 			if err != nil {
 				return err
 			}
-			if n, _ := res.RowsAffected(); n == 1 {
-				items[i].Seq = seq
-				seq++
+			for rows.Next() {
+				var got int64
+				if err = rows.Scan(&got); err != nil {
+					break
+				}
+				chunk[got-seq].Seq = got
 				added++
 			}
+			if err == nil {
+				err = rows.Err()
+			}
+			rows.Close()
+			if err != nil {
+				return err
+			}
+			seq += int64(len(chunk))
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE peers SET last_seq = ?, queued = queued + ? WHERE name = ?`, seq-1, added, name); err != nil {
 			return err
@@ -261,6 +278,9 @@ func (s *Store) Enqueue(ctx context.Context, name, holder string, items []store.
 	}
 	return added, nil
 }
+
+// enqueueRows is how many outbox rows one statement adds.
+const enqueueRows = 64
 
 // Outbox returns queued items after a sequence.
 func (s *Store) Outbox(ctx context.Context, name string, after int64, limit int) ([]store.OutboxItem, error) {

@@ -178,6 +178,30 @@ func testPeers(t *testing.T, s store.Store) {
 		t.Fatal(err)
 	}
 
+	// Many items at once, with items already queued among them: each new one gets
+	// its own increasing sequence, and only those are counted.
+	var ids []string
+	for i := range 300 {
+		ids = append(ids, fmt.Sprintf("indicator--m%d", i))
+	}
+	ids = append(ids, "indicator--3", "indicator--m7") // queued before, in this call
+	many := items(ids...)
+	n, err = s.Enqueue(ctx, "jp-node", "c", many, "", "")
+	if err != nil || n != 300 {
+		t.Fatalf("enqueue many: %d %v", n, err)
+	}
+	for i := 1; i < 300; i++ {
+		if many[i].Seq <= many[i-1].Seq {
+			t.Fatalf("sequences of many: %d then %d", many[i-1].Seq, many[i].Seq)
+		}
+	}
+	if many[300].Seq != 0 || many[301].Seq != 0 {
+		t.Errorf("items queued before got sequences %d %d", many[300].Seq, many[301].Seq)
+	}
+	if page, _ := s.Outbox(ctx, "jp-node", many[149].Seq, 1); len(page) != 1 || page[0].ID != "indicator--m150" || page[0].Seq != many[150].Seq {
+		t.Errorf("the page after item 149: %+v", page)
+	}
+
 	if err := s.DeletePeer(ctx, "jp-node"); err != nil {
 		t.Fatal(err)
 	}
