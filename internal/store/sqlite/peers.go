@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"quadshare/internal/audit"
@@ -230,19 +229,22 @@ func (s *Store) Enqueue(ctx context.Context, name, holder string, items []store.
 		}
 		now := usOf(s.now())
 		seq := max(now, last+1)
-		// Rows go in by statements of enqueueRows, each row with its own seq; the
-		// statement returns the seqs of the rows it added (an item already queued
-		// adds none, and leaves its seq unused).
-		for start := 0; start < len(items); start += enqueueRows {
-			chunk := items[start:min(start+enqueueRows, len(items))]
-			q := `INSERT INTO outbox (peer, seq, object_id, version, queued_at, raw) VALUES (?, ?, ?, ?, ?, ?)` +
-				strings.Repeat(`, (?, ?, ?, ?, ?, ?)`, len(chunk)-1) +
-				` ON CONFLICT (peer, object_id, version) DO NOTHING RETURNING seq`
-			args := make([]any, 0, 6*len(chunk))
+		// Rows go in enqueueRows to a statement, then one by one, each with its own
+		// seq; a statement returns the seqs of the rows it added (an item already
+		// queued adds none, and leaves its seq unused).
+		bg := context.WithoutCancel(ctx)
+		full, one := tx.StmtContext(bg, s.insOutbox[1]), tx.StmtContext(bg, s.insOutbox[0])
+		for start := 0; start < len(items); {
+			n, ins := enqueueRows, full
+			if len(items)-start < enqueueRows {
+				n, ins = 1, one
+			}
+			chunk := items[start : start+n]
+			args := make([]any, 0, 6*n)
 			for i := range chunk {
 				args = append(args, name, seq+int64(i), chunk[i].ID, chunk[i].Version, now, chunk[i].Raw)
 			}
-			rows, err := tx.QueryContext(ctx, q, args...)
+			rows, err := ins.QueryContext(ctx, args...)
 			if err != nil {
 				return err
 			}
@@ -261,7 +263,8 @@ func (s *Store) Enqueue(ctx context.Context, name, holder string, items []store.
 			if err != nil {
 				return err
 			}
-			seq += int64(len(chunk))
+			seq += int64(n)
+			start += n
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE peers SET last_seq = ?, queued = queued + ? WHERE name = ?`, seq-1, added, name); err != nil {
 			return err
