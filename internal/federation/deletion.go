@@ -274,6 +274,47 @@ func (w *worker) recordTombstones(ctx context.Context, items []store.OutboxItem,
 	w.s.record(ctx, w.peer, "federation.deletion-queued", queued, "")
 }
 
+// pruneNotices deletes the notices that every peer's walk has passed: each
+// peer's tombstone is in its outbox, or was not one to tell it. While a peer has
+// not walked them (a peer just added, say), all are kept.
+func (s *Service) pruneNotices(ctx context.Context) {
+	if err := s.pruneNoticesUpTo(ctx); err != nil && ctx.Err() == nil {
+		s.log.LogAttrs(ctx, slog.LevelWarn, "federation: pruning deletion notices", slog.String("error", err.Error()))
+	}
+}
+
+func (s *Service) pruneNoticesUpTo(ctx context.Context) error {
+	peers, err := s.st.Peers(ctx)
+	if err != nil || len(peers) == 0 {
+		return err
+	}
+	var upTo time.Time
+	for i, p := range peers {
+		v, err := s.st.PeerCursor(ctx, p.Name, store.OutboxCursorFill+s.deletions.ID)
+		if err != nil || v == "" {
+			return err
+		}
+		t, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil {
+			return err
+		}
+		if i == 0 || t.Before(upTo) {
+			upTo = t
+		}
+	}
+	pg, err := s.st.Query(ctx, store.Query{Collection: s.deletions.ID, AddedUpTo: upTo, Versions: store.VersionFilter{All: true}, Limit: 1000})
+	if err != nil {
+		return err
+	}
+	ctx = store.WithActor(ctx, "federation")
+	for _, en := range pg.Entries {
+		if _, err := s.st.Delete(ctx, s.deletions.ID, en.Object.ID, store.VersionFilter{All: true}, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // sharedElsewhere reports whether a shared collection other than except still
 // (of cols, the shared collections) still holds the versions of id that vf selects.
 func (s *Service) sharedElsewhere(ctx context.Context, cols []store.Collection, except, id string, vf store.VersionFilter) (bool, error) {

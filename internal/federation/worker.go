@@ -343,6 +343,12 @@ func (w *worker) fill(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	noted := false // the walk of the deletion notices moved
+	defer func() {
+		if noted {
+			w.s.pruneNotices(ctx)
+		}
+	}()
 	for _, c := range append(cols, w.s.deletions) {
 		key := store.OutboxCursorFill + c.ID
 		v, err := w.s.st.PeerCursor(ctx, w.peer.Name, key)
@@ -401,6 +407,7 @@ func (w *worker) fill(ctx context.Context) error {
 			}
 			if c.ID == w.s.deletions.ID {
 				w.recordTombstones(ctx, items, tombs)
+				noted = true
 			} else if err := w.noteQueued(ctx, tag, items); err != nil {
 				return err
 			}
