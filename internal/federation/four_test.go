@@ -140,10 +140,14 @@ func TestEndpointsRefuse(t *testing.T) {
 		}
 	}
 	jp.put(indicator(tlpGreen, "metric"))
-	waitFor(t, 10*time.Second, "an object at AU", func() bool { return len(au.inbound()) == 1 })
-	code, body := do(anon, "GET", "/metrics", "adm", admin, "", "")
-	if code != 200 || !strings.Contains(body, `quadshare_peer_received_total{peer="node-JP",nation="JP"} 1`) ||
-		!strings.Contains(body, "# TYPE quadshare_peer_queue_depth gauge") {
+	// The object is stored a moment before its receipt is counted.
+	var code int
+	var body string
+	waitFor(t, 10*time.Second, "an object counted at AU", func() bool {
+		code, body = do(anon, "GET", "/metrics", "adm", admin, "", "")
+		return strings.Contains(body, `quadshare_peer_received_total{peer="node-JP",nation="JP"} 1`)
+	})
+	if code != 200 || !strings.Contains(body, "# TYPE quadshare_peer_queue_depth gauge") {
 		t.Errorf("metrics: %d\n%s", code, body)
 	}
 }
