@@ -304,14 +304,24 @@ func (p *parser) literal(n *node, lit string, k kind) error {
 
 func (p *parser) number(n *node) error {
 	start := p.pos
-	i := p.pos
-	in := p.in
+	end, msg := numberEnd(p.in, p.pos)
+	p.pos = end
+	if msg != "" {
+		return p.fail(msg)
+	}
+	n.kind = kNumber
+	n.str = p.src[start:end]
+	return nil
+}
+
+// numberEnd returns the end of the number that begins at in[i] (RFC 8259 §6), or
+// the offset of the fault and what it is.
+func numberEnd(in []byte, i int) (int, string) {
 	if in[i] == '-' {
 		i++
 	}
 	if i >= len(in) {
-		p.pos = i
-		return p.fail("incomplete number")
+		return i, "incomplete number"
 	}
 	switch {
 	case in[i] == '0':
@@ -321,8 +331,7 @@ func (p *parser) number(n *node) error {
 			i++
 		}
 	default:
-		p.pos = i
-		return p.fail("invalid number")
+		return i, "invalid number"
 	}
 	if i < len(in) && in[i] == '.' {
 		i++
@@ -331,8 +340,7 @@ func (p *parser) number(n *node) error {
 			i++
 		}
 		if i == d {
-			p.pos = i
-			return p.fail("invalid number: no digits after the decimal point")
+			return i, "invalid number: no digits after the decimal point"
 		}
 	}
 	if i < len(in) && (in[i] == 'e' || in[i] == 'E') {
@@ -345,14 +353,10 @@ func (p *parser) number(n *node) error {
 			i++
 		}
 		if i == d {
-			p.pos = i
-			return p.fail("invalid number: no digits in the exponent")
+			return i, "invalid number: no digits in the exponent"
 		}
 	}
-	p.pos = i
-	n.kind = kNumber
-	n.str = p.src[start:i]
-	return nil
+	return i, ""
 }
 
 func (p *parser) enter() error {

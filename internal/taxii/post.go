@@ -392,31 +392,57 @@ type errEnvelope string
 func (e errEnvelope) Error() string { return string(e) }
 
 // splitEnvelope returns the members of the objects list of an envelope (§3.7), each
-// the raw JSON of one value. Other members (more, next, custom properties) are skipped.
-// An envelope must hold at least one object (§2 list: empty lists are prohibited), and
-// at most max.
+// the raw JSON of one value, as it is in body (not a copy). Other members (more, next,
+// custom properties) are skipped. An envelope must hold at least one object (§2 list:
+// empty lists are prohibited), and at most max.
+//
+// It accepts and rejects what a json.Decoder reading tokens did, with the same
+// messages, and leaves each value's own strictness to stix.Parse; stix.SkipValue
+// checks the values as encoding/json would, at a fraction of its cost.
 func splitEnvelope(body []byte, max int) ([][]byte, error) {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	tok, err := dec.Token()
-	if err != nil || tok != json.Delim('{') {
+	notJSON := errEnvelope("the body is not valid JSON")
+	i := skipSpace(body, 0)
+	if i == len(body) || body[i] != '{' {
 		return nil, errEnvelope("the body is not a TAXII envelope: a JSON object with an objects list")
 	}
+	i++
 	var raws [][]byte
 	seen := false
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil, errEnvelope("the body is not valid JSON")
+	for member := 0; ; member++ {
+		i = skipSpace(body, i)
+		if i == len(body) {
+			return nil, notJSON
 		}
-		key, _ := tok.(string)
+		if body[i] == '}' {
+			i++
+			break
+		}
+		if member > 0 {
+			if body[i] != ',' {
+				return nil, notJSON
+			}
+			if i = skipSpace(body, i+1); i == len(body) {
+				return nil, notJSON
+			}
+		}
+		if body[i] != '"' {
+			return nil, notJSON
+		}
+		end, err := stix.SkipValue(body, i)
+		if err != nil {
+			return nil, notJSON
+		}
+		key := memberName(body[i:end])
+		i = end
 		if key == "type" {
 			return nil, errEnvelope("the body is a STIX bundle; TAXII 2.1 takes an envelope: {\"objects\":[...]} (§3.7)")
 		}
 		if key != "objects" {
-			var skip json.RawMessage
-			if err := dec.Decode(&skip); err != nil {
-				return nil, errEnvelope("the body is not valid JSON")
+			if i = skipSpace(body, i); i == len(body) || body[i] != ':' {
+				return nil, notJSON
+			}
+			if i, err = stix.SkipValue(body, i+1); err != nil {
+				return nil, notJSON
 			}
 			continue
 		}
@@ -424,34 +450,66 @@ func splitEnvelope(body []byte, max int) ([][]byte, error) {
 			return nil, errEnvelope("the envelope has more than one objects member")
 		}
 		seen = true
-		tok, err = dec.Token()
-		if err != nil || tok != json.Delim('[') {
+		if i = skipSpace(body, i); i == len(body) || body[i] != ':' {
 			return nil, errEnvelope("objects must be a list")
 		}
-		for dec.More() {
+		if i = skipSpace(body, i+1); i == len(body) || body[i] != '[' {
+			return nil, errEnvelope("objects must be a list")
+		}
+		i++
+		for elem := 0; ; elem++ {
+			i = skipSpace(body, i)
+			if i == len(body) || body[i] == '}' {
+				return nil, notJSON
+			}
+			if body[i] == ']' {
+				i++
+				break
+			}
+			// The limit comes before the comma, as with json.Decoder.More.
 			if len(raws) == max {
 				return nil, errEnvelope(fmt.Sprintf("the envelope holds more than %d objects; split it", max))
 			}
-			var raw json.RawMessage
-			if err := dec.Decode(&raw); err != nil {
-				return nil, errEnvelope("the body is not valid JSON")
+			if elem > 0 {
+				if body[i] != ',' {
+					return nil, notJSON
+				}
+				i = skipSpace(body, i+1)
 			}
-			raws = append(raws, raw)
-		}
-		if _, err := dec.Token(); err != nil {
-			return nil, errEnvelope("the body is not valid JSON")
+			end, err := stix.SkipValue(body, i)
+			if err != nil {
+				return nil, notJSON
+			}
+			raws = append(raws, body[i:end:end])
+			i = end
 		}
 	}
-	if _, err := dec.Token(); err != nil {
-		return nil, errEnvelope("the body is not valid JSON")
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+	if skipSpace(body, i) != len(body) {
 		return nil, errEnvelope("the body has data after the envelope")
 	}
 	if len(raws) == 0 {
 		return nil, errEnvelope("the envelope holds no objects")
 	}
 	return raws, nil
+}
+
+// memberName returns the name of a member, given the JSON string, valid, that
+// holds it. Names that only escapes make "objects" or "type" are rare: they are
+// decoded as encoding/json does, invalid UTF-8 and all.
+func memberName(quoted []byte) string {
+	if bytes.IndexByte(quoted, '\\') < 0 {
+		return string(quoted[1 : len(quoted)-1])
+	}
+	var name string
+	_ = json.Unmarshal(quoted, &name) // SkipValue found it valid
+	return name
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
 }
 
 // newUUID returns a random (version 4) UUID (§2 identifier, RFC 4122 §4.4).
