@@ -22,6 +22,7 @@ import (
 	"quadshare/internal/policy"
 	"quadshare/internal/provenance"
 	"quadshare/internal/stix"
+	"quadshare/internal/taxii"
 	"quadshare/internal/store"
 	"quadshare/internal/uuid"
 )
@@ -109,18 +110,13 @@ func (s *Service) receive(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return httpx.Errorf(http.StatusRequestEntityTooLarge, "The envelope could not be read whole.")
 	}
-	var env struct {
-		Objects []json.RawMessage `json:"objects"`
-	}
-	if err := json.Unmarshal(body, &env); err != nil {
-		return httpx.Errorf(http.StatusBadRequest, "Not a TAXII envelope.")
-	}
-	if len(env.Objects) > MaxEnvelope {
+	raws, err := taxii.SplitEnvelope(body, MaxEnvelope+1)
+	switch {
+	case errors.Is(err, taxii.ErrEmptyEnvelope):
+	case err != nil:
+		return httpx.Errorf(http.StatusBadRequest, "Not a TAXII envelope: %v.", err)
+	case len(raws) > MaxEnvelope:
 		return httpx.Errorf(http.StatusRequestEntityTooLarge, "At most %d objects per envelope.", MaxEnvelope)
-	}
-	raws := make([][]byte, len(env.Objects))
-	for i, o := range env.Objects {
-		raws[i] = o
 	}
 	now := time.Now().UTC()
 	res, err := s.accept(r.Context(), peer, raws)

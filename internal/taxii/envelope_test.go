@@ -35,7 +35,7 @@ func TestSplitEnvelope(t *testing.T) {
 		{``, -1},
 	}
 	for _, tt := range tests {
-		raws, err := splitEnvelope([]byte(tt.body), 10)
+		raws, err := SplitEnvelope([]byte(tt.body), 10)
 		if tt.n < 0 {
 			if err == nil {
 				t.Errorf("%q: no error", tt.body)
@@ -46,13 +46,13 @@ func TestSplitEnvelope(t *testing.T) {
 			t.Errorf("%q: %d objects, %v; want %d", tt.body, len(raws), err, tt.n)
 		}
 	}
-	if _, err := splitEnvelope([]byte(`{"objects":[1,2,3]}`), 2); err == nil {
+	if _, err := SplitEnvelope([]byte(`{"objects":[1,2,3]}`), 2); err == nil {
 		t.Error("more objects than the maximum accepted")
 	}
 }
 
-// splitEnvelopeDecoder is the splitter that splitEnvelope replaced, on
-// encoding/json's Decoder: the oracle of what splitEnvelope must accept and reject,
+// splitEnvelopeDecoder is the splitter that SplitEnvelope replaced, on
+// encoding/json's Decoder: the oracle of what SplitEnvelope must accept and reject,
 // with which message, and of the bytes of each value.
 func splitEnvelopeDecoder(body []byte, max int) ([][]byte, error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
@@ -113,10 +113,10 @@ func splitEnvelopeDecoder(body []byte, max int) ([][]byte, error) {
 	return raws, nil
 }
 
-// sameSplit reports how splitEnvelope differs from the Decoder's splitter on body,
+// sameSplit reports how SplitEnvelope differs from the Decoder's splitter on body,
 // or "".
 func sameSplit(body []byte, max int) string {
-	got, gerr := splitEnvelope(body, max)
+	got, gerr := SplitEnvelope(body, max)
 	want, werr := splitEnvelopeDecoder(body, max)
 	if fmt.Sprint(gerr) != fmt.Sprint(werr) {
 		return fmt.Sprintf("error %v; the Decoder's %v", gerr, werr)
@@ -294,7 +294,7 @@ func FuzzSplitEnvelope(f *testing.F) {
 		if d := sameSplit(body, int(max)); d != "" {
 			t.Fatalf("%q, max %d: %s", body, max, d)
 		}
-		raws, err := splitEnvelope(body, int(max))
+		raws, err := SplitEnvelope(body, int(max))
 		if err != nil {
 			return
 		}
@@ -307,7 +307,7 @@ func FuzzSplitEnvelope(f *testing.F) {
 }
 
 // BenchmarkSplitEnvelope splits an envelope of 500 real objects (compact, from
-// ATT&CK for ICS) with splitEnvelope and with the Decoder it replaced.
+// ATT&CK for ICS) with SplitEnvelope and with the Decoder it replaced.
 func BenchmarkSplitEnvelope(b *testing.B) {
 	raw, err := os.ReadFile(realdata.Path(b, "stix/ics-attack-18.1.json"))
 	if err != nil {
@@ -338,7 +338,7 @@ func BenchmarkSplitEnvelope(b *testing.B) {
 		for _, impl := range []struct {
 			name  string
 			split func([]byte, int) ([][]byte, error)
-		}{{"decoder", splitEnvelopeDecoder}, {"new", splitEnvelope}} {
+		}{{"decoder", splitEnvelopeDecoder}, {"new", SplitEnvelope}} {
 			b.Run(env.name+"/"+impl.name, func(b *testing.B) {
 				b.SetBytes(int64(len(env.body)))
 				for b.Loop() {

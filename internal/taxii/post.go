@@ -62,7 +62,7 @@ func (s *Server) postObjects(w http.ResponseWriter, r *http.Request) error {
 		}
 		return httpx.Errorf(http.StatusBadRequest, "The request body could not be read.")
 	}
-	raws, err := splitEnvelope(body, s.cfg.MaxObjects)
+	raws, err := SplitEnvelope(body, s.cfg.MaxObjects)
 	if err != nil {
 		return httpx.Errorf(http.StatusUnprocessableEntity, "%v", err)
 	}
@@ -204,7 +204,7 @@ func (s *Server) runJob(worker string, lj store.Job) {
 		done() // its status expired or an earlier attempt finished it
 		return
 	}
-	raws, err := splitEnvelope(envelope, s.cfg.MaxObjects)
+	raws, err := SplitEnvelope(envelope, s.cfg.MaxObjects)
 	if err != nil { // it was split when it came: the payload is damaged
 		st.Done, st.Failures, st.Pendings = true, append(st.Failures, st.Pendings...), nil
 		for i := range st.Failures {
@@ -391,7 +391,10 @@ type errEnvelope string
 
 func (e errEnvelope) Error() string { return string(e) }
 
-// splitEnvelope returns the members of the objects list of an envelope (§3.7), each
+// ErrEmptyEnvelope is SplitEnvelope's error for an envelope without objects.
+var ErrEmptyEnvelope error = errEnvelope("the envelope holds no objects")
+
+// SplitEnvelope returns the members of the objects list of an envelope (§3.7), each
 // the raw JSON of one value, as it is in body (not a copy). Other members (more, next,
 // custom properties) are skipped. An envelope must hold at least one object (§2 list:
 // empty lists are prohibited), and at most max.
@@ -399,7 +402,7 @@ func (e errEnvelope) Error() string { return string(e) }
 // It accepts and rejects what a json.Decoder reading tokens did, with the same
 // messages, and leaves each value's own strictness to stix.Parse; stix.SkipValue
 // checks the values as encoding/json would, at a fraction of its cost.
-func splitEnvelope(body []byte, max int) ([][]byte, error) {
+func SplitEnvelope(body []byte, max int) ([][]byte, error) {
 	notJSON := errEnvelope("the body is not valid JSON")
 	i := skipSpace(body, 0)
 	if i == len(body) || body[i] != '{' {
@@ -488,7 +491,7 @@ func splitEnvelope(body []byte, max int) ([][]byte, error) {
 		return nil, errEnvelope("the body has data after the envelope")
 	}
 	if len(raws) == 0 {
-		return nil, errEnvelope("the envelope holds no objects")
+		return nil, ErrEmptyEnvelope
 	}
 	return raws, nil
 }
