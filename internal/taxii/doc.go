@@ -31,10 +31,10 @@
 //     versions) is 400; unknown parameters and unknown match fields are ignored.
 //     match[version] values are STIX timestamps; two values naming the same instant are
 //     a repetition.
-//   - Pagination (§3.5): next is an HMAC-SHA256-signed cursor (the date_added of the
-//     last entry seen, the snapshot bound, an expiry) bound to the endpoint, collection,
-//     object, principal and every filter but limit. It cannot be edited or replayed on
-//     another query. The snapshot bound is the newest committed date_added at the first
+//   - Pagination (§3.5): next is a cursor (the date_added of the last entry seen, the
+//     snapshot bound, an expiry) sealed with AES-256-GCM, whose additional data binds
+//     it to the endpoint, collection, object, principal and every filter but limit. It
+//     cannot be read, edited or replayed on another query. The snapshot bound is the newest committed date_added at the first
 //     page (snapshot.go), so a walk returns each entry that existed then exactly once,
 //     at the version that was first/last then, and ends while others write. Manifest and
 //     versions resources carry next like the envelope does.
