@@ -17,16 +17,19 @@ import (
 // increasing, so "after the last entry seen" is exact: no entry is skipped or repeated.
 // The snapshot bounds the walk to the entries that existed at the first page, so paging
 // ends even while other clients keep adding, and the version filters (last, first) are
-// decided on the same data from the first page to the last.
+// decided on the same data from the first page to the last. After may be the date_added
+// of a version withheld from the reader (a page that ran out of its scan budget), so an
+// empty page shows Shown in its X-TAXII-Date-Added headers instead (§3.2).
 type cursor struct {
 	Snapshot time.Time // Query.AddedUpTo, inclusive
 	After    time.Time // Query.AddedAfter, exclusive: date_added of the last entry seen
-	Expires  time.Time
+	Shown    time.Time // the X-TAXII-Date-Added-Last of the page that gave the token
+	Expires  time.Time // whole seconds, 32 bits in the token (until 2106)
 }
 
 const (
 	tokenVersion = 2 // 1 was the cursor in clear under an HMAC
-	tokenPayload = 8 + 8 + 8
+	tokenPayload = 8 + 8 + 8 + 4
 )
 
 // tokenScope is everything a token is bound to: the endpoint, the collection, the
@@ -123,7 +126,8 @@ func (t tokens) encode(c cursor, scope tokenScope) string {
 	var p [tokenPayload]byte
 	binary.BigEndian.PutUint64(p[0:], nanos(c.Snapshot))
 	binary.BigEndian.PutUint64(p[8:], nanos(c.After))
-	binary.BigEndian.PutUint64(p[16:], uint64(c.Expires.Unix()))
+	binary.BigEndian.PutUint64(p[16:], nanos(c.Shown))
+	binary.BigEndian.PutUint32(p[24:], uint32(c.Expires.Unix()))
 	b := make([]byte, 1, 1+tokenPayload+t.aead.Overhead())
 	b[0] = tokenVersion
 	b = t.aead.Seal(b, nil, p[:], scope.digest())
@@ -144,7 +148,8 @@ func (t tokens) decode(s string, scope tokenScope, now time.Time) (cursor, bool)
 	c := cursor{
 		Snapshot: fromNanos(binary.BigEndian.Uint64(p[0:])),
 		After:    fromNanos(binary.BigEndian.Uint64(p[8:])),
-		Expires:  time.Unix(int64(binary.BigEndian.Uint64(p[16:])), 0).UTC(),
+		Shown:    fromNanos(binary.BigEndian.Uint64(p[16:])),
+		Expires:  time.Unix(int64(binary.BigEndian.Uint32(p[24:])), 0).UTC(),
 	}
 	if !now.Before(c.Expires) {
 		return cursor{}, false

@@ -26,11 +26,12 @@ func TestTokenRoundTripAndTamper(t *testing.T) {
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	scope := tokenScope{Endpoint: epObjects, Collection: "c1", Principal: "u1",
 		Filter: filter{Types: []string{"malware", "indicator"}, Limit: 5}}
-	c := cursor{Snapshot: now.Add(time.Second), After: now.Add(-time.Hour).Add(123 * time.Microsecond), Expires: now.Add(time.Hour)}
+	c := cursor{Snapshot: now.Add(time.Second), After: now.Add(-time.Hour).Add(123 * time.Microsecond),
+		Shown: now.Add(-2 * time.Hour), Expires: now.Add(time.Hour)}
 	tok := tk.encode(c, scope)
 
 	got, ok := tk.decode(tok, scope, now)
-	if !ok || !got.After.Equal(c.After) || !got.Snapshot.Equal(c.Snapshot) {
+	if !ok || !got.Snapshot.Equal(c.Snapshot) || !got.After.Equal(c.After) || !got.Shown.Equal(c.Shown) || !got.Expires.Equal(c.Expires) {
 		t.Fatalf("round trip: %+v %v, want %+v", got, ok, c)
 	}
 	// The limit and the order of match values are not part of the scope.
@@ -92,14 +93,15 @@ func TestTokenHidesCursor(t *testing.T) {
 	tk := mustTokens(t, "0123456789abcdef0123456789abcdef")
 	scope := tokenScope{Endpoint: epObjects, Collection: "c1", Principal: "u1"}
 	snap := time.Date(2026, 3, 4, 5, 6, 7, 891234000, time.UTC)
-	c := cursor{Snapshot: snap, After: snap.Add(-time.Minute - 5*time.Microsecond), Expires: snap.Add(time.Hour)}
+	c := cursor{Snapshot: snap, After: snap.Add(-time.Minute - 5*time.Microsecond), Shown: snap.Add(-time.Hour),
+		Expires: snap.Add(time.Hour)}
 	tok := tk.encode(c, scope)
 	raw, err := base64.RawURLEncoding.DecodeString(tok)
 	if err != nil {
 		t.Fatal(err)
 	}
 	be := func(v int64) []byte { return binary.BigEndian.AppendUint64(nil, uint64(v)) }
-	for name, tm := range map[string]time.Time{"snapshot": c.Snapshot, "after": c.After} {
+	for name, tm := range map[string]time.Time{"snapshot": c.Snapshot, "after": c.After, "shown": c.Shown} {
 		for unit, v := range map[string]int64{"ns": tm.UnixNano(), "µs": tm.UnixMicro(), "s": tm.Unix()} {
 			if bytes.Contains(raw, be(v)) {
 				t.Errorf("the token shows the %s time in clear (big-endian %s)", name, unit)
