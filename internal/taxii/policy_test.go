@@ -8,9 +8,11 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"quadshare/internal/audit"
+	"quadshare/internal/auth"
 	"quadshare/internal/gate"
 	"quadshare/internal/policy"
 	"quadshare/internal/stix"
@@ -445,5 +447,58 @@ func TestPagingScanBudget(t *testing.T) {
 	}
 	if got, more, _ = e.manifestPage(t, "reader", u+url.QueryEscape(next)); fmt.Sprint(got) != "[5000]" || more {
 		t.Fatalf("third page %v, more %v", got, more)
+	}
+}
+
+// countingStore counts the queries of pages.
+type countingStore struct {
+	store.Store
+	queries atomic.Int32
+}
+
+func (c *countingStore) Query(ctx context.Context, q store.Query) (store.Page, error) {
+	c.queries.Add(1)
+	return c.Store.Query(ctx, q)
+}
+
+// TestPageOneQuery checks that a page where nothing is withheld costs one query of
+// the store, whether or not more follow: the entry beyond the page comes with it.
+func TestPageOneQuery(t *testing.T) {
+	e := newEnv(t, Config{})
+	e.putMarked(t, 1, 10, false)
+	ctx := context.Background()
+	cs := &countingStore{Store: e.st}
+	srv, err := New(e.srv.cfg, cs, e.srv.authz, e.srv.gate, e.srv.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close(ctx) })
+	u, err := e.st.User(ctx, "reader")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := e.st.Organisation(ctx, u.Org)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := e.st.Collection(ctx, collA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		limit int
+		more  bool
+	}{{5, true}, {9, true}, {10, false}, {20, false}} {
+		cs.queries.Store(0)
+		res, err := srv.page(ctx, epManifest, &auth.Principal{User: u, Org: o}, c, auth.Rights{Read: true}, "", filter{Limit: tc.limit})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.entries) != min(tc.limit, 10) || res.more != tc.more {
+			t.Errorf("limit %d: %d entries, more %v", tc.limit, len(res.entries), res.more)
+		}
+		if n := cs.queries.Load(); n != 1 {
+			t.Errorf("limit %d: %d queries", tc.limit, n)
+		}
 	}
 }
