@@ -39,8 +39,8 @@ type Config struct {
 	// StatusRetention is how long status resources are kept after the request (§4.3:
 	// "at least 24 hours"). Default 48h; less than 24h is refused.
 	StatusRetention time.Duration
-	// TokenKey is the HMAC key of next tokens (§3.5), at least 32 bytes, kept by the
-	// caller so tokens survive restarts.
+	// TokenKey is the key from which the key sealing next tokens (§3.5) is derived, at
+	// least 32 bytes, kept by the caller so tokens survive restarts.
 	TokenKey []byte
 	// TokenTTL is how long a next token stays valid. Default 24h.
 	TokenTTL time.Duration

@@ -31,16 +31,20 @@
 //     versions) is 400; unknown parameters and unknown match fields are ignored.
 //     match[version] values are STIX timestamps; two values naming the same instant are
 //     a repetition.
-//   - Pagination (§3.5): next is an HMAC-SHA256-signed cursor (the date_added of the
-//     last entry seen, the snapshot bound, an expiry) bound to the endpoint, collection,
-//     object, principal and every filter but limit. It cannot be edited or replayed on
-//     another query. The snapshot bound is the newest committed date_added at the first
+//   - Pagination (§3.5): next is a cursor (the date_added of the last entry seen, the
+//     snapshot bound, an expiry) sealed with AES-256-GCM, whose additional data binds
+//     it to the endpoint, collection, object, principal and every filter but limit. It
+//     cannot be read, edited or replayed on another query. The snapshot bound is the newest committed date_added at the first
 //     page (snapshot.go), so a walk returns each entry that existed then exactly once,
 //     at the version that was first/last then, and ends while others write. Manifest and
-//     versions resources carry next like the envelope does.
+//     versions resources carry next like the envelope does. Pages, more and next are
+//     decided on what the principal may receive (handlers.go, page): a page is filled
+//     past withheld versions, more is true only when a released one follows, and
+//     neither next nor the headers carry the date_added of a withheld version.
 //   - X-TAXII-Date-Added-First/-Last (§3.2) are on every 200 of objects, object,
 //     manifest and versions; with no entries both are the lower bound of the query
-//     (added_after or the cursor; the epoch when none), the value to poll from.
+//     (added_after, or the last date_added the walk has shown; the epoch when none),
+//     the value to poll from.
 //   - GET object and versions answer 404 when no version matches (§5.7) on a first
 //     page; DELETE without match[version] deletes every version, with it the versions it
 //     selects; deleting nothing is 404. Operators (reads limited to their organisation's

@@ -113,11 +113,35 @@ type result struct {
 	entries []store.Entry
 	more    bool
 	next    string
-	lower   time.Time // the exclusive lower bound of the page
+	lower   time.Time // the exclusive lower bound of the page as the principal knows it
 }
+
+// A page examines at most scanPages pages' worth of stored entries (and at least
+// scanMin) in search of the entries its principal may receive, so that a principal who
+// may receive little of a collection still costs bounded work per request; later
+// queries of one page ask the store for at least scanBatch entries.
+const (
+	scanPages = 10
+	scanMin   = 1000
+	scanBatch = 100
+)
 
 // page runs the query of a reading endpoint (§3.4, §3.5): filters, limit capped by the
 // server, the next token checked against the query, ascending date_added (§3.3).
+//
+// The page, more and next are decided on what the principal may receive, so that none
+// of them tells that withheld versions exist (§1.6.9): the page is filled to limit from
+// the entries that follow withheld ones, more is true only when a released entry
+// follows the page, and the cursor is the last entry returned. When the scan budget
+// runs out first, and only then, more is true with the cursor after the last entry
+// examined, and the page may be short or empty.
+//
+// The first query asks for one entry beyond the page, which is released as it is:
+// where nothing is withheld, one query and one decision per entry serve the page, and
+// only the entry beyond it is previewed. What is withheld there is made up from the
+// entries that follow, decided by preview and released after; a store error on those
+// later queries leaves a disclosure recorded that was not sent, erring on the trail's
+// side.
 func (s *Server) page(ctx context.Context, ep endpoint, p *auth.Principal, c store.Collection, rights auth.Rights, objectID string, f filter) (result, error) {
 	limit := s.cfg.DefaultPageSize
 	if f.Limit > 0 {
@@ -131,7 +155,7 @@ func (s *Server) page(ctx context.Context, ep endpoint, p *auth.Principal, c sto
 		SpecVersions: f.SpecVersions,
 		Versions:     f.Versions,
 		Submitter:    rights.OnlySubmitter,
-		Limit:        limit,
+		Limit:        limit + 1,
 	}
 	switch ep {
 	case epObject:
@@ -142,12 +166,14 @@ func (s *Server) page(ctx context.Context, ep endpoint, p *auth.Principal, c sto
 	}
 	scope := tokenScope{Endpoint: ep, Collection: c.ID, Object: objectID, Principal: p.User.ID, Filter: f}
 	now := s.now()
+	res := result{lower: q.AddedAfter}
 	if f.Next != "" {
 		cur, ok := s.tok.decode(f.Next, scope, now)
 		if !ok {
 			return result{}, &badParam{msg: "next is not a value this server gave for this query, or it has expired"}
 		}
 		q.AddedAfter, q.AddedUpTo = cur.After, cur.Snapshot
+		res.lower = cur.Shown
 	} else {
 		bound, err := s.snapshot(ctx, c.ID)
 		if err != nil {
@@ -159,13 +185,53 @@ func (s *Server) page(ctx context.Context, ep endpoint, p *auth.Principal, c sto
 	if err != nil {
 		return result{}, fmt.Errorf("taxii: query %s: %w", c.ID, err)
 	}
-	res := result{more: pg.More, lower: q.AddedAfter}
-	if pg.More && len(pg.Entries) > 0 {
-		last := pg.Entries[len(pg.Entries)-1].DateAdded
-		res.next = s.tok.encode(cursor{Snapshot: q.AddedUpTo, After: last, Expires: now.Add(s.cfg.TokenTTL)}, scope)
-	}
-	if res.entries, err = s.disclose(ctx, p, c, rights, ep, pg.Entries); err != nil {
+	head := pg.Entries[:min(limit, len(pg.Entries))]
+	if res.entries, err = s.disclose(ctx, p, c, rights, ep, head); err != nil {
 		return result{}, err
+	}
+	var last time.Time // date_added of the last entry returned, or examined when the budget ran out
+	if n := len(res.entries); n > 0 {
+		last = res.entries[n-1].DateAdded
+	}
+	// The stored entries that fill the page, then the first one beyond it.
+	var fill []store.Entry
+	rest, scanned, budget := pg.Entries[len(head):], len(pg.Entries), max(scanPages*limit, scanMin)
+	for {
+		for i := range s.gate.PreviewTo(p, rights, rest) {
+			if len(res.entries)+len(fill) == limit {
+				res.more = true
+				break
+			}
+			fill = append(fill, rest[i])
+			last = rest[i].DateAdded
+		}
+		if res.more || !pg.More || len(pg.Entries) == 0 {
+			break
+		}
+		q.AddedAfter = pg.Entries[len(pg.Entries)-1].DateAdded
+		if scanned >= budget {
+			res.more, last = true, q.AddedAfter
+			break
+		}
+		q.Limit = min(max(limit+1-len(res.entries)-len(fill), scanBatch), budget-scanned)
+		if pg, err = s.store.Query(ctx, q); err != nil {
+			return result{}, fmt.Errorf("taxii: query %s: %w", c.ID, err)
+		}
+		rest, scanned = pg.Entries, scanned+len(pg.Entries)
+	}
+	if len(fill) > 0 {
+		filled, err := s.disclose(ctx, p, c, rights, ep, fill)
+		if err != nil {
+			return result{}, err
+		}
+		res.entries = append(slices.Clip(res.entries), filled...)
+	}
+	if res.more && !last.IsZero() {
+		shown := res.lower
+		if n := len(res.entries); n > 0 {
+			shown = res.entries[n-1].DateAdded
+		}
+		res.next = s.tok.encode(cursor{Snapshot: q.AddedUpTo, After: last, Shown: shown, Expires: now.Add(s.cfg.TokenTTL)}, scope)
 	}
 	return res, nil
 }
@@ -228,8 +294,8 @@ func (s *Server) getVersions(w http.ResponseWriter, r *http.Request) error {
 
 // read is what every reading endpoint shares: the collection the principal may read,
 // the filters of ep, one page, and the X-TAXII-Date-Added headers (§3.2). An object or
-// its versions that match nothing is 404, except on a page reached with next, which may
-// be empty (§3.5).
+// its versions that match nothing is 404, except on a page reached with next, or one
+// cut short by the scan budget, which may be empty (§3.5).
 func (s *Server) read(w http.ResponseWriter, r *http.Request, ep endpoint) (result, error) {
 	p, c, rights, err := s.readable(r)
 	if err != nil {
@@ -250,7 +316,7 @@ func (s *Server) read(w http.ResponseWriter, r *http.Request, ep endpoint) (resu
 	if err != nil {
 		return result{}, filterError(err)
 	}
-	if oneObject && len(res.entries) == 0 && f.Next == "" {
+	if oneObject && len(res.entries) == 0 && !res.more && f.Next == "" {
 		return result{}, httpx.NotFound()
 	}
 	setDateAdded(w, res.entries, res.lower)

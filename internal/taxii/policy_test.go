@@ -4,13 +4,18 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"regexp"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"quadshare/internal/audit"
+	"quadshare/internal/auth"
 	"quadshare/internal/gate"
 	"quadshare/internal/policy"
+	"quadshare/internal/stix"
 	"quadshare/internal/store"
 )
 
@@ -240,5 +245,260 @@ func TestNoRouteLeaks(t *testing.T) {
 	r := e.get("admin", e.root+"collections/"+collA+"/objects/")
 	if !strings.Contains(string(r.body), secretID) {
 		t.Fatalf("control: the named recipient does not see the object, so the probe proves nothing: %s", r.body)
+	}
+}
+
+const tlpGreen = "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"
+
+// putMarked stores indicators from, from+1, ... in this order (so in ascending
+// date_added), TLP:GREEN, which the reader receives, or TLP:RED naming nobody,
+// which is withheld from it.
+func (e *env) putMarked(t *testing.T, from, n int, red bool) {
+	t.Helper()
+	marking := tlpGreen
+	if red {
+		marking = tlpRed
+	}
+	objs := make([]stix.Object, n)
+	for i := range objs {
+		o, err := stix.Parse(marked(from+i, gate.Identity(orgID("agency")), "", nil, marking))
+		if err != nil {
+			t.Fatal(err)
+		}
+		objs[i] = o
+	}
+	if _, err := e.st.Put(context.Background(), collA, orgID("agency"), objs); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// manifestPage is one manifest page: the indicator numbers, more and next. Its
+// X-TAXII-Date-Added-Last header must be the date_added of the last record.
+func (e *env) manifestPage(t *testing.T, user, u string) (got []int, more bool, next string) {
+	t.Helper()
+	got, more, next, _ = e.manifestHeaders(t, user, u)
+	return got, more, next
+}
+
+// manifestHeaders is manifestPage with the X-TAXII-Date-Added-First and -Last
+// headers, as "first/last".
+func (e *env) manifestHeaders(t *testing.T, user, u string) (got []int, more bool, next, added string) {
+	t.Helper()
+	r := e.get(user, u)
+	mustStatus(t, r, http.StatusOK)
+	var m struct {
+		More    bool
+		Next    string
+		Objects []struct {
+			ID        string
+			DateAdded string `json:"date_added"`
+		}
+	}
+	decode(t, r, &m)
+	for _, o := range m.Objects {
+		var n int
+		if _, err := fmt.Sscanf(o.ID[len("indicator--"):], "%08x", &n); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, n)
+	}
+	if k := len(m.Objects); k > 0 && r.header.Get("X-TAXII-Date-Added-Last") != m.Objects[k-1].DateAdded {
+		t.Errorf("X-TAXII-Date-Added-Last %s, last record added %s", r.header.Get("X-TAXII-Date-Added-Last"), m.Objects[k-1].DateAdded)
+	}
+	if m.More != (m.Next != "") {
+		t.Errorf("more %v with next %q", m.More, m.Next)
+	}
+	return got, m.More, m.Next, r.header.Get("X-TAXII-Date-Added-First") + "/" + r.header.Get("X-TAXII-Date-Added-Last")
+}
+
+// TestPagingOverWithheld checks that neither the filling of a page nor more and
+// next tell a reader that versions withheld from it exist (§1.6.9): a page is
+// filled to the limit from what follows withheld versions, and ends the walk
+// when only withheld versions follow.
+func TestPagingOverWithheld(t *testing.T) {
+	e := newEnv(t, Config{})
+	// 1-2 released, 3-8 withheld, 9-13 released, 14-17 withheld.
+	e.putMarked(t, 1, 2, false)
+	e.putMarked(t, 3, 6, true)
+	e.putMarked(t, 9, 5, false)
+	e.putMarked(t, 14, 4, true)
+	manifest := e.root + "collections/" + collA + "/manifest/"
+
+	walk := func(t *testing.T, limit int) (pages [][]int) {
+		e := e.with(t)
+		u := fmt.Sprintf("%s?limit=%d", manifest, limit)
+		for next := ""; ; {
+			q := u
+			if next != "" {
+				q += "&next=" + url.QueryEscape(next)
+			}
+			got, more, n := e.manifestPage(t, "reader", q)
+			pages = append(pages, got)
+			if !more || len(pages) > 10 {
+				return pages
+			}
+			next = n
+		}
+	}
+	for _, tc := range []struct {
+		limit int
+		want  [][]int
+	}{
+		{4, [][]int{{1, 2, 9, 10}, {11, 12, 13}}},   // filled across 3-8, ends before 14-17
+		{7, [][]int{{1, 2, 9, 10, 11, 12, 13}}},     // exactly what the reader receives: no more
+		{3, [][]int{{1, 2, 9}, {10, 11, 12}, {13}}}, // a page reached with next is filled too
+		{100, [][]int{{1, 2, 9, 10, 11, 12, 13}}},   // the whole collection in one page
+		{1, [][]int{{1}, {2}, {9}, {10}, {11}, {12}, {13}}},
+	} {
+		t.Run(fmt.Sprint("limit=", tc.limit), func(t *testing.T) {
+			if got := walk(t, tc.limit); fmt.Sprint(got) != fmt.Sprint(tc.want) {
+				t.Errorf("pages %v, want %v", got, tc.want)
+			}
+		})
+	}
+
+}
+
+// TestPagingRecordsReturned checks that the version beyond a page, looked at to
+// decide more, is not recorded as disclosed: only what was returned is.
+func TestPagingRecordsReturned(t *testing.T) {
+	e := newEnv(t, Config{})
+	e.putMarked(t, 1, 2, false)
+	e.putMarked(t, 3, 2, true)
+	e.putMarked(t, 5, 2, false)
+	if got, more, _ := e.manifestPage(t, "reader", e.root+"collections/"+collA+"/manifest/?limit=3"); fmt.Sprint(got) != "[1 2 5]" || !more {
+		t.Fatalf("page %v, more %v", got, more)
+	}
+	recs, err := e.st.AuditRecords(context.Background(), 0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var disclosed []string
+	for _, r := range recs {
+		if r.Kind == audit.Disclosure && r.Actor == "user:"+e.userID("reader") {
+			for _, o := range r.Objects {
+				disclosed = append(disclosed, o.ID)
+			}
+		}
+	}
+	slices.Sort(disclosed)
+	if want := []string{sdoID("indicator", 1), sdoID("indicator", 2), sdoID("indicator", 5)}; !slices.Equal(disclosed, want) {
+		t.Errorf("disclosed %v, want %v", disclosed, want)
+	}
+}
+
+// TestVersionsOverWithheld checks the versions endpoint: the versions of an object
+// withheld from the reader neither fill nor continue its list.
+func TestVersionsOverWithheld(t *testing.T) {
+	e := newEnv(t, Config{})
+	version := func(modified, marking string) stix.Object {
+		raw := strings.Replace(string(marked(1, gate.Identity(orgID("agency")), "", nil, marking)),
+			`"modified":"2026-01-01T00:00:00.000Z"`, `"modified":"`+modified+`"`, 1)
+		o, err := stix.Parse([]byte(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return o
+	}
+	objs := []stix.Object{
+		version("2026-01-01T00:00:00.000Z", tlpGreen),
+		version("2026-01-02T00:00:00.000Z", tlpRed),
+		version("2026-01-03T00:00:00.000Z", tlpGreen),
+		version("2026-01-04T00:00:00.000Z", tlpRed),
+	}
+	if _, err := e.st.Put(context.Background(), collA, orgID("agency"), objs); err != nil {
+		t.Fatal(err)
+	}
+	r := e.get("reader", e.root+"collections/"+collA+"/objects/"+sdoID("indicator", 1)+"/versions/?limit=2")
+	mustStatus(t, r, http.StatusOK)
+	var v struct {
+		More     bool
+		Next     string
+		Versions []string
+	}
+	decode(t, r, &v)
+	if fmt.Sprint(v.Versions) != "[2026-01-01T00:00:00.000Z 2026-01-03T00:00:00.000Z]" || v.More || v.Next != "" {
+		t.Errorf("versions %v, more %v, next %q", v.Versions, v.More, v.Next)
+	}
+}
+
+// TestPagingScanBudget checks the one case where a page may be short: when more
+// versions are withheld in a row than a page examines, it answers with what it
+// has, more and a next that continues after them. An empty page reached so shows
+// in its headers the last date_added the walk has shown, not the cursor, which is
+// the date_added of a withheld version.
+func TestPagingScanBudget(t *testing.T) {
+	e := newEnv(t, Config{})
+	e.putMarked(t, 1, 1, false)
+	e.putMarked(t, 2, 2*scanMin+10, true)
+	e.putMarked(t, 5000, 1, false)
+	u := e.root + "collections/" + collA + "/manifest/?limit=2"
+	got, more, next, first := e.manifestHeaders(t, "reader", u)
+	if fmt.Sprint(got) != "[1]" || !more {
+		t.Fatalf("first page %v, more %v", got, more)
+	}
+	u += "&next="
+	got, more, next, added := e.manifestHeaders(t, "reader", u+url.QueryEscape(next))
+	if len(got) != 0 || !more {
+		t.Fatalf("second page %v, more %v", got, more)
+	}
+	if _, last, _ := strings.Cut(first, "/"); added != last+"/"+last {
+		t.Errorf("empty page headers %s, want the last shown, %s", added, last)
+	}
+	if got, more, _ = e.manifestPage(t, "reader", u+url.QueryEscape(next)); fmt.Sprint(got) != "[5000]" || more {
+		t.Fatalf("third page %v, more %v", got, more)
+	}
+}
+
+// countingStore counts the queries of pages.
+type countingStore struct {
+	store.Store
+	queries atomic.Int32
+}
+
+func (c *countingStore) Query(ctx context.Context, q store.Query) (store.Page, error) {
+	c.queries.Add(1)
+	return c.Store.Query(ctx, q)
+}
+
+// TestPageOneQuery checks that a page where nothing is withheld costs one query of
+// the store, whether or not more follow: the entry beyond the page comes with it.
+func TestPageOneQuery(t *testing.T) {
+	e := newEnv(t, Config{})
+	e.putMarked(t, 1, 10, false)
+	ctx := context.Background()
+	cs := &countingStore{Store: e.st}
+	srv, err := New(e.srv.cfg, cs, e.srv.authz, e.srv.gate, e.srv.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close(ctx) })
+	u, err := e.st.User(ctx, "reader")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := e.st.Organisation(ctx, u.Org)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := e.st.Collection(ctx, collA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		limit int
+		more  bool
+	}{{5, true}, {9, true}, {10, false}, {20, false}} {
+		cs.queries.Store(0)
+		res, err := srv.page(ctx, epManifest, &auth.Principal{User: u, Org: o}, c, auth.Rights{Read: true}, "", filter{Limit: tc.limit})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.entries) != min(tc.limit, 10) || res.more != tc.more {
+			t.Errorf("limit %d: %d entries, more %v", tc.limit, len(res.entries), res.more)
+		}
+		if n := cs.queries.Load(); n != 1 {
+			t.Errorf("limit %d: %d queries", tc.limit, n)
+		}
 	}
 }

@@ -113,8 +113,9 @@ func writeBody(w http.ResponseWriter, status int, b []byte) error {
 
 // setDateAdded sets X-TAXII-Date-Added-First and -Last (§3.2), which every 200 of the
 // objects, object, manifest and versions endpoints MUST carry. With no entries both are
-// the lower bound of the query (the added_after or cursor given, else the epoch): the
-// value a client passes as added_after to continue from where it stands.
+// the lower bound of the query as the client knows it (the added_after given, or the
+// last date_added the walk has shown, else the epoch): the value a client passes as
+// added_after to continue from where it stands.
 func setDateAdded(w http.ResponseWriter, entries []store.Entry, lower time.Time) {
 	first, last := lower, lower
 	if lower.IsZero() {

@@ -51,10 +51,13 @@ func New(cfg Config, st store.Store, authz Authorizer, g *gate.Gate, log *slog.L
 	if st == nil || authz == nil || g == nil || log == nil {
 		return nil, errors.New("taxii: store, authorizer, gate and logger are required")
 	}
+	tok, err := newTokens(cfg.TokenKey)
+	if err != nil {
+		return nil, err
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{
-		cfg: cfg, store: st, authz: authz, gate: g, log: log,
-		tok:     tokens{key: append([]byte(nil), cfg.TokenKey...)},
+		cfg: cfg, store: st, authz: authz, gate: g, log: log, tok: tok,
 		now:     time.Now,
 		wake:    make(chan struct{}, 1),
 		stop:    make(chan struct{}),

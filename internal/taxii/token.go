@@ -1,11 +1,13 @@
 package taxii
 
 import (
-	"crypto/hmac"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hkdf"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
-	"hash"
+	"fmt"
 	"slices"
 	"time"
 )
@@ -15,24 +17,27 @@ import (
 // increasing, so "after the last entry seen" is exact: no entry is skipped or repeated.
 // The snapshot bounds the walk to the entries that existed at the first page, so paging
 // ends even while other clients keep adding, and the version filters (last, first) are
-// decided on the same data from the first page to the last.
+// decided on the same data from the first page to the last. After may be the date_added
+// of a version withheld from the reader (a page that ran out of its scan budget), so an
+// empty page shows Shown in its X-TAXII-Date-Added headers instead (§3.2).
 type cursor struct {
 	Snapshot time.Time // Query.AddedUpTo, inclusive
 	After    time.Time // Query.AddedAfter, exclusive: date_added of the last entry seen
-	Expires  time.Time
+	Shown    time.Time // the X-TAXII-Date-Added-Last of the page that gave the token
+	Expires  time.Time // whole seconds, 32 bits in the token (until 2106)
 }
 
 const (
-	tokenVersion = 1
-	tokenPayload = 1 + 8 + 8 + 8
-	tokenMAC     = 32
+	tokenVersion = 2 // 1 was the cursor in clear under an HMAC
+	tokenPayload = 8 + 8 + 8 + 4
 )
 
 // tokenScope is everything a token is bound to: the endpoint, the collection, the
-// object, the principal and every filter except limit and next. The token's MAC covers
-// it, so a token cannot be replayed with another query, another collection or by
-// another user (TAXII 2.1 Appendix B: the next parameter "MUST NOT be implicitly
-// trusted, and the value MUST be reevaluated in the context of the provided query").
+// object, the principal and every filter except limit and next. It is the additional
+// data of the token's seal, so a token cannot be replayed with another query, another
+// collection or by another user (TAXII 2.1 Appendix B: the next parameter "MUST NOT be
+// implicitly trusted, and the value MUST be reevaluated in the context of the provided
+// query").
 type tokenScope struct {
 	Endpoint   endpoint
 	Collection string
@@ -41,7 +46,9 @@ type tokenScope struct {
 	Filter     filter
 }
 
-func (s tokenScope) write(h hash.Hash) {
+// digest is the version followed by a SHA-256 of the scope: the additional data.
+func (s tokenScope) digest() []byte {
+	h := sha256.New()
 	var n [8]byte
 	str := func(v string) {
 		binary.BigEndian.PutUint64(n[:], uint64(len(v)))
@@ -59,7 +66,7 @@ func (s tokenScope) write(h hash.Hash) {
 		}
 	}
 	f := s.Filter
-	str("quadshare taxii next v1")
+	str("quadshare taxii next scope")
 	str(s.Endpoint.String())
 	str(s.Collection)
 	str(s.Object)
@@ -85,26 +92,45 @@ func (s tokenScope) write(h hash.Hash) {
 		flags[2] = 1
 	}
 	h.Write(flags)
+	return h.Sum([]byte{tokenVersion})
 }
 
-// tokens makes and checks next tokens with an HMAC-SHA256 key.
-type tokens struct{ key []byte }
+// tokens makes and checks next tokens. The cursor is sealed with AES-256-GCM, not only
+// signed: its times are date_added of stored entries, and the last one read for a page
+// may be of a version withheld from the reader, whose existence the token must not
+// tell (§1.6.9, Appendix B). The nonce is random (96 bits), so the same cursor never
+// gives the same token either; a key seals at most 2^32 tokens (NIST SP 800-38D §8.3).
+type tokens struct{ aead cipher.AEAD }
 
-func (t tokens) mac(payload []byte, scope tokenScope) []byte {
-	h := hmac.New(sha256.New, t.key)
-	h.Write(payload)
-	scope.write(h)
-	return h.Sum(nil)
+// newTokens derives the sealing key from the server's token key, so that the
+// configured key is used for this purpose only.
+func newTokens(key []byte) (tokens, error) {
+	k, err := hkdf.Key(sha256.New, key, nil, "quadshare taxii next token aes-256-gcm", 32)
+	if err != nil {
+		return tokens{}, fmt.Errorf("taxii: token key: %w", err)
+	}
+	block, err := aes.NewCipher(k)
+	if err != nil {
+		return tokens{}, fmt.Errorf("taxii: token key: %w", err)
+	}
+	aead, err := cipher.NewGCMWithRandomNonce(block)
+	if err != nil {
+		return tokens{}, fmt.Errorf("taxii: token key: %w", err)
+	}
+	return tokens{aead: aead}, nil
 }
 
-// encode returns the opaque, URL-safe next value for c under scope.
+// encode returns the opaque, URL-safe next value for c under scope: the version, then
+// the nonce, the sealed cursor and the tag.
 func (t tokens) encode(c cursor, scope tokenScope) string {
-	b := make([]byte, tokenPayload, tokenPayload+tokenMAC)
+	var p [tokenPayload]byte
+	binary.BigEndian.PutUint64(p[0:], nanos(c.Snapshot))
+	binary.BigEndian.PutUint64(p[8:], nanos(c.After))
+	binary.BigEndian.PutUint64(p[16:], nanos(c.Shown))
+	binary.BigEndian.PutUint32(p[24:], uint32(c.Expires.Unix()))
+	b := make([]byte, 1, 1+tokenPayload+t.aead.Overhead())
 	b[0] = tokenVersion
-	binary.BigEndian.PutUint64(b[1:], nanos(c.Snapshot))
-	binary.BigEndian.PutUint64(b[9:], nanos(c.After))
-	binary.BigEndian.PutUint64(b[17:], uint64(c.Expires.Unix()))
-	b = append(b, t.mac(b, scope)...)
+	b = t.aead.Seal(b, nil, p[:], scope.digest())
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
@@ -112,16 +138,18 @@ func (t tokens) encode(c cursor, scope tokenScope) string {
 // other query, and an expired token fail alike.
 func (t tokens) decode(s string, scope tokenScope, now time.Time) (cursor, bool) {
 	b, err := base64.RawURLEncoding.Strict().DecodeString(s)
-	if err != nil || len(b) != tokenPayload+tokenMAC || b[0] != tokenVersion {
+	if err != nil || len(b) != 1+tokenPayload+t.aead.Overhead() || b[0] != tokenVersion {
 		return cursor{}, false
 	}
-	if !hmac.Equal(b[tokenPayload:], t.mac(b[:tokenPayload], scope)) {
+	p, err := t.aead.Open(nil, nil, b[1:], scope.digest())
+	if err != nil {
 		return cursor{}, false
 	}
 	c := cursor{
-		Snapshot: fromNanos(binary.BigEndian.Uint64(b[1:])),
-		After:    fromNanos(binary.BigEndian.Uint64(b[9:])),
-		Expires:  time.Unix(int64(binary.BigEndian.Uint64(b[17:])), 0).UTC(),
+		Snapshot: fromNanos(binary.BigEndian.Uint64(p[0:])),
+		After:    fromNanos(binary.BigEndian.Uint64(p[8:])),
+		Shown:    fromNanos(binary.BigEndian.Uint64(p[16:])),
+		Expires:  time.Unix(int64(binary.BigEndian.Uint32(p[24:])), 0).UTC(),
 	}
 	if !now.Before(c.Expires) {
 		return cursor{}, false
