@@ -77,6 +77,7 @@ func Default() Config {
 			AsyncThreshold:   500,
 			StatusRetention:  Duration{48 * time.Hour},
 		},
+		Federation: Federation{NoticeRetention: Duration{90 * 24 * time.Hour}},
 	}
 }
 
@@ -171,6 +172,8 @@ func (c *Config) Validate() error {
 		return errors.New("config: taxii.async_threshold must not be negative")
 	case c.TAXII.StatusRetention.Duration < 24*time.Hour:
 		return errors.New("config: taxii.status_retention must be at least 24h (TAXII statuses are kept a day)")
+	case c.Federation.NoticeRetention.Duration < 0:
+		return errors.New("config: federation.notice_retention must not be negative")
 	}
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		return fmt.Errorf("config: listen address %q: %w", c.Listen, err)

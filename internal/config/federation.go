@@ -7,4 +7,8 @@ type Federation struct {
 	Collections []string `json:"collections"`
 	// Disabled stops the push and pull workers (the endpoints peers use stay).
 	Disabled bool `json:"disabled"`
+	// NoticeRetention is how long the notice of a deletion is kept once every
+	// peer's walk has passed it: a peer removed and added again within it (a new
+	// certificate, a restore from backup) is still told of the deletion.
+	NoticeRetention Duration `json:"notice_retention"`
 }

@@ -274,9 +274,11 @@ func (w *worker) recordTombstones(ctx context.Context, items []store.OutboxItem,
 	w.s.record(ctx, w.peer, "federation.deletion-queued", queued, "")
 }
 
-// pruneNotices deletes the notices that every peer's walk has passed: each
-// peer's tombstone is in its outbox, or was not one to tell it. While a peer has
-// not walked them (a peer just added, say), all are kept.
+// pruneNotices deletes the notices that every peer's walk has passed and that
+// are older than the retention: each peer's tombstone is in its outbox, or was
+// not one to tell it, and a peer removed and added again within the retention
+// walks them again. While a peer has not walked them (a peer just added), all
+// are kept.
 func (s *Service) pruneNotices(ctx context.Context) {
 	if err := s.pruneNoticesUpTo(ctx); err != nil && ctx.Err() == nil {
 		s.log.LogAttrs(ctx, slog.LevelWarn, "federation: pruning deletion notices", slog.String("error", err.Error()))
@@ -288,8 +290,8 @@ func (s *Service) pruneNoticesUpTo(ctx context.Context) error {
 	if err != nil || len(peers) == 0 {
 		return err
 	}
-	var upTo time.Time
-	for i, p := range peers {
+	upTo := time.Now().Add(-s.cfg.NoticeRetention)
+	for _, p := range peers {
 		v, err := s.st.PeerCursor(ctx, p.Name, store.OutboxCursorFill+s.deletions.ID)
 		if err != nil || v == "" {
 			return err
@@ -298,21 +300,27 @@ func (s *Service) pruneNoticesUpTo(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if i == 0 || t.Before(upTo) {
+		if t.Before(upTo) {
 			upTo = t
 		}
 	}
-	pg, err := s.st.Query(ctx, store.Query{Collection: s.deletions.ID, AddedUpTo: upTo, Versions: store.VersionFilter{All: true}, Limit: 1000})
-	if err != nil {
-		return err
-	}
 	ctx = store.WithActor(ctx, "federation")
-	for _, en := range pg.Entries {
-		if _, err := s.st.Delete(ctx, s.deletions.ID, en.Object.ID, store.VersionFilter{All: true}, nil); err != nil {
+	q := store.Query{Collection: s.deletions.ID, AddedUpTo: upTo, Versions: store.VersionFilter{All: true}, Limit: 1000}
+	for {
+		pg, err := s.st.Query(ctx, q)
+		if err != nil {
 			return err
 		}
+		for _, en := range pg.Entries {
+			if _, err := s.st.Delete(ctx, s.deletions.ID, en.Object.ID, store.VersionFilter{All: true}, nil); err != nil {
+				return err
+			}
+		}
+		if !pg.More || len(pg.Entries) == 0 {
+			return nil
+		}
+		q.AddedAfter = pg.Entries[len(pg.Entries)-1].DateAdded
 	}
-	return nil
 }
 
 // sharedElsewhere reports whether a shared collection other than except still

@@ -15,6 +15,7 @@ import (
 
 	"quadshare/internal/audit"
 	"quadshare/internal/auth"
+	"quadshare/internal/config"
 	"quadshare/internal/federation"
 	"quadshare/internal/policy"
 	"quadshare/internal/provenance"
@@ -192,6 +193,9 @@ func TestForgedDeletionRefused(t *testing.T) {
 // partner is back.
 func TestDeletionCatchUp(t *testing.T) {
 	jp := newTestNode(t, "JP", "AU")
+	jp.stop()
+	jp.cfg.Federation.NoticeRetention = config.Duration{} // notices go once walked
+	jp.restart()
 	au := newTestNode(t, "AU", "JP")
 	mesh(t, jp, au)
 	objs := make([]stix.Object, 5)
@@ -368,6 +372,9 @@ func TestInboxDeletionStaysLocal(t *testing.T) {
 	waitFor(t, 30*time.Second, "the deletion at AU", func() bool { return !au.has(shared.ID) })
 	if n := records(t, jp.st, audit.PeerEvent, "federation.deletion-queued", "peer:node-AU", shared.ID); n != 1 {
 		t.Fatalf("the deletion from the shared collection: %d tombstones queued, want 1", n)
+	}
+	if n := jp.notices(); n != 1 { // walked, but within the retention
+		t.Errorf("the notice of the deletion: %d notices, want 1 kept", n)
 	}
 	if auditRule(t, jp.st, audit.PeerEvent, "federation.deletion-queued", "peer:node-AU", 2) {
 		t.Error("a tombstone was queued for the inbox's report")

@@ -56,6 +56,9 @@ type Config struct {
 	Lease     time.Duration // lease of a peer's work; default 30s
 	// MaxBackoff caps the pause after failures with one peer; default 1 minute.
 	MaxBackoff time.Duration
+	// NoticeRetention is how long a deletion notice is kept once every peer's
+	// walk has passed it (pruneNotices); 0 keeps it no longer than that.
+	NoticeRetention time.Duration
 	// Holder names this process in leases; default a random name.
 	Holder string
 	// Client overrides the transport to peers (tests); default pinned mutual TLS.

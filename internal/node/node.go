@@ -170,7 +170,7 @@ func startFederation(ctx context.Context, cfg config.Config, st store.Store, g *
 		log.LogAttrs(ctx, slog.LevelInfo, "node signing key created", slog.String("file", filepath.Join(cfg.DataDir, provenance.KeyFile)))
 	}
 	return federation.New(ctx, federation.Config{Store: st, Gate: g, Key: key, Cert: tlsID.Cert,
-		Collections: cfg.Federation.Collections, Log: log})
+		Collections: cfg.Federation.Collections, NoticeRetention: cfg.Federation.NoticeRetention.Duration, Log: log})
 }
 
 // loadOrCreateKey returns the 32-byte secret in path, creating it on first use. It keys
