@@ -134,6 +134,8 @@ func TestEndpointsRefuse(t *testing.T) {
 		{"analyst reads metrics", anon, "GET", "/metrics", "ana", analyst, "", "", 403},
 		{"nobody reads metrics", anon, "GET", "/metrics", "", "", "", "", 401},
 		{"peer with an empty envelope", c, "POST", inbound, "", "", httpx.MediaType, `{"objects":[]}`, 202},
+		{"peer with too many objects", c, "POST", inbound, "", "", httpx.MediaType,
+			`{"objects":[{}` + strings.Repeat(`,{}`, federation.MaxEnvelope+1) + `]}`, 413},
 	} {
 		if code, body := do(tc.c, tc.method, tc.path, tc.user, tc.secret, tc.ctype, tc.body); code != tc.want {
 			t.Errorf("%s: %d, want %d: %s", tc.name, code, tc.want, body)

@@ -110,13 +110,14 @@ func (s *Service) receive(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return httpx.Errorf(http.StatusRequestEntityTooLarge, "The envelope could not be read whole.")
 	}
-	raws, err := taxii.SplitEnvelope(body, MaxEnvelope+1)
+	raws, err := taxii.SplitEnvelope(body, MaxEnvelope)
+	var tooMany taxii.TooManyObjects
 	switch {
 	case errors.Is(err, taxii.ErrEmptyEnvelope):
+	case errors.As(err, &tooMany):
+		return httpx.Errorf(http.StatusRequestEntityTooLarge, "At most %d objects per envelope.", MaxEnvelope)
 	case err != nil:
 		return httpx.Errorf(http.StatusBadRequest, "Not a TAXII envelope: %v.", err)
-	case len(raws) > MaxEnvelope:
-		return httpx.Errorf(http.StatusRequestEntityTooLarge, "At most %d objects per envelope.", MaxEnvelope)
 	}
 	now := time.Now().UTC()
 	res, err := s.accept(r.Context(), peer, raws)

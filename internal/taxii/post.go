@@ -394,6 +394,14 @@ func (e errEnvelope) Error() string { return string(e) }
 // ErrEmptyEnvelope is SplitEnvelope's error for an envelope without objects.
 var ErrEmptyEnvelope error = errEnvelope("the envelope holds no objects")
 
+// TooManyObjects is SplitEnvelope's error for an envelope of more objects than
+// its maximum, the value.
+type TooManyObjects int
+
+func (e TooManyObjects) Error() string {
+	return fmt.Sprintf("the envelope holds more than %d objects; split it", int(e))
+}
+
 // SplitEnvelope returns the members of the objects list of an envelope (§3.7), each
 // the raw JSON of one value, as it is in body (not a copy). Other members (more, next,
 // custom properties) are skipped. An envelope must hold at least one object (§2 list:
@@ -471,7 +479,7 @@ func SplitEnvelope(body []byte, max int) ([][]byte, error) {
 			}
 			// The limit comes before the comma, as with json.Decoder.More.
 			if len(raws) == max {
-				return nil, errEnvelope(fmt.Sprintf("the envelope holds more than %d objects; split it", max))
+				return nil, TooManyObjects(max)
 			}
 			if elem > 0 {
 				if body[i] != ',' {
