@@ -22,8 +22,8 @@ import (
 	"quadshare/internal/policy"
 	"quadshare/internal/provenance"
 	"quadshare/internal/stix"
-	"quadshare/internal/taxii"
 	"quadshare/internal/store"
+	"quadshare/internal/taxii"
 	"quadshare/internal/uuid"
 )
 
