@@ -39,8 +39,10 @@
 //     at the version that was first/last then, and ends while others write. Manifest and
 //     versions resources carry next like the envelope does. Pages, more and next are
 //     decided on what the principal may receive (handlers.go, page): a page is filled
-//     past withheld versions, more is true only when a released one follows, and
-//     neither next nor the headers carry the date_added of a withheld version.
+//     past withheld versions, more is true only when a released one follows (or when
+//     a page has examined its bound of stored versions: it may then be short, and
+//     an empty one says that at least that many were withheld), and neither next
+//     nor the headers carry the date_added of a withheld version.
 //   - X-TAXII-Date-Added-First/-Last (§3.2) are on every 200 of objects, object,
 //     manifest and versions; with no entries both are the lower bound of the query
 //     (added_after, or the last date_added the walk has shown; the epoch when none),

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"slices"
 	"strings"
@@ -133,12 +134,13 @@ const (
 // of them tells that withheld versions exist (§1.6.9): the page is filled to limit from
 // the entries that follow withheld ones, more is true only when a released entry
 // follows the page, and the cursor is the last entry returned. When the scan budget
-// runs out first, and only then, more is true with the cursor after the last entry
-// examined, and the page may be short or empty.
+// runs out first, and only then, more is true and the page may be short; an empty
+// page then moves the cursor past the entries it examined. One object's versions
+// are read without a budget.
 //
-// The first query asks for one entry beyond the page, which is released as it is:
-// where nothing is withheld, one query and one decision per entry serve the page, and
-// only the entry beyond it is previewed. What is withheld there is made up from the
+// The first query asks for one entry beyond the page. The page's entries are
+// released at once, and only the entry beyond is previewed: where nothing is
+// withheld, one query and one decision per entry serve the page. What is withheld there is made up from the
 // entries that follow, decided by preview and released after; a store error on those
 // later queries leaves a disclosure recorded that was not sent, erring on the trail's
 // side.
@@ -189,13 +191,16 @@ func (s *Server) page(ctx context.Context, ep endpoint, p *auth.Principal, c sto
 	if res.entries, err = s.disclose(ctx, p, c, rights, ep, head); err != nil {
 		return result{}, err
 	}
-	var last time.Time // date_added of the last entry returned, or examined when the budget ran out
+	var last time.Time // date_added of the last entry returned, or examined when the budget ran out on an empty page
 	if n := len(res.entries); n > 0 {
 		last = res.entries[n-1].DateAdded
 	}
 	// The stored entries that fill the page, then the first one beyond it.
 	var fill []store.Entry
 	rest, scanned, budget := pg.Entries[len(head):], len(pg.Entries), max(scanPages*limit, scanMin)
+	if objectID != "" {
+		budget = math.MaxInt // one object's versions: a bound would make a withheld object look present
+	}
 	for {
 		for i := range s.gate.PreviewTo(p, rights, rest) {
 			if len(res.entries)+len(fill) == limit {
@@ -210,7 +215,13 @@ func (s *Server) page(ctx context.Context, ep endpoint, p *auth.Principal, c sto
 		}
 		q.AddedAfter = pg.Entries[len(pg.Entries)-1].DateAdded
 		if scanned >= budget {
-			res.more, last = true, q.AddedAfter
+			// The page ends at its last entry: a short page that moved past all
+			// it examined would tell how many were withheld (the budget less its
+			// length). Only a page with none moves on, to the last examined.
+			res.more = true
+			if len(res.entries)+len(fill) == 0 {
+				last = q.AddedAfter
+			}
 			break
 		}
 		q.Limit = min(max(limit+1-len(res.entries)-len(fill), scanBatch), budget-scanned)

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"quadshare/internal/audit"
 	"quadshare/internal/auth"
@@ -422,9 +423,36 @@ func TestVersionsOverWithheld(t *testing.T) {
 	}
 }
 
+// TestManyWithheldVersions: an object of more versions withheld from the reader
+// than a page examines answers 404 as a missing one does, on its versions and on
+// the object with match[version]=all.
+func TestManyWithheldVersions(t *testing.T) {
+	e := newEnv(t, Config{})
+	base := marked(1, gate.Identity(orgID("agency")), "", nil, tlpRed)
+	var objs []stix.Object
+	for i := range scanMin + 5 {
+		modified := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Minute).Format("2006-01-02T15:04:05.000Z")
+		o, err := stix.Parse([]byte(strings.Replace(string(base), `"modified":"2026-01-01T00:00:00.000Z"`, `"modified":"`+modified+`"`, 1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		objs = append(objs, o)
+	}
+	if _, err := e.st.Put(context.Background(), collA, orgID("agency"), objs); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{sdoID("indicator", 1), sdoID("indicator", 2)} { // withheld, missing
+		for _, u := range []string{"/versions/?limit=2", "/?match[version]=all&limit=2"} {
+			mustStatus(t, e.get("reader", e.root+"collections/"+collA+"/objects/"+id+u), http.StatusNotFound)
+		}
+	}
+}
+
 // TestPagingScanBudget checks the one case where a page may be short: when more
 // versions are withheld in a row than a page examines, it answers with what it
-// has, more and a next that continues after them. An empty page reached so shows
+// has, more, and a next that continues after its last entry (continuing after
+// what it examined would tell how many it withheld: the bound less the page's
+// length); an empty page continues after what it examined. An empty page shows
 // in its headers the last date_added the walk has shown, not the cursor, which is
 // the date_added of a withheld version.
 func TestPagingScanBudget(t *testing.T) {
@@ -445,8 +473,13 @@ func TestPagingScanBudget(t *testing.T) {
 	if _, last, _ := strings.Cut(first, "/"); added != last+"/"+last {
 		t.Errorf("empty page headers %s, want the last shown, %s", added, last)
 	}
-	if got, more, _ = e.manifestPage(t, "reader", u+url.QueryEscape(next)); fmt.Sprint(got) != "[5000]" || more {
+	// The first page examined 1 and scanMin-1 withheld, the second page the next
+	// scanMin: were it after what the first examined, 11 would be left.
+	if got, more, next = e.manifestPage(t, "reader", u+url.QueryEscape(next)); len(got) != 0 || !more {
 		t.Fatalf("third page %v, more %v", got, more)
+	}
+	if got, more, _ = e.manifestPage(t, "reader", u+url.QueryEscape(next)); fmt.Sprint(got) != "[5000]" || more {
+		t.Fatalf("fourth page %v, more %v", got, more)
 	}
 }
 
