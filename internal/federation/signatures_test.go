@@ -3,6 +3,7 @@ package federation
 import (
 	"crypto/ed25519"
 	"fmt"
+	"strings"
 	"testing"
 
 	"quadshare/internal/provenance"
@@ -52,5 +53,20 @@ func TestSignaturesCached(t *testing.T) {
 	}
 	if again, _ := c.sign(a, obj(0)); &again[0] == &first[0] {
 		t.Error("the oldest signature is still kept")
+	}
+	// Large objects: bounded by bytes too.
+	big := strings.Repeat("a", 1<<20)
+	for i := range 3 * signaturesBytes >> 20 {
+		raw := fmt.Appendf(nil, `{"type":"note","spec_version":"2.1","id":"note--8e2e2d2b-17d4-4cbf-938f-%012d","content":"%s"}`, i, big)
+		if _, err := c.sign(a, raw); err != nil {
+			t.Fatal(err)
+		}
+	}
+	held := c.curBytes
+	for _, v := range c.prev {
+		held += len(v)
+	}
+	if held > 2*signaturesBytes {
+		t.Errorf("the cache holds %d bytes", held)
 	}
 }

@@ -26,7 +26,7 @@ func SkipValue(in []byte, i int) (int, error) {
 	depth := 0
 	var err error
 	for {
-		i = skipSpace(in, i)
+		i = SkipSpace(in, i)
 		if i >= len(in) {
 			return i, &jsonError{off: i, msg: "unexpected end of input"}
 		}
@@ -45,7 +45,7 @@ func SkipValue(in []byte, i int) (int, error) {
 				objs[w] &^= b
 			}
 			depth++
-			i = skipSpace(in, i+1)
+			i = SkipSpace(in, i+1)
 			if i < len(in) && in[i] == c+2 { // '}' or ']'
 				i++
 				depth--
@@ -87,7 +87,7 @@ func SkipValue(in []byte, i int) (int, error) {
 			if depth == 0 {
 				return i, nil
 			}
-			i = skipSpace(in, i)
+			i = SkipSpace(in, i)
 			if i >= len(in) {
 				return i, &jsonError{off: i, msg: "unexpected end of input"}
 			}
@@ -114,7 +114,7 @@ func SkipValue(in []byte, i int) (int, error) {
 
 // memberName skips whitespace, a member name, whitespace and the colon.
 func memberName(in []byte, i int) (int, error) {
-	i = skipSpace(in, i)
+	i = SkipSpace(in, i)
 	if i >= len(in) || in[i] != '"' {
 		return i, &jsonError{off: i, msg: "expected a member name"}
 	}
@@ -122,14 +122,16 @@ func memberName(in []byte, i int) (int, error) {
 	if err != nil {
 		return i, err
 	}
-	i = skipSpace(in, i)
+	i = SkipSpace(in, i)
 	if i >= len(in) || in[i] != ':' {
 		return i, &jsonError{off: i, msg: "expected ':' after member name"}
 	}
 	return i + 1, nil
 }
 
-func skipSpace(in []byte, i int) int {
+// SkipSpace returns the index of the first byte from i on that is not JSON
+// whitespace (RFC 8259 §2).
+func SkipSpace(in []byte, i int) int {
 	for i < len(in) {
 		switch in[i] {
 		case ' ', '\t', '\n', '\r':

@@ -12,7 +12,7 @@ import (
 // skipValid is json.Valid by way of SkipValue: one value, then only whitespace.
 func skipValid(in []byte) bool {
 	end, err := SkipValue(in, 0)
-	return err == nil && skipSpace(in, end) == len(in)
+	return err == nil && SkipSpace(in, end) == len(in)
 }
 
 var skipCases = []string{
@@ -98,7 +98,7 @@ func FuzzSkipValue(f *testing.F) {
 		if got, want := skipValid(in), json.Valid(in); got != want {
 			t.Fatalf("%q: SkipValue says valid %v, encoding/json %v", in, got, want)
 		}
-		start := skipSpace(in, 0)
+		start := SkipSpace(in, 0)
 		end, err := SkipValue(in, 0)
 		if end < start || end > len(in) {
 			t.Fatalf("%q: end %d outside [%d, %d]", in, end, start, len(in))

@@ -412,7 +412,7 @@ func (e TooManyObjects) Error() string {
 // checks the values as encoding/json would, at a fraction of its cost.
 func SplitEnvelope(body []byte, max int) ([][]byte, error) {
 	notJSON := errEnvelope("the body is not valid JSON")
-	i := skipSpace(body, 0)
+	i := stix.SkipSpace(body, 0)
 	if i == len(body) || body[i] != '{' {
 		return nil, errEnvelope("the body is not a TAXII envelope: a JSON object with an objects list")
 	}
@@ -420,7 +420,7 @@ func SplitEnvelope(body []byte, max int) ([][]byte, error) {
 	var raws [][]byte
 	seen := false
 	for member := 0; ; member++ {
-		i = skipSpace(body, i)
+		i = stix.SkipSpace(body, i)
 		if i == len(body) {
 			return nil, notJSON
 		}
@@ -432,7 +432,7 @@ func SplitEnvelope(body []byte, max int) ([][]byte, error) {
 			if body[i] != ',' {
 				return nil, notJSON
 			}
-			if i = skipSpace(body, i+1); i == len(body) {
+			if i = stix.SkipSpace(body, i+1); i == len(body) {
 				return nil, notJSON
 			}
 		}
@@ -449,7 +449,7 @@ func SplitEnvelope(body []byte, max int) ([][]byte, error) {
 			return nil, errEnvelope("the body is a STIX bundle; TAXII 2.1 takes an envelope: {\"objects\":[...]} (§3.7)")
 		}
 		if key != "objects" {
-			if i = skipSpace(body, i); i == len(body) || body[i] != ':' {
+			if i = stix.SkipSpace(body, i); i == len(body) || body[i] != ':' {
 				return nil, notJSON
 			}
 			if i, err = stix.SkipValue(body, i+1); err != nil {
@@ -461,15 +461,15 @@ func SplitEnvelope(body []byte, max int) ([][]byte, error) {
 			return nil, errEnvelope("the envelope has more than one objects member")
 		}
 		seen = true
-		if i = skipSpace(body, i); i == len(body) || body[i] != ':' {
+		if i = stix.SkipSpace(body, i); i == len(body) || body[i] != ':' {
 			return nil, errEnvelope("objects must be a list")
 		}
-		if i = skipSpace(body, i+1); i == len(body) || body[i] != '[' {
+		if i = stix.SkipSpace(body, i+1); i == len(body) || body[i] != '[' {
 			return nil, errEnvelope("objects must be a list")
 		}
 		i++
 		for elem := 0; ; elem++ {
-			i = skipSpace(body, i)
+			i = stix.SkipSpace(body, i)
 			if i == len(body) || body[i] == '}' {
 				return nil, notJSON
 			}
@@ -485,7 +485,7 @@ func SplitEnvelope(body []byte, max int) ([][]byte, error) {
 				if body[i] != ',' {
 					return nil, notJSON
 				}
-				i = skipSpace(body, i+1)
+				i = stix.SkipSpace(body, i+1)
 			}
 			end, err := stix.SkipValue(body, i)
 			if err != nil {
@@ -495,7 +495,7 @@ func SplitEnvelope(body []byte, max int) ([][]byte, error) {
 			i = end
 		}
 	}
-	if skipSpace(body, i) != len(body) {
+	if stix.SkipSpace(body, i) != len(body) {
 		return nil, errEnvelope("the body has data after the envelope")
 	}
 	if len(raws) == 0 {
@@ -514,13 +514,6 @@ func memberName(quoted []byte) string {
 	var name string
 	_ = json.Unmarshal(quoted, &name) // SkipValue found it valid
 	return name
-}
-
-func skipSpace(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
-		i++
-	}
-	return i
 }
 
 // newUUID returns a random (version 4) UUID (§2 identifier, RFC 4122 §4.4).

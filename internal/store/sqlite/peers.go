@@ -232,8 +232,7 @@ func (s *Store) Enqueue(ctx context.Context, name, holder string, items []store.
 		// Rows go in enqueueRows to a statement, then one by one, each with its own
 		// seq; a statement returns the seqs of the rows it added (an item already
 		// queued adds none, and leaves its seq unused).
-		bg := context.WithoutCancel(ctx)
-		full, one := tx.StmtContext(bg, s.insOutbox[1]), tx.StmtContext(bg, s.insOutbox[0])
+		full, one := tx.StmtContext(ctx, s.insOutbox[1]), tx.StmtContext(ctx, s.insOutbox[0])
 		for start := 0; start < len(items); {
 			n, ins := enqueueRows, full
 			if len(items)-start < enqueueRows {
