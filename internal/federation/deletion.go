@@ -113,8 +113,9 @@ func (s *Service) shares(ctx context.Context, c string) bool {
 // noteDeletion writes the notices of the versions a Delete is about to remove from
 // one of our shared collections: one per version that the gate releases to at
 // least one peer as the fill would (a partner the policy never let see it is told
-// nothing: a tombstone would reveal that the object existed). Versions we received are not ours to delete at
-// partners: only their origin's tombstone is relayed (relayDeletion).
+// nothing: a tombstone would reveal that the object existed). Versions we
+// received are not ours to delete at partners: only their origin's tombstone is
+// relayed (relayDeletion).
 func (s *Service) noteDeletion(ctx context.Context, collection, id string, v store.VersionFilter, specVersions []string) error {
 	if collection == s.inbound.ID || !s.shares(ctx, collection) {
 		return nil
