@@ -59,7 +59,7 @@ func (s *Store) prepare(ctx context.Context) error {
 	s.insIDs = prep(`INSERT OR IGNORE INTO object_ids_new (idh, oid) SELECT idh, oid FROM objects WHERE oid > ? AND oid <= ?`)
 	s.clearLatest = prep(`UPDATE entries SET is_last = 0 WHERE cid = ? AND date_added = ?`)
 	s.selEntry = prep(`SELECT date_added FROM entries WHERE oid = ? AND cid = ?`)
-	for i, n := range []int{1, enqueueRows} {
+	for i, n := range enqueueRows {
 		s.insOutbox[i] = prep(`INSERT INTO outbox (peer, seq, object_id, version, queued_at, raw) VALUES (?, ?, ?, ?, ?, ?)` +
 			strings.Repeat(`, (?, ?, ?, ?, ?, ?)`, n-1) + ` ON CONFLICT (peer, object_id, version) DO NOTHING RETURNING seq`)
 	}

@@ -229,21 +229,25 @@ func (s *Store) Enqueue(ctx context.Context, name, holder string, items []store.
 		}
 		now := usOf(s.now())
 		seq := max(now, last+1)
-		// Rows go in enqueueRows to a statement, then one by one, each with its own
-		// seq; a statement returns the seqs of the rows it added (an item already
-		// queued adds none, and leaves its seq unused).
-		full, one := tx.StmtContext(ctx, s.insOutbox[1]), tx.StmtContext(ctx, s.insOutbox[0])
+		// Rows go in by statements of the most rows that fit, each row with its
+		// own seq; a statement returns the seqs of the rows it added (an item
+		// already queued adds none, and leaves its seq unused).
+		var ins [len(enqueueRows)]*sql.Stmt
+		for k := range ins {
+			ins[k] = tx.StmtContext(ctx, s.insOutbox[k])
+		}
 		for start := 0; start < len(items); {
-			n, ins := enqueueRows, full
-			if len(items)-start < enqueueRows {
-				n, ins = 1, one
+			k := len(enqueueRows) - 1
+			for enqueueRows[k] > len(items)-start {
+				k--
 			}
+			n := enqueueRows[k]
 			chunk := items[start : start+n]
 			args := make([]any, 0, 6*n)
 			for i := range chunk {
 				args = append(args, name, seq+int64(i), chunk[i].ID, chunk[i].Version, now, chunk[i].Raw)
 			}
-			rows, err := ins.QueryContext(ctx, args...)
+			rows, err := ins[k].QueryContext(ctx, args...)
 			if err != nil {
 				return err
 			}
@@ -281,8 +285,8 @@ func (s *Store) Enqueue(ctx context.Context, name, holder string, items []store.
 	return added, nil
 }
 
-// enqueueRows is how many outbox rows one statement adds.
-const enqueueRows = 64
+// enqueueRows are the numbers of outbox rows one statement adds, largest last.
+var enqueueRows = [...]int{1, 8, 64}
 
 // Outbox returns queued items after a sequence.
 func (s *Store) Outbox(ctx context.Context, name string, after int64, limit int) ([]store.OutboxItem, error) {

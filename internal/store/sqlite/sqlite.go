@@ -112,10 +112,10 @@ type Store struct {
 	insEntry, selStored, selEntry       *sql.Stmt
 	selLatest, clearLatest, insEntryRun *sql.Stmt
 	insIDs                              *sql.Stmt
-	insOutbox                           [2]*sql.Stmt             // one row, enqueueRows rows
-	mergeIDs                            int64                    // objects stored between two moves of object_ids_new (indexIDs)
-	ids                                 *idFilter                // the ids stored, as far as Put knows (idfilter.go)
-	idsNext                             atomic.Pointer[idFilter] // filled in the background, for the next Put
+	insOutbox                           [len(enqueueRows)]*sql.Stmt // of enqueueRows[i] rows
+	mergeIDs                            int64                       // objects stored between two moves of object_ids_new (indexIDs)
+	ids                                 *idFilter                   // the ids stored, as far as Put knows (idfilter.go)
+	idsNext                             atomic.Pointer[idFilter]    // filled in the background, for the next Put
 	idsFilling                          atomic.Bool
 	idsWG                               sync.WaitGroup
 	idsCtx                              context.Context
