@@ -3,6 +3,8 @@ package provenance
 import (
 	"bytes"
 	"encoding/json"
+
+	"quadshare/internal/stix"
 )
 
 // A scanner of compact JSON (no whitespace between tokens, as stix.Canonical and
@@ -11,58 +13,15 @@ import (
 // signing and verifying besides Ed25519. Anything it does not expect makes it
 // report failure, and the callers fall back to decoding.
 
-// skipString returns the index after the string starting at b[i] ('"').
-func skipString(b []byte, i int) (int, bool) {
-	for i++; i < len(b); i++ {
-		switch b[i] {
-		case '\\':
-			i++
-		case '"':
-			return i + 1, true
-		}
-	}
-	return 0, false
-}
-
-// skipValue returns the index after the value starting at b[i].
+// skipValue returns the index after the value starting at b[i]: stix.SkipValue,
+// which also checks it, but with no whitespace before it, which compact JSON
+// does not have.
 func skipValue(b []byte, i int) (int, bool) {
-	if i >= len(b) {
+	if i >= len(b) || b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r' {
 		return 0, false
 	}
-	switch b[i] {
-	case '"':
-		return skipString(b, i)
-	case '{', '[':
-		depth := 0
-		for ; i < len(b); i++ {
-			switch b[i] {
-			case '"':
-				end, ok := skipString(b, i)
-				if !ok {
-					return 0, false
-				}
-				i = end - 1
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					return i + 1, true
-				}
-			}
-		}
-		return 0, false
-	default:
-		for j := i; j < len(b); j++ {
-			switch b[j] {
-			case ',', '}', ']':
-				return j, j > i
-			case ' ', '\t', '\n', '\r':
-				return 0, false
-			}
-		}
-		return len(b), len(b) > i
-	}
+	end, err := stix.SkipValue(b, i)
+	return end, err == nil
 }
 
 // member is one member of a compact object: its name as written (between the
@@ -88,7 +47,7 @@ func members(obj []byte, out []member) ([]member, bool) {
 		if i >= len(obj) || obj[i] != '"' {
 			return nil, false
 		}
-		nameEnd, ok := skipString(obj, i)
+		nameEnd, ok := skipValue(obj, i) // a string: obj[i] is '"'
 		if !ok || nameEnd >= len(obj) || obj[nameEnd] != ':' {
 			return nil, false
 		}
