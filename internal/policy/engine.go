@@ -168,10 +168,10 @@ func New(cfg Config, scales *Scales) (*Engine, error) {
 	return e, nil
 }
 
-// Config returns a copy of the configuration the engine was built from.
 // DefaultTLP is the level the policy gives an object without a TLP marking.
 func (e *Engine) DefaultTLP() stix.TLPLevel { return e.defTLP }
 
+// Config returns a copy of the configuration the engine was built from.
 func (e *Engine) Config() Config { return e.cfg.clone() }
 
 // clone copies the configuration with its lists.

@@ -290,17 +290,9 @@ func TestDisclosedBackfill(t *testing.T) {
 	}
 	// Back to version 20: the index and its tables as they were not. A record
 	// whose objects column cannot be read is skipped by the index, not an error.
-	for _, q := range append([]string{`INSERT INTO audit_records (seq, prev, hash, kind, time_us, actor, subject, rule, objects, detail)
+	s = reopen(t, s, path, append([]string{`INSERT INTO audit_records (seq, prev, hash, kind, time_us, actor, subject, rule, objects, detail)
 		VALUES (1000, x'', x'', 'disclosure', 0, 'peer:JP', '', 'r', '~not refs', '')`,
-		`DROP TABLE audit_disclosed_runs`, `DROP TABLE audit_tally`, `DROP TABLE audit_indexed_upto`, `DELETE FROM schema_migrations WHERE version >= 21`}, downgradeObjectIDs...) {
-		if _, err := s.w.Exec(q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	s = openPath(t, path)
+		`DROP TABLE audit_disclosed_runs`, `DROP TABLE audit_tally`, `DROP TABLE audit_indexed_upto`, `DELETE FROM schema_migrations WHERE version >= 21`}, downgradeObjectIDs...)...)
 	defer s.Close()
 	recs, err := s.AuditDisclosures(t.Context(), id, 10)
 	if err != nil || len(recs) != 1 || recs[0].Kind != audit.Disclosure || len(recs[0].Objects) != 2 {

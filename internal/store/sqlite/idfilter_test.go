@@ -8,7 +8,6 @@ import (
 
 	"quadshare/internal/stix"
 	"quadshare/internal/store"
-	"quadshare/internal/store/storetest"
 )
 
 func TestIDFilter(t *testing.T) {
@@ -52,10 +51,7 @@ func TestIDFilterOtherWriter(t *testing.T) {
 	defer b.Close()
 	ctx := t.Context()
 	col := mustCollection(t, a)
-	objs := make([]stix.Object, 6)
-	for i := range objs {
-		objs[i] = storetest.Indicator(t, i, "2024-06-01T12:00:00.000Z")
-	}
+	objs := indicators(t, 6)
 	put := func(s *Store, objs []stix.Object, want store.Outcome) {
 		t.Helper()
 		res, err := s.Put(ctx, col, "", objs)
@@ -93,17 +89,11 @@ func TestIDFilterFilledAtOpen(t *testing.T) {
 	s := openPath(t, path)
 	ctx := t.Context()
 	col := mustCollection(t, s)
-	objs := make([]stix.Object, 50)
-	for i := range objs {
-		objs[i] = storetest.Indicator(t, i, "2024-06-01T12:00:00.000Z")
-	}
+	objs := indicators(t, 50)
 	if _, err := s.Put(ctx, col, "", objs[:40]); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	s = openPath(t, path)
+	s = reopen(t, s, path)
 	defer s.Close()
 	s.idsNext.Store(nil) // the first Put finds no filter, as when it comes before the fill
 	for s.idsFilling.Load() {

@@ -107,22 +107,11 @@ func TestObjectIDsMigration(t *testing.T) {
 	s := openPath(t, path)
 	ctx := t.Context()
 	col := mustCollection(t, s)
-	objs := make([]stix.Object, 20)
-	for i := range objs {
-		objs[i] = storetest.Indicator(t, i, "2024-06-01T12:00:00.000Z")
-	}
+	objs := indicators(t, 20)
 	if _, err := s.Put(ctx, col, "", objs); err != nil {
 		t.Fatal(err)
 	}
-	for _, q := range downgradeObjectIDs {
-		if _, err := s.w.Exec(q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	s = openPath(t, path)
+	s = reopen(t, s, path, downgradeObjectIDs...)
 	defer s.Close()
 	if m, f := idRows(t, s); m != len(objs) || f != 0 {
 		t.Fatalf("after the migration: %d merged, %d new; want %d, 0", m, f, len(objs))

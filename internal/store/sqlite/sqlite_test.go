@@ -33,6 +33,30 @@ func openPath(t testing.TB, path string, opts ...Option) *Store {
 	return s
 }
 
+// reopen runs stmts on s's writer (taking the database back to an older
+// schema, say), closes s and opens the database at path again.
+func reopen(t testing.TB, s *Store, path string, stmts ...string) *Store {
+	t.Helper()
+	for _, q := range stmts {
+		if _, err := s.w.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return openPath(t, path)
+}
+
+// indicators returns n indicators, numbered from 0, of one version.
+func indicators(t testing.TB, n int) []stix.Object {
+	objs := make([]stix.Object, n)
+	for i := range objs {
+		objs[i] = storetest.Indicator(t, i, "2024-06-01T12:00:00.000Z")
+	}
+	return objs
+}
+
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store { return openTemp(t, WithAuditKey(storetest.AuditKey)) })
 }
@@ -121,14 +145,8 @@ func TestMigrations(t *testing.T) {
 		t.Fatalf("schema version %d, %v; want %d", v, err, want)
 	}
 	col := mustCollection(t, s)
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
 	// Reopening applies nothing again and keeps the data.
-	s, err = Open(t.Context(), path)
-	if err != nil {
-		t.Fatalf("reopen: %v", err)
-	}
+	s = reopen(t, s, path)
 	var applied int
 	if err := s.r.QueryRow("SELECT count(*) FROM schema_migrations").Scan(&applied); err != nil || applied != len(ms) {
 		t.Fatalf("%d migrations recorded, %v; want %d", applied, err, len(ms))
@@ -190,8 +208,7 @@ func TestClockStepsBack(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	s.Close()
-	s = openPath(t, path)
+	s = reopen(t, s, path)
 	defer s.Close()
 	s.now = func() time.Time { return past }
 	if r := put(s, 1)[0]; !r.DateAdded.After(last) {
@@ -410,10 +427,7 @@ func TestSearchFileRebuilt(t *testing.T) {
 	if _, err := s.idx.db.Exec("UPDATE search_state SET indexed = 1000"); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	s = openPath(t, path)
+	s = reopen(t, s, path)
 	defer s.Close()
 	if search(s, "newcomer") != 1 || search(s, "keepsake") != 1 {
 		t.Fatal("search after the search file was ahead")
