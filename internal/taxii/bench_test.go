@@ -113,37 +113,29 @@ func BenchmarkTAXII(b *testing.B) {
 		var requests int
 		for i := 0; b.Loop(); i++ {
 			start, cpu0 := time.Now(), cputime.Process()
-			var wg sync.WaitGroup
-			errs := make(chan error, clients)
-			for c := range clients {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					rng := rand.New(rand.NewPCG(uint64(i), uint64(c)))
-					mine := make([]time.Duration, 0, perClient)
-					for range perClient {
-						after := added[rng.IntN(len(added))]
-						u := objects + "?limit=100&match[type]=" + types[rng.IntN(len(types))] +
-							"&added_after=" + url.QueryEscape(after.Format("2006-01-02T15:04:05.000000Z"))
-						t := time.Now()
-						r := e.do(http.MethodGet, "admin", u, nil)
-						mine = append(mine, time.Since(t))
-						if r.status != http.StatusOK {
-							errs <- fmt.Errorf("GET: %d %.200s", r.status, r.body)
-							return
-						}
+			err := concurrently(clients, func(c int) error {
+				rng := rand.New(rand.NewPCG(uint64(i), uint64(c)))
+				mine := make([]time.Duration, 0, perClient)
+				for range perClient {
+					after := added[rng.IntN(len(added))]
+					u := objects + "?limit=100&match[type]=" + types[rng.IntN(len(types))] +
+						"&added_after=" + url.QueryEscape(after.Format("2006-01-02T15:04:05.000000Z"))
+					t := time.Now()
+					r := e.do(http.MethodGet, "admin", u, nil)
+					mine = append(mine, time.Since(t))
+					if r.status != http.StatusOK {
+						return fmt.Errorf("GET: %d %.200s", r.status, r.body)
 					}
-					mu.Lock()
-					lat = append(lat, mine...)
-					mu.Unlock()
-				}()
-			}
-			wg.Wait()
+				}
+				mu.Lock()
+				lat = append(lat, mine...)
+				mu.Unlock()
+				return nil
+			})
 			elapsed += time.Since(start)
 			cpu += cputime.Process() - cpu0
 			requests += clients * perClient
-			close(errs)
-			for err := range errs {
+			if err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -252,30 +244,38 @@ func post(b *testing.B, e *env, objects string, clients int, gen *stixgen.Gen) {
 		}
 		b.StartTimer()
 		start, cpu0 := time.Now(), cputime.Process()
-		var wg sync.WaitGroup
-		errs := make(chan error, clients)
-		for c := range clients {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for _, body := range bodies[c] {
-					r := e.do(http.MethodPost, "admin", objects, body)
-					if r.status != http.StatusAccepted || !bytes.Contains(r.body, []byte(`"status":"complete"`)) {
-						errs <- fmt.Errorf("POST: %d %.200s", r.status, r.body)
-						return
-					}
+		err := concurrently(clients, func(c int) error {
+			for _, body := range bodies[c] {
+				r := e.do(http.MethodPost, "admin", objects, body)
+				if r.status != http.StatusAccepted || !bytes.Contains(r.body, []byte(`"status":"complete"`)) {
+					return fmt.Errorf("POST: %d %.200s", r.status, r.body)
 				}
-			}()
-		}
-		wg.Wait()
+			}
+			return nil
+		})
 		elapsed += time.Since(start)
 		cpu += cputime.Process() - cpu0
-		close(errs)
-		for err := range errs {
+		if err != nil {
 			b.Fatal(err)
 		}
 		total += clients * perClient * size
 	}
 	b.ReportMetric(float64(total)/elapsed.Seconds(), "objects/s")
 	b.ReportMetric(float64(total)/cpu.Seconds(), "objects/cpu-s")
+}
+
+// concurrently runs fn for clients 0 to n-1 at once and returns the first error.
+func concurrently(n int, fn func(c int) error) error {
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for c := range n {
+		wg.Go(func() {
+			if err := fn(c); err != nil {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	return <-errs
 }
