@@ -209,19 +209,18 @@ func (s *Server) search(ctx context.Context, p *auth.Principal, data *objectsDat
 	var found []store.Entry
 	var groups map[string][]store.Entry
 	var order []string
+	var n int
+	var err error
 	for {
-		var err error
 		if found, err = s.st.Search(ctx, store.SearchQuery{Text: data.Q, Collections: ids, Types: types, Limit: limit}); err != nil {
 			return err
 		}
-		var n int
 		groups, order, n = s.shown(p, found, byID, data.Filter)
 		if n == PageSize || len(found) < limit || limit == searchScan {
 			break
 		}
 		limit = min(4*limit, searchScan)
 	}
-	var err error
 	shownBy := map[string][]store.Entry{}
 	for _, id := range order {
 		if shownBy[id], err = s.gate.ReleaseTo(ctx, p, byID[id].Rights, id, "web-search", groups[id]); err != nil {
