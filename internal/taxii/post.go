@@ -9,12 +9,11 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"runtime"
-	"sync"
 	"time"
 
 	"quadshare/internal/gate"
 	"quadshare/internal/httpx"
+	"quadshare/internal/par"
 	"quadshare/internal/stix"
 	"quadshare/internal/store"
 	"quadshare/internal/uuid"
@@ -342,18 +341,7 @@ type parseResult struct {
 // parseAll validates objects on every core, keeping their order.
 func parseAll(raws [][]byte) []parseResult {
 	out := make([]parseResult, len(raws))
-	workers := min(runtime.GOMAXPROCS(0), 1+len(raws)/64)
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := w; i < len(raws); i += workers {
-				out[i].obj, out[i].err = stix.Parse(raws[i])
-			}
-		}()
-	}
-	wg.Wait()
+	par.Each(len(raws), 64, func(i int) { out[i].obj, out[i].err = stix.Parse(raws[i]) })
 	return out
 }
 

@@ -9,13 +9,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 	"unicode"
 
+	"quadshare/internal/par"
 	"quadshare/internal/stix"
 	"quadshare/internal/store"
 )
@@ -536,24 +535,11 @@ const deriveChunk = 512
 // formatting were a tenth of the single writer's time, and need no transaction.
 func derive(objs []stix.Object) []row {
 	rows := make([]row, len(objs))
-	fill := func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			o := &objs[i]
-			rows[i] = row{idh: idHash(o.ID), key: o.Version().Key(), sum: sha256.Sum256(o.Raw),
-				created: o.Created.String(), modified: o.Modified.String()}
-		}
-	}
-	workers := min(runtime.GOMAXPROCS(0), len(objs)/deriveChunk)
-	if workers <= 1 {
-		fill(0, len(objs))
-		return rows
-	}
-	var wg sync.WaitGroup
-	per := (len(objs) + workers - 1) / workers
-	for lo := 0; lo < len(objs); lo += per {
-		wg.Go(func() { fill(lo, min(lo+per, len(objs))) })
-	}
-	wg.Wait()
+	par.Each(len(objs), deriveChunk, func(i int) {
+		o := &objs[i]
+		rows[i] = row{idh: idHash(o.ID), key: o.Version().Key(), sum: sha256.Sum256(o.Raw),
+			created: o.Created.String(), modified: o.Modified.String()}
+	})
 	return rows
 }
 
