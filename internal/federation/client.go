@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +16,7 @@ import (
 	"quadshare/internal/httpx"
 	"quadshare/internal/pki"
 	"quadshare/internal/store"
+	"quadshare/internal/taxii"
 )
 
 // maxResponse bounds what a peer may answer with.
@@ -170,12 +170,8 @@ func (s *Service) get(ctx context.Context, p store.Peer, addedAfter, next string
 // X-TAXII-Date-Added-Last header. It trusts nothing: the objects are checked one by
 // one later, the cursor and the token here.
 func parsePage(b []byte, last string) (page, error) {
-	var env struct {
-		More    bool              `json:"more"`
-		Next    string            `json:"next"`
-		Objects []json.RawMessage `json:"objects"`
-	}
-	if err := json.Unmarshal(b, &env); err != nil {
+	env, err := taxii.ReadPage(b, MaxEnvelope)
+	if err != nil {
 		return page{}, fmt.Errorf("not a TAXII envelope: %w", err)
 	}
 	if last != "" {
@@ -186,14 +182,7 @@ func parsePage(b []byte, last string) (page, error) {
 	if len(env.Next) > 200 {
 		return page{}, errors.New("next token too long")
 	}
-	if len(env.Objects) > MaxEnvelope {
-		return page{}, fmt.Errorf("more than %d objects in a page", MaxEnvelope)
-	}
-	pg := page{More: env.More, Next: env.Next, Last: last}
-	for _, o := range env.Objects {
-		pg.Objects = append(pg.Objects, []byte(o))
-	}
-	return pg, nil
+	return page{Objects: env.Objects, More: env.More, Next: env.Next, Last: last}, nil
 }
 
 func clip(b []byte) string {

@@ -3,7 +3,6 @@ package taxii
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -78,12 +77,8 @@ func BenchmarkTAXII(b *testing.B) {
 				if r.status != http.StatusOK {
 					b.Fatalf("GET: %d %s", r.status, r.body)
 				}
-				var env struct {
-					More    bool
-					Next    string
-					Objects []json.RawMessage
-				}
-				if err := json.Unmarshal(r.body, &env); err != nil {
+				env, err := ReadPage(r.body, 1000)
+				if err != nil {
 					b.Fatal(err)
 				}
 				count += len(env.Objects)

@@ -51,6 +51,82 @@ func TestSplitEnvelope(t *testing.T) {
 	}
 }
 
+func TestReadPage(t *testing.T) {
+	tests := []struct {
+		body string
+		want Page // Objects compared by count
+		n    int  // objects; -1: an error
+	}{
+		{`{}`, Page{}, 0},
+		{`{"objects":[]}`, Page{}, 0},
+		{`{"more":true,"next":"a\u002fb","objects":[{"a":1},{"b":[1,2]}]}`, Page{More: true, Next: "a/b"}, 2},
+		{` { "objects" : [ {} ] , "more" : false, "next": null, "x_custom": {"more": true} } `, Page{}, 1},
+		{`{"more":true,"more":false}`, Page{}, 0}, // the last wins, as with encoding/json
+		{`{"more":1}`, Page{}, -1},
+		{`{"more":"true"}`, Page{}, -1},
+		{`{"next":17}`, Page{}, -1},
+		{`{"next":["x"]}`, Page{}, -1},
+		{`{"next":"x"`, Page{}, -1},
+		{`{"type":"bundle","objects":[{}]}`, Page{}, -1},
+		{`{"objects":[1,2,3,4]}`, Page{}, -1}, // beyond the maximum
+		{`{"objects":[{}]} x`, Page{}, -1},
+	}
+	for _, tt := range tests {
+		p, err := ReadPage([]byte(tt.body), 3)
+		if tt.n < 0 {
+			if err == nil {
+				t.Errorf("%q: no error", tt.body)
+			}
+			continue
+		}
+		if err != nil || len(p.Objects) != tt.n || p.More != tt.want.More || p.Next != tt.want.Next {
+			t.Errorf("%q: %+v, %v; want %+v with %d objects", tt.body, p, err, tt.want, tt.n)
+		}
+	}
+}
+
+// FuzzReadPage checks ReadPage against encoding/json: a page it accepts is a JSON
+// object whose more and next members decode to what it read, and its objects are
+// JSON values.
+func FuzzReadPage(f *testing.F) {
+	f.Add([]byte(`{"more":true,"next":"abc","objects":[{"type":"tool"}]}`))
+	f.Add([]byte(`{"next":"\ud800","more":null}`))
+	f.Add([]byte(`{"more":false,"objects":[1,[2],{"3":4}],"next":"x"}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		p, err := ReadPage(body, 100)
+		if err != nil {
+			return
+		}
+		var members map[string]json.RawMessage
+		if err := json.Unmarshal(body, &members); err != nil {
+			t.Fatalf("%q accepted, but encoding/json: %v", body, err)
+		}
+		var more bool
+		var next string
+		if v, ok := members["more"]; ok {
+			if err := json.Unmarshal(v, &more); err != nil {
+				t.Fatalf("%q: more %s accepted: %v", body, v, err)
+			}
+		}
+		if v, ok := members["next"]; ok {
+			if err := json.Unmarshal(v, &next); err != nil {
+				t.Fatalf("%q: next %s accepted: %v", body, v, err)
+			}
+		}
+		if p.More != more || p.Next != next {
+			t.Fatalf("%q: more %v next %q; encoding/json: %v %q", body, p.More, p.Next, more, next)
+		}
+		if len(p.Objects) > 100 {
+			t.Fatalf("%d objects", len(p.Objects))
+		}
+		for _, o := range p.Objects {
+			if !json.Valid(o) {
+				t.Fatalf("object %q is not valid JSON", o)
+			}
+		}
+	})
+}
+
 // splitEnvelopeDecoder is the splitter that SplitEnvelope replaced, on
 // encoding/json's Decoder: the oracle of what SplitEnvelope must accept and reject,
 // with which message, and of the bytes of each value.
