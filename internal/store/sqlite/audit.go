@@ -34,8 +34,7 @@ type auditState struct {
 	key   ed25519.PrivateKey // nil: sign nothing
 	group store.AuditGroup
 
-	selHead, insRecord, insCheckpoint  *sql.Stmt
-	selObjects, insDisclosed, addTally *sql.Stmt // the trail index's (trailindex.go)
+	selHead, insRecord, insCheckpoint *sql.Stmt
 
 	// Used by commitAudit alone, which the group runs one at a time.
 	last     audit.Record      // the last record it appended; zero: read the trail's
@@ -67,15 +66,6 @@ func (s *Store) prepareAudit(ctx context.Context, key ed25519.PrivateKey) error 
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	a.insCheckpoint = prep(`INSERT INTO audit_checkpoints (seq, hash, time_us, signature) VALUES (?, ?, ?, ?)
 		ON CONFLICT (seq) DO NOTHING`)
-	// The runs of a step of the trail index (encodeRuns): one statement
-	// however many objects. The key is a hash of the id, which never changes,
-	// whatever is deleted later; the reader drops a record that does not name
-	// its object, so a hash shared by two ids costs a lookup, never a wrong answer.
-	a.selObjects = prep(`SELECT objects FROM audit_records WHERE seq = ?`)
-	a.insDisclosed = prep(`INSERT INTO audit_disclosed_runs (idh, last, steps) SELECT j.value->>0, j.value->>1, unhex(j.value->>2) FROM json_each(?) j`)
-	a.addTally = prep(`INSERT INTO audit_tally (actor, minute, kind, rule, records, objects)
-		SELECT j.value->>0, j.value->>1, j.value->>2, j.value->>3, j.value->>4, j.value->>5 FROM json_each(?) j WHERE true
-		ON CONFLICT (actor, minute, kind, rule) DO UPDATE SET records = records + excluded.records, objects = objects + excluded.objects`)
 	if err != nil {
 		return fmt.Errorf("prepare audit: %w", err)
 	}
@@ -84,7 +74,7 @@ func (s *Store) prepareAudit(ctx context.Context, key ed25519.PrivateKey) error 
 
 func (s *Store) closeAudit() error {
 	var errs []error
-	sts := []*sql.Stmt{s.au.selHead, s.au.insRecord, s.au.insCheckpoint, s.au.selObjects, s.au.insDisclosed, s.au.addTally}
+	sts := []*sql.Stmt{s.au.selHead, s.au.insRecord, s.au.insCheckpoint}
 	for _, st := range s.au.insAfter {
 		sts = append(sts, st)
 	}

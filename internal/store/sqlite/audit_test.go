@@ -5,9 +5,12 @@ import (
 	"crypto/ed25519"
 	"encoding/hex"
 	"encoding/json"
+	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -272,9 +275,14 @@ func BenchmarkReceipt(b *testing.B) {
 	}
 }
 
-// TestDisclosedBackfill opens a database written before migration 21 and finds
-// the disclosures recorded then, and counts them, through the new indexes.
-func TestDisclosedBackfill(t *testing.T) {
+// TestTrailIndexRebuilt finds the disclosures of the trail, and counts them,
+// through indexes rebuilt from the first record: after an upgrade from before
+// the trail file (version 21 on, migrated again), when the trail file is lost,
+// and when it is ahead of the trail (a backup of the database restored beside
+// a later trail file), where keeping it would claim disclosures the trail does
+// not hold. A record whose objects column cannot be read is skipped by the
+// index, not an error.
+func TestTrailIndexRebuilt(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "q.db")
 	s := openPath(t, path)
 	id := storetest.NewID("malware")
@@ -282,26 +290,104 @@ func TestDisclosedBackfill(t *testing.T) {
 	if _, err := s.Put(t.Context(), col, "", []stix.Object{storetest.Obj(t, id, "malware", "2024-01-01T00:00:00.000Z", "2024-01-01T00:00:00.000Z", "name", "m", "is_family", true)}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.AppendAudit(t.Context(),
-		audit.Entry{Kind: audit.Disclosure, Time: time.Now(), Actor: "peer:JP", Rule: "r", Objects: []audit.ObjectRef{{ID: id, Version: "v1"}, {ID: id, Version: "v2"}}},
-		audit.Entry{Kind: audit.Receipt, Time: time.Now(), Actor: "peer:jp", Objects: []audit.ObjectRef{{ID: id, Version: "v1"}}},
-	); err != nil {
-		t.Fatal(err)
+	disclose := func(s *Store) {
+		t.Helper()
+		if err := s.AppendAudit(t.Context(),
+			audit.Entry{Kind: audit.Disclosure, Time: time.Now(), Actor: "peer:JP", Rule: "r", Objects: []audit.ObjectRef{{ID: id, Version: "v1"}, {ID: id, Version: "v2"}}},
+			audit.Entry{Kind: audit.Receipt, Time: time.Now(), Actor: "peer:jp", Objects: []audit.ObjectRef{{ID: id, Version: "v1"}}},
+		); err != nil {
+			t.Fatal(err)
+		}
 	}
-	// Back to version 20: the index and its tables as they were not. A record
-	// whose objects column cannot be read is skipped by the index, not an error.
+	check := func(s *Store, when string, n int64) {
+		t.Helper()
+		recs, err := s.AuditDisclosures(t.Context(), id, 10)
+		if err != nil || int64(len(recs)) != n || recs[0].Kind != audit.Disclosure || len(recs[0].Objects) != 2 {
+			t.Fatalf("disclosures %s: %+v, %v; want %d", when, recs, err, n)
+		}
+		tally, err := s.AuditTally(t.Context(), []string{"peer:JP", "peer:jp"}, time.Now().Add(-time.Hour))
+		want := []store.AuditCount{{Kind: audit.Disclosure, Rule: "r", Records: n, Objects: 2 * n}, {Kind: audit.Receipt, Records: n, Objects: n}}
+		if err != nil || !slices.Equal(tally, want) {
+			t.Fatalf("tally %s: %+v, %v; want %+v", when, tally, err, want)
+		}
+	}
+	disclose(s)
+	check(s, "indexed", 1)
 	s = reopen(t, s, path, append([]string{`INSERT INTO audit_records (seq, prev, hash, kind, time_us, actor, subject, rule, objects, detail)
 		VALUES (1000, x'', x'', 'disclosure', 0, 'peer:JP', '', 'r', '~not refs', '')`,
-		`DROP TABLE audit_disclosed_runs`, `DROP TABLE audit_tally`, `DROP TABLE audit_indexed_upto`, `DELETE FROM schema_migrations WHERE version >= 21`}, downgradeObjectIDs...)...)
-	defer s.Close()
-	recs, err := s.AuditDisclosures(t.Context(), id, 10)
-	if err != nil || len(recs) != 1 || recs[0].Kind != audit.Disclosure || len(recs[0].Objects) != 2 {
-		t.Fatalf("disclosures after the migration: %+v, %v", recs, err)
+		`DELETE FROM schema_migrations WHERE version >= 21`}, downgradeObjectIDs...)...)
+	check(s, "after the migrations", 1)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
 	}
-	tally, err := s.AuditTally(t.Context(), []string{"peer:JP", "peer:jp"}, time.Now().Add(-time.Hour))
-	want := []store.AuditCount{{Kind: audit.Disclosure, Rule: "r", Records: 1, Objects: 2}, {Kind: audit.Receipt, Records: 1, Objects: 1}}
-	if err != nil || !slices.Equal(tally, want) {
-		t.Fatalf("tally after the migration: %+v, %v; want %+v", tally, err, want)
+	removeTrailFile(t, path)
+	backup := path + ".backup"
+	copyFile(t, path, backup)
+	s = openPath(t, path)
+	check(s, "with the trail file lost", 1)
+	disclose(s)
+	check(s, "after another disclosure", 2)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	copyFile(t, backup, path)
+	s = openPath(t, path)
+	defer s.Close()
+	check(s, "with the backup restored", 1)
+}
+
+// removeTrailFile removes the trail file of the database at path, which is closed.
+func removeTrailFile(t *testing.T, path string) {
+	t.Helper()
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		if err := os.Remove(path + trailSuffix + suffix); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			t.Fatal(err)
+		}
+	}
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestTrailIndexLeavesWriterFree indexes the trail while another connection
+// holds the database's write lock: the index is written through a file of its
+// own, so that a long pass never stalls a Put or a read through the gate.
+func TestTrailIndexLeavesWriterFree(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "q.db")
+	s := openPath(t, path)
+	defer s.Close()
+	id := storetest.NewID("malware")
+	if err := s.AppendAudit(t.Context(), audit.Entry{Kind: audit.Disclosure, Time: time.Now(), Actor: "peer:JP", Rule: "r",
+		Objects: []audit.ObjectRef{{ID: id, Version: "v1"}}}); err != nil {
+		t.Fatal(err)
+	}
+	other, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	conn, err := other.Conn(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(t.Context(), "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	defer conn.ExecContext(context.Background(), "ROLLBACK")
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
+	defer cancel()
+	recs, err := s.AuditDisclosures(ctx, id, 10)
+	if err != nil || len(recs) != 1 {
+		t.Fatalf("disclosures while the database's writer is taken: %+v, %v", recs, err)
 	}
 }
 

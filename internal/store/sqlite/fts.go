@@ -62,14 +62,16 @@ type indexer struct {
 	bg      *passes
 }
 
-// attachConnector opens connections to dsn with another database file attached, so
-// that one query can join the two.
+// attachConnector opens connections to dsn with other database files attached,
+// so that one query can join them.
 type attachConnector struct {
 	d      *sqlite.Driver
 	dsn    string
-	attach string // path of the attached file
-	as     string // its schema name
+	attach []attached
 }
+
+// attached is a database file attached under a schema name.
+type attached struct{ path, as string }
 
 func (c *attachConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	conn, err := c.d.Open(c.dsn)
@@ -81,10 +83,12 @@ func (c *attachConnector) Connect(ctx context.Context) (driver.Conn, error) {
 		_ = conn.Close()
 		return nil, errors.New("sqlite driver cannot execute")
 	}
-	if _, err := ex.ExecContext(ctx, "ATTACH DATABASE ?1 AS "+c.as,
-		[]driver.NamedValue{{Ordinal: 1, Value: c.attach}}); err != nil {
-		_ = conn.Close()
-		return nil, fmt.Errorf("attach %s: %w", c.attach, err)
+	for _, a := range c.attach {
+		if _, err := ex.ExecContext(ctx, "ATTACH DATABASE ?1 AS "+a.as,
+			[]driver.NamedValue{{Ordinal: 1, Value: a.path}}); err != nil {
+			_ = conn.Close()
+			return nil, fmt.Errorf("attach %s: %w", a.path, err)
+		}
 	}
 	return conn, nil
 }
@@ -94,7 +98,7 @@ func (c *attachConnector) Driver() driver.Driver { return c.d }
 // openIndexer opens (creating when needed) the search file of s, starts the indexer, and
 // asks it to catch up with what was committed while it was not running.
 func (s *Store) openIndexer(ctx context.Context, dsn string) error {
-	db := sql.OpenDB(&attachConnector{d: &sqlite.Driver{}, dsn: dsn, attach: s.path, as: "store"})
+	db := sql.OpenDB(&attachConnector{d: &sqlite.Driver{}, dsn: dsn, attach: []attached{{s.path, "store"}}})
 	db.SetMaxOpenConns(1)
 	db.SetMaxIdleConns(1)
 	db.SetConnMaxLifetime(0)

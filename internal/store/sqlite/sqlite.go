@@ -50,7 +50,9 @@
 //     Search first brings it up to the last commit, and keeps the latest version per
 //     collection at query time. The file is derived: it is rebuilt when lost (fts.go).
 //   - The audit trail (migrations/0002_audit.sql, audit.go): one row per record,
-//     appended inside the transaction of each Put, Delete and account change.
+//     appended inside the transaction of each Put, Delete and account change. Its
+//     two indexes (who received an object, the traffic per actor) are in a file of
+//     their own (path + "-trail"), derived like the search file (trailindex.go).
 package sqlite
 
 import (
@@ -212,8 +214,11 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	if err := s.openIndexer(ctx, dsn(path+searchSuffix, 16)); err != nil {
 		return fail(err)
 	}
+	if err := s.openTrailIndex(ctx, dsn(path+trailSuffix, 16)); err != nil {
+		return fail(err)
+	}
 	r := sql.OpenDB(&attachConnector{d: &sqlite.Driver{}, dsn: dsn(path, max(8, o.CacheMiB/4), "_pragma", "query_only(1)"),
-		attach: path + searchSuffix, as: "search"})
+		attach: []attached{{path + searchSuffix, "search"}, {path + trailSuffix, "trail"}}})
 	r.SetMaxOpenConns(o.Readers)
 	r.SetMaxIdleConns(o.Readers)
 	s.r = newReadPool(r)
@@ -227,7 +232,6 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		return fail(err)
 	}
 	s.fillIDFilter()
-	s.startTrailIndex()
 	if err := s.startCheckpointer(dsn(path, 8)); err != nil {
 		return fail(err)
 	}
@@ -243,7 +247,7 @@ func (s *Store) Close() error {
 	}
 	errs = append(errs, s.stopCheckpointer())
 	if s.ti != nil {
-		s.ti.close() // left in place: a late wake or catchUp finds it closed
+		errs = append(errs, s.ti.close()) // left in place: a late wake or catchUp finds it closed
 	}
 	if s.idx != nil {
 		errs = append(errs, s.idx.close())

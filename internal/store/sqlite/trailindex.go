@@ -3,6 +3,7 @@ package sqlite
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
@@ -14,6 +15,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"modernc.org/sqlite"
 
 	"quadshare/internal/audit"
 )
@@ -27,6 +30,15 @@ import (
 //   - audit_tally, the records and objects per actor, minute, kind and rule (the
 //     dashboard's traffic with each partner).
 //
+// Both live in a file of their own next to the database (path + trailSuffix),
+// written through its own connection, with the database attached to read the
+// records: a pass of a second's records takes a tenth of a second and more,
+// and in the database it held the single writer that long, stalling every
+// Put and every read through the gate (which appends its disclosure) behind
+// it, and each of its commits emptied the readers' page caches. The file is
+// derived, like the search file: lost, or ahead of the trail (a database
+// restored from a backup), it is rebuilt from the first record.
+//
 // It runs shortly after appends and before a reader of either (catchUp), so
 // that a reader never misses a record. Records are noted as they are appended
 // (note, which asks for a pass), so that a pass need not read them back;
@@ -36,6 +48,7 @@ import (
 // the trail.
 type trailIndex struct {
 	s       *Store
+	db      *sql.DB    // one connection: the trail file, with the database attached as "store"
 	mu      sync.Mutex // one pass at a time
 	closed  bool       // under mu
 	closing sync.Once
@@ -74,11 +87,65 @@ const (
 	maxNoted    = 1 << 20
 )
 
-func (s *Store) startTrailIndex() {
-	x := &trailIndex{s: s}
+const trailSuffix = "-trail"
+
+const trailSchema = `
+CREATE TABLE IF NOT EXISTS audit_disclosed_runs (
+    idh   INTEGER NOT NULL,  -- disclosedKey of the object's id
+    last  INTEGER NOT NULL,  -- the newest record of the run
+    steps BLOB,              -- the others, newest first, as uvarint differences
+    PRIMARY KEY (idh, last)
+) STRICT, WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS audit_tally (
+    actor   TEXT NOT NULL,
+    minute  INTEGER NOT NULL,
+    kind    TEXT NOT NULL,
+    rule    TEXT NOT NULL,
+    records INTEGER NOT NULL,
+    objects INTEGER NOT NULL,
+    PRIMARY KEY (actor, minute, kind, rule)
+) STRICT, WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS audit_indexed_upto (
+    one INTEGER PRIMARY KEY CHECK (one = 1),
+    seq INTEGER NOT NULL     -- every record up to this one is indexed
+);
+INSERT OR IGNORE INTO audit_indexed_upto (one, seq) VALUES (1, 0);`
+
+// openTrailIndex opens (creating when needed) the trail file of s and starts
+// the index, which first catches up with what was appended while it was not
+// running.
+func (s *Store) openTrailIndex(ctx context.Context, dsn string) error {
+	db := sql.OpenDB(&attachConnector{d: &sqlite.Driver{}, dsn: dsn, attach: []attached{{s.path, "store"}}})
+	db.SetMaxOpenConns(1)
+	db.SetMaxIdleConns(1)
+	db.SetConnMaxLifetime(0)
+	db.SetConnMaxIdleTime(0)
+	fail := func(err error) error {
+		_ = db.Close()
+		return fmt.Errorf("audit trail index: %w", err)
+	}
+	var mode string
+	if err := db.QueryRowContext(ctx, "PRAGMA journal_mode = WAL").Scan(&mode); err != nil {
+		return fail(err)
+	}
+	if _, err := db.ExecContext(ctx, trailSchema); err != nil {
+		return fail(err)
+	}
+	// An index ahead of the trail belongs to another copy of it: start it over.
+	var upto, last int64
+	if err := db.QueryRowContext(ctx, `SELECT (SELECT seq FROM audit_indexed_upto), coalesce(max(seq), 0) FROM store.audit_records`).Scan(&upto, &last); err != nil {
+		return fail(err)
+	}
+	if upto > last {
+		if _, err := db.ExecContext(ctx, `DELETE FROM audit_disclosed_runs; DELETE FROM audit_tally; UPDATE audit_indexed_upto SET seq = 0`); err != nil {
+			return fail(err)
+		}
+	}
+	x := &trailIndex{s: s, db: db}
 	s.ti = x
 	// A failure is retried at the next wake; catchUp reports it.
 	x.bg = startPasses(func() { _ = x.pass(context.Background()) })
+	return nil
 }
 
 // note records what a pass needs of recs, which were just appended, and asks
@@ -156,19 +223,21 @@ type tallyKey struct {
 // (a partner polling a collection) adds a row per object per pass, not per
 // read. The noted records it indexes leave x.taken once it commits.
 func (x *trailIndex) step(ctx context.Context) (more bool, err error) {
-	s := x.s
 	x.take()
 	taken := &x.taken
-	tx, err := s.w.BeginTx(ctx, nil)
+	tx, err := x.db.BeginTx(ctx, nil)
 	if err != nil {
 		return false, err
 	}
 	defer func() { _ = tx.Rollback() }()
+	// The write comes first, so that the trail file's write lock is held from
+	// here on (another process indexing the same trail waits for it); the
+	// transaction is deferred, and so never takes the database's.
 	var upto int64
-	if err := tx.QueryRowContext(ctx, `SELECT seq FROM audit_indexed_upto`).Scan(&upto); err != nil {
+	if err := tx.QueryRowContext(ctx, `UPDATE audit_indexed_upto SET seq = seq RETURNING seq`).Scan(&upto); err != nil {
 		return false, fmt.Errorf("audit trail index: %w", err)
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT seq, kind, actor, rule, time_us, hash FROM audit_records WHERE seq > ? ORDER BY seq LIMIT ?`, upto, trailChunk)
+	rows, err := tx.QueryContext(ctx, `SELECT seq, kind, actor, rule, time_us, hash FROM store.audit_records WHERE seq > ? ORDER BY seq LIMIT ?`, upto, trailChunk)
 	if err != nil {
 		return false, fmt.Errorf("audit trail index: %w", err)
 	}
@@ -215,10 +284,9 @@ func (x *trailIndex) step(ctx context.Context) (more bool, err error) {
 	if len(unread) > 0 {
 		// Read back the records not noted, a statement each: a receipt of a
 		// large Put lists every object it stored.
-		read := tx.StmtContext(ctx, s.au.selObjects)
 		for _, u := range unread {
 			var objects string
-			if err := read.QueryRowContext(ctx, u.seq).Scan(&objects); err != nil {
+			if err := tx.QueryRowContext(ctx, `SELECT objects FROM store.audit_records WHERE seq = ?`, u.seq).Scan(&objects); err != nil {
 				return false, fmt.Errorf("audit trail index: record %d: %w", u.seq, err)
 			}
 			refs := decodeRefs(objects)
@@ -242,11 +310,11 @@ func (x *trailIndex) step(ctx context.Context) (more bool, err error) {
 		for _, seqs := range runs { // noted and read records may interleave
 			slices.Sort(seqs)
 		}
-		if _, err := tx.StmtContext(ctx, s.au.insDisclosed).ExecContext(ctx, encodeRuns(runs)); err != nil {
+		if _, err := tx.ExecContext(ctx, insDisclosed, encodeRuns(runs)); err != nil {
 			return false, fmt.Errorf("audit trail index: records %d to %d: %w", upto+1, last, err)
 		}
 	}
-	if _, err := tx.StmtContext(ctx, s.au.addTally).ExecContext(ctx, encodeTally(tally)); err != nil {
+	if _, err := tx.ExecContext(ctx, addTally, encodeTally(tally)); err != nil {
 		return false, fmt.Errorf("audit trail index: records %d to %d: %w", upto+1, last, err)
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE audit_indexed_upto SET seq = ?`, last); err != nil {
@@ -259,6 +327,17 @@ func (x *trailIndex) step(ctx context.Context) (more bool, err error) {
 	maps.DeleteFunc(taken.recs, func(seq int64, _ noteRefs) bool { return seq <= last })
 	return n == trailChunk || objs >= trailRows || len(unread) == trailUnread, nil
 }
+
+// The runs and the tally of a step, each one statement however many rows. The
+// key of a run is a hash of the id, which never changes, whatever is deleted
+// later; the reader drops a record that does not name its object, so a hash
+// shared by two ids costs a lookup, never a wrong answer.
+const (
+	insDisclosed = `INSERT INTO audit_disclosed_runs (idh, last, steps) SELECT j.value->>0, j.value->>1, unhex(j.value->>2) FROM json_each(?) j`
+	addTally     = `INSERT INTO audit_tally (actor, minute, kind, rule, records, objects)
+		SELECT j.value->>0, j.value->>1, j.value->>2, j.value->>3, j.value->>4, j.value->>5 FROM json_each(?) j WHERE true
+		ON CONFLICT (actor, minute, kind, rule) DO UPDATE SET records = records + excluded.records, objects = objects + excluded.objects`
+)
 
 // eachObject calls fn with the key of each object of refs, once for the
 // versions of one object side by side.
@@ -367,13 +446,17 @@ func (x *trailIndex) catchUp(ctx context.Context) error {
 	return x.pass(ctx)
 }
 
-// close stops the index, once; what it has not indexed is indexed after the
-// next open.
-func (x *trailIndex) close() {
+// close stops the index, once, and folds the trail file's WAL into it; what it
+// has not indexed is indexed after the next open.
+func (x *trailIndex) close() error {
+	var err error
 	x.closing.Do(func() {
 		x.bg.halt()
 		x.mu.Lock() // a pass of AuditDisclosures may be running
 		x.closed = true
 		x.mu.Unlock()
+		_, cerr := x.db.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
+		err = errors.Join(cerr, x.db.Close())
 	})
+	return err
 }
