@@ -13,6 +13,7 @@ import (
 	"quadshare/internal/config"
 
 	"quadshare/internal/gate"
+	"quadshare/internal/gctune"
 	"quadshare/internal/node"
 	"quadshare/internal/store"
 )
@@ -58,6 +59,7 @@ func runServe(ctx context.Context, e *Env, args []string) error {
 		return err
 	}
 	log := newLogger(e.Stderr, cfg.LogJSON)
+	gctune.ForServer()
 	st, err := openStore(ctx, cfg)
 	if err != nil {
 		return err

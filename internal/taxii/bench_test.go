@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"sync"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"quadshare/internal/cputime"
+	"quadshare/internal/gctune"
 	"quadshare/internal/stix"
 	"quadshare/internal/stix/stixgen"
 	"quadshare/internal/store"
@@ -35,8 +37,12 @@ import (
 //	          after a random added_after: p50, p95, p99 latency
 //
 // Besides wall-clock figures, each reports the CPU time of the process (client and
-// server together), which on a shared machine says what the work costs.
+// server together), which on a shared machine says what the work costs. The
+// process's garbage collector is set as serve sets it (gctune).
 func BenchmarkTAXII(b *testing.B) {
+	percent, limit := debug.SetGCPercent(100), debug.SetMemoryLimit(-1)
+	defer func() { debug.SetGCPercent(percent); debug.SetMemoryLimit(limit) }()
+	gctune.ForServer()
 	n := 20_000
 	if s := os.Getenv("QUADSHARE_BENCH_OBJECTS"); s != "" {
 		v, err := strconv.Atoi(s)
