@@ -190,4 +190,3 @@ func memberName(quoted []byte) string {
 	_ = json.Unmarshal(quoted, &name) // SkipValue found it valid
 	return name
 }
-

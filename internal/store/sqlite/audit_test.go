@@ -3,9 +3,9 @@ package sqlite
 import (
 	"context"
 	"crypto/ed25519"
+	"database/sql"
 	"encoding/hex"
 	"encoding/json"
-	"database/sql"
 	"errors"
 	"fmt"
 	"io/fs"
