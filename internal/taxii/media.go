@@ -28,7 +28,7 @@ func parseAccept(header string) (ranges []mediaRange, ok bool) {
 		if part == "" {
 			continue
 		}
-		mr, err := parseMediaRange(part)
+		mr, err := parseMediaRange(part, true)
 		if err != nil {
 			continue
 		}
@@ -42,7 +42,10 @@ type mediaError string
 func (e mediaError) Error() string { return string(e) }
 
 // parseMediaRange parses `type/subtype *( OWS ";" OWS name=value )`, with quoted values.
-func parseMediaRange(s string) (mediaRange, error) {
+// In an Accept header (accept), q ends the media type's parameters: what follows are
+// accept-extensions (RFC 7231 §5.3.2), which may lack a value, and are ignored. In a
+// Content-Type, q is a parameter like any other.
+func parseMediaRange(s string, accept bool) (mediaRange, error) {
 	parts := splitOutsideQuotes(s, ';')
 	ts, ss, found := strings.Cut(strings.TrimSpace(parts[0]), "/")
 	if !found || !isToken(ts) || !isToken(ss) {
@@ -72,14 +75,14 @@ func parseMediaRange(s string) (mediaRange, error) {
 		} else if !isToken(value) {
 			return mediaRange{}, mediaError("bad parameter value")
 		}
-		if name == "q" {
+		if accept && name == "q" {
 			// RFC 7231 §5.3.1: qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] )
 			q, err := strconv.ParseFloat(value, 64)
 			if err != nil || q < 0 || q > 1 || len(value) > 5 {
 				return mediaRange{}, mediaError("bad weight")
 			}
 			mr.q = q
-			continue // parameters after q are accept-extensions: ignored
+			break
 		}
 		if mr.params == nil {
 			mr.params = map[string]string{}
@@ -137,7 +140,7 @@ func isTAXIIContentType(header string) bool {
 	if strings.Contains(header, ",") {
 		return false
 	}
-	mr, err := parseMediaRange(header)
+	mr, err := parseMediaRange(header, false)
 	if err != nil || mr.typ != "application" || mr.sub != "taxii+json" {
 		return false
 	}

@@ -32,6 +32,11 @@ func TestAcceptsTAXII21(t *testing.T) {
 		{`application/taxii+json;x="a,b";version=2.1`, true},
 		{"*/taxii+json", false},
 		{"application/taxii+json;version", false},
+		// After q come accept-extensions (RFC 7231 §5.3.2): not media type parameters,
+		// and they may have no value.
+		{"application/taxii+json;q=1;version=2.0", true},
+		{"application/taxii+json;version=2.1;q=0.5;ext", true},
+		{"application/taxii+json;version=2.0;q=0.5;ext", false},
 	}
 	for _, tt := range tests {
 		if got := acceptsTAXII21(tt.accept); got != tt.want {
@@ -55,6 +60,7 @@ func TestIsTAXIIContentType(t *testing.T) {
 		{"", false},
 		{"application/taxii+json;version=2.1, application/json", false},
 		{"application/taxii+json;foo=bar", false},
+		{"application/taxii+json;q=1;version=2.0", false}, // no weights in a Content-Type
 	}
 	for _, tt := range tests {
 		if got := isTAXIIContentType(tt.ct); got != tt.want {
