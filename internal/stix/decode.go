@@ -100,7 +100,9 @@ func fill(root *node, compact []byte) (Object, error) {
 	}
 	desc, _ := root.stringOf("description")
 	sv, _ := root.stringOf("spec_version")
-	if sv == "2.1" {
+	if sv == "2.1" || root.get("spec_version") == nil {
+		// Only an SCO may omit it, and then it is 2.1 (STIX 2.1 §3.2): stored as
+		// such, a match[spec_version]=2.1 finds it.
 		o.SpecVersion = "2.1"
 	} else {
 		o.SpecVersion = strings.Clone(sv)

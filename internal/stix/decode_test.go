@@ -69,7 +69,7 @@ func TestDecodeNameFromValue(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.Name != "example.com" || !o.Created.IsZero() || o.SpecVersion != "" {
+	if o.Name != "example.com" || !o.Created.IsZero() || o.SpecVersion != "2.1" { // the default for SCOs (§3.2)
 		t.Errorf("%+v", o)
 	}
 	o, err = Decode([]byte(`{"type":"malware","id":"malware--31b940d4-6f7f-459a-80ea-9c1f17b5891b","revoked":true,"name":"x"}`))

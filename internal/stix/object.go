@@ -8,7 +8,7 @@ package stix
 type Object struct {
 	ID          string    // "type--uuid" (§2.9)
 	Type        string    // the type property
-	SpecVersion string    // "2.1"; empty for an SCO that omits it
+	SpecVersion string    // "2.1", also for an SCO that omits it (the default, §3.2)
 	Created     Timestamp // zero when absent (SCOs)
 	Modified    Timestamp // zero when absent (SCOs, marking definitions)
 	Revoked     bool

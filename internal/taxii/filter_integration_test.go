@@ -38,6 +38,33 @@ func manifestOf(t testing.TB, r resp) (recs []string, more bool, next string) {
 	return recs, m.More, m.Next
 }
 
+// An SCO that omits spec_version is STIX 2.1 (STIX 2.1 §3.2), so match[spec_version]=2.1
+// finds it, on every endpoint that filters (TAXII 2.1 §3.4.1).
+func TestSCOSpecVersionDefault(t *testing.T) {
+	e := newEnv(t, Config{})
+	const id = "ipv4-addr--ff26c055-6336-5bc5-b98d-13d6226742dd"
+	e.post("admin", collA, []byte(`{"type":"ipv4-addr","id":"`+id+`","value":"198.51.100.3"}`))
+	col := e.root + "collections/" + collA
+	for _, u := range []string{col + "/objects/", col + "/objects/" + id + "/", col + "/objects/" + id + "/versions/", col + "/manifest/"} {
+		for spec, want := range map[string]int{"2.1": 1, "2.0,2.1": 1, "2.0": 0} {
+			r := e.get("admin", u+"?match[spec_version]="+spec)
+			var got int
+			switch {
+			case r.status == http.StatusNotFound:
+			case strings.Contains(u, "/versions/"):
+				var v struct{ Versions []string }
+				decode(t, r, &v)
+				got = len(v.Versions)
+			default:
+				got = len(objectsOf(t, r))
+			}
+			if got != want {
+				t.Errorf("%s?match[spec_version]=%s: %d objects (status %d), want %d", u, spec, got, r.status, want)
+			}
+		}
+	}
+}
+
 // Point 3: filters (§3.4) and pagination (§3.5).
 func TestFilters(t *testing.T) {
 	e := newEnv(t, Config{MaxPageSize: 5})

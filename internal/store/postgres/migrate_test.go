@@ -11,8 +11,11 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"quadshare/internal/stix"
+	"quadshare/internal/store"
 	"quadshare/internal/store/postgres"
 	"quadshare/internal/store/postgres/pgtest"
+	"quadshare/internal/store/storetest"
 )
 
 func sqlExec(t *testing.T, url, sql string, args ...any) {
@@ -145,5 +148,37 @@ func TestMigrationLease(t *testing.T) {
 	}
 	if want := appliedVersions(t, url); !slices.Equal(got, want) || len(got) == 0 {
 		t.Fatalf("applied %v, recorded %v", got, want)
+	}
+}
+
+// TestSCOSpecVersionMigration finds, after migration 22, an SCO stored before it
+// without a spec_version by spec_version 2.1, its default (STIX 2.1 §3.2).
+func TestSCOSpecVersionMigration(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	s, err := postgres.Open(t.Context(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	col := store.Collection{ID: "6c8a5f0e-0d0e-4c2a-9d7e-6a7d5a2f0a01", Title: "c"}
+	if err := s.CreateCollection(ctx, col); err != nil {
+		t.Fatal(err)
+	}
+	ip := storetest.Obj(t, "ipv4-addr--ff26c055-6336-5bc5-b98d-13d6226742dd", "ipv4-addr", "", "",
+		"spec_version", nil, "value", "198.51.100.3")
+	if _, err := s.Put(ctx, col.ID, "", []stix.Object{ip}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	sqlExec(t, url, `DELETE FROM schema_migrations WHERE version >= 22`)
+	if s, err = postgres.Open(ctx, url); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	p, err := s.Query(ctx, store.Query{Collection: col.ID, SpecVersions: []string{"2.1"}})
+	if err != nil || len(p.Entries) != 1 || p.Entries[0].Object.SpecVersion != "2.1" {
+		t.Fatalf("after the migration: %+v, %v; want the SCO, of spec_version 2.1", p.Entries, err)
 	}
 }

@@ -134,3 +134,27 @@ func TestObjectIDsMigration(t *testing.T) {
 		t.Fatalf("last version by id: %+v, %v", p.Entries, err)
 	}
 }
+
+// TestSCOSpecVersionMigration opens a database written before migration 25, which
+// stored an SCO without spec_version with an empty one, and finds the SCO by
+// spec_version 2.1, its default (STIX 2.1 §3.2).
+func TestSCOSpecVersionMigration(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "q.db")
+	s := openPath(t, path)
+	ctx := t.Context()
+	col := mustCollection(t, s)
+	ip := storetest.Obj(t, "ipv4-addr--ff26c055-6336-5bc5-b98d-13d6226742dd", "ipv4-addr", "", "",
+		"spec_version", nil, "value", "198.51.100.3")
+	if _, err := s.Put(ctx, col, "", []stix.Object{ip}); err != nil {
+		t.Fatal(err)
+	}
+	q := store.Query{Collection: col, SpecVersions: []string{"2.1"}}
+	if p, err := s.Query(ctx, q); err != nil || len(p.Entries) != 0 {
+		t.Fatalf("before the migration: %+v, %v; want the SCO stored without a spec_version", p.Entries, err)
+	}
+	s = reopen(t, s, path, `DELETE FROM schema_migrations WHERE version >= 25`)
+	defer s.Close()
+	if p, err := s.Query(ctx, q); err != nil || len(p.Entries) != 1 || p.Entries[0].Object.SpecVersion != "2.1" {
+		t.Fatalf("after the migration: %+v, %v; want the SCO, of spec_version 2.1", p.Entries, err)
+	}
+}
