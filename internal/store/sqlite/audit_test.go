@@ -278,10 +278,11 @@ func BenchmarkReceipt(b *testing.B) {
 // TestTrailIndexRebuilt finds the disclosures of the trail, and counts them,
 // through indexes rebuilt from the first record: after an upgrade from before
 // the trail file (version 21 on, migrated again), when the trail file is lost,
-// and when it is ahead of the trail (a backup of the database restored beside
-// a later trail file), where keeping it would claim disclosures the trail does
-// not hold. A record whose objects column cannot be read is skipped by the
-// index, not an error.
+// when it is ahead of the trail (a backup of the database restored beside a
+// later trail file), and when the trail went another way (another copy of the
+// database put in its place), where keeping it would claim disclosures the
+// trail does not hold. A record whose objects column cannot be read is skipped
+// by the index, not an error.
 func TestTrailIndexRebuilt(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "q.db")
 	s := openPath(t, path)
@@ -320,6 +321,21 @@ func TestTrailIndexRebuilt(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
+	first, err := sql.Open("sqlite", path+trailSuffix) // the trail file as it was first laid out
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := first.Exec(`ALTER TABLE audit_indexed_upto DROP COLUMN hash; PRAGMA user_version = 0`); err != nil {
+		t.Fatal(err)
+	}
+	if err := first.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = openPath(t, path)
+	check(s, "with a trail file of the first layout", 1)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
 	removeTrailFile(t, path)
 	backup := path + ".backup"
 	copyFile(t, path, backup)
@@ -332,8 +348,36 @@ func TestTrailIndexRebuilt(t *testing.T) {
 	}
 	copyFile(t, backup, path)
 	s = openPath(t, path)
-	defer s.Close()
 	check(s, "with the backup restored", 1)
+
+	// A copy whose trail went another way from here, and reaches further than the
+	// trail the file indexed.
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	fork := filepath.Join(t.TempDir(), "fork.db")
+	copyFile(t, path, fork)
+	s = openPath(t, path)
+	disclose(s)
+	disclose(s)
+	check(s, "before the copy", 3)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f := openPath(t, fork)
+	for range 6 {
+		if err := f.AppendAudit(t.Context(), audit.Entry{Kind: audit.Receipt, Time: time.Now(), Actor: "peer:US",
+			Objects: []audit.ObjectRef{{ID: storetest.NewID("tool"), Version: "v1"}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	copyFile(t, fork, path)
+	s = openPath(t, path)
+	defer s.Close()
+	check(s, "with a copy of another history", 1)
 }
 
 // removeTrailFile removes the trail file of the database at path, which is closed.

@@ -20,7 +20,8 @@ import (
 // time (tokenising, then merging segments at every commit); in its own file it has its
 // own write lock, so it is built on another core while the writer goes on. The file
 // holds nothing that the database does not: it is rebuilt from the objects table when
-// it is missing or behind, and Search first brings it up to the last commit.
+// it is missing or of another copy of the database, and Search first brings it up to
+// the last commit.
 //
 // Objects are indexed in oid order up to a watermark (search_state.indexed, in the
 // index file, committed with the rows it covers). Oids are never reused (clock.last_oid),
@@ -40,6 +41,13 @@ CREATE TABLE IF NOT EXISTS search_state (
     indexed INTEGER NOT NULL          -- every object with an oid up to this one is indexed
 );
 INSERT OR IGNORE INTO search_state (one, indexed) VALUES (1, 0);
+-- The newest record of the audit trail when the watermark last moved: the index
+-- belongs to the database whose trail holds that record with that hash.
+CREATE TABLE IF NOT EXISTS search_trail (
+    one  INTEGER PRIMARY KEY CHECK (one = 1),
+    seq  INTEGER NOT NULL,
+    hash BLOB NOT NULL
+);
 -- A pass takes a second of commits: keep its terms in memory (16 MiB) rather than
 -- flush many small segments, and merge segments 8 at a time rather than 4, which
 -- halves the merging of a large index for a few more segments to read in a query.
@@ -115,17 +123,24 @@ func (s *Store) openIndexer(ctx context.Context, dsn string) error {
 	if _, err := db.ExecContext(ctx, searchSchema); err != nil {
 		return fail(err)
 	}
-	// An index ahead of the database belongs to another copy of it (a database restored
-	// from a backup, say): start it over.
+	// An index ahead of the database, or of a trail that the database's does not
+	// hold, belongs to another copy of it (a database restored from a backup, or
+	// copied over this one): start it over. Every Put appends a record to the
+	// trail, and the trail is a hash chain: the same record means the same objects.
 	var indexed, lastOid int64
+	var sameTrail bool
 	if err := db.QueryRowContext(ctx, "SELECT indexed FROM search_state").Scan(&indexed); err != nil {
 		return fail(err)
 	}
 	if err := db.QueryRowContext(ctx, "SELECT last_oid FROM store.clock").Scan(&lastOid); err != nil {
 		return fail(err)
 	}
-	if indexed > lastOid {
-		if _, err := db.ExecContext(ctx, "DELETE FROM fts; UPDATE search_state SET indexed = 0"); err != nil {
+	if err := db.QueryRowContext(ctx, `SELECT NOT EXISTS (SELECT 1 FROM search_trail)
+		OR EXISTS (SELECT 1 FROM search_trail s JOIN store.audit_records r ON r.seq = s.seq AND r.hash = s.hash)`).Scan(&sameTrail); err != nil {
+		return fail(err)
+	}
+	if indexed > lastOid || !sameTrail {
+		if _, err := db.ExecContext(ctx, "DELETE FROM fts; DELETE FROM search_trail; UPDATE search_state SET indexed = 0"); err != nil {
 			return fail(err)
 		}
 		indexed = 0
@@ -204,7 +219,8 @@ func (x *indexer) step(ctx context.Context) (more bool, err error) {
 			WHERE oid > ? AND oid <= ? AND (name <> '' OR description <> '')`, indexed, upTo); err != nil {
 			return false, err
 		}
-		if _, err := conn.ExecContext(ctx, "UPDATE search_state SET indexed = ?", upTo); err != nil {
+		if _, err := conn.ExecContext(ctx, `UPDATE search_state SET indexed = ?;
+			INSERT OR REPLACE INTO search_trail (one, seq, hash) SELECT 1, seq, hash FROM store.audit_records ORDER BY seq DESC LIMIT 1`, upTo); err != nil {
 			return false, err
 		}
 	}

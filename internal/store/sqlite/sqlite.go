@@ -48,7 +48,8 @@
 //     file of its own next to the database (path + "-search"), indexed after each
 //     commit by a background indexer so that the single writer never waits for it;
 //     Search first brings it up to the last commit, and keeps the latest version per
-//     collection at query time. The file is derived: it is rebuilt when lost (fts.go).
+//     collection at query time. The file is derived: it is rebuilt when lost or of
+//     another copy of the database (fts.go).
 //   - The audit trail (migrations/0002_audit.sql, audit.go): one row per record,
 //     appended inside the transaction of each Put, Delete and account change. Its
 //     two indexes (who received an object, the traffic per actor) are in a file of

@@ -375,9 +375,10 @@ func TestBackgroundCheckpoint(t *testing.T) {
 	}
 }
 
-// TestSearchFileRebuilt checks that the search file is derived: a lost one, or one ahead
-// of the database, is rebuilt from the objects, and oids freed by a delete are not
-// given again (the index would keep the old text under the new object).
+// TestSearchFileRebuilt checks that the search file is derived: a lost one, one
+// ahead of the database, or one of another copy of it, is rebuilt from the objects,
+// and oids freed by a delete are not given again (the index would keep the old text
+// under the new object).
 func TestSearchFileRebuilt(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "q.db")
 	s := openPath(t, path)
@@ -428,9 +429,38 @@ func TestSearchFileRebuilt(t *testing.T) {
 		t.Fatal(err)
 	}
 	s = reopen(t, s, path)
-	defer s.Close()
 	if search(s, "newcomer") != 1 || search(s, "keepsake") != 1 {
 		t.Fatal("search after the search file was ahead")
+	}
+	// A copy of the database that went another way from here, and reached further,
+	// put in its place: the index of this one is started over.
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	fork := filepath.Join(t.TempDir(), "fork.db")
+	copyFile(t, path, fork)
+	s = openPath(t, path)
+	if _, err := s.Put(ctx, col, "", []stix.Object{obj("Original")}); err != nil {
+		t.Fatal(err)
+	}
+	if search(s, "original") != 1 {
+		t.Fatal("search before the copy")
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f := openPath(t, fork)
+	if _, err := f.Put(ctx, col, "", []stix.Object{obj("Forked"), obj("Further")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	copyFile(t, fork, path)
+	s = openPath(t, path)
+	defer s.Close()
+	if search(s, "original") != 0 || search(s, "forked") != 1 || search(s, "further") != 1 || search(s, "keepsake") != 1 {
+		t.Fatal("search in a copy of another history")
 	}
 }
 

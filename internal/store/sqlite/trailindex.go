@@ -13,6 +13,7 @@ import (
 	"math/bits"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -36,8 +37,10 @@ import (
 // and in the database it held the single writer that long, stalling every
 // Put and every read through the gate (which appends its disclosure) behind
 // it, and each of its commits emptied the readers' page caches. The file is
-// derived, like the search file: lost, or ahead of the trail (a database
-// restored from a backup), it is rebuilt from the first record.
+// derived, like the search file: lost, or of another trail than the
+// database's (a database restored from a backup, or copied over this one: the
+// record it was indexed up to is not there, or has another hash), it is rebuilt
+// from the first record.
 //
 // It runs shortly after appends and before a reader of either (catchUp), so
 // that a reader never misses a record. Records are noted as they are appended
@@ -106,10 +109,15 @@ CREATE TABLE IF NOT EXISTS audit_tally (
     PRIMARY KEY (actor, minute, kind, rule)
 ) STRICT, WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS audit_indexed_upto (
-    one INTEGER PRIMARY KEY CHECK (one = 1),
-    seq INTEGER NOT NULL     -- every record up to this one is indexed
+    one  INTEGER PRIMARY KEY CHECK (one = 1),
+    seq  INTEGER NOT NULL,   -- every record up to this one is indexed
+    hash BLOB                -- the hash of record seq: the trail indexed has it there
 );
 INSERT OR IGNORE INTO audit_indexed_upto (one, seq) VALUES (1, 0);`
+
+// trailFileVersion is the schema version of the trail file (its user_version):
+// a file of another version is rebuilt.
+const trailFileVersion = 2
 
 // openTrailIndex opens (creating when needed) the trail file of s and starts
 // the index, which first catches up with what was appended while it was not
@@ -128,16 +136,33 @@ func (s *Store) openTrailIndex(ctx context.Context, dsn string) error {
 	if err := db.QueryRowContext(ctx, "PRAGMA journal_mode = WAL").Scan(&mode); err != nil {
 		return fail(err)
 	}
+	if !strings.EqualFold(mode, "wal") {
+		return fail(fmt.Errorf("journal_mode is %q, want wal", mode))
+	}
+	var version int
+	if err := db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		return fail(err)
+	}
+	if version != trailFileVersion {
+		_, err := db.ExecContext(ctx, `DROP TABLE IF EXISTS audit_disclosed_runs; DROP TABLE IF EXISTS audit_tally;
+			DROP TABLE IF EXISTS audit_indexed_upto;`+trailSchema+fmt.Sprintf("PRAGMA user_version = %d;", trailFileVersion))
+		if err != nil {
+			return fail(err)
+		}
+	}
 	if _, err := db.ExecContext(ctx, trailSchema); err != nil {
 		return fail(err)
 	}
-	// An index ahead of the trail belongs to another copy of it: start it over.
-	var upto, last int64
-	if err := db.QueryRowContext(ctx, `SELECT (SELECT seq FROM audit_indexed_upto), coalesce(max(seq), 0) FROM store.audit_records`).Scan(&upto, &last); err != nil {
+	// An index of records the trail does not hold, or holds with another hash,
+	// belongs to another copy of it (a database restored from a backup, or copied
+	// over this one): start it over.
+	var same bool
+	if err := db.QueryRowContext(ctx, `SELECT u.seq = 0 OR r.hash IS u.hash
+		FROM audit_indexed_upto u LEFT JOIN store.audit_records r ON r.seq = u.seq`).Scan(&same); err != nil {
 		return fail(err)
 	}
-	if upto > last {
-		if _, err := db.ExecContext(ctx, `DELETE FROM audit_disclosed_runs; DELETE FROM audit_tally; UPDATE audit_indexed_upto SET seq = 0`); err != nil {
+	if !same {
+		if _, err := db.ExecContext(ctx, `DELETE FROM audit_disclosed_runs; DELETE FROM audit_tally; UPDATE audit_indexed_upto SET seq = 0, hash = NULL`); err != nil {
 			return fail(err)
 		}
 	}
@@ -250,10 +275,10 @@ func (x *trailIndex) step(ctx context.Context) (more bool, err error) {
 	var unread []unreadRec
 	noted := map[int64]bool{} // the records whose notes are used
 	n, last, objs := 0, upto, 0
+	var hash []byte // of record last
 	for objs < trailRows && len(unread) < trailUnread && rows.Next() {
 		var k tallyKey
 		var us int64
-		var hash []byte
 		if err := rows.Scan(&last, &k.kind, &k.actor, &k.rule, &us, &hash); err != nil {
 			rows.Close()
 			return false, fmt.Errorf("audit trail index: %w", err)
@@ -317,7 +342,7 @@ func (x *trailIndex) step(ctx context.Context) (more bool, err error) {
 	if _, err := tx.ExecContext(ctx, addTally, encodeTally(tally)); err != nil {
 		return false, fmt.Errorf("audit trail index: records %d to %d: %w", upto+1, last, err)
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE audit_indexed_upto SET seq = ?`, last); err != nil {
+	if _, err := tx.ExecContext(ctx, `UPDATE audit_indexed_upto SET seq = ?, hash = ?`, last, hash); err != nil {
 		return false, fmt.Errorf("audit trail index: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
