@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"quadshare/internal/stix"
 )
@@ -33,7 +34,7 @@ func (e TooManyObjects) Error() string {
 // messages, and leaves each value's own strictness to stix.Parse; stix.SkipValue
 // checks the values as encoding/json would, at a fraction of its cost.
 func SplitEnvelope(body []byte, max int) ([][]byte, error) {
-	raws, err := splitEnvelope(body, max, nil)
+	raws, err := splitEnvelope(body, max, false, nil)
 	if err == nil && len(raws) == 0 {
 		return nil, ErrEmptyEnvelope
 	}
@@ -49,12 +50,15 @@ type Page struct {
 
 // ReadPage reads the envelope a server answered to a GET of objects: more a
 // boolean, next a string, and at most max objects, which may be none ({} is the
-// empty page). Other members are skipped, and each object's own strictness is
+// empty page, and objects null, which a careless server may write for an empty
+// list, is read as one). Other members are skipped, but not one that differs from
+// more, next or objects only in case, which encoding/json would have taken for it:
+// objects a page holds are never dropped unseen. Each object's own strictness is
 // left to its reader, as with SplitEnvelope.
 func ReadPage(body []byte, max int) (Page, error) {
 	var p Page
 	var err error
-	p.Objects, err = splitEnvelope(body, max, func(key string, value []byte) error {
+	p.Objects, err = splitEnvelope(body, max, true, func(key string, value []byte) error {
 		switch key {
 		case "more":
 			switch string(value) {
@@ -71,6 +75,12 @@ func ReadPage(body []byte, max int) (Page, error) {
 			if err := json.Unmarshal(value, &p.Next); err != nil {
 				return errEnvelope("next must be a string")
 			}
+		default:
+			for _, name := range [...]string{"more", "next", "objects"} {
+				if strings.EqualFold(key, name) {
+					return errEnvelope(fmt.Sprintf("the envelope has a member %q: TAXII names it %q (§3.7)", key, name))
+				}
+			}
 		}
 		return nil
 	})
@@ -81,8 +91,9 @@ func ReadPage(body []byte, max int) (Page, error) {
 }
 
 // splitEnvelope is SplitEnvelope without its floor of one object, passing the
-// value of every member other than objects to onMember, when not nil.
-func splitEnvelope(body []byte, max int, onMember func(key string, value []byte) error) ([][]byte, error) {
+// value of every member other than objects to onMember, when not nil. With
+// nullObjects, objects may be null, for none.
+func splitEnvelope(body []byte, max int, nullObjects bool, onMember func(key string, value []byte) error) ([][]byte, error) {
 	notJSON := errEnvelope("the body is not valid JSON")
 	i := stix.SkipSpace(body, 0)
 	if i == len(body) || body[i] != '{' {
@@ -142,7 +153,11 @@ func splitEnvelope(body []byte, max int, onMember func(key string, value []byte)
 		if i = stix.SkipSpace(body, i); i == len(body) || body[i] != ':' {
 			return nil, errEnvelope("objects must be a list")
 		}
-		if i = stix.SkipSpace(body, i+1); i == len(body) || body[i] != '[' {
+		if i = stix.SkipSpace(body, i+1); nullObjects && bytes.HasPrefix(body[i:], []byte("null")) {
+			i += len("null")
+			continue
+		}
+		if i == len(body) || body[i] != '[' {
 			return nil, errEnvelope("objects must be a list")
 		}
 		i++

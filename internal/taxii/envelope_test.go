@@ -70,6 +70,13 @@ func TestReadPage(t *testing.T) {
 		{`{"type":"bundle","objects":[{}]}`, Page{}, -1},
 		{`{"objects":[1,2,3,4]}`, Page{}, -1}, // beyond the maximum
 		{`{"objects":[{}]} x`, Page{}, -1},
+		{`{"objects":null,"more":false}`, Page{}, 0}, // an empty list as a careless server writes it
+		{`{"objects":nul}`, Page{}, -1},
+		{`{"objects":null,"objects":[{}]}`, Page{}, -1},
+		// encoding/json would have matched these names; skipped, their objects would be lost.
+		{`{"Objects":[{}]}`, Page{}, -1},
+		{`{"MORE":true}`, Page{}, -1},
+		{`{"nExt":"x"}`, Page{}, -1},
 	}
 	for _, tt := range tests {
 		p, err := ReadPage([]byte(tt.body), 3)
