@@ -5,17 +5,20 @@
 // MiB) while every request allocates a page's worth of objects, so under load it
 // collected many times a second: a tenth of the CPU of a paginated TAXII walk, and
 // more of a filtered page. A node collects instead when its heap has grown five
-// times (Percent), within a memory limit of a quarter of the machine's memory
-// (or of its cgroup's limit), near which the collector works harder again, so
-// the heap stays bounded. GOGC and GOMEMLIMIT set in the environment win.
+// times (Percent), within a memory limit (Limit), near which the collector works
+// harder again, so the heap stays bounded. GOGC and GOMEMLIMIT set in the
+// environment win.
 package gctune
 
 import (
 	"bufio"
 	"bytes"
 	"os"
+	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strconv"
+	"strings"
 )
 
 // Percent is the GOGC of a node.
@@ -28,22 +31,79 @@ func ForServer() {
 		debug.SetGCPercent(Percent)
 	}
 	if _, ok := os.LookupEnv("GOMEMLIMIT"); !ok {
-		if m := memory(); m > 0 {
-			debug.SetMemoryLimit(m / 4)
+		if m := Limit(memTotal(), cgroupLimit("/proc/self/cgroup", "/sys/fs/cgroup")); m > 0 {
+			debug.SetMemoryLimit(m)
 		}
 	}
 }
 
-// memory is the memory this process may use: the machine's (Linux's
-// /proc/meminfo), or its cgroup's limit when smaller; 0 when neither is known.
-func memory() int64 {
-	total := memTotal()
-	if b, err := os.ReadFile("/sys/fs/cgroup/memory.max"); err == nil {
-		if n, err := strconv.ParseInt(string(bytes.TrimSpace(b)), 10, 64); err == nil && n > 0 && (total == 0 || n < total) {
-			total = n
+// Limit is the memory limit of a node on a machine of the given memory, in a
+// cgroup of the given limit (0 when unknown): a quarter of the machine, which
+// other services may share (PostgreSQL, say), but no more than three quarters of
+// the cgroup's limit, past which the process would be killed rather than slowed.
+func Limit(machine, cgroup int64) int64 {
+	switch {
+	case cgroup <= 0:
+		return machine / 4
+	case machine <= 0:
+		return cgroup / 4 * 3
+	}
+	return min(machine/4, cgroup/4*3)
+}
+
+// cgroupLimit is the smallest memory limit of this process's cgroups (Linux),
+// read from the cgroup file of /proc (proc) and the cgroup file systems under
+// sys: cgroup v2's memory.max and v1's memory.limit_in_bytes, of the process's
+// group and of each group above it (a limit set on a parent, as systemd's
+// MemoryMax= on a slice, binds too). 0 when none is known.
+func cgroupLimit(proc, sys string) int64 {
+	b, err := os.ReadFile(proc)
+	if err != nil {
+		return 0
+	}
+	var limit int64
+	for line := range strings.Lines(string(b)) {
+		// hierarchy-ID:controller-list:cgroup-path
+		parts := strings.SplitN(strings.TrimSpace(line), ":", 3)
+		if len(parts) != 3 {
+			continue
+		}
+		var dir, file string
+		switch {
+		case parts[0] == "0" && parts[1] == "":
+			dir, file = sys, "memory.max"
+		case slices.Contains(strings.Split(parts[1], ","), "memory"):
+			dir, file = filepath.Join(sys, "memory"), "memory.limit_in_bytes"
+		default:
+			continue
+		}
+		// From the group up to the root of the file system, which in a container
+		// is the container's own group (the path names the host's).
+		for p := filepath.Clean("/" + parts[2]); ; p = filepath.Dir(p) {
+			if n := readLimit(filepath.Join(dir, p, file)); n > 0 && (limit == 0 || n < limit) {
+				limit = n
+			}
+			if p == "/" {
+				break
+			}
 		}
 	}
-	return total
+	return limit
+}
+
+// readLimit reads a limit in bytes from a cgroup file; 0 for "max" (v2's
+// unlimited) or when unreadable. v1's unlimited is a number near 2^63, which
+// never wins against the machine's memory.
+func readLimit(path string) int64 {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	n, err := strconv.ParseInt(string(bytes.TrimSpace(b)), 10, 64)
+	if err != nil || n <= 0 {
+		return 0
+	}
+	return n
 }
 
 // memTotal is MemTotal of /proc/meminfo in bytes, or 0.
