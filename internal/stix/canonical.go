@@ -1,6 +1,7 @@
 package stix
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 	"slices"
@@ -8,6 +9,19 @@ import (
 	"strings"
 	"unicode/utf16"
 )
+
+// SameMeaning reports whether two JSON values have the same canonical form
+// (Canonical): the same value written with members in another order, or numbers
+// and strings written otherwise. A value that has none (not I-JSON) means nothing
+// but its own bytes.
+func SameMeaning(a, b []byte) bool {
+	if bytes.Equal(a, b) {
+		return true
+	}
+	ca, errA := Canonical(a)
+	cb, errB := Canonical(b)
+	return errA == nil && errB == nil && bytes.Equal(ca, cb)
+}
 
 // Canonical returns the JSON Canonicalization Scheme (RFC 8785) form of one JSON
 // value: no whitespace, object members sorted by the UTF-16 code units of their

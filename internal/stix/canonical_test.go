@@ -251,3 +251,23 @@ func TestParseCanonical(t *testing.T) {
 		t.Errorf("%d valid objects without a canonical form, want 1 (x_big)", noCanon)
 	}
 }
+
+func TestSameMeaning(t *testing.T) {
+	tests := []struct {
+		a, b string
+		want bool
+	}{
+		{`{"a":1,"b":[true,"x"]}`, `{"b":[true,"x"],"a":1}`, true},
+		{`{"a":1.0,"s":"\u0041"}`, `{"s":"A","a":1}`, true},
+		{`{"a":1}`, `{"a":2}`, false},
+		{`{"b":[1,2]}`, `{"b":[2,1]}`, false},
+		{`{"a":1,"a":1}`, `{"a":1,"a":1}`, true}, // not I-JSON: its own bytes only
+		{`{"a":1,"a":1}`, `{"a":1}`, false},
+		{`{"a":`, `{"a":`, true},
+	}
+	for _, tt := range tests {
+		if got := SameMeaning([]byte(tt.a), []byte(tt.b)); got != tt.want {
+			t.Errorf("SameMeaning(%s, %s) = %v, want %v", tt.a, tt.b, got, tt.want)
+		}
+	}
+}

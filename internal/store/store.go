@@ -47,7 +47,7 @@ type Outcome int
 
 const (
 	Added     Outcome = iota // a new version, or a known version newly added to this collection
-	Duplicate                // the same bytes-for-meaning under the same (id, version) were already in the collection
+	Duplicate                // the same object (the same canonical JSON, stix.SameMeaning) under the same (id, version) was already in the collection
 	Conflict                 // a different object with the same (id, version) exists: refused, nothing written
 )
 

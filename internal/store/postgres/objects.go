@@ -100,8 +100,9 @@ func (s *Store) Collections(ctx context.Context) ([]store.Collection, error) {
 	return cs, nil
 }
 
-// digest tells a duplicate from a conflict: the SHA-256 of the JSON exactly as
-// received, as the embedded store keeps it.
+// digest tells a duplicate from a conflict at once: the SHA-256 of the JSON exactly
+// as received, as the embedded store keeps it. Where digests differ, the canonical
+// forms decide (stix.SameMeaning).
 func digest(raw []byte) []byte {
 	sum := sha256.Sum256(raw)
 	return sum[:]
@@ -246,6 +247,8 @@ func (s *Store) putTx(ctx context.Context, tx pgx.Tx, collection, submitter stri
 	// already be in this collection.
 	conflict := make(map[versionKey]bool)
 	existing := make(map[versionKey]int64)
+	var differ []versionKey               // stored with another digest
+	differAdded := map[versionKey]int64{} // and already in this collection
 	if len(oldIDs) > 0 {
 		rows, err := tx.Query(ctx, `
 			SELECT v.id, v.ver, v.vid, v.digest, e.date_added FROM versions v
@@ -260,9 +263,13 @@ func (s *Store) putTx(ctx context.Context, tx pgx.Tx, collection, submitter stri
 		_, err = pgx.ForEachRow(rows, []any{&k.id, &k.ver, &n, &sum, &added}, func() error {
 			found++
 			vid[k] = n // as it is now, under the lock
-			if !bytes.Equal(sum, digests[first[k]]) {
-				conflict[k] = true
-			} else if added != nil {
+			switch {
+			case !bytes.Equal(sum, digests[first[k]]):
+				differ = append(differ, k)
+				if added != nil {
+					differAdded[k] = *added
+				}
+			case added != nil:
 				existing[k] = *added
 			}
 			return nil
@@ -273,6 +280,19 @@ func (s *Store) putTx(ctx context.Context, tx pgx.Tx, collection, submitter stri
 		if found != len(oldIDs) {
 			// A Delete removed a version between step 1 and the lock.
 			return nil, fmt.Errorf("read versions: %w", errRaceLost)
+		}
+	}
+	// Other bytes may say the same: members in another order, as a client or a
+	// partner that writes JSON otherwise sends the object again (TAXII 2.1 §5.5).
+	for _, k := range differ {
+		var raw []byte
+		if err := tx.QueryRow(ctx, `SELECT raw FROM versions WHERE vid = $1`, vid[k]).Scan(&raw); err != nil {
+			return nil, fmt.Errorf("read version %s: %w", k.id, err)
+		}
+		if !stix.SameMeaning(raw, objs[first[k]].Raw) {
+			conflict[k] = true
+		} else if a, ok := differAdded[k]; ok {
+			existing[k] = a
 		}
 	}
 	var fresh []int // indexes of objects that become new entries, in batch order
@@ -322,7 +342,7 @@ func (s *Store) putTx(ctx context.Context, tx pgx.Tx, collection, submitter stri
 			continue
 		}
 		switch {
-		case results[j].Outcome == store.Conflict || !bytes.Equal(digests[i], digests[j]):
+		case results[j].Outcome == store.Conflict || !bytes.Equal(digests[i], digests[j]) && !stix.SameMeaning(objs[i].Raw, objs[j].Raw):
 			results[i].Outcome = store.Conflict
 		default:
 			results[i] = store.PutResult{Outcome: store.Duplicate, DateAdded: results[j].DateAdded}

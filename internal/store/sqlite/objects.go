@@ -191,10 +191,11 @@ func (s *Store) Collections(ctx context.Context) ([]store.Collection, error) {
 }
 
 // Put adds objs to the collection in one transaction. Each object is looked up by
-// (id, version): a new one is stored and added; a stored one with the same bytes is
-// added to this collection, or is a Duplicate when already there; a stored one with
-// other bytes is a Conflict and changes nothing. "The same bytes-for-meaning" is
-// approximated by equal SHA-256 of the compact JSON as received.
+// (id, version): a new one is stored and added; a stored one with the same meaning
+// is added to this collection, or is a Duplicate when already there; a stored one
+// with another meaning is a Conflict and changes nothing. The same meaning is the
+// same compact JSON as received (equal SHA-256), or else the same canonical JSON
+// (sameMeaning): members in another order, numbers or strings written otherwise.
 //
 // date_added is max(now, last+1µs) and counts up by 1µs per entry, with last kept in
 // the database: strictly increasing across every Put of this database, whatever the
@@ -275,8 +276,18 @@ func (s *Store) Put(ctx context.Context, collection, submitter string, objs []st
 			stored[vkey] = storedVersion{oid: oid, hash: sum}
 		} else {
 			if have.hash != sum {
-				res[i] = store.PutResult{Outcome: store.Conflict}
-				continue
+				var earlier []byte // the object stored, when it is one of this Put
+				if have.oid > firstOid {
+					earlier = objs[fresh[have.oid-firstOid-1]].Raw
+				}
+				same, err := sameMeaning(tx, have.oid, earlier, o.Raw)
+				if err != nil {
+					return nil, fmt.Errorf("sqlite: put %s: %w", o.ID, err)
+				}
+				if !same {
+					res[i] = store.PutResult{Outcome: store.Conflict}
+					continue
+				}
 			}
 			if at, ok := added[oid]; ok {
 				res[i] = store.PutResult{Outcome: store.Duplicate, DateAdded: fromMicros(at)}
@@ -526,6 +537,19 @@ type row struct {
 	key               string // stix.Timestamp.Key() of the version
 	sum               [sha256.Size]byte
 	created, modified string
+}
+
+// sameMeaning reports whether raw, whose compact JSON differs from that of the
+// object version stored under oid (earlier, when not nil, else read through tx),
+// has the same canonical form: an object sent again by a client or a partner
+// that writes its members in another order is an exact duplicate (TAXII 2.1 §5.5).
+func sameMeaning(tx *sql.Tx, oid int64, earlier, raw []byte) (bool, error) {
+	if earlier == nil {
+		if err := tx.QueryRow(`SELECT raw FROM objects WHERE oid = ?`, oid).Scan(&earlier); err != nil {
+			return false, err
+		}
+	}
+	return stix.SameMeaning(earlier, raw), nil
 }
 
 // deriveChunk is the fewest objects worth a goroutine of derive.

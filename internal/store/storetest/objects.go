@@ -1,7 +1,9 @@
 package storetest
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -316,6 +318,45 @@ func testDuplicateAndConflict(t *testing.T, s store.Store) {
 	if n, err := s.Count(ctx(t), col); err != nil || n != 3 {
 		t.Fatalf("count: %d, %v; want 3", n, err)
 	}
+}
+
+// testReorderedDuplicate puts an object again with its members in another order,
+// as a client or a partner that writes JSON otherwise sends it: the same object, a
+// duplicate rather than a conflict (TAXII 2.1 §5.5), in the collection that holds
+// it, added to another with the bytes stored first, and within one Put.
+func testReorderedDuplicate(t *testing.T, s store.Store) {
+	col, other := newCollection(t, s), newCollection(t, s)
+	o := Obj(t, NewID("malware"), "malware", t1, t1, "name", "m", "is_family", true)
+	first := putAdded(t, s, col, "", o)[0]
+	if r := put(t, s, col, "", reordered(t, o))[0]; r.Outcome != store.Duplicate || !r.DateAdded.Equal(first.DateAdded) {
+		t.Fatalf("reordered, again: %v at %v, want a duplicate at %v", r.Outcome, r.DateAdded, first.DateAdded)
+	}
+	putAdded(t, s, other, "", reordered(t, o))
+	p := query(t, s, store.Query{Collection: other})
+	if len(p.Entries) != 1 {
+		t.Fatalf("%d entries in the other collection, want 1", len(p.Entries))
+	}
+	sameObject(t, p.Entries[0].Object, o)
+	n := Obj(t, NewID("tool"), "tool", t1, t1, "name", "n")
+	res := put(t, s, col, "", n, reordered(t, n))
+	if res[0].Outcome != store.Added || res[1].Outcome != store.Duplicate || !res[1].DateAdded.Equal(res[0].DateAdded) {
+		t.Fatalf("reordered in one Put: %+v, want added and a duplicate of it", res)
+	}
+}
+
+// reordered returns o with the members of its JSON in another order.
+func reordered(t *testing.T, o stix.Object) stix.Object {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(o.Raw, &m); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := json.Marshal(m) // members sorted by name
+	if err != nil || bytes.Equal(raw, o.Raw) {
+		t.Fatalf("reordered: %s, %v", raw, err)
+	}
+	o.Raw = raw
+	return o
 }
 
 func testSameObjectTwoCollections(t *testing.T, s store.Store) {

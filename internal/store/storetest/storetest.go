@@ -39,6 +39,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"DateAddedIncreasing", testDateAddedIncreasing},
 		{"DateAddedConcurrent", testDateAddedConcurrent},
 		{"DuplicateAndConflict", testDuplicateAndConflict},
+		{"ReorderedDuplicate", testReorderedDuplicate},
 		{"SameObjectTwoCollections", testSameObjectTwoCollections},
 		{"Versions", testVersions},
 		{"VersionsPerCollection", testVersionsPerCollection},
