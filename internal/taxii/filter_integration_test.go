@@ -65,6 +65,30 @@ func TestSCOSpecVersionDefault(t *testing.T) {
 	}
 }
 
+// An SCO has no created or modified: the version the server gives it (its date_added,
+// TAXII 2.1 §3.4.1) selects it in match[version], and deletes it.
+func TestSCOVersionMatches(t *testing.T) {
+	e := newEnv(t, Config{})
+	const id = "ipv4-addr--ff26c055-6336-5bc5-b98d-13d6226742dd"
+	e.post("admin", collA, []byte(`{"type":"ipv4-addr","id":"`+id+`","value":"198.51.100.3"}`))
+	obj := e.root + "collections/" + collA + "/objects/" + id + "/"
+	var v struct{ Versions []string }
+	decode(t, e.get("admin", obj+"versions/"), &v)
+	if len(v.Versions) != 1 {
+		t.Fatalf("versions: %v", v.Versions)
+	}
+	r := e.get("admin", obj+"?match[version]="+url.QueryEscape(v.Versions[0]))
+	if r.status != http.StatusOK || len(objectsOf(t, r)) != 1 {
+		t.Fatalf("the object at the version it was given: %d %s", r.status, r.body)
+	}
+	recs, _, _ := manifestOf(t, e.get("admin", e.root+"collections/"+collA+"/manifest/?match[version]="+url.QueryEscape(v.Versions[0])))
+	if len(recs) != 1 || recs[0] != id+"@"+v.Versions[0] {
+		t.Fatalf("manifest at that version: %v", recs)
+	}
+	mustStatus(t, e.req(http.MethodDelete, "admin", obj+"?match[version]="+url.QueryEscape(v.Versions[0]), nil), http.StatusOK)
+	mustStatus(t, e.get("admin", obj), http.StatusNotFound)
+}
+
 // Point 3: filters (§3.4) and pagination (§3.5).
 func TestFilters(t *testing.T) {
 	e := newEnv(t, Config{MaxPageSize: 5})

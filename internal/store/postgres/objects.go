@@ -466,11 +466,15 @@ func versionCondition(v store.VersionFilter, a *args, within string) (string, er
 		terms = append(terms, extreme("<"))
 	}
 	if len(v.Exact) > 0 {
-		ks := make([]string, len(v.Exact))
+		// An object without created or modified (an SCO) has its date_added for a
+		// version (TAXII 2.1 §3.4.1: a value consistent to the server), as the
+		// manifest and versions endpoints show it.
+		ks, added := make([]string, len(v.Exact)), make([]int64, len(v.Exact))
 		for i, ts := range v.Exact {
-			ks[i] = ts.Key()
+			ks[i], added[i] = ts.Key(), micros(ts.Time())
 		}
-		terms = append(terms, "e.ver = ANY("+a.add(ks)+"::text[])")
+		terms = append(terms, "e.ver = ANY("+a.add(ks)+"::text[])",
+			"e.ver = '' AND e.date_added = ANY("+a.add(added)+"::bigint[])")
 	}
 	return "(" + strings.Join(terms, " OR ") + ")", nil
 }

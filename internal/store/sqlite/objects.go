@@ -781,12 +781,16 @@ func (b *sqlBuilder) versions(v store.VersionFilter, specs []string, upTo time.T
 		args = append(args, specArgs...)
 	}
 	if len(v.Exact) > 0 {
-		keys := make([]string, len(v.Exact))
+		// An object without created or modified (an SCO) has its date_added for a
+		// version (TAXII 2.1 §3.4.1: a value consistent to the server), as the
+		// manifest and versions endpoints show it.
+		keys, added := make([]any, len(v.Exact)), make([]any, len(v.Exact))
 		for i, ts := range v.Exact {
-			keys[i] = ts.Key()
+			keys[i], added[i] = ts.Key(), micros(ts.Time())
 		}
-		parts = append(parts, "o.version IN ("+placeholders(len(keys))+")")
-		args = append(args, anys(keys)...)
+		parts = append(parts, "o.version IN ("+placeholders(len(keys))+")",
+			"o.version = '' AND e.date_added IN ("+placeholders(len(added))+")")
+		args = append(append(args, keys...), added...)
 	}
 	b.add("("+strings.Join(parts, " OR ")+")", args...)
 	return nil

@@ -359,6 +359,33 @@ func reordered(t *testing.T, o stix.Object) stix.Object {
 	return o
 }
 
+// testSCOVersion selects an object without created or modified (an SCO) by an exact
+// version equal to its date_added in the collection, the version TAXII shows for it
+// (TAXII 2.1 §3.4.1), in queries and in deletes.
+func testSCOVersion(t *testing.T, s store.Store) {
+	col := newCollection(t, s)
+	ip := Obj(t, NewID("ipv4-addr"), "ipv4-addr", "", "", "value", "192.0.2.7")
+	ind := Obj(t, NewID("indicator"), "indicator", t1, t1)
+	res := putAdded(t, s, col, "", ip, ind)
+	at := func(tm time.Time) store.VersionFilter {
+		return store.VersionFilter{Exact: []stix.Timestamp{stix.NewTimestamp(tm, 6)}}
+	}
+	p := query(t, s, store.Query{Collection: col, Versions: at(res[0].DateAdded)})
+	if len(p.Entries) != 1 || p.Entries[0].Object.ID != ip.ID {
+		t.Fatalf("the SCO at its date_added: %d entries, want it alone", len(p.Entries))
+	}
+	// The indicator has a version of its own: its date_added is not one.
+	if p := query(t, s, store.Query{Collection: col, Versions: at(res[1].DateAdded)}); len(p.Entries) != 0 {
+		t.Fatalf("the indicator at its date_added: %d entries, want none", len(p.Entries))
+	}
+	if n, err := s.Delete(ctx(t), col, ip.ID, at(res[0].DateAdded.Add(time.Microsecond)), nil); err != nil || n != 0 {
+		t.Fatalf("delete at another instant: %d, %v; want nothing deleted", n, err)
+	}
+	if n, err := s.Delete(ctx(t), col, ip.ID, at(res[0].DateAdded), nil); err != nil || n != 1 {
+		t.Fatalf("delete at its date_added: %d, %v; want it deleted", n, err)
+	}
+}
+
 func testSameObjectTwoCollections(t *testing.T, s store.Store) {
 	a, b := newCollection(t, s), newCollection(t, s)
 	o := Obj(t, NewID("indicator"), "indicator", t1, t1, "name", "shared")

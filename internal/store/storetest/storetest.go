@@ -40,6 +40,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"DateAddedConcurrent", testDateAddedConcurrent},
 		{"DuplicateAndConflict", testDuplicateAndConflict},
 		{"ReorderedDuplicate", testReorderedDuplicate},
+		{"SCOVersion", testSCOVersion},
 		{"SameObjectTwoCollections", testSameObjectTwoCollections},
 		{"Versions", testVersions},
 		{"VersionsPerCollection", testVersionsPerCollection},
