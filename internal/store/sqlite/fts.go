@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -70,6 +71,26 @@ type indexer struct {
 	bg      *passes
 }
 
+// openDerived opens the file of a derived index (dsn) through one connection, in
+// WAL mode, with the database attached as "store" to read what it indexes.
+func (s *Store) openDerived(ctx context.Context, dsn string) (*sql.DB, error) {
+	db := sql.OpenDB(&attachConnector{d: &sqlite.Driver{}, dsn: dsn, attach: []attached{{s.path, "store"}}})
+	db.SetMaxOpenConns(1)
+	db.SetMaxIdleConns(1)
+	db.SetConnMaxLifetime(0)
+	db.SetConnMaxIdleTime(0)
+	var mode string
+	err := db.QueryRowContext(ctx, "PRAGMA journal_mode = WAL").Scan(&mode)
+	if err == nil && !strings.EqualFold(mode, "wal") {
+		err = fmt.Errorf("journal_mode is %q, want wal", mode)
+	}
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
 // attachConnector opens connections to dsn with other database files attached,
 // so that one query can join them.
 type attachConnector struct {
@@ -106,19 +127,14 @@ func (c *attachConnector) Driver() driver.Driver { return c.d }
 // openIndexer opens (creating when needed) the search file of s, starts the indexer, and
 // asks it to catch up with what was committed while it was not running.
 func (s *Store) openIndexer(ctx context.Context, dsn string) error {
-	db := sql.OpenDB(&attachConnector{d: &sqlite.Driver{}, dsn: dsn, attach: []attached{{s.path, "store"}}})
-	db.SetMaxOpenConns(1)
-	db.SetMaxIdleConns(1)
-	db.SetConnMaxLifetime(0)
-	db.SetConnMaxIdleTime(0)
+	db, err := s.openDerived(ctx, dsn)
+	if err != nil {
+		return fmt.Errorf("search index: %w", err)
+	}
 	x := &indexer{db: db, s: s}
 	fail := func(err error) error {
 		_ = db.Close()
 		return fmt.Errorf("search index: %w", err)
-	}
-	var mode string
-	if err := db.QueryRowContext(ctx, "PRAGMA journal_mode = WAL").Scan(&mode); err != nil {
-		return fail(err)
 	}
 	if _, err := db.ExecContext(ctx, searchSchema); err != nil {
 		return fail(err)

@@ -13,11 +13,8 @@ import (
 	"math/bits"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
-
-	"modernc.org/sqlite"
 
 	"quadshare/internal/audit"
 )
@@ -123,21 +120,13 @@ const trailFileVersion = 2
 // the index, which first catches up with what was appended while it was not
 // running.
 func (s *Store) openTrailIndex(ctx context.Context, dsn string) error {
-	db := sql.OpenDB(&attachConnector{d: &sqlite.Driver{}, dsn: dsn, attach: []attached{{s.path, "store"}}})
-	db.SetMaxOpenConns(1)
-	db.SetMaxIdleConns(1)
-	db.SetConnMaxLifetime(0)
-	db.SetConnMaxIdleTime(0)
+	db, err := s.openDerived(ctx, dsn)
+	if err != nil {
+		return fmt.Errorf("audit trail index: %w", err)
+	}
 	fail := func(err error) error {
 		_ = db.Close()
 		return fmt.Errorf("audit trail index: %w", err)
-	}
-	var mode string
-	if err := db.QueryRowContext(ctx, "PRAGMA journal_mode = WAL").Scan(&mode); err != nil {
-		return fail(err)
-	}
-	if !strings.EqualFold(mode, "wal") {
-		return fail(fmt.Errorf("journal_mode is %q, want wal", mode))
 	}
 	var version int
 	if err := db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
