@@ -12,15 +12,76 @@ import (
 
 // SameMeaning reports whether two JSON values have the same canonical form
 // (Canonical): the same value written with members in another order, or numbers
-// and strings written otherwise. A value that has none (not I-JSON) means nothing
-// but its own bytes.
+// and strings written otherwise. A value that has none (not I-JSON), or that holds
+// a number its double does not represent exactly (9007199254740993 reads as
+// 9007199254740992), means nothing but its own bytes.
 func SameMeaning(a, b []byte) bool {
 	if bytes.Equal(a, b) {
 		return true
 	}
-	ca, errA := Canonical(a)
-	cb, errB := Canonical(b)
-	return errA == nil && errB == nil && bytes.Equal(ca, cb)
+	ca, okA := faithfulCanonical(a)
+	cb, okB := faithfulCanonical(b)
+	return okA && okB && bytes.Equal(ca, cb)
+}
+
+// faithfulCanonical is Canonical of raw, when each of its numbers is the value of
+// the double it reads as.
+func faithfulCanonical(raw []byte) ([]byte, bool) {
+	root, _, err := parseValue(raw, false)
+	if err != nil || !faithful(root) {
+		return nil, false
+	}
+	out, err := appendCanonical(nil, root)
+	return out, err == nil
+}
+
+// faithful reports whether every number under n equals, as a decimal, the
+// shortest form of the double it reads as.
+func faithful(n *node) bool {
+	switch n.kind {
+	case kNumber:
+		f, err := strconv.ParseFloat(n.str, 64)
+		if err != nil {
+			return false
+		}
+		return sameDecimal(n.str, strconv.FormatFloat(f, 'g', -1, 64))
+	case kArray, kObject:
+		for i := range n.kids {
+			if !faithful(&n.kids[i]) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// sameDecimal reports whether two JSON numbers are the same decimal value, by
+// their digits and exponents (no arithmetic, so a hostile exponent costs nothing).
+func sameDecimal(x, y string) bool {
+	nx, dx, ex, okx := decimalForm(x)
+	ny, dy, ey, oky := decimalForm(y)
+	return okx && oky && dx == dy && (dx == "" || nx == ny && ex == ey)
+}
+
+// decimalForm returns a JSON number as sign, significant digits without leading or
+// trailing zeros ("" for zero), and the power of ten of the last digit.
+func decimalForm(s string) (neg bool, digits string, exp int, ok bool) {
+	s, neg = strings.CutPrefix(s, "-")
+	mant, e, hasExp := strings.Cut(strings.ToLower(s), "e")
+	if hasExp {
+		v, err := strconv.Atoi(e)
+		if err != nil || v > 1<<20 || v < -1<<20 {
+			return false, "", 0, false
+		}
+		exp = v
+	}
+	whole, frac, _ := strings.Cut(mant, ".")
+	digits = strings.TrimLeft(whole+frac, "0")
+	exp -= len(frac)
+	for strings.HasSuffix(digits, "0") {
+		digits, exp = digits[:len(digits)-1], exp+1
+	}
+	return neg, digits, exp, true
 }
 
 // Canonical returns the JSON Canonicalization Scheme (RFC 8785) form of one JSON

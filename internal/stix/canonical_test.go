@@ -264,6 +264,12 @@ func TestSameMeaning(t *testing.T) {
 		{`{"a":1,"a":1}`, `{"a":1,"a":1}`, true}, // not I-JSON: its own bytes only
 		{`{"a":1,"a":1}`, `{"a":1}`, false},
 		{`{"a":`, `{"a":`, true},
+		{`{"n":100,"m":0.25}`, `{"m":25e-2,"n":1E2}`, true},
+		{`{"n":-0}`, `{"n":0}`, true},
+		// Numbers that a double does not hold: their bytes alone decide.
+		{`{"n":9007199254740993,"a":1}`, `{"a":1,"n":9007199254740992}`, false},
+		{`{"n":0.10000000000000000001,"a":1}`, `{"a":1,"n":0.1}`, false},
+		{`{"n":1e400,"a":1}`, `{"a":1,"n":1e400}`, false},
 	}
 	for _, tt := range tests {
 		if got := SameMeaning([]byte(tt.a), []byte(tt.b)); got != tt.want {

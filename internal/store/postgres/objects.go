@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -284,15 +285,31 @@ func (s *Store) putTx(ctx context.Context, tx pgx.Tx, collection, submitter stri
 	}
 	// Other bytes may say the same: members in another order, as a client or a
 	// partner that writes JSON otherwise sends the object again (TAXII 2.1 §5.5).
-	for _, k := range differ {
-		var raw []byte
-		if err := tx.QueryRow(ctx, `SELECT raw FROM versions WHERE vid = $1`, vid[k]).Scan(&raw); err != nil {
-			return nil, fmt.Errorf("read version %s: %w", k.id, err)
+	// One query for them all: the clock's lock is held.
+	if len(differ) > 0 {
+		vids := make([]int64, len(differ))
+		for i, k := range differ {
+			vids[i] = vid[k]
 		}
-		if !stix.SameMeaning(raw, objs[first[k]].Raw) {
-			conflict[k] = true
-		} else if a, ok := differAdded[k]; ok {
-			existing[k] = a
+		stored := make(map[int64][]byte, len(differ))
+		rows, err := tx.Query(ctx, `SELECT vid, raw FROM versions WHERE vid = ANY($1)`, vids)
+		if err != nil {
+			return nil, fmt.Errorf("read versions: %w", err)
+		}
+		var n int64
+		var raw []byte
+		if _, err := pgx.ForEachRow(rows, []any{&n, &raw}, func() error {
+			stored[n] = slices.Clone(raw)
+			return nil
+		}); err != nil {
+			return nil, fmt.Errorf("read versions: %w", err)
+		}
+		for _, k := range differ {
+			if !stix.SameMeaning(stored[vid[k]], objs[first[k]].Raw) {
+				conflict[k] = true
+			} else if a, ok := differAdded[k]; ok {
+				existing[k] = a
+			}
 		}
 	}
 	var fresh []int // indexes of objects that become new entries, in batch order

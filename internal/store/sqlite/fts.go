@@ -91,6 +91,19 @@ func (s *Store) openDerived(ctx context.Context, dsn string) (*sql.DB, error) {
 	return db, nil
 }
 
+// execTx runs the statements of query in one transaction of db.
+func execTx(ctx context.Context, db *sql.DB, query string) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback() }()
+	if _, err := tx.ExecContext(ctx, query); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
 // attachConnector opens connections to dsn with other database files attached,
 // so that one query can join them.
 type attachConnector struct {
@@ -156,7 +169,7 @@ func (s *Store) openIndexer(ctx context.Context, dsn string) error {
 		return fail(err)
 	}
 	if indexed > lastOid || !sameTrail {
-		if _, err := db.ExecContext(ctx, "DELETE FROM fts; DELETE FROM search_trail; UPDATE search_state SET indexed = 0"); err != nil {
+		if err := execTx(ctx, db, "DELETE FROM fts; DELETE FROM search_trail; UPDATE search_state SET indexed = 0"); err != nil {
 			return fail(err)
 		}
 		indexed = 0
@@ -235,8 +248,7 @@ func (x *indexer) step(ctx context.Context) (more bool, err error) {
 			WHERE oid > ? AND oid <= ? AND (name <> '' OR description <> '')`, indexed, upTo); err != nil {
 			return false, err
 		}
-		if _, err := conn.ExecContext(ctx, `UPDATE search_state SET indexed = ?;
-			INSERT OR REPLACE INTO search_trail (one, seq, hash) SELECT 1, seq, hash FROM store.audit_records ORDER BY seq DESC LIMIT 1`, upTo); err != nil {
+		if _, err := conn.ExecContext(ctx, "UPDATE search_state SET indexed = ?", upTo); err != nil {
 			return false, err
 		}
 	}
@@ -261,6 +273,12 @@ func (x *indexer) step(ctx context.Context) (more bool, err error) {
 		if _, err := conn.ExecContext(ctx, "DELETE FROM fts WHERE rowid = ?", oid); err != nil {
 			return false, fmt.Errorf("unindex %d: %w", oid, err)
 		}
+	}
+	// Every commit names the trail it read, deletions too: a backup taken before a
+	// deletion and restored after it holds an object this index no longer does.
+	if _, err := conn.ExecContext(ctx, `INSERT OR REPLACE INTO search_trail (one, seq, hash)
+		SELECT 1, seq, hash FROM store.audit_records ORDER BY seq DESC LIMIT 1`); err != nil {
+		return false, err
 	}
 	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
 		return false, err

@@ -458,9 +458,50 @@ func TestSearchFileRebuilt(t *testing.T) {
 	}
 	copyFile(t, fork, path)
 	s = openPath(t, path)
-	defer s.Close()
 	if search(s, "original") != 0 || search(s, "forked") != 1 || search(s, "further") != 1 || search(s, "keepsake") != 1 {
 		t.Fatal("search in a copy of another history")
+	}
+	// A backup from before a deletion, restored after the index removed the object.
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	copyFile(t, path, fork)
+	s = openPath(t, path)
+	p, err := s.Query(ctx, store.Query{Collection: col, Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range p.Entries {
+		if e.Object.Name == "Further" {
+			if n, err := s.Delete(ctx, col, e.Object.ID, store.VersionFilter{All: true}, nil); err != nil || n != 1 {
+				t.Fatalf("delete: %d, %v", n, err)
+			}
+		}
+	}
+	// The indexer removes it from the index a pass later.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		var queued int
+		if err := s.r.QueryRow("SELECT count(*) FROM search_deleted").Scan(&queued); err != nil {
+			t.Fatal(err)
+		}
+		if queued == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the deletion was not indexed")
+		}
+	}
+	if search(s, "further") != 0 {
+		t.Fatal("search after the deletion")
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	copyFile(t, fork, path)
+	s = openPath(t, path)
+	defer s.Close()
+	if search(s, "further") != 1 {
+		t.Fatal("search in a backup restored from before a deletion")
 	}
 }
 

@@ -151,7 +151,7 @@ func (s *Store) openTrailIndex(ctx context.Context, dsn string) error {
 		return fail(err)
 	}
 	if !same {
-		if _, err := db.ExecContext(ctx, `DELETE FROM audit_disclosed_runs; DELETE FROM audit_tally; UPDATE audit_indexed_upto SET seq = 0, hash = NULL`); err != nil {
+		if err := execTx(ctx, db, `DELETE FROM audit_disclosed_runs; DELETE FROM audit_tally; UPDATE audit_indexed_upto SET seq = 0, hash = NULL`); err != nil {
 			return fail(err)
 		}
 	}
