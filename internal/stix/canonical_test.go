@@ -2,11 +2,13 @@ package stix
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"io"
 	"math"
 	"math/rand/v2"
 	"os"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -276,4 +278,30 @@ func TestSameMeaning(t *testing.T) {
 			t.Errorf("SameMeaning(%s, %s) = %v, want %v", tt.a, tt.b, got, tt.want)
 		}
 	}
+}
+
+// FuzzSameMeaning checks that SameMeaning is reflexive and symmetric, and that two
+// values it calls the same decode (encoding/json) to equal values.
+func FuzzSameMeaning(f *testing.F) {
+	f.Add([]byte(`{"a":1,"b":[true,"x"]}`), []byte(`{"b":[true,"x"],"a":1.0}`))
+	f.Add([]byte(`{"n":9007199254740993}`), []byte(`{"n":9007199254740992}`))
+	f.Add([]byte(`{"n":1e-2}`), []byte(`{"n":0.010}`))
+	f.Fuzz(func(t *testing.T, a, b []byte) {
+		if !SameMeaning(a, a) || SameMeaning(a, b) != SameMeaning(b, a) {
+			t.Fatalf("%q, %q: not reflexive or not symmetric", a, b)
+		}
+		if bytes.Equal(a, b) || !SameMeaning(a, b) {
+			return
+		}
+		var va, vb any
+		if err := json.Unmarshal(a, &va); err != nil {
+			t.Fatalf("%q: the same meaning as %q, but: %v", a, b, err)
+		}
+		if err := json.Unmarshal(b, &vb); err != nil {
+			t.Fatalf("%q: the same meaning as %q, but: %v", b, a, err)
+		}
+		if !reflect.DeepEqual(va, vb) {
+			t.Fatalf("%q and %q: the same meaning, but decode to %v and %v", a, b, va, vb)
+		}
+	})
 }
