@@ -77,9 +77,9 @@ type noteRefs struct {
 type keySeq struct{ key, seq int64 }
 
 // trailChunk bounds the records, trailRows the noted objects and trailUnread
-// the records read back, indexed by one transaction of the index, so that it
-// holds the single writer only briefly; maxNoted bounds the objects noted
-// between two passes.
+// the records read back (a receipt of a large Put names every object it
+// stored), indexed by one transaction of the index, so that a step's memory
+// stays bounded; maxNoted bounds the objects noted between two passes.
 const (
 	trailChunk  = 2000
 	trailRows   = 100000
