@@ -53,14 +53,17 @@ func TestDelete(t *testing.T) {
 		if len(r.body) != 0 {
 			t.Fatalf("DELETE body %q", r.body)
 		}
-		// Gone from the versions, the object (404 for that version), the manifest and objects.
+		// Gone from the versions, the object (an empty envelope for that version: the
+		// object is still there, §5.6), the manifest and objects.
 		r = e.get("reader", obj(collA, 1)+"versions/")
 		var vs struct{ Versions []string }
 		decode(t, r, &vs)
 		if !slices.Equal(vs.Versions, []string{v1, v3}) {
 			t.Fatalf("versions %v", vs.Versions)
 		}
-		mustStatus(t, e.get("reader", obj(collA, 1)+"?match[version]="+v2), http.StatusNotFound)
+		if r := e.get("reader", obj(collA, 1)+"?match[version]="+v2); r.status != http.StatusOK || string(r.body) != "{}" {
+			t.Fatalf("the object at the deleted version: %d %s, want an empty envelope", r.status, r.body)
+		}
 		r = e.get("reader", e.root+"collections/"+collA+"/manifest/?match[version]=all&match[id]="+sdoID("tool", 1))
 		recs, _, _ := manifestOf(t, r)
 		if !slices.Equal(recs, []string{sdoID("tool", 1) + "@" + v1, sdoID("tool", 1) + "@" + v3}) {

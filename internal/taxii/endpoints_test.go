@@ -132,6 +132,14 @@ func TestEndpointShapes(t *testing.T) {
 		}
 		r = e.get("reader", e.root+"collections/"+collA+"/objects/"+sdoID("tool", 9)+"/")
 		mustStatus(t, r, http.StatusNotFound)
+		// An object that is there, with filters that exclude all its versions: an
+		// empty envelope, and versions {} (§5.6, §5.8.1), not 404.
+		for _, u := range []string{"/", "/versions/"} {
+			r = e.get("reader", e.root+"collections/"+collA+"/objects/"+sdoID("tool", 1)+u+"?added_after=2999-01-01T00:00:00Z")
+			if r.status != http.StatusOK || string(r.body) != "{}" {
+				t.Fatalf("%s filtered to nothing: %d %s, want {}", u, r.status, r.body)
+			}
+		}
 	})
 	t.Run("manifest §5.3", func(t *testing.T) {
 		e := e.with(t)

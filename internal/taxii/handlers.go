@@ -304,9 +304,11 @@ func (s *Server) getVersions(w http.ResponseWriter, r *http.Request) error {
 }
 
 // read is what every reading endpoint shares: the collection the principal may read,
-// the filters of ep, one page, and the X-TAXII-Date-Added headers (§3.2). An object or
-// its versions that match nothing is 404, except on a page reached with next, or one
-// cut short by the scan budget, which may be empty (§3.5).
+// the filters of ep, one page, and the X-TAXII-Date-Added headers (§3.2). An object
+// the principal may see no version of is 404 (§5.6, §5.8: "Object ID not found");
+// one whose versions the filters all exclude is an empty envelope (§5.6: "If no STIX
+// objects are returned, the response MUST include an empty envelope"), as are a page
+// reached with next and one cut short by the scan budget (§3.5).
 func (s *Server) read(w http.ResponseWriter, r *http.Request, ep endpoint) (result, error) {
 	p, c, rights, err := s.readable(r)
 	if err != nil {
@@ -328,11 +330,35 @@ func (s *Server) read(w http.ResponseWriter, r *http.Request, ep endpoint) (resu
 		return result{}, filterError(err)
 	}
 	if oneObject && len(res.entries) == 0 && !res.more && f.Next == "" {
-		return result{}, httpx.NotFound()
+		seen, err := s.visible(r.Context(), p, c, rights, objectID)
+		if err != nil {
+			return result{}, err
+		}
+		if !seen {
+			return result{}, httpx.NotFound()
+		}
 	}
 	setDateAdded(w, res.entries, res.lower)
 	return res, nil
 }
+
+// visible reports whether the principal may see a version of the object in c: one
+// of the first maxVisibleVersions, so that a page of nothing costs one more query.
+// Nothing is sent, so nothing is recorded in the trail.
+func (s *Server) visible(ctx context.Context, p *auth.Principal, c store.Collection, rights auth.Rights, id string) (bool, error) {
+	pg, err := s.store.Query(ctx, store.Query{Collection: c.ID, IDs: []string{id}, Versions: store.VersionFilter{All: true},
+		Submitter: rights.OnlySubmitter, Limit: maxVisibleVersions})
+	if err != nil {
+		return false, fmt.Errorf("taxii: query %s: %w", c.ID, err)
+	}
+	for range s.gate.PreviewTo(p, rights, pg.Entries) {
+		return true, nil
+	}
+	return false, nil
+}
+
+// maxVisibleVersions bounds the versions visible examines.
+const maxVisibleVersions = 1000
 
 // deleteObject serves DELETE {api-root}/collections/{id}/objects/{object-id}/ (§5.7).
 // Rights follow the table of §5.7: neither read nor write 404, one of them 403, both
