@@ -5,8 +5,8 @@
 // MiB) while every request allocates a page's worth of objects, so under load it
 // collected many times a second: a tenth of the CPU of a paginated TAXII walk, and
 // more of a filtered page. A node collects instead when its heap has grown five
-// times (Percent), within a memory limit (Limit), near which the collector works
-// harder again, so the heap stays bounded. GOGC and GOMEMLIMIT set in the
+// times (Percent), within a memory limit (memoryLimit), near which the collector
+// works harder again, so the heap stays bounded. GOGC and GOMEMLIMIT set in the
 // environment win.
 package gctune
 
@@ -31,17 +31,17 @@ func ForServer() {
 		debug.SetGCPercent(Percent)
 	}
 	if _, ok := os.LookupEnv("GOMEMLIMIT"); !ok {
-		if m := Limit(memTotal(), cgroupLimit("/proc/self/cgroup", "/sys/fs/cgroup")); m > 0 {
+		if m := memoryLimit(memTotal(), cgroupLimit("/proc/self/cgroup", "/sys/fs/cgroup")); m > 0 {
 			debug.SetMemoryLimit(m)
 		}
 	}
 }
 
-// Limit is the memory limit of a node on a machine of the given memory, in a
+// memoryLimit is the memory limit of a node on a machine of the given memory, in a
 // cgroup of the given limit (0 when unknown): a quarter of the machine, which
 // other services may share (PostgreSQL, say), but no more than three quarters of
 // the cgroup's limit, past which the process would be killed rather than slowed.
-func Limit(machine, cgroup int64) int64 {
+func memoryLimit(machine, cgroup int64) int64 {
 	switch {
 	case cgroup <= 0:
 		return machine / 4

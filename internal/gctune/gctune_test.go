@@ -25,7 +25,7 @@ func TestForServer(t *testing.T) {
 		t.Errorf("GOGC %d, want %d", p, Percent)
 	}
 	limit := debug.SetMemoryLimit(math.MaxInt64)
-	want := Limit(memTotal(), cgroupLimit("/proc/self/cgroup", "/sys/fs/cgroup"))
+	want := memoryLimit(memTotal(), cgroupLimit("/proc/self/cgroup", "/sys/fs/cgroup"))
 	if runtime.GOOS == "linux" && (limit <= 0 || limit == math.MaxInt64 || limit != want) {
 		t.Errorf("memory limit %d, want %d", limit, want)
 	}
@@ -65,7 +65,7 @@ func TestMemTotal(t *testing.T) {
 	}
 }
 
-func TestLimit(t *testing.T) {
+func TestMemoryLimit(t *testing.T) {
 	const gib = int64(1) << 30
 	tests := []struct{ machine, cgroup, want int64 }{
 		{24 * gib, 0, 6 * gib},        // a quarter of the machine
@@ -76,8 +76,8 @@ func TestLimit(t *testing.T) {
 		{0, 0, 0},                     // nothing known: no limit
 	}
 	for _, tt := range tests {
-		if got := Limit(tt.machine, tt.cgroup); got != tt.want {
-			t.Errorf("Limit(%d, %d) = %d, want %d", tt.machine, tt.cgroup, got, tt.want)
+		if got := memoryLimit(tt.machine, tt.cgroup); got != tt.want {
+			t.Errorf("memoryLimit(%d, %d) = %d, want %d", tt.machine, tt.cgroup, got, tt.want)
 		}
 	}
 }

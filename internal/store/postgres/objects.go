@@ -248,8 +248,7 @@ func (s *Store) putTx(ctx context.Context, tx pgx.Tx, collection, submitter stri
 	// already be in this collection.
 	conflict := make(map[versionKey]bool)
 	existing := make(map[versionKey]int64)
-	var differ []versionKey               // stored with another digest
-	differAdded := map[versionKey]int64{} // and already in this collection
+	var differ []versionKey // stored with another digest
 	if len(oldIDs) > 0 {
 		rows, err := tx.Query(ctx, `
 			SELECT v.id, v.ver, v.vid, v.digest, e.date_added FROM versions v
@@ -264,14 +263,11 @@ func (s *Store) putTx(ctx context.Context, tx pgx.Tx, collection, submitter stri
 		_, err = pgx.ForEachRow(rows, []any{&k.id, &k.ver, &n, &sum, &added}, func() error {
 			found++
 			vid[k] = n // as it is now, under the lock
-			switch {
-			case !bytes.Equal(sum, digests[first[k]]):
+			if !bytes.Equal(sum, digests[first[k]]) {
 				differ = append(differ, k)
-				if added != nil {
-					differAdded[k] = *added
-				}
-			case added != nil:
-				existing[k] = *added
+			}
+			if added != nil {
+				existing[k] = *added // a conflict, below, comes first
 			}
 			return nil
 		})
@@ -305,11 +301,7 @@ func (s *Store) putTx(ctx context.Context, tx pgx.Tx, collection, submitter stri
 			return nil, fmt.Errorf("read versions: %w", err)
 		}
 		for _, k := range differ {
-			if !stix.SameMeaning(stored[vid[k]], objs[first[k]].Raw) {
-				conflict[k] = true
-			} else if a, ok := differAdded[k]; ok {
-				existing[k] = a
-			}
+			conflict[k] = !stix.SameMeaning(stored[vid[k]], objs[first[k]].Raw)
 		}
 	}
 	var fresh []int // indexes of objects that become new entries, in batch order
