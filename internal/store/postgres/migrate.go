@@ -132,13 +132,14 @@ func migrate(ctx context.Context, pool *pgxpool.Pool) ([]int, error) {
 }
 
 // bootstrap creates the bookkeeping tables. Two processes creating the same table at
-// the same moment can make one of them fail on the catalog's unique index even with IF
-// NOT EXISTS; that one tries again and then finds the table.
+// the same moment can make one of them fail even with IF NOT EXISTS: on the catalog's
+// unique index (23505), or as "relation" (42P07) or "type already exists" (42710, the
+// table's row type). That one tries again and then finds the table.
 func bootstrap(ctx context.Context, pool *pgxpool.Pool) error {
 	var err error
 	for attempt := 1; attempt <= 5; attempt++ {
 		_, err = pool.Exec(ctx, bootstrapSQL)
-		if err == nil || !(isCode(err, codeUniqueViolation) || isCode(err, "42P07") || retryable(err)) {
+		if err == nil || !(isCode(err, codeUniqueViolation) || isCode(err, "42P07") || isCode(err, "42710") || retryable(err)) {
 			return err
 		}
 		time.Sleep(backoff(attempt))
