@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"quadshare/internal/audit"
+	"quadshare/internal/par"
 	"quadshare/internal/policy"
 	"quadshare/internal/store"
 )
@@ -90,8 +91,15 @@ func (g *Gate) Release(ctx context.Context, d Disclosure, entries []store.Entry)
 	var vends []int
 	var rules []string
 	var redactions []redactionNote
-	for i, en := range entries {
-		en, recs, dec := g.send(e, &d.Recipient, en, now)
+	// Deciding is most of a page's cost (a parse of each object the fact cache
+	// lacks), and each decision stands alone: a big page is decided on every core.
+	sent := make([]sending, len(entries))
+	par.Each(len(entries), decideChunk, func(i int) {
+		s := &sent[i]
+		s.en, s.recs, s.dec = g.send(e, &d.Recipient, entries[i], now)
+	})
+	for i := range sent {
+		en, recs, dec := sent[i].en, sent[i].recs, sent[i].dec
 		if out == nil && dec.Verdict != policy.Allow {
 			out = append(make([]store.Entry, 0, len(entries)), entries[:i]...) // from here on, out differs
 		}
@@ -173,6 +181,17 @@ func (g *Gate) Preview(r policy.Recipient, entries []store.Entry) iter.Seq2[int,
 			}
 		}
 	}
+}
+
+// decideChunk is how many entries make deciding a page worth a second core: a
+// filtered page of 100 is decided on the request's own goroutine.
+const decideChunk = 256
+
+// sending is one entry as send decided it.
+type sending struct {
+	en   store.Entry
+	recs []policy.Redacted
+	dec  policy.Decision
 }
 
 // send is en as it may go to r: decided, and redacted where the decision says

@@ -224,6 +224,36 @@ func TestReleaseKeepsOrderAndRecordsWhatLeft(t *testing.T) {
 	}
 }
 
+// A page big enough to be decided on several cores releases what Preview, which
+// decides one entry after another, yields: the same entries, redacted alike, in
+// the same order.
+func TestReleaseBigPageAsPreview(t *testing.T) {
+	g, _ := New(testEngine(t, nil), openStore(t))
+	var page []store.Entry
+	for i := range 3*decideChunk + 7 {
+		marking := tlpGreen
+		if i%3 == 1 {
+			marking = tlpRed
+		}
+		page = append(page, entry(t, i, marking, fmt.Sprintf("call bob%d@grid.example", i)))
+	}
+	var want []string
+	for _, en := range g.Preview(partnerJP().Recipient, page) {
+		want = append(want, string(en.Object.Raw))
+	}
+	out, err := g.Release(context.Background(), partnerJP(), page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, en := range out {
+		got = append(got, string(en.Object.Raw))
+	}
+	if len(want) != 2*decideChunk+5 || strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("released %d entries unlike the %d previewed", len(got), len(want))
+	}
+}
+
 func lastSeq(t *testing.T, st store.Store) int64 {
 	t.Helper()
 	recs, err := st.AuditRecords(context.Background(), 0, store.MaxAuditPage)
