@@ -32,7 +32,6 @@ type Authenticator struct {
 	log      *slog.Logger
 	now      func() time.Time
 	byAddr   *limiter
-	byUser   *limiter
 }
 
 // Option configures an Authenticator.
@@ -48,8 +47,8 @@ type config struct {
 // WithClock sets the clock (tests use it to move time).
 func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
 
-// WithFailureLimit sets the failed-login limit: a client address or a user name may
-// fail burst times in a row, then once per refill. Defaults: 10, one per 30 seconds.
+// WithFailureLimit sets the failed-login limit: a client address may fail burst
+// times in a row, then once per refill. Defaults: 10, one per 30 seconds.
 func WithFailureLimit(burst int, refill time.Duration) Option {
 	return func(c *config) {
 		if burst > 0 {
@@ -61,8 +60,8 @@ func WithFailureLimit(burst int, refill time.Duration) Option {
 	}
 }
 
-// WithTrackedLimit sets how many client addresses (and separately user names) the
-// failure limiter remembers at most. Default 100000.
+// WithTrackedLimit sets how many client addresses the failure limiter remembers at
+// most. Default 100000.
 func WithTrackedLimit(n int) Option {
 	return func(c *config) {
 		if n > 0 {
@@ -86,7 +85,6 @@ func New(accounts store.Accounts, log *slog.Logger, opts ...Option) *Authenticat
 		log:      log,
 		now:      c.now,
 		byAddr:   newLimiter(c.burst, c.refill, c.max),
-		byUser:   newLimiter(c.burst, c.refill, c.max),
 	}
 }
 
@@ -94,9 +92,11 @@ func New(accounts store.Accounts, log *slog.Logger, opts ...Option) *Authenticat
 // fingerprint is pinned to a user authenticates that user and takes precedence; an
 // unknown certificate is ignored and HTTP Basic decides. Basic carries the user name
 // and an API token (see ParseCredentials). Failed Basic logins are limited per client
-// address (IPv6 per /64) and per user name; a limited client is refused even with good
-// credentials until its bucket refills. A pinned certificate is not rate-limited: it
-// cannot be guessed. The client address is the connection's peer: forwarded-for
+// address (IPv6 per /64); a limited client is refused even with good credentials until
+// its bucket refills. They are not limited per user name: a token cannot be guessed
+// (256 random bits), so such a limit would only let anyone lock a user out, and its
+// refusals would tell which names are users. A pinned certificate is not rate-limited
+// either: it cannot be guessed. The client address is the connection's peer: forwarded-for
 // headers are not trusted. A request without an Authorization header is not a failure
 // (clients commonly send one first to get the challenge).
 func (a *Authenticator) Authenticate(r *http.Request) (*Principal, error) {
@@ -115,38 +115,46 @@ func (a *Authenticator) Authenticate(r *http.Request) (*Principal, error) {
 	if len(vals) == 0 || (len(vals) == 1 && vals[0] == "") {
 		return nil, fmt.Errorf("%w: no credentials", ErrUnauthenticated)
 	}
-	if ok, first := a.byAddr.allow(addr, now); !ok {
+	ok, first, reserved := a.byAddr.take(addr, now)
+	if !ok {
 		if first {
 			a.log.LogAttrs(ctx, slog.LevelWarn, "auth: client rate-limited after failed logins", slog.String("client", addr))
 		}
 		return nil, ErrRateLimited
 	}
+	p, err := a.basic(ctx, vals, now, addr)
+	switch {
+	case errors.Is(err, ErrUnauthenticated):
+		if !reserved { // a reserved try has paid already
+			a.byAddr.fail(addr, now)
+		}
+	case reserved:
+		a.byAddr.refund(addr, now)
+	}
+	return p, err
+}
+
+// basic authenticates the Basic credentials in vals, logging a failure.
+func (a *Authenticator) basic(ctx context.Context, vals []string, now time.Time, addr string) (*Principal, error) {
 	if len(vals) > 1 {
-		a.failure(ctx, now, addr, "", "", "several Authorization headers")
+		a.failure(ctx, addr, "", "", "several Authorization headers")
 		return nil, fmt.Errorf("%w: several Authorization headers", ErrUnauthenticated)
 	}
 	cred, err := ParseCredentials(vals[0])
 	if err != nil {
-		a.failure(ctx, now, addr, "", "", err.Error())
+		a.failure(ctx, addr, "", "", err.Error())
 		return nil, fmt.Errorf("%w: %v", ErrUnauthenticated, err)
-	}
-	if ok, first := a.byUser.allow(cred.Username, now); !ok {
-		if first {
-			a.log.LogAttrs(ctx, slog.LevelWarn, "auth: user rate-limited after failed logins",
-				slog.String("user", cred.Username), slog.String("client", addr))
-		}
-		return nil, ErrRateLimited
 	}
 
 	tok, err := a.accounts.Token(ctx, cred.TokenID)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, a.basicFailure(ctx, now, addr, cred, "unknown token")
+		return nil, a.basicFailure(ctx, addr, cred, "unknown token")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("auth: token %s: %w", cred.TokenID, err)
 	}
 	if subtle.ConstantTimeCompare(HashSecret(cred.Secret), tok.Hash) != 1 {
-		return nil, a.basicFailure(ctx, now, addr, cred, "wrong token secret")
+		return nil, a.basicFailure(ctx, addr, cred, "wrong token secret")
 	}
 	u, reason, err := a.tokenUser(ctx, tok, now)
 	if err != nil {
@@ -156,7 +164,7 @@ func (a *Authenticator) Authenticate(r *http.Request) (*Principal, error) {
 		reason = "user name does not own the token"
 	}
 	if reason != "" {
-		return nil, a.basicFailure(ctx, now, addr, cred, reason)
+		return nil, a.basicFailure(ctx, addr, cred, reason)
 	}
 	return a.principal(ctx, u)
 }
@@ -248,17 +256,14 @@ func (a *Authenticator) byCertificate(ctx context.Context, cert *x509.Certificat
 }
 
 // basicFailure records a failed Basic login whose credentials parsed.
-func (a *Authenticator) basicFailure(ctx context.Context, now time.Time, addr string, cred Credentials, reason string) error {
-	a.failure(ctx, now, addr, cred.Username, cred.TokenID, reason)
+func (a *Authenticator) basicFailure(ctx context.Context, addr string, cred Credentials, reason string) error {
+	a.failure(ctx, addr, cred.Username, cred.TokenID, reason)
 	return fmt.Errorf("%w: %s", ErrUnauthenticated, reason)
 }
 
-// failure drains the client's bucket and, when the user name is a real user, that
-// user's bucket, then logs. A user name is logged only when it names a user: an
-// unknown one may be a secret typed in the wrong field. Limiting only real names also
-// keeps an attacker from flushing the per-user buckets with made-up names.
-func (a *Authenticator) failure(ctx context.Context, now time.Time, addr, username, tokenID, reason string) {
-	a.byAddr.fail(addr, now)
+// failure logs a failed login. A user name is logged only when it names a user: an
+// unknown one may be a secret typed in the wrong field.
+func (a *Authenticator) failure(ctx context.Context, addr, username, tokenID, reason string) {
 	attrs := []slog.Attr{
 		slog.String("method", "basic"),
 		slog.String("reason", reason),
@@ -266,7 +271,6 @@ func (a *Authenticator) failure(ctx context.Context, now time.Time, addr, userna
 	}
 	if username != "" {
 		if _, err := a.accounts.User(ctx, username); err == nil {
-			a.byUser.fail(username, now)
 			attrs = append(attrs, slog.String("user", username))
 		} else {
 			attrs = append(attrs, slog.Bool("unknown_user", true))

@@ -6,8 +6,8 @@ import (
 	"time"
 )
 
-// limiter is a set of token buckets, one per key (a client address or a user name),
-// that failed logins drain. A bucket holds up to burst tokens and regains one every
+// limiter is a set of token buckets, one per key (a client address), that failed
+// logins drain. A bucket holds up to burst tokens and regains one every
 // refill; a key whose bucket is empty is refused until it refills. Only failures take
 // tokens, so clients that log in correctly are never slowed. At most max buckets are
 // kept; the least recently touched is dropped first (a dropped bucket counts as full).
@@ -52,23 +52,39 @@ func (l *limiter) level(b *bucket, now time.Time) float64 {
 	return b.tokens
 }
 
-// allow reports whether key may try to log in; first is true for the first refusal
-// since the bucket ran dry (so that a flood is logged once, not per request).
-func (l *limiter) allow(key string, now time.Time) (ok, first bool) {
+// take reports whether key may try to log in; first is true for the first refusal
+// since the bucket ran dry (so that a flood is logged once, not per request). When key
+// has failed before, a try takes its token up front (reserved), so that concurrent
+// tries cannot all pass one check before any failure is counted: a try that fails
+// has paid, and refund returns the token of one that did not. A key that never
+// failed has no bucket and takes nothing, so correct clients are never slowed.
+func (l *limiter) take(key string, now time.Time) (ok, first, reserved bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	e, found := l.keys[key]
 	if !found {
-		return true, false
+		return true, false, false
 	}
 	b := e.Value.(*bucket)
-	if l.level(b, now) >= 1 {
-		return true, false
-	}
 	l.lru.MoveToFront(e)
+	if l.level(b, now) >= 1 {
+		b.tokens--
+		return true, false, true
+	}
 	first = !b.warned
 	b.warned = true
-	return false, first
+	return false, first, false
+}
+
+// refund returns the token a try took that did not fail.
+func (l *limiter) refund(key string, now time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if e, found := l.keys[key]; found {
+		b := e.Value.(*bucket)
+		l.level(b, now)
+		b.tokens = min(b.tokens+1, l.burst)
+	}
 }
 
 // fail takes a token from key's bucket.
