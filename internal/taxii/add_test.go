@@ -148,6 +148,45 @@ func TestAddObjects(t *testing.T) {
 			t.Fatalf("chunked body above the limit: %d", res.StatusCode)
 		}
 	})
+	// A status tells a poster nothing of what the collection holds that it may not
+	// read (Appendix B): a copy or a conflicting version of a stored object it cannot
+	// see reads as an addition, whether processed at once or in the background.
+	t.Run("a poster's status tells nothing it may not read", func(t *testing.T) {
+		e := e.with(t)
+		stored := sdo("tool", 60, "2020-01-01T00:00:00.000Z")
+		other := bytes.Replace(stored, []byte(`"obj 60"`), []byte(`"changed"`), 1)
+		fresh := sdo("tool", 61, "2020-01-01T00:00:00.000Z")
+		quiet := func(st map[string]any, n int) {
+			t.Helper()
+			if st["success_count"] != float64(n) || st["failure_count"] != float64(0) {
+				t.Fatalf("status %v; want %d successes and no failure", st, n)
+			}
+			for _, d := range st["successes"].([]any) {
+				if m := d.(map[string]any)["message"]; m != nil {
+					t.Fatalf("a success says %q of a version its poster cannot read", m)
+				}
+			}
+		}
+		e.post("admin", collB, stored)
+		quiet(e.post("peer", collB, stored, fresh), 2) // write-only: a copy reads as new
+		quiet(e.post("peer", collB, other), 1)         // and so does a conflict
+		var many [][]byte
+		for i := range 11 {
+			many = append(many, sdo("tool", 70+i, "2020-01-01T00:00:00.000Z"))
+		}
+		st := e.post("peer", collB, append(many, other)...)
+		quiet(e.waitStatus("peer", st["id"].(string)), 12)
+
+		// An operator reads only its organisation's submissions in its inbox.
+		inbox := collInbox
+		e.post("admin", inbox, stored)
+		quiet(e.post("operator", inbox, stored), 1)
+		quiet(e.post("operator", inbox, fresh), 1)
+		st = e.post("operator", inbox, fresh) // its own: that may be told
+		if d := st["successes"].([]any)[0].(map[string]any); d["message"] != "already in the collection" {
+			t.Fatalf("an operator's own copy: %v", d)
+		}
+	})
 	t.Run("rights", func(t *testing.T) {
 		e := e.with(t)
 		body := envelopeOf(sdo("tool", 50, "2020-01-01T00:00:00.000Z"))

@@ -9,8 +9,10 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"time"
 
+	"quadshare/internal/auth"
 	"quadshare/internal/gate"
 	"quadshare/internal/httpx"
 	"quadshare/internal/par"
@@ -23,7 +25,8 @@ import (
 type job struct {
 	collection string
 	submitter  string
-	actor      string // who sent it, for the audit trail (store.WithActor)
+	actor      string          // who sent it, for the audit trail (store.WithActor)
+	poster     *auth.Principal // who sent it, for what its status may tell; nil: nothing stored
 	raws       [][]byte
 }
 
@@ -69,7 +72,8 @@ func (s *Server) postObjects(w http.ResponseWriter, r *http.Request) error {
 		RequestTimestamp: s.now().UTC(), Total: len(raws)}
 
 	if len(raws) <= s.cfg.AsyncThreshold {
-		if err := s.process(r.Context(), &st, c.ID, p.Org.ID, raws, 0); err != nil {
+		j := job{collection: c.ID, submitter: p.Org.ID, poster: p, raws: raws}
+		if err := s.process(r.Context(), &st, j, 0, len(raws)); err != nil {
 			return err
 		}
 		st.Done = true
@@ -93,7 +97,7 @@ func (s *Server) postObjects(w http.ResponseWriter, r *http.Request) error {
 	if err := s.store.PutStatus(r.Context(), st); err != nil {
 		return fmt.Errorf("taxii: put status: %w", err)
 	}
-	payload, err := encodeAddJob(addJob{Status: st.ID, Collection: c.ID, Submitter: p.Org.ID, Actor: gate.Actor(p.User, p.Org)}, body)
+	payload, err := encodeAddJob(addJob{Status: st.ID, Collection: c.ID, Submitter: p.Org.ID, Actor: gate.Actor(p.User, p.Org), User: p.User.ID}, body)
 	if err == nil {
 		_, err = s.store.EnqueueJob(r.Context(), jobAdd, payload, time.Time{})
 	}
@@ -130,6 +134,7 @@ type addJob struct {
 	Collection string `json:"collection"`
 	Submitter  string `json:"submitter"`
 	Actor      string `json:"actor"`
+	User       string `json:"user,omitempty"` // the poster's id (absent in jobs queued before it was kept)
 }
 
 // encodeAddJob frames a job: its header as one line of JSON, then the envelope.
@@ -214,7 +219,7 @@ func (s *Server) runJob(worker string, lj store.Job) {
 		}
 		return
 	}
-	j := job{collection: h.Collection, submitter: h.Submitter, actor: h.Actor, raws: raws}
+	j := job{collection: h.Collection, submitter: h.Submitter, actor: h.Actor, poster: s.poster(ctx, h.User), raws: raws}
 	pending := make([]store.StatusDetail, len(raws))
 	for i, raw := range raws {
 		pending[i] = peek(raw, i)
@@ -272,7 +277,7 @@ func (s *Server) processBatches(ctx context.Context, st *store.Status, j job, pe
 	ctx = store.WithActor(ctx, j.actor)
 	for start := 0; start < len(j.raws); start += putBatch {
 		end := min(start+putBatch, len(j.raws))
-		if err := s.process(ctx, st, j.collection, j.submitter, j.raws[start:end], start); err != nil {
+		if err := s.process(ctx, st, j, start, end); err != nil {
 			if errors.Is(err, context.Canceled) {
 				return err
 			}
@@ -289,9 +294,10 @@ func (s *Server) processBatches(ctx context.Context, st *store.Status, j job, pe
 	return nil
 }
 
-// process validates raws (objects first..first+len(raws) of the envelope) and stores the
-// valid ones in one transaction, appending a success or a failure per object to st.
-func (s *Server) process(ctx context.Context, st *store.Status, collection, submitter string, raws [][]byte, first int) error {
+// process validates objects first..end of j's envelope and stores the valid ones in one
+// transaction, appending a success or a failure per object to st.
+func (s *Server) process(ctx context.Context, st *store.Status, j job, first, end int) error {
+	raws, collection := j.raws[first:end], j.collection
 	parsed := parseAll(raws)
 	objs := make([]stix.Object, 0, len(raws))
 	for i, pr := range parsed {
@@ -306,12 +312,16 @@ func (s *Server) process(ctx context.Context, st *store.Status, collection, subm
 	if len(objs) == 0 {
 		return nil
 	}
-	results, err := s.store.Put(ctx, collection, submitter, objs)
+	results, err := s.store.Put(ctx, collection, j.submitter, objs)
 	if err != nil {
 		return fmt.Errorf("taxii: put %d objects in %s: %w", len(objs), collection, err)
 	}
 	if len(results) != len(objs) {
 		return fmt.Errorf("taxii: put returned %d results for %d objects", len(results), len(objs))
+	}
+	unseen, err := s.unseen(ctx, j.poster, collection, objs, results)
+	if err != nil {
+		return err
 	}
 	for i, res := range results {
 		o := &objs[i]
@@ -319,10 +329,20 @@ func (s *Server) process(ctx context.Context, st *store.Status, collection, subm
 		if d.Version == "" {
 			d.Version = taxiiTime(res.DateAdded)
 		}
-		switch res.Outcome {
-		case store.Added:
+		switch {
+		case res.Outcome == store.Added:
 			st.Successes = append(st.Successes, d)
-		case store.Duplicate:
+		case unseen[i]:
+			// What the collection holds that the poster may not read is not for its
+			// status to tell (Appendix B): the object reads as added. A conflict is
+			// worth an operator's look.
+			if res.Outcome == store.Conflict {
+				s.log.WarnContext(ctx, "taxii: an object conflicts with a stored version its poster may not read",
+					slog.String("status", st.ID), slog.String("collection", collection), slog.String("object", o.ID),
+					slog.String("version", d.Version))
+			}
+			st.Successes = append(st.Successes, d)
+		case res.Outcome == store.Duplicate:
 			d.Message = "already in the collection"
 			st.Successes = append(st.Successes, d)
 		default:
@@ -331,6 +351,84 @@ func (s *Server) process(ctx context.Context, st *store.Status, collection, subm
 		}
 	}
 	return nil
+}
+
+// unseen reports which objects of a Put were a duplicate or a conflict of a stored
+// version the poster may not read: without the read right, another organisation's
+// submission in an operator's inbox, or one the sharing policy withholds from it.
+// Nothing is sent, so nothing is recorded. A nil poster may read nothing.
+func (s *Server) unseen(ctx context.Context, poster *auth.Principal, collection string, objs []stix.Object, results []store.PutResult) (map[int]bool, error) {
+	var ids []string
+	for i, res := range results {
+		if res.Outcome != store.Added {
+			ids = append(ids, objs[i].ID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	seen := map[versionKey]bool{}
+	if poster != nil {
+		c, err := s.store.Collection(ctx, collection)
+		if err != nil {
+			return nil, fmt.Errorf("taxii: collection %s: %w", collection, err)
+		}
+		rights, err := s.authz.Rights(ctx, poster, c)
+		if err != nil {
+			return nil, fmt.Errorf("taxii: rights on %s: %w", collection, err)
+		}
+		slices.Sort(ids)
+		ids = slices.Compact(ids)
+		for chunk := range slices.Chunk(ids, unseenIDs) {
+			q := store.Query{Collection: collection, IDs: chunk, Versions: store.VersionFilter{All: true},
+				Submitter: rights.OnlySubmitter, Limit: unseenIDs}
+			for rights.Read {
+				pg, err := s.store.Query(ctx, q)
+				if err != nil {
+					return nil, fmt.Errorf("taxii: query %s: %w", collection, err)
+				}
+				for _, en := range s.gate.PreviewTo(poster, rights, pg.Entries) {
+					seen[keyOf(&en.Object)] = true
+				}
+				if !pg.More || len(pg.Entries) == 0 {
+					break
+				}
+				q.AddedAfter = pg.Entries[len(pg.Entries)-1].DateAdded
+			}
+		}
+	}
+	out := map[int]bool{}
+	for i, res := range results {
+		if res.Outcome != store.Added && !seen[keyOf(&objs[i])] {
+			out[i] = true
+		}
+	}
+	return out, nil
+}
+
+// unseenIDs is how many ids unseen asks for at once, and its page size.
+const unseenIDs = 500
+
+// versionKey names a version as Put tells versions apart: an SCO has one.
+type versionKey struct{ id, version string }
+
+func keyOf(o *stix.Object) versionKey { return versionKey{o.ID, o.Version().Key()} }
+
+// poster is the principal of user id, for a background addition's status; nil when
+// the user is gone or the job predates the id being kept.
+func (s *Server) poster(ctx context.Context, id string) *auth.Principal {
+	if id == "" {
+		return nil
+	}
+	u, err := s.store.User(ctx, id)
+	if err != nil {
+		return nil
+	}
+	o, err := s.store.Organisation(ctx, u.Org)
+	if err != nil {
+		return nil
+	}
+	return &auth.Principal{User: u, Org: o}
 }
 
 type parseResult struct {
