@@ -260,9 +260,8 @@ func (s *Server) getObjects(w http.ResponseWriter, r *http.Request) error {
 	return s.getEnvelope(w, r, epObjects)
 }
 
-// getObject serves GET {api-root}/collections/{id}/objects/{object-id}/ (§5.6). When no
-// version matches it answers 404 (§5.7: after a delete, fetching "that object/version"
-// MUST give 404), except on a page reached with next, which may be empty (§3.5).
+// getObject serves GET {api-root}/collections/{id}/objects/{object-id}/ (§5.6); see
+// read for when it answers 404.
 func (s *Server) getObject(w http.ResponseWriter, r *http.Request) error {
 	return s.getEnvelope(w, r, epObject)
 }
@@ -305,10 +304,11 @@ func (s *Server) getVersions(w http.ResponseWriter, r *http.Request) error {
 
 // read is what every reading endpoint shares: the collection the principal may read,
 // the filters of ep, one page, and the X-TAXII-Date-Added headers (§3.2). An object
-// the principal may see no version of is 404 (§5.6, §5.8: "Object ID not found");
-// one whose versions the filters all exclude is an empty envelope (§5.6: "If no STIX
-// objects are returned, the response MUST include an empty envelope"), as are a page
-// reached with next and one cut short by the scan budget (§3.5).
+// the principal may see no version of is 404 (§5.6, §5.8: "Object ID not found"), and
+// so is an object asked for at exact versions it does not have (§5.7); one whose
+// versions other filters all exclude is an empty envelope (§5.6: "If no STIX objects
+// are returned, the response MUST include an empty envelope"), as are a page reached
+// with next and one cut short by the scan budget (§3.5).
 func (s *Server) read(w http.ResponseWriter, r *http.Request, ep endpoint) (result, error) {
 	p, c, rights, err := s.readable(r)
 	if err != nil {
@@ -330,6 +330,11 @@ func (s *Server) read(w http.ResponseWriter, r *http.Request, ep endpoint) (resu
 		return result{}, filterError(err)
 	}
 	if oneObject && len(res.entries) == 0 && !res.more && f.Next == "" {
+		if v := f.Versions; ep == epObject && len(v.Exact) > 0 && !v.First && !v.Last && !v.All {
+			// Only exact versions asked for, and none there: "that object/version" is
+			// not found, as after its delete (§5.7).
+			return result{}, httpx.NotFound()
+		}
 		seen, err := s.visible(r.Context(), p, c, rights, objectID)
 		if err != nil {
 			return result{}, err
