@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -14,6 +15,9 @@ import (
 
 // PutOrganisation inserts o or updates the organisation with its id.
 func (s *Store) PutOrganisation(ctx context.Context, o store.Organisation) error {
+	if o.ID == "" || o.Name == "" {
+		return errors.New("postgres: put organisation: empty id or name")
+	}
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `
 			INSERT INTO organisations (id, name, nation, kind, sectors) VALUES ($1, $2, $3, $4, $5)
@@ -72,6 +76,12 @@ func (s *Store) Organisations(ctx context.Context) ([]store.Organisation, error)
 
 // CreateUser adds u; ErrExists when its id, name or certificate is taken.
 func (s *Store) CreateUser(ctx context.Context, u store.User) error {
+	if u.ID == "" || u.Name == "" {
+		return errors.New("postgres: create user: empty id or name")
+	}
+	if u.CreatedAt.IsZero() {
+		u.CreatedAt = time.Now()
+	}
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `
 			INSERT INTO users (id, name, org, role, cert_fingerprint, nationality, clearance, created_at, disabled_at)
@@ -142,8 +152,12 @@ func (s *Store) Users(ctx context.Context) ([]store.User, error) {
 	return us, nil
 }
 
-// DisableUser marks the user disabled at the given time.
+// DisableUser marks the user disabled at the given time (now when zero: a zero time
+// must not enable the user again).
 func (s *Store) DisableUser(ctx context.Context, id string, at time.Time) error {
+	if at.IsZero() {
+		at = time.Now()
+	}
 	err := s.execOne(ctx, func(tx pgx.Tx) (pgconn.CommandTag, error) {
 		return tx.Exec(ctx, `UPDATE users SET disabled_at = $2 WHERE id = $1`, id, nanos(at))
 	}, func() (audit.Entry, error) { return store.UserDisabled(ctx, time.Now(), id, at) })
@@ -155,6 +169,12 @@ func (s *Store) DisableUser(ctx context.Context, id string, at time.Time) error 
 
 // CreateToken adds t; ErrExists when its id is taken.
 func (s *Store) CreateToken(ctx context.Context, t store.Token) error {
+	if t.ID == "" || len(t.Hash) == 0 {
+		return errors.New("postgres: create token: empty id or hash")
+	}
+	if t.CreatedAt.IsZero() {
+		t.CreatedAt = time.Now()
+	}
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `
 			INSERT INTO tokens (id, user_id, hash, created_at, expires_at, revoked_at)
@@ -210,10 +230,14 @@ func (s *Store) Tokens(ctx context.Context, user string) ([]store.Token, error) 
 	return ts, nil
 }
 
-// RevokeToken marks the token revoked at the given time.
+// RevokeToken marks the token revoked at the given time (now when zero); a token
+// revoked already keeps its first time.
 func (s *Store) RevokeToken(ctx context.Context, id string, at time.Time) error {
+	if at.IsZero() {
+		at = time.Now()
+	}
 	err := s.execOne(ctx, func(tx pgx.Tx) (pgconn.CommandTag, error) {
-		return tx.Exec(ctx, `UPDATE tokens SET revoked_at = $2 WHERE id = $1`, id, nanos(at))
+		return tx.Exec(ctx, `UPDATE tokens SET revoked_at = coalesce(revoked_at, $2) WHERE id = $1`, id, nanos(at))
 	}, func() (audit.Entry, error) { return store.TokenRevoked(ctx, time.Now(), id, at) })
 	if err != nil {
 		return fmt.Errorf("postgres: revoke token %s: %w", id, err)
@@ -223,6 +247,9 @@ func (s *Store) RevokeToken(ctx context.Context, id string, at time.Time) error 
 
 // PutGrant inserts g or replaces the grant for its (collection, subject).
 func (s *Store) PutGrant(ctx context.Context, g store.Grant) error {
+	if g.Collection == "" || g.Subject == "" {
+		return errors.New("postgres: put grant: empty collection or subject")
+	}
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `
 			INSERT INTO grants (collection, subject, can_read, can_write) VALUES ($1, $2, $3, $4)

@@ -37,7 +37,7 @@ func (s *Store) EnqueueJob(ctx context.Context, kind string, payload []byte, run
 	if !runAt.IsZero() {
 		at = &runAt
 	}
-	_, err := s.pool.Exec(ctx, `INSERT INTO jobs (id, kind, payload, run_at) VALUES ($1, $2, $3, coalesce($4, now()))`,
+	_, err := s.exec(ctx, `INSERT INTO jobs (id, kind, payload, run_at) VALUES ($1, $2, $3, coalesce($4, now()))`,
 		id, kind, nonNilBytes(payload), at)
 	if err != nil {
 		return "", fmt.Errorf("postgres: enqueue job %s: %w", kind, err)

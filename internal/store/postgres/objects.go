@@ -41,7 +41,10 @@ func (s *Store) CreateCollection(ctx context.Context, c store.Collection) error 
 	if c.CreatedAt.IsZero() {
 		c.CreatedAt = time.Now()
 	}
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	// SERIALIZABLE, because the unique keys check an id against ids and an alias
+	// against aliases, and this transaction's check of an id against aliases (and
+	// the reverse) would otherwise miss a concurrent insert: both could commit.
+	err := s.inTxAt(ctx, pgx.Serializable, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `
 			INSERT INTO collections (id, alias, title, description, media_types, owner_org, created_at)
 			SELECT $1, $2, $3, $4, $5, $6, $7

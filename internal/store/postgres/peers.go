@@ -172,7 +172,7 @@ func (s *Store) LeasePeer(ctx context.Context, name, holder string, d time.Durat
 
 // ReleasePeer ends holder's lease.
 func (s *Store) ReleasePeer(ctx context.Context, name, holder string) error {
-	_, err := s.pool.Exec(ctx, `UPDATE peers SET lease_holder = '', lease_until = 0 WHERE name = $1 AND lease_holder = $2`, name, holder)
+	_, err := s.exec(ctx, `UPDATE peers SET lease_holder = '', lease_until = 0 WHERE name = $1 AND lease_holder = $2`, name, holder)
 	if err != nil {
 		return fmt.Errorf("postgres: release peer %s: %w", name, err)
 	}
@@ -340,7 +340,7 @@ func (s *Store) RecordPeer(ctx context.Context, name string, ev store.PeerEvent)
 	if at == 0 {
 		at = usOf(time.Now())
 	}
-	tag, err := s.pool.Exec(ctx, `UPDATE peers SET pulled = pulled + $1, rejected = rejected + $2, conflicts = conflicts + $3,
+	tag, err := s.exec(ctx, `UPDATE peers SET pulled = pulled + $1, rejected = rejected + $2, conflicts = conflicts + $3,
 		last_success = CASE WHEN $4 THEN $5 ELSE last_success END,
 		last_error_at = CASE WHEN $6 <> '' THEN $5 ELSE last_error_at END,
 		last_error = CASE WHEN $6 <> '' THEN $6 ELSE last_error END

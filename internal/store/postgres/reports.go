@@ -95,6 +95,9 @@ func (s *Store) SubmitReport(ctx context.Context, r store.Report, v store.Report
 func insertRevision(ctx context.Context, tx pgx.Tx, rev store.ReportRevision) error {
 	_, err := tx.Exec(ctx, `INSERT INTO report_revisions (report, modified, objects, filed) VALUES ($1, $2, $3, $4)`,
 		rev.Report, nanos(rev.Modified), nonNilBytes(rev.Objects), rev.Filed)
+	if isCode(err, codeUniqueViolation) {
+		return fmt.Errorf("revision %s: %w", rev.Modified.UTC().Format(time.RFC3339Nano), store.ErrExists)
+	}
 	return err
 }
 
@@ -325,7 +328,7 @@ func (s *Store) UnfiledRevisions(ctx context.Context, limit int) ([]store.Report
 
 // MarkRevisionFiled records that a revision is in the report's collection.
 func (s *Store) MarkRevisionFiled(ctx context.Context, report string, modified time.Time) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE report_revisions SET filed = true WHERE report = $1 AND modified = $2`,
+	tag, err := s.exec(ctx, `UPDATE report_revisions SET filed = true WHERE report = $1 AND modified = $2`,
 		report, nanos(modified))
 	if err != nil {
 		return fmt.Errorf("postgres: mark revision of %s filed: %w", report, err)

@@ -3,6 +3,9 @@ package postgres_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -11,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"quadshare/internal/store"
 	"quadshare/internal/store/postgres"
 	"quadshare/internal/store/postgres/pgtest"
 )
@@ -114,5 +118,65 @@ func TestRetryStopsWithContext(t *testing.T) {
 	})
 	if !errors.Is(err, context.Canceled) || calls != 1 {
 		t.Fatalf("after cancel: %v with %d calls; want context.Canceled after 1", err, calls)
+	}
+}
+
+// TestLoneStatementsRetried runs, on a database whose default isolation is SERIALIZABLE
+// (as CockroachDB's always is), a peer's counters updated by a lone statement while
+// transactions write the same peer row: the statements that lose a serialization race
+// are run again, so none fails.
+func TestLoneStatementsRetried(t *testing.T) {
+	dbURL := pgtest.NewDatabase(t)
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, err := pgx.Connect(t.Context(), pgtest.ServerURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = admin.Exec(t.Context(), "ALTER DATABASE "+pgx.Identifier{strings.TrimPrefix(u.Path, "/")}.Sanitize()+
+		" SET default_transaction_isolation = 'serializable'")
+	admin.Close(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := postgres.Open(t.Context(), pgtest.WithPoolSize(dbURL, 4), postgres.WithSerializable(), postgres.WithMaxAttempts(50))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := t.Context()
+	peer := store.Peer{Name: "jp", Nation: "JP", URL: "https://jp.example/taxii2/", Fingerprint: strings.Repeat("ab", 32), PublicKey: make([]byte, 32)}
+	if err := s.CreatePeer(ctx, peer); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.LeasePeer(ctx, "jp", "h", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	stop := time.Now().Add(2 * time.Second)
+	var wg sync.WaitGroup
+	errs := make(chan error, 2)
+	wg.Go(func() {
+		for i := 0; time.Now().Before(stop); i++ {
+			item := store.OutboxItem{ID: fmt.Sprintf("indicator--%08d-0000-4000-8000-000000000000", i), Version: "v", Raw: []byte("{}")}
+			if _, err := s.Enqueue(ctx, "jp", "h", []store.OutboxItem{item}, "", ""); err != nil {
+				errs <- fmt.Errorf("enqueue: %w", err)
+				return
+			}
+		}
+	})
+	wg.Go(func() {
+		for time.Now().Before(stop) {
+			if err := s.RecordPeer(ctx, "jp", store.PeerEvent{Pulled: 1, Success: true}); err != nil {
+				errs <- fmt.Errorf("record peer: %w", err)
+				return
+			}
+		}
+	})
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
 	}
 }

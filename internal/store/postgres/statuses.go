@@ -49,7 +49,7 @@ func (s *Store) PutStatus(ctx context.Context, st store.Status) error {
 		}
 		lists[i] = b
 	}
-	_, err := s.pool.Exec(ctx, `
+	_, err := s.exec(ctx, `
 		INSERT INTO statuses (id, collection, owner, done, request_timestamp, total, successes, failures, pendings)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 		ON CONFLICT (id) DO UPDATE SET collection = excluded.collection, owner = excluded.owner,
@@ -90,7 +90,7 @@ func (s *Store) DeleteStatusesBefore(ctx context.Context, t time.Time) (int, err
 	if t.IsZero() {
 		return 0, nil // nothing is before the zero time
 	}
-	tag, err := s.pool.Exec(ctx, `DELETE FROM statuses WHERE request_timestamp IS NULL OR request_timestamp < $1`, *nanos(t))
+	tag, err := s.exec(ctx, `DELETE FROM statuses WHERE request_timestamp IS NULL OR request_timestamp < $1`, *nanos(t))
 	if err != nil {
 		return 0, fmt.Errorf("postgres: delete statuses before %v: %w", t, err)
 	}

@@ -52,9 +52,33 @@ func backoff(n int) time.Duration {
 // commit), the transaction is rolled back and fn runs again, up to s.maxAttempts times
 // in all. fn must therefore have no effect outside the transaction that it cannot repeat.
 func (s *Store) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
+	return s.inTxAt(ctx, s.isolation, fn)
+}
+
+// inTxAt is inTx at the given isolation level.
+func (s *Store) inTxAt(ctx context.Context, iso pgx.TxIsoLevel, fn func(pgx.Tx) error) error {
+	return s.retry(ctx, func() error { return pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: iso}, fn) })
+}
+
+// exec runs one statement outside an explicit transaction, again when it loses a
+// race as inTx does: where the database's default isolation is SERIALIZABLE (as on
+// CockroachDB), a lone statement can fail so too.
+func (s *Store) exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	var tag pgconn.CommandTag
+	err := s.retry(ctx, func() error {
+		var err error
+		tag, err = s.pool.Exec(ctx, sql, args...)
+		return err
+	})
+	return tag, err
+}
+
+// retry calls run until it succeeds, fails otherwise than retryably, has been tried
+// s.maxAttempts times, or ctx is done, pausing between attempts.
+func (s *Store) retry(ctx context.Context, run func() error) error {
 	var err error
 	for attempt := 1; ; attempt++ {
-		err = pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: s.isolation}, fn)
+		err = run()
 		if err == nil || !retryable(err) {
 			return err
 		}

@@ -121,6 +121,11 @@ func testOrganisations(t *testing.T, s store.Store) {
 	if _, err := s.Organisation(ctx(t), "nobody"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("unknown organisation: %v, want ErrNotFound", err)
 	}
+	for _, bad := range []store.Organisation{{Name: "No id", Nation: "AU", Kind: store.KindAgency}, {ID: NewUUID(), Nation: "AU", Kind: store.KindAgency}} {
+		if err := s.PutOrganisation(ctx(t), bad); err == nil {
+			t.Fatalf("organisation %+v stored; want an error for the empty id or name", bad)
+		}
+	}
 }
 
 func newOrg(t *testing.T, s store.Store) string {
@@ -203,6 +208,26 @@ func testUsers(t *testing.T, s store.Store) {
 	if err := s.DisableUser(ctx(t), NewUUID(), at); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("disable unknown user: %v, want ErrNotFound", err)
 	}
+	// A zero time disables now: it never enables a user again.
+	if err := s.DisableUser(ctx(t), ana.ID, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.User(ctx(t), ana.ID); err != nil || got.DisabledAt.IsZero() {
+		t.Fatalf("after DisableUser with a zero time: %+v, %v; want disabled", got, err)
+	}
+	// A user created without a time is created now; one without an id or name is refused.
+	carl := store.User{ID: NewUUID(), Name: "carl", Org: ana.Org, Role: store.RoleReader}
+	if err := s.CreateUser(ctx(t), carl); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.User(ctx(t), carl.ID); err != nil || got.CreatedAt.IsZero() {
+		t.Fatalf("user created without a time: %+v, %v; want created now", got, err)
+	}
+	for _, u := range []store.User{{ID: NewUUID(), Org: ana.Org, Role: store.RoleReader}, {Name: "nameless-id", Org: ana.Org, Role: store.RoleReader}} {
+		if err := s.CreateUser(ctx(t), u); err == nil {
+			t.Fatalf("user %+v created; want an error for the empty id or name", u)
+		}
+	}
 }
 
 func hexOf(b []byte) string {
@@ -269,6 +294,39 @@ func testTokens(t *testing.T, s store.Store) {
 		t.Fatal(err)
 	}
 	same(got, tok1) // the other one is untouched
+	// Revoking again keeps the first time; a zero time revokes now and never
+	// makes a token valid again.
+	if err := s.RevokeToken(ctx(t), tok2.ID, at.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RevokeToken(ctx(t), tok2.ID, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	got, err = s.Token(ctx(t), tok2.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	same(got, tok2)
+	if err := s.RevokeToken(ctx(t), tok1.ID, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Token(ctx(t), tok1.ID); err != nil || got.RevokedAt.IsZero() {
+		t.Fatalf("after RevokeToken with a zero time: %+v, %v; want revoked", got, err)
+	}
+	// A token created without a time is created now; one without an id or hash is refused.
+	h4 := sha256.Sum256([]byte("secret four"))
+	tok4 := store.Token{ID: "tk4-" + NewUUID()[:8], User: u.ID, Hash: h4[:]}
+	if err := s.CreateToken(ctx(t), tok4); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Token(ctx(t), tok4.ID); err != nil || got.CreatedAt.IsZero() {
+		t.Fatalf("token created without a time: %+v, %v; want created now", got, err)
+	}
+	for _, tk := range []store.Token{{ID: "tk5-" + NewUUID()[:8], User: u.ID}, {User: u.ID, Hash: h4[:]}} {
+		if err := s.CreateToken(ctx(t), tk); err == nil {
+			t.Fatalf("token %+v created; want an error for the empty id or hash", tk)
+		}
+	}
 	if err := s.RevokeToken(ctx(t), "nope", at); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("revoke unknown token: %v, want ErrNotFound", err)
 	}
@@ -323,4 +381,9 @@ func testGrants(t *testing.T, s store.Store) {
 	check(a, up, grants[1])
 	check(b, grants[2])
 	check(NewUUID())
+	for _, bad := range []store.Grant{{Subject: org, Read: true}, {Collection: a, Read: true}} {
+		if err := s.PutGrant(ctx(t), bad); err == nil {
+			t.Fatalf("grant %+v stored; want an error for the empty collection or subject", bad)
+		}
+	}
 }

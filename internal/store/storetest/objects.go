@@ -21,6 +21,34 @@ const (
 	t3 = "2024-03-01T00:00:00.000Z"
 )
 
+// testCollectionNamesConcurrent creates, at the same time, a collection whose alias
+// is another's id and that other: a name must stay one collection's, so one of
+// the two is refused with ErrExists.
+func testCollectionNamesConcurrent(t *testing.T, s store.Store) {
+	for range 20 {
+		x, y, z := NewUUID(), NewUUID(), NewUUID()
+		cs := []store.Collection{{ID: x, Alias: y, Title: "x"}, {ID: y, Alias: z, Title: "y"}}
+		errs := make([]error, len(cs))
+		var wg sync.WaitGroup
+		for i := range cs {
+			wg.Go(func() { errs[i] = s.CreateCollection(ctx(t), cs[i]) })
+		}
+		wg.Wait()
+		ok := 0
+		for _, err := range errs {
+			switch {
+			case err == nil:
+				ok++
+			case !errors.Is(err, store.ErrExists):
+				t.Fatalf("create: %v", err)
+			}
+		}
+		if ok != 1 {
+			t.Fatalf("%d of two collections created where one's id is the other's alias; want one", ok)
+		}
+	}
+}
+
 func testCollections(t *testing.T, s store.Store) {
 	c := store.Collection{
 		ID: NewUUID(), Alias: "inbox-" + NewUUID()[:8], Title: "Inbox", Description: "Reports from operators",

@@ -284,6 +284,9 @@ func testReportChanges(t *testing.T, s store.Store) {
 	if err := s.ChangeReport(ctx(t), ev(store.ReportMarking, "", "amber", "holds names"), mrev); err != nil {
 		t.Fatal(err)
 	}
+	if err := s.ChangeReport(ctx(t), ev(store.ReportMarking, "amber", "red", ""), mrev); !errors.Is(err, store.ErrExists) {
+		t.Fatalf("a revision at a time that has one: %v, want ErrExists", err)
+	}
 	rel := ev(store.ReportRelease, "triaged", "shared", "")
 	rel.Collection = "partners"
 	if err := s.ChangeReport(ctx(t), rel, nil); err != nil {

@@ -33,6 +33,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		fn   func(t *testing.T, s store.Store)
 	}{
 		{"Collections", testCollections},
+		{"CollectionNamesConcurrent", testCollectionNamesConcurrent},
 		{"PutAndQuery", testPutAndQuery},
 		{"PutUnknownCollection", testPutUnknownCollection},
 		{"LargeBatch", testLargeBatch},
