@@ -109,6 +109,19 @@ func TestOperatorSeesOnlyOwnSubmissions(t *testing.T) {
 	// Its status is its own: the other user of its organisation cannot read it.
 	mustStatus(t, e.get("operator", e.root+"status/"+st["id"].(string)+"/"), http.StatusOK)
 	mustStatus(t, e.get("operator2", e.root+"status/"+st["id"].(string)+"/"), http.StatusNotFound)
+
+	// A newer version of its object added by someone else neither hides its own
+	// (the latest it may read) nor shows.
+	e.post("admin", collInbox, sdo("tool", 2, "2021-01-01T00:00:00.000Z"))
+	for _, u := range []string{base + "objects/", base + "objects/" + sdoID("tool", 2) + "/"} {
+		objs := objectsOf(t, e.get("operator", u))
+		if len(objs) != 1 || objs[0]["modified"] != "2020-01-01T00:00:00.000Z" {
+			t.Fatalf("%s after another's newer version: %v; want its own", u, objs)
+		}
+	}
+	if recs, _, _ := manifestOf(t, e.get("operator", base+"manifest/")); len(recs) != 1 {
+		t.Fatalf("operator manifest after another's newer version: %v", recs)
+	}
 }
 
 // A failure inside the server is a generic 500 TAXII error: no internal detail.

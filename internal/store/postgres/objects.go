@@ -505,8 +505,8 @@ func (s *Store) Query(ctx context.Context, q store.Query) (store.Page, error) {
 	var a args
 	where := []string{"e.collection = " + a.add(col)}
 	// within restricts the versions that "first" and "last" choose among to those
-	// that pass the spec_version filter and, for a walk bound to a snapshot, to those
-	// added up to it (as in the embedded store).
+	// that pass the spec_version and submitter filters and, for a walk bound to a
+	// snapshot, to those added up to it (as in the embedded store).
 	var within string
 	if !q.AddedUpTo.IsZero() {
 		p := a.add(micros(q.AddedUpTo))
@@ -536,7 +536,11 @@ func (s *Store) Query(ctx context.Context, q store.Query) (store.Page, error) {
 		within += " AND e2.spec_version = ANY(" + p + "::text[])"
 	}
 	if q.Submitter != "" {
-		where = append(where, "e.submitter = "+a.add(q.Submitter))
+		// An operator's "last" is its own latest version: another organisation's
+		// newer one, which it may not read, must not hide it.
+		p := a.add(q.Submitter)
+		where = append(where, "e.submitter = "+p)
+		within += " AND e2.submitter = " + p
 	}
 	vc, err := versionCondition(q.Versions, &a, within)
 	if err != nil {

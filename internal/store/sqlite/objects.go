@@ -736,12 +736,12 @@ func anys(vals []string) []any {
 }
 
 // versions adds TAXII's match[version] (TAXII 2.1 §3.4.1) on entries e of objects o:
-// the union of first, last and exact versions; "first" and "last" are per object among
-// the versions in the same collection that pass the spec_version filter.
-// versions restricts to the versions v selects. "first" and "last" are judged among
-// the versions in the collection up to upTo (when set), so that a paginated walk bound
-// to a snapshot sees the snapshot's latest version even after a newer one arrives.
-func (b *sqlBuilder) versions(v store.VersionFilter, specs []string, upTo time.Time) error {
+// the union of first, last and exact versions. "first" and "last" are per object among
+// the versions in the same collection that pass the spec_version filter, that the
+// submitter added (when set: an operator's "last" is its own latest version), and
+// that were added up to upTo (when set, so that a paginated walk bound to a snapshot
+// sees the snapshot's latest version even after a newer one arrives).
+func (b *sqlBuilder) versions(v store.VersionFilter, specs []string, submitter string, upTo time.Time) error {
 	if v.All {
 		return nil
 	}
@@ -758,6 +758,10 @@ func (b *sqlBuilder) versions(v store.VersionFilter, specs []string, upTo time.T
 	if !upTo.IsZero() {
 		specCond += " AND x.date_added <= ?"
 		specArgs = append(specArgs, micros(upTo))
+	}
+	if submitter != "" { // an operator's "last" is its own latest version
+		specCond += " AND x.submitter = ?"
+		specArgs = append(specArgs, submitter)
 	}
 	// Another version of the same object, in the same collection, before or after.
 	// A join from the id tables, not o2.oid IN (...): SQLite would build the list
@@ -845,7 +849,7 @@ func (s *Store) Query(ctx context.Context, q store.Query) (store.Page, error) {
 		b.add("e.date_added <= ?", micros(q.AddedUpTo))
 	}
 	if err := errors.Join(b.ids(q.IDs), b.in("o.spec_version", q.SpecVersions),
-		b.versions(q.Versions, q.SpecVersions, q.AddedUpTo)); err != nil {
+		b.versions(q.Versions, q.SpecVersions, q.Submitter, q.AddedUpTo)); err != nil {
 		return store.Page{}, fmt.Errorf("sqlite: query: %w", err)
 	}
 	if q.Submitter != "" {
@@ -919,7 +923,7 @@ func (s *Store) Delete(ctx context.Context, collection, id string, v store.Versi
 	var b sqlBuilder
 	b.add("o.oid IN (SELECT oid FROM object_ids_all WHERE idh = ?) AND o.id = ?", idHash(id), id)
 	b.add("e.cid = ?", cid)
-	if err := errors.Join(b.in("o.spec_version", specVersions), b.versions(v, specVersions, time.Time{})); err != nil {
+	if err := errors.Join(b.in("o.spec_version", specVersions), b.versions(v, specVersions, "", time.Time{})); err != nil {
 		return 0, fmt.Errorf("sqlite: delete %s: %w", id, err)
 	}
 	rows, err := tx.QueryContext(ctx, `SELECT e.date_added, e.oid FROM objects o CROSS JOIN entries e ON e.oid = o.oid`+b.where(), b.args...)
@@ -1062,7 +1066,7 @@ func (s *Store) searchMatch(ctx context.Context, q store.SearchQuery, match stri
 	if err := b.in("e.type", q.Types); err != nil {
 		return nil, fmt.Errorf("sqlite: search: %w", err)
 	}
-	if err := b.versions(store.VersionFilter{Last: true}, nil, time.Time{}); err != nil {
+	if err := b.versions(store.VersionFilter{Last: true}, nil, "", time.Time{}); err != nil {
 		return nil, fmt.Errorf("sqlite: search: %w", err)
 	}
 	if err := s.idx.catchUp(ctx); err != nil {

@@ -632,6 +632,30 @@ func testSubmitter(t *testing.T, s store.Store) {
 			t.Fatalf("%s submitter %q, want %q", e.Object.ID, e.Submitter, want)
 		}
 	}
+	// "first" and "last" are chosen among the submitter's own versions: another
+	// organisation's newer version does not hide an operator's own from it.
+	a2 := Obj(t, a.ID, "indicator", t1, t2)
+	a3 := Obj(t, a.ID, "indicator", t1, t3)
+	putAdded(t, s, col, "org-b", a2)
+	putAdded(t, s, col, "org-a", a3)
+	a4 := Obj(t, a.ID, "indicator", t1, "2024-04-01T00:00:00.000Z")
+	putAdded(t, s, col, "org-b", a4)
+	only := []string{a.ID}
+	for _, tc := range []struct {
+		submitter string
+		v         store.VersionFilter
+		want      []string
+	}{
+		{"org-a", store.VersionFilter{Last: true}, []string{label(a3)}},
+		{"org-a", store.VersionFilter{}, []string{label(a3)}},
+		{"org-a", store.VersionFilter{First: true}, []string{label(a)}},
+		{"org-b", store.VersionFilter{First: true}, []string{label(a2)}},
+		{"org-b", store.VersionFilter{First: true, Last: true}, []string{label(a2), label(a4)}},
+		{"", store.VersionFilter{Last: true}, []string{label(a4)}},
+	} {
+		got := versions(query(t, s, store.Query{Collection: col, IDs: only, Submitter: tc.submitter, Versions: tc.v}).Entries)
+		sameStrings(t, fmt.Sprintf("%s %+v", tc.submitter, tc.v), got, tc.want)
+	}
 }
 
 func testPagination(t *testing.T, s store.Store) {
