@@ -183,7 +183,11 @@ func (s *Server) page(ctx context.Context, ep endpoint, p *auth.Principal, c sto
 		}
 		q.AddedUpTo = bound
 	}
-	pg, err := s.store.Query(ctx, q)
+	fetch := s.store.Query
+	if ep == epObject && !q.Versions.All && (q.Versions.First || q.Versions.Last || len(q.Versions.Exact) == 0) {
+		fetch = func(ctx context.Context, q store.Query) (store.Page, error) { return s.visibleEnds(ctx, p, rights, q) }
+	}
+	pg, err := fetch(ctx, q)
 	if err != nil {
 		return result{}, fmt.Errorf("taxii: query %s: %w", c.ID, err)
 	}
@@ -225,7 +229,7 @@ func (s *Server) page(ctx context.Context, ep endpoint, p *auth.Principal, c sto
 			break
 		}
 		q.Limit = min(max(limit+1-len(res.entries)-len(fill), scanBatch), budget-scanned)
-		if pg, err = s.store.Query(ctx, q); err != nil {
+		if pg, err = fetch(ctx, q); err != nil {
 			return result{}, fmt.Errorf("taxii: query %s: %w", c.ID, err)
 		}
 		rest, scanned = pg.Entries, scanned+len(pg.Entries)
@@ -245,6 +249,62 @@ func (s *Server) page(ctx context.Context, ep endpoint, p *auth.Principal, c sto
 		res.next = s.tok.encode(cursor{Snapshot: q.AddedUpTo, After: last, Shown: shown, Expires: now.Add(s.cfg.TokenTTL)}, scope)
 	}
 	return res, nil
+}
+
+// visibleEnds is the store's Query for one object's first or last version (and any
+// exact ones asked for besides), with first and last chosen among the versions the
+// principal may receive, as in the store they are chosen among a submitter's own: a
+// newer version withheld from it neither hides the one before nor, by an empty
+// answer, tells that it exists (§1.6.9). They are chosen among the versions up to
+// q.AddedUpTo whatever q.AddedAfter, as in the store, so that the pages of one query
+// agree. Nothing is sent, so nothing is recorded.
+func (s *Server) visibleEnds(ctx context.Context, p *auth.Principal, rights auth.Rights, q store.Query) (store.Page, error) {
+	all := q
+	all.AddedAfter, all.Versions, all.Limit = time.Time{}, store.VersionFilter{All: true}, maxVisibleVersions
+	var seen []store.Entry
+	for {
+		pg, err := s.store.Query(ctx, all)
+		if err != nil {
+			return store.Page{}, err
+		}
+		for i := range s.gate.PreviewTo(p, rights, pg.Entries) {
+			seen = append(seen, pg.Entries[i])
+		}
+		if !pg.More || len(pg.Entries) == 0 {
+			break
+		}
+		all.AddedAfter = pg.Entries[len(pg.Entries)-1].DateAdded
+	}
+	v := q.Versions
+	last := v.Last || (!v.First && len(v.Exact) == 0)
+	var lo, hi string
+	for i, en := range seen {
+		k := en.Object.Version().Key()
+		if i == 0 || k < lo {
+			lo = k
+		}
+		if i == 0 || k > hi {
+			hi = k
+		}
+	}
+	var out store.Page
+	for _, en := range seen {
+		k := en.Object.Version().Key()
+		picked := v.First && k == lo || last && k == hi
+		for _, ts := range v.Exact {
+			// An SCO's version is its date_added, as in the store (§3.4.1).
+			picked = picked || k == ts.Key() || k == "" && en.DateAdded.UnixMicro() == ts.Time().UnixMicro()
+		}
+		if !picked || !en.DateAdded.After(q.AddedAfter) {
+			continue
+		}
+		if len(out.Entries) == q.Limit {
+			out.More = true
+			break
+		}
+		out.Entries = append(out.Entries, en)
+	}
+	return out, nil
 }
 
 func filterError(err error) error {

@@ -421,6 +421,35 @@ func TestVersionsOverWithheld(t *testing.T) {
 	if fmt.Sprint(v.Versions) != "[2026-01-01T00:00:00.000Z 2026-01-03T00:00:00.000Z]" || v.More || v.Next != "" {
 		t.Errorf("versions %v, more %v, next %q", v.Versions, v.More, v.Next)
 	}
+	// The object's first and last are those the reader receives: the newest version,
+	// withheld, neither hides the one before nor shows by an empty answer.
+	obj := e.root + "collections/" + collA + "/objects/" + sdoID("indicator", 1) + "/"
+	for query, want := range map[string]string{
+		"":                                   "[2026-01-03T00:00:00.000Z]",
+		"?match[version]=last":               "[2026-01-03T00:00:00.000Z]",
+		"?match[version]=first":              "[2026-01-01T00:00:00.000Z]",
+		"?match[version]=first,last":         "[2026-01-01T00:00:00.000Z 2026-01-03T00:00:00.000Z]",
+		"?match[version]=first,last&limit=1": "[2026-01-01T00:00:00.000Z]",
+		"?match[version]=last,2026-01-04T00:00:00.000Z": "[2026-01-03T00:00:00.000Z]",
+	} {
+		var got []string
+		for _, o := range objectsOf(t, e.get("reader", obj+query)) {
+			got = append(got, o["modified"].(string))
+		}
+		if fmt.Sprint(got) != want {
+			t.Errorf("object%s: versions %v, want %s", query, got, want)
+		}
+	}
+	// And a next page of first,last continues with the last.
+	r = e.get("reader", obj+"?match[version]=first,last&limit=1")
+	env, err := ReadPage(r.body, 10)
+	if err != nil || !env.More || env.Next == "" {
+		t.Fatalf("first page of first,last: %s, %v", r.body, err)
+	}
+	second := objectsOf(t, e.get("reader", obj+"?match[version]=first,last&limit=1&next="+url.QueryEscape(env.Next)))
+	if len(second) != 1 || second[0]["modified"] != "2026-01-03T00:00:00.000Z" {
+		t.Fatalf("second page of first,last: %v", second)
+	}
 }
 
 // TestManyWithheldVersions: an object of more versions withheld from the reader
