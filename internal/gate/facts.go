@@ -90,7 +90,9 @@ func (k *known) apply(raw []byte, f *policy.Facts, d policy.Decision) (stix.Obje
 }
 
 // redacted returns the object as d leaves it, or the zero Object when d changes
-// nothing (the stored object leaves as it is, without being decoded again).
+// nothing (the stored object leaves as it is, without being decoded again). What
+// redaction leaves must still be valid STIX: an indicator whose pattern was under a
+// marking the recipient may not receive is not sent without it, but withheld.
 func redacted(e *policy.Engine, raw []byte, f *policy.Facts, d policy.Decision) (stix.Object, []policy.Redacted, error) {
 	out, recs, err := e.Apply(raw, f, d)
 	if err != nil {
@@ -99,6 +101,6 @@ func redacted(e *policy.Engine, raw []byte, f *policy.Facts, d policy.Decision) 
 	if len(recs) == 0 && bytes.Equal(out, raw) {
 		return stix.Object{}, nil, nil
 	}
-	o, err := stix.Decode(out)
+	o, err := stix.Parse(out)
 	return o, recs, err
 }

@@ -148,15 +148,16 @@ func (g *Gate) Release(ctx context.Context, d Disclosure, entries []store.Entry)
 	return out, nil
 }
 
-// Visible returns the entries the policy lets r receive, deciding only: nothing
-// is redacted and nothing recorded, since nothing is sent. Actions on objects
-// (a delete) use it so that they cannot touch, or reveal, what r cannot see.
+// Visible returns the entries the policy lets r receive, as they are stored:
+// nothing is recorded, since nothing is sent. Actions on objects (a delete) use
+// it so that they cannot touch, or reveal, what r cannot see. An entry whose
+// redaction fails is not visible, as Release would not send it.
 func (g *Gate) Visible(r policy.Recipient, entries []store.Entry) []store.Entry {
 	e := g.engine.Load()
 	now := g.now()
 	out := entries[:0:0]
 	for _, en := range entries {
-		if _, _, dec := g.decide(e, &r, &en, now); dec.Verdict != policy.Deny {
+		if _, _, dec := g.send(e, &r, en, now); dec.Verdict != policy.Deny {
 			out = append(out, en)
 		}
 	}

@@ -330,3 +330,25 @@ func BenchmarkRelease(b *testing.B) {
 		})
 	}
 }
+
+// Visible, which guards a delete, agrees with Release: an entry whose redaction
+// fails (here, removing the pattern an indicator must have, under a granular
+// TLP:RED marking) is not sent, so it is not visible either.
+func TestVisibleAsReleased(t *testing.T) {
+	g, _ := New(testEngine(t, nil), openStore(t))
+	en := entry(t, 1, tlpGreen, "")
+	raw := strings.Replace(string(en.Object.Raw), `"object_marking_refs"`,
+		`"granular_markings":[{"marking_ref":"`+tlpRed+`","selectors":["pattern"]}],"object_marking_refs"`, 1)
+	o, err := stix.Parse([]byte(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	en.Object = o
+	out, err := g.Release(context.Background(), partnerJP(), []store.Entry{en})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if vis := g.Visible(partnerJP().Recipient, []store.Entry{en}); len(out) != 0 || len(vis) != 0 {
+		t.Fatalf("released %d, visible %d of an entry whose redaction fails; want neither", len(out), len(vis))
+	}
+}

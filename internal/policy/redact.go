@@ -274,31 +274,47 @@ func renumber(sel string, removedItems map[string][]int) string {
 	return strings.Join(comps, ".")
 }
 
-// compact deletes removed content; an emptied granular_markings goes too.
+// compact deletes removed content, and with it a list or an object that removal
+// left empty (STIX 2.1 §2.12 forbids empty lists, and an empty extensions or
+// dictionary is invalid too: what the recipient receives must stay valid STIX); an
+// emptied granular_markings goes too.
 func compact(v any) any {
+	v, _ = compacted(v)
+	return v
+}
+
+// compacted is compact that also reports whether removal emptied v.
+func compacted(v any) (any, bool) {
 	switch x := v.(type) {
 	case map[string]any:
+		lost := false
 		for k, c := range x {
-			if isRemoved(c) {
+			c, emptied := compacted(c)
+			if isRemoved(c) || emptied {
 				delete(x, k)
+				lost = true
 				continue
 			}
-			x[k] = compact(c)
+			x[k] = c
 		}
 		if gm, ok := x["granular_markings"].([]any); ok && len(gm) == 0 {
 			delete(x, "granular_markings")
 		}
-		return x
+		return x, lost && len(x) == 0
 	case []any:
+		// An item that removal emptied stays: dropping it would shift the items
+		// after it under the granular markings' selectors. It leaves the object
+		// invalid, so the object is withheld.
 		out := x[:0]
 		for _, c := range x {
 			if !isRemoved(c) {
-				out = append(out, compact(c))
+				c, _ = compacted(c)
+				out = append(out, c)
 			}
 		}
-		return out
+		return out, len(out) == 0 && len(x) > 0
 	}
-	return v
+	return v, false
 }
 
 // anonymise replaces the reporter by the agency in a decoded object.

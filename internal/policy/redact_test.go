@@ -18,6 +18,31 @@ func decode(t *testing.T, b []byte) map[string]any {
 	return m
 }
 
+// Redaction that empties a list or an object removes it: STIX forbids empty lists
+// (§2.12), extensions and dictionaries, and what leaves must stay valid.
+func TestRedactSelectorsDropsWhatItEmpties(t *testing.T) {
+	ext := "extension-definition--11111111-1111-4111-8111-111111111111"
+	raw := []byte(`{"type":"indicator","id":"indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f","labels":["a"],"x_kept":{},` +
+		`"extensions":{"` + ext + `":{"extension_type":"property-extension","x":1}},` +
+		`"external_references":[{"source_name":"s","url":"u"},{"url":"v"}]}`)
+	out, _, err := RedactSelectors(raw, []string{"labels.[0]", "extensions." + ext, "external_references.[1].url"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := decode(t, out)
+	for _, gone := range []string{"labels", "extensions"} {
+		if v, ok := got[gone]; ok {
+			t.Errorf("%s = %v left emptied; want it removed", gone, v)
+		}
+	}
+	if er := got["external_references"].([]any); len(er) != 2 {
+		t.Errorf("external_references = %v; want the emptied reference kept in its place", er)
+	}
+	if v, ok := got["x_kept"]; !ok || len(v.(map[string]any)) != 0 {
+		t.Errorf("x_kept = %v; an object empty before redaction stays as it was", v)
+	}
+}
+
 func TestRedactSelectors(t *testing.T) {
 	raw := []byte(`{"type":"indicator","id":"indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f","name":"n","description":"secret",` +
 		`"labels":["a","b","c"],"external_references":[{"source_name":"s","url":"https://intra.example/x"},{"source_name":"t"}],` +
