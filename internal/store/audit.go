@@ -205,7 +205,8 @@ const maxGroup = 5_000
 // recording a page then cost a few transactions, not fifty. Commit appends
 // entries in one transaction and returns once it is durable.
 type AuditGroup struct {
-	Commit func(ctx context.Context, entries []audit.Entry) error
+	Commit  func(ctx context.Context, entries []audit.Entry) error
+	Timeout time.Duration // of one commit; 0: a minute
 
 	mu    sync.Mutex
 	queue []*auditWaiter
@@ -249,9 +250,20 @@ func (g *AuditGroup) Append(ctx context.Context, entries []audit.Entry) error {
 		case <-w.lead:
 		}
 	}
-	g.commitQueue(context.WithoutCancel(ctx))
+	// The transaction is the queue's, not this caller's: it runs to its own
+	// deadline, so that a database that stalls fails every waiter in bounded time.
+	timeout := g.Timeout
+	if timeout <= 0 {
+		timeout = groupCommitTimeout
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+	defer cancel()
+	g.commitQueue(cctx)
 	return <-w.done
 }
+
+// groupCommitTimeout bounds one group commit unless AuditGroup.Timeout is set.
+const groupCommitTimeout = time.Minute
 
 // commitQueue commits the queued entries (the caller's among them) in one
 // transaction, then hands the queue to the first caller that arrived meanwhile.

@@ -101,3 +101,24 @@ func TestAuditGroupErrors(t *testing.T) {
 		t.Fatal("too many entries accepted")
 	}
 }
+
+// A commit that does not return (a database that stalls) fails its callers when its
+// own deadline passes, though their contexts have none.
+func TestAuditGroupCommitBounded(t *testing.T) {
+	g := &AuditGroup{Timeout: 50 * time.Millisecond, Commit: func(ctx context.Context, es []audit.Entry) error {
+		<-ctx.Done()
+		return ctx.Err()
+	}}
+	e := audit.Entry{Kind: audit.Disclosure, Time: time.Now(), Actor: "user:u", Subject: "collection:c",
+		Objects: []audit.ObjectRef{{ID: "indicator--00000000-0000-4000-8000-000000000000", Version: "2026-01-01T00:00:00.000Z"}}}
+	done := make(chan error, 1)
+	go func() { done <- g.Append(context.Background(), []audit.Entry{e}) }()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("append to a stalled commit: %v, want the commit's deadline", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("append to a stalled commit did not return")
+	}
+}

@@ -142,7 +142,11 @@ func bootstrap(ctx context.Context, pool *pgxpool.Pool) error {
 		if err == nil || !(isCode(err, codeUniqueViolation) || isCode(err, "42P07") || isCode(err, "42710") || retryable(err)) {
 			return err
 		}
-		time.Sleep(backoff(attempt))
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(backoff(attempt)):
+		}
 	}
 	return err
 }
