@@ -177,6 +177,17 @@ func TestAddObjects(t *testing.T) {
 		st := e.post("peer", collB, append(many, other)...)
 		quiet(e.waitStatus("peer", st["id"].(string)), 12)
 
+		// An SCO's version is its date_added: the stored copy's would tell when it
+		// came, so what reads as added gets a version as an addition would.
+		sco := []byte(`{"type":"ipv4-addr","id":"ipv4-addr--ff26c055-6336-5bc5-b98d-13d6226742dd","value":"198.51.100.3"}`)
+		first := e.post("admin", collB, sco)["successes"].([]any)[0].(map[string]any)["version"]
+		time.Sleep(2 * time.Millisecond)
+		again := e.post("peer", collB, sco)
+		quiet(again, 1)
+		if v := again["successes"].([]any)[0].(map[string]any)["version"]; v == first || v == "" {
+			t.Fatalf("a copy of a stored SCO reads as version %v, the stored copy's being %v", v, first)
+		}
+
 		// An operator reads only its organisation's submissions in its inbox.
 		inbox := collInbox
 		e.post("admin", inbox, stored)

@@ -323,11 +323,24 @@ func (s *Server) process(ctx context.Context, st *store.Status, j job, first, en
 	if err != nil {
 		return err
 	}
+	// What reads as added without being so gets an SCO's version as an addition
+	// would: the stored copy's date_added would tell when it came.
+	added := s.now()
+	for _, res := range results {
+		if res.Outcome == store.Added {
+			added = res.DateAdded
+		}
+	}
 	for i, res := range results {
 		o := &objs[i]
 		d := store.StatusDetail{ID: o.ID, Version: o.Version().String()}
-		if d.Version == "" {
-			d.Version = taxiiTime(res.DateAdded)
+		if d.Version == "" { // an SCO: its version is its date_added (§3.4.1), none for a conflict
+			switch {
+			case unseen[i]:
+				d.Version = taxiiTime(added)
+			case !res.DateAdded.IsZero():
+				d.Version = taxiiTime(res.DateAdded)
+			}
 		}
 		switch {
 		case res.Outcome == store.Added:
