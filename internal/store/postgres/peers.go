@@ -222,7 +222,10 @@ func (s *Store) Enqueue(ctx context.Context, name, holder string, items []store.
 	}
 	added := 0
 	err := s.peerTx(ctx, "enqueue for", name, holder, func(tx pgx.Tx) error {
-		added = 0 // the transaction may run again
+		added = 0 // the transaction may run again: nothing of an attempt that rolled back stays
+		for i := range items {
+			items[i].Seq = 0
+		}
 		var last int64
 		if err := tx.QueryRow(ctx, `SELECT last_seq FROM peers WHERE name = $1`, name).Scan(&last); err != nil {
 			return err
