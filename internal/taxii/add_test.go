@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"quadshare/internal/gate"
+	"quadshare/internal/policy"
 	"quadshare/internal/store"
 )
 
@@ -309,5 +311,32 @@ func TestAsyncTakeover(t *testing.T) {
 			t.Fatalf("the addition of the dead worker was not finished: status done %v, %d jobs pending", got.Done, pending)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// A poster who receives a stored version only redacted learns nothing from its
+// outcome either: the store compares the stored copy, so "already there" against
+// "a different object" would confirm a guess at what was redacted.
+func TestAddTellsNothingOfRedactedContent(t *testing.T) {
+	e := newEnv(t, Config{})
+	pc := testPolicy()
+	pc.Revision = 2
+	pc.Redaction.Properties = []string{"description"}
+	engine, err := policy.New(pc, policy.DefaultScales())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.srv.gate.SetPolicy(engine)
+	obj := marked(5, gate.Identity(orgID("agency")), "seen from alice@grid.example", nil, tlpGreen)
+	e.post("admin", collA, obj)
+	if body := string(e.get("peer", e.root+"collections/"+collA+"/objects/").body); strings.Contains(body, "alice@") || !strings.Contains(body, sdoID("indicator", 5)) {
+		t.Fatalf("the partner does not receive the object scrubbed: %s", body)
+	}
+	right := e.post("peer", collA, obj)
+	wrong := e.post("peer", collA, []byte(strings.Replace(string(obj), "alice@", "bob@", 1)))
+	for _, st := range []map[string]any{right, wrong} {
+		if st["success_count"] != float64(1) || st["failure_count"] != float64(0) || st["successes"].([]any)[0].(map[string]any)["message"] != nil {
+			t.Fatalf("a guess at scrubbed content: %v; want a plain success, whether right or wrong", st)
+		}
 	}
 }

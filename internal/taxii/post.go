@@ -321,7 +321,13 @@ func (s *Server) process(ctx context.Context, st *store.Status, j job, first, en
 	}
 	unseen, err := s.unseen(ctx, j.poster, collection, objs, results)
 	if err != nil {
-		return err
+		// The objects are stored: the status must say so, telling nothing more.
+		s.log.ErrorContext(ctx, "taxii: what the poster may read of a collection", slog.String("status", st.ID),
+			slog.String("error", err.Error()))
+		unseen = map[int]bool{}
+		for i, res := range results {
+			unseen[i] = res.Outcome != store.Added
+		}
 	}
 	// What reads as added without being so gets an SCO's version as an addition
 	// would: the stored copy's date_added would tell when it came.
@@ -400,8 +406,13 @@ func (s *Server) unseen(ctx context.Context, poster *auth.Principal, collection 
 				if err != nil {
 					return nil, fmt.Errorf("taxii: query %s: %w", collection, err)
 				}
-				for _, en := range s.gate.PreviewTo(poster, rights, pg.Entries) {
-					seen[keyOf(&en.Object)] = true
+				for i, en := range s.gate.PreviewTo(poster, rights, pg.Entries) {
+					// Only a version it receives as stored: the outcome compares the
+					// stored copy, so for a redacted one it would confirm a guess at
+					// what was redacted.
+					if bytes.Equal(en.Object.Raw, pg.Entries[i].Object.Raw) {
+						seen[keyOf(&en.Object)] = true
+					}
 				}
 				if !pg.More || len(pg.Entries) == 0 {
 					break
