@@ -529,3 +529,32 @@ func TestTokenPrincipal(t *testing.T) {
 		t.Fatalf("revoked token: %v", err)
 	}
 }
+
+// A client that failed once and has since recovered (its bucket full again) is not
+// capped: its concurrent good logins all pass, however many.
+func TestRecoveredClientNotCapped(t *testing.T) {
+	f := newFixture(t)
+	o := f.org("Agency", store.KindAgency)
+	good, _ := f.token(f.user("alice", o, store.RoleAnalyst, ""), 24*time.Hour)
+	bad := tokenPrefix + strings.Repeat("5", tokenIDLen) + "_" + strings.Repeat("6", secretLen)
+	now := time.Now()
+	var mu sync.Mutex
+	a := New(f.st, nil, WithFailureLimit(3, time.Minute), WithClock(func() time.Time { mu.Lock(); defer mu.Unlock(); return now }))
+	const ip = "198.51.100.10:1"
+	if _, err := a.Authenticate(request(ip, basic("nobody", bad))); !errors.Is(err, ErrUnauthenticated) {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	now = now.Add(time.Hour)
+	mu.Unlock()
+	// Take reservations as a burst of concurrent logins would, without returning
+	// them: a recovered client reserves nothing.
+	for i := range 10 {
+		if ok, _, reserved := a.byAddr.take(clientKey(ip), now); !ok || reserved {
+			t.Fatalf("try %d of a recovered client: allowed %v, reserved %v; want allowed, nothing reserved", i+1, ok, reserved)
+		}
+	}
+	if _, err := a.Authenticate(request(ip, basic("alice", good))); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -53,11 +53,12 @@ func (l *limiter) level(b *bucket, now time.Time) float64 {
 }
 
 // take reports whether key may try to log in; first is true for the first refusal
-// since the bucket ran dry (so that a flood is logged once, not per request). When key
-// has failed before, a try takes its token up front (reserved), so that concurrent
-// tries cannot all pass one check before any failure is counted: a try that fails
-// has paid, and refund returns the token of one that did not. A key that never
-// failed has no bucket and takes nothing, so correct clients are never slowed.
+// since the bucket ran dry (so that a flood is logged once, not per request). While
+// key recovers from failures (its bucket below full), a try takes its token up front
+// (reserved), so that concurrent tries cannot all pass one check before any failure
+// is counted: a try that fails has paid, and refund returns the token of one that
+// did not. A key that never failed, or has recovered, takes nothing, so correct
+// clients are not slowed: the first failures of a fresh key are counted as they end.
 func (l *limiter) take(key string, now time.Time) (ok, first, reserved bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -67,7 +68,10 @@ func (l *limiter) take(key string, now time.Time) (ok, first, reserved bool) {
 	}
 	b := e.Value.(*bucket)
 	l.lru.MoveToFront(e)
-	if l.level(b, now) >= 1 {
+	switch level := l.level(b, now); {
+	case level >= l.burst: // recovered: as if it never failed
+		return true, false, false
+	case level >= 1:
 		b.tokens--
 		return true, false, true
 	}
