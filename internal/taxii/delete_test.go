@@ -62,6 +62,12 @@ func TestDelete(t *testing.T) {
 			t.Fatalf("versions %v", vs.Versions)
 		}
 		mustStatus(t, e.get("reader", obj(collA, 1)+"?match[version]="+v2), http.StatusNotFound)
+		// A kept version that other filters exclude is an empty envelope, not 404.
+		for _, q := range []string{"&added_after=2999-01-01T00:00:00Z", "&match[spec_version]=2.0"} {
+			if r := e.get("reader", obj(collA, 1)+"?match[version]="+v3+q); r.status != http.StatusOK || string(r.body) != "{}" {
+				t.Fatalf("a kept version filtered out by %s: %d %s, want an empty envelope", q, r.status, r.body)
+			}
+		}
 		// With a version still there beside it, the page holds that one.
 		if objs := objectsOf(t, e.get("reader", obj(collA, 1)+"?match[version]="+v2+","+v3)); len(objs) != 1 {
 			t.Fatalf("the object at a deleted and a kept version: %d objects, want 1", len(objs))

@@ -365,8 +365,8 @@ func (s *Server) getVersions(w http.ResponseWriter, r *http.Request) error {
 // read is what every reading endpoint shares: the collection the principal may read,
 // the filters of ep, one page, and the X-TAXII-Date-Added headers (§3.2). An object
 // the principal may see no version of is 404 (§5.6, §5.8: "Object ID not found"), and
-// so is an object asked for at exact versions it does not have (§5.7); one whose
-// versions other filters all exclude is an empty envelope (§5.6: "If no STIX objects
+// so is an object asked for at exact versions it does not have (§5.7), whatever the
+// other filters; one whose versions other filters all exclude is an empty envelope (§5.6: "If no STIX objects
 // are returned, the response MUST include an empty envelope"), as are a page reached
 // with next and one cut short by the scan budget (§3.5).
 func (s *Server) read(w http.ResponseWriter, r *http.Request, ep endpoint) (result, error) {
@@ -390,12 +390,13 @@ func (s *Server) read(w http.ResponseWriter, r *http.Request, ep endpoint) (resu
 		return result{}, filterError(err)
 	}
 	if oneObject && len(res.entries) == 0 && !res.more && f.Next == "" {
+		versions := store.VersionFilter{All: true}
 		if v := f.Versions; ep == epObject && len(v.Exact) > 0 && !v.First && !v.Last && !v.All {
-			// Only exact versions asked for, and none there: "that object/version" is
-			// not found, as after its delete (§5.7).
-			return result{}, httpx.NotFound()
+			// Only exact versions asked for: when none of them is there, "that
+			// object/version" is not found, as after its delete (§5.7).
+			versions = v
 		}
-		seen, err := s.visible(r.Context(), p, c, rights, objectID)
+		seen, err := s.visible(r.Context(), p, c, rights, objectID, versions)
 		if err != nil {
 			return result{}, err
 		}
@@ -407,11 +408,12 @@ func (s *Server) read(w http.ResponseWriter, r *http.Request, ep endpoint) (resu
 	return res, nil
 }
 
-// visible reports whether the principal may see a version of the object in c: one
-// of the first maxVisibleVersions, so that a page of nothing costs one more query.
-// Nothing is sent, so nothing is recorded in the trail.
-func (s *Server) visible(ctx context.Context, p *auth.Principal, c store.Collection, rights auth.Rights, id string) (bool, error) {
-	pg, err := s.store.Query(ctx, store.Query{Collection: c.ID, IDs: []string{id}, Versions: store.VersionFilter{All: true},
+// visible reports whether the principal may see a version of the object in c among
+// those v selects, whatever the other filters: one of the first maxVisibleVersions,
+// so that a page of nothing costs one more query. Nothing is sent, so nothing is
+// recorded in the trail.
+func (s *Server) visible(ctx context.Context, p *auth.Principal, c store.Collection, rights auth.Rights, id string, v store.VersionFilter) (bool, error) {
+	pg, err := s.store.Query(ctx, store.Query{Collection: c.ID, IDs: []string{id}, Versions: v,
 		Submitter: rights.OnlySubmitter, Limit: maxVisibleVersions})
 	if err != nil {
 		return false, fmt.Errorf("taxii: query %s: %w", c.ID, err)
