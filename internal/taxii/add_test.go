@@ -184,10 +184,13 @@ func TestAddObjects(t *testing.T) {
 		sco := []byte(`{"type":"ipv4-addr","id":"ipv4-addr--ff26c055-6336-5bc5-b98d-13d6226742dd","value":"198.51.100.3"}`)
 		first := e.post("admin", collB, sco)["successes"].([]any)[0].(map[string]any)["version"]
 		time.Sleep(2 * time.Millisecond)
-		again := e.post("peer", collB, sco)
-		quiet(again, 1)
-		if v := again["successes"].([]any)[0].(map[string]any)["version"]; v == first || v == "" {
-			t.Fatalf("a copy of a stored SCO reads as version %v, the stored copy's being %v", v, first)
+		newSCO := []byte(`{"type":"ipv4-addr","id":"ipv4-addr--1fa3f2a0-8d52-5bbf-9a4b-0a0a8f3f1d2b","value":"198.51.100.77"}`)
+		again := e.post("peer", collB, newSCO, sco)
+		quiet(again, 2)
+		details := again["successes"].([]any)
+		v0, v1 := details[0].(map[string]any)["version"], details[1].(map[string]any)["version"]
+		if v1 == first || v1 == "" || v1 == v0 {
+			t.Fatalf("a copy of a stored SCO reads as version %v beside a new one's %v, the stored copy's being %v", v1, v0, first)
 		}
 
 		// An operator reads only its organisation's submissions in its inbox.

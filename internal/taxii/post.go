@@ -330,7 +330,8 @@ func (s *Server) process(ctx context.Context, st *store.Status, j job, first, en
 		}
 	}
 	// What reads as added without being so gets an SCO's version as an addition
-	// would: the stored copy's date_added would tell when it came.
+	// would, each its own after the batch's (additions are a microsecond apart):
+	// the stored copy's date_added would tell when it came.
 	added := s.now()
 	for _, res := range results {
 		if res.Outcome == store.Added {
@@ -343,6 +344,7 @@ func (s *Server) process(ctx context.Context, st *store.Status, j job, first, en
 		if d.Version == "" { // an SCO: its version is its date_added (§3.4.1), none for a conflict
 			switch {
 			case unseen[i]:
+				added = added.Add(time.Microsecond)
 				d.Version = taxiiTime(added)
 			case !res.DateAdded.IsZero():
 				d.Version = taxiiTime(res.DateAdded)
