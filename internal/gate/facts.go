@@ -91,8 +91,9 @@ func (k *known) apply(raw []byte, f *policy.Facts, d policy.Decision) (stix.Obje
 
 // redacted returns the object as d leaves it, or the zero Object when d changes
 // nothing (the stored object leaves as it is, without being decoded again). What
-// redaction leaves must still be valid STIX: an indicator whose pattern was under a
-// marking the recipient may not receive is not sent without it, but withheld.
+// redaction leaves must still be valid STIX: where granular content left a list item
+// invalid, the item goes whole; an indicator whose pattern was under a marking the
+// recipient may not receive is not sent without it, but withheld.
 func redacted(e *policy.Engine, raw []byte, f *policy.Facts, d policy.Decision) (stix.Object, []policy.Redacted, error) {
 	out, recs, err := e.Apply(raw, f, d)
 	if err != nil {
@@ -102,5 +103,14 @@ func redacted(e *policy.Engine, raw []byte, f *policy.Facts, d policy.Decision) 
 		return stix.Object{}, nil, nil
 	}
 	o, err := stix.Parse(out)
+	if err != nil && d.Redact != 0 {
+		// A list item left invalid (an external reference without its url, all it
+		// named): the item goes whole, so that the rest of the object can go.
+		if out, recs, err2 := e.ApplyWholeItems(raw, f, d); err2 == nil {
+			if o, err2 := stix.Parse(out); err2 == nil {
+				return o, recs, nil
+			}
+		}
+	}
 	return o, recs, err
 }

@@ -3,6 +3,7 @@ package gate
 import (
 	"context"
 	"crypto/ed25519"
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -350,5 +351,45 @@ func TestVisibleAsReleased(t *testing.T) {
 	}
 	if vis := g.Visible(partnerJP().Recipient, []store.Entry{en}); len(out) != 0 || len(vis) != 0 {
 		t.Fatalf("released %d, visible %d of an entry whose redaction fails; want neither", len(out), len(vis))
+	}
+}
+
+// Granular content that leaves a list item invalid takes the item whole, with the
+// other markings' selectors renumbered, so that the rest of the object goes; an
+// item still valid without it keeps the rest.
+func TestReleaseRedactsWholeItemWhenNeeded(t *testing.T) {
+	g, _ := New(testEngine(t, nil), openStore(t))
+	release := func(firstRef string) map[string]any {
+		t.Helper()
+		en := entry(t, 1, tlpGreen, "")
+		raw := strings.Replace(string(en.Object.Raw), `"object_marking_refs"`,
+			`"external_references":[`+firstRef+`,{"source_name":"cve","external_id":"CVE-2024-0001"}],`+
+				`"granular_markings":[{"marking_ref":"`+tlpRed+`","selectors":["external_references.[0].url"]},`+
+				`{"marking_ref":"`+tlpGreen+`","selectors":["external_references.[1].external_id"]}],"object_marking_refs"`, 1)
+		o, err := stix.Parse([]byte(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		en.Object = o
+		out, err := g.Release(context.Background(), partnerJP(), []store.Entry{en})
+		if err != nil || len(out) != 1 {
+			t.Fatalf("released %d, %v; want the object redacted", len(out), err)
+		}
+		var got map[string]any
+		if err := json.Unmarshal(out[0].Object.Raw, &got); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	got := release(`{"source_name":"vendor","url":"https://intra.example/x"}`)
+	refs := got["external_references"].([]any)
+	gm, _ := json.Marshal(got["granular_markings"])
+	if len(refs) != 1 || refs[0].(map[string]any)["external_id"] != "CVE-2024-0001" ||
+		string(gm) != `[{"marking_ref":"`+tlpGreen+`","selectors":["external_references.[0].external_id"]}]` {
+		t.Fatalf("a reference left with only its source_name: references %v, granular markings %s", refs, gm)
+	}
+	got = release(`{"source_name":"vendor","external_id":"V-1","url":"https://intra.example/x"}`)
+	if refs := got["external_references"].([]any); len(refs) != 2 || refs[0].(map[string]any)["external_id"] != "V-1" {
+		t.Fatalf("a reference still valid without its url: %v; want it kept without the url", refs)
 	}
 }

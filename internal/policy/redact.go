@@ -38,6 +38,18 @@ var ErrDenied = errors.New("policy: denied")
 // is; for Redact the object re-encoded after every redaction the decision asks
 // for, with a record of each; for Deny ErrDenied. f must be the Facts of raw.
 func (e *Engine) Apply(raw []byte, f *Facts, d Decision) ([]byte, []Redacted, error) {
+	return e.apply(raw, f, d, false)
+}
+
+// ApplyWholeItems is Apply, except that granular content inside an item of a list
+// removes that item whole. Where Apply leaves an item that is no longer valid STIX
+// (an external reference with only its source_name left), this keeps the rest of
+// the object valid.
+func (e *Engine) ApplyWholeItems(raw []byte, f *Facts, d Decision) ([]byte, []Redacted, error) {
+	return e.apply(raw, f, d, true)
+}
+
+func (e *Engine) apply(raw []byte, f *Facts, d Decision, wholeItems bool) ([]byte, []Redacted, error) {
 	switch d.Verdict {
 	case Allow:
 		return raw, nil, nil
@@ -54,7 +66,7 @@ func (e *Engine) Apply(raw []byte, f *Facts, d Decision) ([]byte, []Redacted, er
 	}
 	var recs []Redacted
 	if d.Redact != 0 {
-		recs = append(recs, redactSelectors(obj, d.Selectors(f))...)
+		recs = append(recs, redactSelectors(obj, d.Selectors(f), wholeItems)...)
 	}
 	if d.Anonymise {
 		recs = append(recs, anonymise(obj, f.Reporter, e.cfg.Agency)...)
@@ -75,7 +87,7 @@ func RedactSelectors(raw []byte, selectors []string) ([]byte, []Redacted, error)
 	if err != nil {
 		return nil, nil, err
 	}
-	recs := redactSelectors(obj, selectors)
+	recs := redactSelectors(obj, selectors, false)
 	out, err := encodeObject(obj)
 	return out, recs, err
 }
@@ -141,11 +153,16 @@ var removed any = &removedMark{}
 func isRemoved(v any) bool { _, ok := v.(*removedMark); return ok }
 
 // redactSelectors applies granular redaction to a decoded object.
-func redactSelectors(obj map[string]any, selectors []string) []Redacted {
+func redactSelectors(obj map[string]any, selectors []string, wholeItems bool) []Redacted {
 	var recs []Redacted
 	var done []string // selectors applied, as component lists joined by "."
 	for _, sel := range selectors {
-		if markSelected(obj, strings.Split(sel, ".")) {
+		comps := strings.Split(sel, ".")
+		if wholeItems {
+			comps = itemOf(comps)
+		}
+		if markSelected(obj, comps) {
+			sel = strings.Join(comps, ".")
 			recs = append(recs, Redacted{Path: sel, Kind: KindGranular})
 			done = append(done, sel)
 		}
@@ -165,6 +182,17 @@ func redactSelectors(obj map[string]any, selectors []string) []Redacted {
 	fixGranular(obj, done, removedItems)
 	compact(obj)
 	return recs
+}
+
+// itemOf is the selector of the innermost list item that holds the content comps
+// selects, or comps when no list item holds it.
+func itemOf(comps []string) []string {
+	for k := len(comps) - 2; k > 0; k-- {
+		if _, ok := listIndex(comps[k]); ok {
+			return comps[:k+1]
+		}
+	}
+	return comps
 }
 
 // markSelected replaces the selected content by the removed mark. It reports
