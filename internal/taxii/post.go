@@ -322,7 +322,7 @@ func (s *Server) process(ctx context.Context, st *store.Status, j job, first, en
 	unseen, err := s.unseen(ctx, j.poster, collection, objs, results)
 	if err != nil {
 		// The objects are stored: the status must say so, telling nothing more.
-		s.log.ErrorContext(ctx, "taxii: what the poster may read of a collection", slog.String("status", st.ID),
+		s.log.ErrorContext(ctx, "taxii: what the poster may read is unknown; every outcome reads as added", slog.String("status", st.ID),
 			slog.String("error", err.Error()))
 		unseen = map[int]bool{}
 		for i, res := range results {
