@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"quadshare/internal/gate"
-	"quadshare/internal/policy"
 	"quadshare/internal/store"
 )
 
@@ -322,14 +321,7 @@ func TestAsyncTakeover(t *testing.T) {
 // "a different object" would confirm a guess at what was redacted.
 func TestAddTellsNothingOfRedactedContent(t *testing.T) {
 	e := newEnv(t, Config{})
-	pc := testPolicy()
-	pc.Revision = 2
-	pc.Redaction.Properties = []string{"description"}
-	engine, err := policy.New(pc, policy.DefaultScales())
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.srv.gate.SetPolicy(engine)
+	e.scrubDescriptions(t)
 	obj := marked(5, gate.Identity(orgID("agency")), "seen from alice@grid.example", nil, tlpGreen)
 	e.post("admin", collA, obj)
 	if body := string(e.get("peer", e.root+"collections/"+collA+"/objects/").body); strings.Contains(body, "alice@") || !strings.Contains(body, sdoID("indicator", 5)) {

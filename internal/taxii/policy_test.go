@@ -125,10 +125,10 @@ func TestPolicyOnTAXII(t *testing.T) {
 	}
 }
 
-// TestPolicyRedactsOnTAXII checks that a reader outside our agency receives
-// personal data scrubbed, and that the redaction is recorded.
-func TestPolicyRedactsOnTAXII(t *testing.T) {
-	e := newEnv(t, Config{})
+// scrubDescriptions sets a policy under which personal data in descriptions is
+// scrubbed for readers outside our agency.
+func (e *env) scrubDescriptions(t *testing.T) {
+	t.Helper()
 	pc := testPolicy()
 	pc.Revision = 2
 	pc.Redaction.Properties = []string{"description"}
@@ -137,6 +137,13 @@ func TestPolicyRedactsOnTAXII(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.srv.gate.SetPolicy(engine)
+}
+
+// TestPolicyRedactsOnTAXII checks that a reader outside our agency receives
+// personal data scrubbed, and that the redaction is recorded.
+func TestPolicyRedactsOnTAXII(t *testing.T) {
+	e := newEnv(t, Config{})
+	e.scrubDescriptions(t)
 	obj := marked(5, gate.Identity(orgID("agency")), "seen from alice@grid.example and 10.1.2.3", nil,
 		"marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb") // TLP:GREEN
 	e.post("admin", collA, obj)
