@@ -98,8 +98,8 @@ func (g *Gate) Release(ctx context.Context, d Disclosure, entries []store.Entry)
 		s := &sent[i]
 		s.en, s.recs, s.dec = g.send(e, &d.Recipient, entries[i], now)
 	})
-	for i := range sent {
-		en, recs, dec := sent[i].en, sent[i].recs, sent[i].dec
+	for i, s := range sent {
+		en, recs, dec := s.en, s.recs, s.dec
 		if out == nil && dec.Verdict != policy.Allow {
 			out = append(make([]store.Entry, 0, len(entries)), entries[:i]...) // from here on, out differs
 		}
@@ -153,13 +153,9 @@ func (g *Gate) Release(ctx context.Context, d Disclosure, entries []store.Entry)
 // it so that they cannot touch, or reveal, what r cannot see. An entry whose
 // redaction fails is not visible, as Release would not send it.
 func (g *Gate) Visible(r policy.Recipient, entries []store.Entry) []store.Entry {
-	e := g.engine.Load()
-	now := g.now()
 	out := entries[:0:0]
-	for _, en := range entries {
-		if _, _, dec := g.send(e, &r, en, now); dec.Verdict != policy.Deny {
-			out = append(out, en)
-		}
+	for i := range g.Preview(r, entries) {
+		out = append(out, entries[i])
 	}
 	return out
 }

@@ -262,18 +262,8 @@ func (s *Server) visibleEnds(ctx context.Context, p *auth.Principal, rights auth
 	all := q
 	all.AddedAfter, all.Versions, all.Limit = time.Time{}, store.VersionFilter{All: true}, maxVisibleVersions
 	var seen []store.Entry
-	for {
-		pg, err := s.store.Query(ctx, all)
-		if err != nil {
-			return store.Page{}, err
-		}
-		for i := range s.gate.PreviewTo(p, rights, pg.Entries) {
-			seen = append(seen, pg.Entries[i])
-		}
-		if !pg.More || len(pg.Entries) == 0 {
-			break
-		}
-		all.AddedAfter = pg.Entries[len(pg.Entries)-1].DateAdded
+	if err := s.eachVisible(ctx, p, rights, all, func(stored, _ store.Entry) { seen = append(seen, stored) }); err != nil {
+		return store.Page{}, err
 	}
 	v := q.Versions
 	last := v.Last || (!v.First && len(v.Exact) == 0)
@@ -305,6 +295,25 @@ func (s *Server) visibleEnds(ctx context.Context, p *auth.Principal, rights auth
 		out.Entries = append(out.Entries, en)
 	}
 	return out, nil
+}
+
+// eachVisible calls fn with every entry q selects, page after page, that p may
+// receive with rights: as stored, and as p would receive it. Nothing is sent, so
+// nothing is recorded.
+func (s *Server) eachVisible(ctx context.Context, p *auth.Principal, rights auth.Rights, q store.Query, fn func(stored, received store.Entry)) error {
+	for {
+		pg, err := s.store.Query(ctx, q)
+		if err != nil {
+			return err
+		}
+		for i, en := range s.gate.PreviewTo(p, rights, pg.Entries) {
+			fn(pg.Entries[i], en)
+		}
+		if !pg.More || len(pg.Entries) == 0 {
+			return nil
+		}
+		q.AddedAfter = pg.Entries[len(pg.Entries)-1].DateAdded
+	}
 }
 
 func filterError(err error) error {
@@ -366,9 +375,10 @@ func (s *Server) getVersions(w http.ResponseWriter, r *http.Request) error {
 // the filters of ep, one page, and the X-TAXII-Date-Added headers (§3.2). An object
 // the principal may see no version of is 404 (§5.6, §5.8: "Object ID not found"), and
 // so is an object asked for at exact versions it does not have (§5.7), whatever the
-// other filters; one whose versions other filters all exclude is an empty envelope (§5.6: "If no STIX objects
-// are returned, the response MUST include an empty envelope"), as are a page reached
-// with next and one cut short by the scan budget (§3.5).
+// other filters; one whose versions other filters all exclude is an empty envelope
+// (§5.6: "If no STIX objects are returned, the response MUST include an empty
+// envelope"), as are a page reached with next and one cut short by the scan budget
+// (§3.5).
 func (s *Server) read(w http.ResponseWriter, r *http.Request, ep endpoint) (result, error) {
 	p, c, rights, err := s.readable(r)
 	if err != nil {

@@ -401,25 +401,21 @@ func (s *Server) unseen(ctx context.Context, poster *auth.Principal, collection 
 		slices.Sort(ids)
 		ids = slices.Compact(ids)
 		for chunk := range slices.Chunk(ids, unseenIDs) {
+			if !rights.Read {
+				break
+			}
 			q := store.Query{Collection: collection, IDs: chunk, Versions: store.VersionFilter{All: true},
 				Submitter: rights.OnlySubmitter, Limit: unseenIDs}
-			for rights.Read {
-				pg, err := s.store.Query(ctx, q)
-				if err != nil {
-					return nil, fmt.Errorf("taxii: query %s: %w", collection, err)
+			err := s.eachVisible(ctx, poster, rights, q, func(stored, received store.Entry) {
+				// Only a version it receives as stored: the outcome compares the
+				// stored copy, so for a redacted one it would confirm a guess at
+				// what was redacted.
+				if bytes.Equal(received.Object.Raw, stored.Object.Raw) {
+					seen[keyOf(&stored.Object)] = true
 				}
-				for i, en := range s.gate.PreviewTo(poster, rights, pg.Entries) {
-					// Only a version it receives as stored: the outcome compares the
-					// stored copy, so for a redacted one it would confirm a guess at
-					// what was redacted.
-					if bytes.Equal(en.Object.Raw, pg.Entries[i].Object.Raw) {
-						seen[keyOf(&en.Object)] = true
-					}
-				}
-				if !pg.More || len(pg.Entries) == 0 {
-					break
-				}
-				q.AddedAfter = pg.Entries[len(pg.Entries)-1].DateAdded
+			})
+			if err != nil {
+				return nil, fmt.Errorf("taxii: query %s: %w", collection, err)
 			}
 		}
 	}

@@ -280,7 +280,7 @@ func (s *Store) Put(ctx context.Context, collection, submitter string, objs []st
 				if have.oid > firstOid {
 					earlier = objs[fresh[have.oid-firstOid-1]].Raw
 				}
-				same, err := sameMeaning(tx, have.oid, earlier, o.Raw)
+				same, err := sameMeaning(ctx, tx, have.oid, earlier, o.Raw)
 				if err != nil {
 					return nil, fmt.Errorf("sqlite: put %s: %w", o.ID, err)
 				}
@@ -543,9 +543,9 @@ type row struct {
 // object version stored under oid (earlier, when not nil, else read through tx),
 // has the same canonical form: an object sent again by a client or a partner
 // that writes its members in another order is an exact duplicate (TAXII 2.1 §5.5).
-func sameMeaning(tx *sql.Tx, oid int64, earlier, raw []byte) (bool, error) {
+func sameMeaning(ctx context.Context, tx *sql.Tx, oid int64, earlier, raw []byte) (bool, error) {
 	if earlier == nil {
-		if err := tx.QueryRow(`SELECT raw FROM objects WHERE oid = ?`, oid).Scan(&earlier); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT raw FROM objects WHERE oid = ?`, oid).Scan(&earlier); err != nil {
 			return false, err
 		}
 	}

@@ -132,14 +132,12 @@ func (s *Store) openTrailIndex(ctx context.Context, dsn string) error {
 	if err := db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
 		return fail(err)
 	}
+	reset := ""
 	if version != trailFileVersion {
-		_, err := db.ExecContext(ctx, `DROP TABLE IF EXISTS audit_disclosed_runs; DROP TABLE IF EXISTS audit_tally;
-			DROP TABLE IF EXISTS audit_indexed_upto;`+trailSchema+fmt.Sprintf("PRAGMA user_version = %d;", trailFileVersion))
-		if err != nil {
-			return fail(err)
-		}
+		reset = `DROP TABLE IF EXISTS audit_disclosed_runs; DROP TABLE IF EXISTS audit_tally;
+			DROP TABLE IF EXISTS audit_indexed_upto;` + fmt.Sprintf("PRAGMA user_version = %d;", trailFileVersion)
 	}
-	if _, err := db.ExecContext(ctx, trailSchema); err != nil {
+	if err := execTx(ctx, db, reset+trailSchema); err != nil {
 		return fail(err)
 	}
 	// An index of records the trail does not hold, or holds with another hash,
