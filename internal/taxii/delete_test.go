@@ -1,10 +1,15 @@
 package taxii
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"slices"
+	"sync/atomic"
 	"testing"
+
+	"quadshare/internal/stix"
+	"quadshare/internal/store"
 )
 
 // Point 5: delete (§5.7) with the can_read/can_write matrix; a deleted version
@@ -117,4 +122,74 @@ func TestDelete(t *testing.T) {
 		mustStatus(t, e.req(http.MethodDelete, "admin", obj(collA, 1)+"?match[version]=nope", nil), http.StatusBadRequest)
 		mustStatus(t, e.req(http.MethodDelete, "admin", obj(collA, 1)+"?match[type]=tool", nil), http.StatusBadRequest)
 	})
+}
+
+// beforeDelete is a store that runs a function, when one is set, before its next
+// Delete: a write of another client between a delete's check and the delete.
+type beforeDelete struct {
+	store.Store
+	hook atomic.Pointer[func()]
+}
+
+func (s *beforeDelete) Delete(ctx context.Context, collection, id string, v store.VersionFilter, specVersions []string) (int, error) {
+	if f := s.hook.Swap(nil); f != nil {
+		(*f)()
+	}
+	return s.Store.Delete(ctx, collection, id, v, specVersions)
+}
+
+// TestDeleteOnlyWhatWasChecked: a version the deleter may not see, added between the
+// check and the delete, is neither deleted with "all" nor deleted in place of the
+// checked one by "last".
+func TestDeleteOnlyWhatWasChecked(t *testing.T) {
+	var racing *beforeDelete
+	e := newEnvOver(t, Config{}, func(st store.Store) store.Store {
+		racing = &beforeDelete{Store: st}
+		return racing
+	})
+	ctx := context.Background()
+	put := func(objs ...stix.Object) {
+		if _, err := e.st.Put(ctx, collA, orgID("agency"), objs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const v1, v2, secret = "2026-01-01T00:00:00.000Z", "2026-01-02T00:00:00.000Z", "2026-01-03T00:00:00.000Z"
+	for query, n := range map[string]int{"": 1, "?match[version]=last": 2, "?match[version]=all": 3} {
+		put(markedVersion(t, n, v1, tlpGreen), markedVersion(t, n, v2, tlpGreen))
+		add := func() { put(markedVersion(t, n, secret, tlpRed)) } // the partner may not receive it
+		racing.hook.Store(&add)
+		url := e.root + "collections/" + collA + "/objects/" + sdoID("indicator", n) + "/" + query
+		mustStatus(t, e.req(http.MethodDelete, "peer", url, nil), http.StatusOK)
+		if racing.hook.Load() != nil {
+			t.Fatal("the delete did not reach the store")
+		}
+		pg, err := e.st.Query(ctx, store.Query{Collection: collA, IDs: []string{sdoID("indicator", n)},
+			Versions: store.VersionFilter{All: true}, Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var left []string
+		for _, en := range pg.Entries {
+			left = append(left, en.Object.Modified.String())
+		}
+		want := []string{secret}
+		if query == "?match[version]=last" {
+			want = []string{v1, secret}
+		}
+		if !slices.Equal(left, want) {
+			t.Errorf("DELETE %q as the partner: versions left %v, want %v", query, left, want)
+		}
+	}
+}
+
+// TestDeleteSCO: an object without versions (an SCO) is deleted by its date_added,
+// its version on this server (§3.4.1).
+func TestDeleteSCO(t *testing.T) {
+	e := newEnv(t, Config{})
+	const id = "ipv4-addr--ff26c055-6336-5bc5-b98d-13d6226742dd"
+	e.post("admin", collA, []byte(`{"type":"ipv4-addr","id":"`+id+`","value":"198.51.100.3"}`))
+	obj := e.root + "collections/" + collA + "/objects/" + id + "/"
+	mustStatus(t, e.get("reader", obj), http.StatusOK)
+	mustStatus(t, e.req(http.MethodDelete, "peer", obj, nil), http.StatusOK)
+	mustStatus(t, e.get("reader", obj), http.StatusNotFound)
 }

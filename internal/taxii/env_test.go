@@ -52,7 +52,11 @@ const (
 	collHid   = "6c8a5f0e-0d0e-4c2a-9d7e-6a7d5a2f0a04" // nobody but admins and analysts
 )
 
-func newEnv(t testing.TB, cfg Config) *env {
+func newEnv(t testing.TB, cfg Config) *env { return newEnvOver(t, cfg, nil) }
+
+// newEnvOver is newEnv with the server's store wrapped by wrap (nil: none), for a
+// test that must act at a given moment of a request, as a concurrent client would.
+func newEnvOver(t testing.TB, cfg Config, wrap func(store.Store) store.Store) *env {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -84,7 +88,11 @@ func newEnv(t testing.TB, cfg Config) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := New(cfg, st, authn, g, log)
+	served := st
+	if wrap != nil {
+		served = wrap(st)
+	}
+	srv, err := New(cfg, served, authn, g, log)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"quadshare/internal/auth"
 	"quadshare/internal/httpx"
+	"quadshare/internal/stix"
 	"quadshare/internal/store"
 )
 
@@ -469,12 +470,20 @@ func (s *Server) deleteObject(w http.ResponseWriter, r *http.Request) error {
 	if !vf.First && !vf.Last && !vf.All && len(vf.Exact) == 0 {
 		vf.All = true
 	}
-	if err := s.mayDelete(r.Context(), p, c.ID, objectID, vf, f.SpecVersions); err != nil {
+	checked, err := s.mayDelete(r.Context(), p, c.ID, objectID, vf, f.SpecVersions)
+	if err != nil {
 		return err
 	}
-	n, err := s.store.Delete(r.Context(), c.ID, objectID, vf, f.SpecVersions)
-	if err != nil {
-		return fmt.Errorf("taxii: delete %s from %s: %w", objectID, c.ID, err)
+	// Only the versions checked are deleted, named exactly: a version added or
+	// deleted since the check cannot shift what "all", "first" or "last" select
+	// onto one the principal may not see.
+	n := 0
+	for part := range slices.Chunk(checked, maxDeleteVersions) {
+		d, err := s.store.Delete(r.Context(), c.ID, objectID, store.VersionFilter{Exact: part}, nil)
+		n += d
+		if err != nil {
+			return fmt.Errorf("taxii: delete %s from %s: %w", objectID, c.ID, err)
+		}
 	}
 	if n == 0 {
 		return httpx.NotFound()
@@ -485,27 +494,38 @@ func (s *Server) deleteObject(w http.ResponseWriter, r *http.Request) error {
 	return writeBody(w, http.StatusOK, nil)
 }
 
+// maxDeleteVersions is how many exact versions one store Delete is given: as many as
+// a request may name, which every store accepts.
+const maxDeleteVersions = maxMatchValues
+
 // mayDelete checks that the versions a delete selects exist and that the sharing
 // policy lets the principal see every one of them: a delete must neither remove
 // nor reveal what its author cannot read. Otherwise it answers 404, as if absent.
-func (s *Server) mayDelete(ctx context.Context, p *auth.Principal, collection, id string, vf store.VersionFilter, specVersions []string) error {
+// It returns the versions checked, an SCO's being its date_added (§3.4.1).
+func (s *Server) mayDelete(ctx context.Context, p *auth.Principal, collection, id string, vf store.VersionFilter, specVersions []string) ([]stix.Timestamp, error) {
 	q := store.Query{Collection: collection, IDs: []string{id}, Versions: vf, SpecVersions: specVersions, Limit: 1000}
 	r := s.recipient(p)
-	found := false
+	var checked []stix.Timestamp
 	for {
 		pg, err := s.store.Query(ctx, q)
 		if err != nil {
-			return fmt.Errorf("taxii: versions of %s: %w", id, err)
+			return nil, fmt.Errorf("taxii: versions of %s: %w", id, err)
 		}
 		if len(s.gate.Visible(r, pg.Entries)) != len(pg.Entries) {
-			return httpx.NotFound()
+			return nil, httpx.NotFound()
 		}
-		found = found || len(pg.Entries) > 0
-		if !pg.More || len(pg.Entries) == 0 {
-			if !found {
-				return httpx.NotFound()
+		for _, en := range pg.Entries {
+			v := en.Object.Version()
+			if v.IsZero() {
+				v = stix.NewTimestamp(en.DateAdded, 6)
 			}
-			return nil
+			checked = append(checked, v)
+		}
+		if !pg.More || len(pg.Entries) == 0 {
+			if len(checked) == 0 {
+				return nil, httpx.NotFound()
+			}
+			return checked, nil
 		}
 		q.AddedAfter = pg.Entries[len(pg.Entries)-1].DateAdded
 	}

@@ -44,6 +44,19 @@ func marked(n int, createdBy, description string, named []string, markings ...st
 		sdoID("indicator", n), n, n%250, createdBy, strings.Join(markings, `","`), desc, ext))
 }
 
+// markedVersion is the version modified of indicator n, created by the agency,
+// with one marking.
+func markedVersion(t testing.TB, n int, modified, marking string) stix.Object {
+	t.Helper()
+	raw := strings.Replace(string(marked(n, gate.Identity(orgID("agency")), "", nil, marking)),
+		`"modified":"2026-01-01T00:00:00.000Z"`, `"modified":"`+modified+`"`, 1)
+	o, err := stix.Parse([]byte(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
 // ids returns the ids of the objects of an envelope.
 func ids(t *testing.T, r resp) map[string]bool {
 	t.Helper()
@@ -399,20 +412,11 @@ func TestPagingRecordsReturned(t *testing.T) {
 // withheld from the reader neither fill nor continue its list.
 func TestVersionsOverWithheld(t *testing.T) {
 	e := newEnv(t, Config{})
-	version := func(modified, marking string) stix.Object {
-		raw := strings.Replace(string(marked(1, gate.Identity(orgID("agency")), "", nil, marking)),
-			`"modified":"2026-01-01T00:00:00.000Z"`, `"modified":"`+modified+`"`, 1)
-		o, err := stix.Parse([]byte(raw))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return o
-	}
 	objs := []stix.Object{
-		version("2026-01-01T00:00:00.000Z", tlpGreen),
-		version("2026-01-02T00:00:00.000Z", tlpRed),
-		version("2026-01-03T00:00:00.000Z", tlpGreen),
-		version("2026-01-04T00:00:00.000Z", tlpRed),
+		markedVersion(t, 1, "2026-01-01T00:00:00.000Z", tlpGreen),
+		markedVersion(t, 1, "2026-01-02T00:00:00.000Z", tlpRed),
+		markedVersion(t, 1, "2026-01-03T00:00:00.000Z", tlpGreen),
+		markedVersion(t, 1, "2026-01-04T00:00:00.000Z", tlpRed),
 	}
 	if _, err := e.st.Put(context.Background(), collA, orgID("agency"), objs); err != nil {
 		t.Fatal(err)
