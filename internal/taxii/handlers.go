@@ -145,6 +145,9 @@ const (
 // entries that follow, decided by preview and released after; a store error on those
 // later queries leaves a disclosure recorded that was not sent, erring on the trail's
 // side.
+//
+// A page asked for with a next token starts the store query of the page after it
+// (readAhead), which the next request takes over when it carries the token given.
 func (s *Server) page(ctx context.Context, ep endpoint, p *auth.Principal, c store.Collection, rights auth.Rights, objectID string, f filter) (result, error) {
 	limit := s.cfg.DefaultPageSize
 	if f.Limit > 0 {
@@ -185,12 +188,21 @@ func (s *Server) page(ctx context.Context, ep endpoint, p *auth.Principal, c sto
 		q.AddedUpTo = bound
 	}
 	fetch := s.store.Query
-	if ep == epObject && !q.Versions.All && (q.Versions.First || q.Versions.Last || len(q.Versions.Exact) == 0) {
+	ends := ep == epObject && !q.Versions.All && (q.Versions.First || q.Versions.Last || len(q.Versions.Exact) == 0)
+	if ends {
 		fetch = func(ctx context.Context, q store.Query) (store.Page, error) { return s.visibleEnds(ctx, p, rights, q) }
 	}
-	pg, err := fetch(ctx, q)
-	if err != nil {
-		return result{}, fmt.Errorf("taxii: query %s: %w", c.ID, err)
+	first := q
+	var pg store.Page
+	var ok bool
+	var err error
+	if f.Next != "" && !ends {
+		pg, ok = s.ahead.take(ctx, f.Next, q, now)
+	}
+	if !ok {
+		if pg, err = fetch(ctx, q); err != nil {
+			return result{}, fmt.Errorf("taxii: query %s: %w", c.ID, err)
+		}
 	}
 	head := pg.Entries[:min(limit, len(pg.Entries))]
 	if res.entries, err = s.disclose(ctx, p, c, rights, ep, head); err != nil {
@@ -248,6 +260,12 @@ func (s *Server) page(ctx context.Context, ep endpoint, p *auth.Principal, c sto
 			shown = res.entries[n-1].DateAdded
 		}
 		res.next = s.tok.encode(cursor{Snapshot: q.AddedUpTo, After: last, Shown: shown, Expires: now.Add(s.cfg.TokenTTL)}, scope)
+		if f.Next != "" && !ends {
+			// A client that followed a next link is walking: read its next page
+			// while this one is sent.
+			first.AddedAfter = last
+			s.ahead.start(s.baseCtx, s.store, res.next, first, now)
+		}
 	}
 	return res, nil
 }
@@ -477,6 +495,7 @@ func (s *Server) deleteObject(w http.ResponseWriter, r *http.Request) error {
 	// Only the versions checked are deleted, named exactly: a version added or
 	// deleted since the check cannot shift what "all", "first" or "last" select
 	// onto one the principal may not see.
+	defer s.ahead.deleting()()
 	n := 0
 	for part := range slices.Chunk(checked, maxDeleteVersions) {
 		d, err := s.store.Delete(r.Context(), c.ID, objectID, store.VersionFilter{Exact: part}, nil)

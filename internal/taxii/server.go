@@ -31,6 +31,7 @@ type Server struct {
 	log   *slog.Logger
 	tok   tokens
 	now   func() time.Time
+	ahead readAhead // the next pages of walks in progress
 
 	wake     chan struct{} // a job was queued here
 	workers  sync.WaitGroup
@@ -91,10 +92,12 @@ func (s *Server) Close(ctx context.Context) error {
 	select {
 	case <-done:
 		s.cancel()
+		s.ahead.close()
 		return nil
 	case <-ctx.Done():
 		s.cancel()
 		<-done
+		s.ahead.close()
 		return fmt.Errorf("taxii: close: %w", ctx.Err())
 	}
 }
