@@ -31,6 +31,9 @@ const (
 	MaxAttachments    = 100
 	MaxURL            = 2048
 	MaxIdempotencyKey = 128
+	// MaxVersions bounds the versions of one report: an update reads every
+	// version before it (deadlines are judged on the history).
+	MaxVersions = 100
 	// ClockSkew is how far in the future of the receiving clock a time may lie.
 	ClockSkew = 5 * time.Minute
 )

@@ -33,6 +33,7 @@ import (
 type env struct {
 	t      testing.TB
 	st     store.Store
+	srv    *Server
 	key    ed25519.PrivateKey
 	base   string // https://127.0.0.1:port + Prefix
 	client *http.Client
@@ -89,7 +90,7 @@ func newEnv(t testing.TB) *env {
 		defer cancel()
 		_ = hs.Shutdown(ctx)
 	})
-	e = &env{t: t, st: st, key: key, base: "https://" + ln.Addr().String() + strings.TrimSuffix(Prefix, "/"),
+	e = &env{t: t, st: st, srv: srv, key: key, base: "https://" + ln.Addr().String() + strings.TrimSuffix(Prefix, "/"),
 		client: &http.Client{Timeout: time.Minute, Transport: &http.Transport{
 			TLSClientConfig: &tls.Config{RootCAs: id.CAPool, MinVersion: tls.VersionTLS12}}},
 		creds: map[string]string{}, orgs: map[string]store.Organisation{}, logs: logs}

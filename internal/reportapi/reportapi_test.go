@@ -400,6 +400,25 @@ func TestUpdate(t *testing.T) {
 	}
 }
 
+// TestUpdateBounded: a report takes updates up to its most versions, then 409.
+func TestUpdateBounded(t *testing.T) {
+	e := newEnv(t)
+	e.srv.cfg.MaxVersions = 2
+	detected := time.Now().Add(-time.Hour)
+	rc := e.submit("grid", doc(t, detected, nil))
+	upd := doc(t, detected, map[string]any{"id": rc.ReportID, "impact": "severe"})
+	if rc2 := e.submit("grid", upd); rc2.Version != 2 {
+		t.Fatalf("update receipt %+v", rc2)
+	}
+	r := must(t, e.do(http.MethodPost, "grid", "/reports", upd), http.StatusConflict)
+	if got := fieldErrors(t, r); len(got) != 1 || got[0] != "/id: the report has as many versions as it may have" {
+		t.Fatalf("errors %q", got)
+	}
+	if v := e.view("grid", rc.ReportID); v.Versions != 2 {
+		t.Fatalf("%d versions after a refused update, want 2", v.Versions)
+	}
+}
+
 // Analysts move a report through new, triaged, shared and closed, with notes; correct
 // its marking; and release it to a collection partners read.
 func TestTriage(t *testing.T) {

@@ -36,6 +36,8 @@ type Config struct {
 	Deadlines *report.Deadlines  // nil: report.DefaultDeadlines
 	Sectors   *report.Sectors    // nil: report.DefaultSectors
 	Now       func() time.Time   // nil: time.Now
+	// MaxVersions is how many versions one report may have; 0: report.MaxVersions.
+	MaxVersions int
 	// Agency returns the organisation id of our agency as the sharing policy names
 	// it now (a reload may change it): its analysts and admins triage.
 	Agency func() string
@@ -76,6 +78,9 @@ func New(cfg Config, st store.Store, authz Authorizer, log *slog.Logger) (*Serve
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.MaxVersions <= 0 {
+		cfg.MaxVersions = report.MaxVersions
 	}
 	return &Server{cfg: cfg, st: st, authz: authz, log: log}, nil
 }

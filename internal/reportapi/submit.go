@@ -174,6 +174,11 @@ func (s *Server) submit(ctx context.Context, p *auth.Principal, op *report.Opera
 		if history, err = s.st.ReportVersions(ctx, rep.ID); err != nil {
 			return nil, 0, err
 		}
+		if len(history) >= s.cfg.MaxVersions {
+			return nil, 0, invalidStatus(http.StatusConflict,
+				fmt.Sprintf("This report has %d versions, the most one report may have: file a new report.", len(history)),
+				"/id", "the report has as many versions as it may have")
+		}
 	}
 	// Each version (and each marking revision) is a STIX version of the same objects:
 	// its modified must be later than the one before, to the millisecond.
