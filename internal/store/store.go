@@ -7,6 +7,7 @@ package store
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"time"
 
 	"quadshare/internal/stix"
@@ -79,6 +80,10 @@ type Entry struct {
 	Collection string
 }
 
+// MaxFilterValues is how many values every store takes in one filter list: ids,
+// types, spec versions, exact versions.
+const MaxFilterValues = 1000
+
 // VersionFilter is TAXII's match[version] (§3.4.2). The zero value means "last".
 type VersionFilter struct {
 	First, Last, All bool
@@ -136,6 +141,11 @@ type Objects interface {
 	// Delete removes the matching versions of one object from a collection (TAXII §5.7)
 	// and returns how many were removed.
 	Delete(ctx context.Context, collection, id string, v VersionFilter, specVersions []string) (int, error)
+	// Deletions counts the Deletes begun and those ended through this store since
+	// it was opened (DeleteCount): a reader holding entries it read earlier
+	// compares two counts to tell whether a Delete may have removed some since.
+	// Deletes by other processes are not counted.
+	Deletions() uint64
 	Search(ctx context.Context, q SearchQuery) ([]Entry, error)
 	// Count returns the number of entries in a collection ("" counts all object versions).
 	Count(ctx context.Context, collection string) (int, error)
@@ -252,3 +262,15 @@ type Accounts interface {
 	PutGrant(ctx context.Context, g Grant) error // insert or replace by (collection, subject)
 	Grants(ctx context.Context, collection string) ([]Grant, error)
 }
+
+// DeleteCount implements Deletions for a store that embeds it.
+type DeleteCount struct{ n atomic.Uint64 }
+
+// Deleting counts a Delete begun; call the function it returns when it ends.
+func (c *DeleteCount) Deleting() (ended func()) {
+	c.n.Add(1)
+	return func() { c.n.Add(1) }
+}
+
+// Deletions returns the count.
+func (c *DeleteCount) Deletions() uint64 { return c.n.Load() }

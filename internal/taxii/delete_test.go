@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"quadshare/internal/stix"
 	"quadshare/internal/store"
@@ -140,7 +141,7 @@ func (s *beforeDelete) Delete(ctx context.Context, collection, id string, v stor
 
 // TestDeleteOnlyWhatWasChecked: a version the deleter may not see, added between the
 // check and the delete, is neither deleted with "all" nor deleted in place of the
-// checked one by "last".
+// checked one by "first" or "last".
 func TestDeleteOnlyWhatWasChecked(t *testing.T) {
 	var racing *beforeDelete
 	e := newEnvOver(t, Config{}, func(st store.Store) store.Store {
@@ -153,12 +154,20 @@ func TestDeleteOnlyWhatWasChecked(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	const v1, v2, secret = "2026-01-01T00:00:00.000Z", "2026-01-02T00:00:00.000Z", "2026-01-03T00:00:00.000Z"
-	for query, n := range map[string]int{"": 1, "?match[version]=last": 2, "?match[version]=all": 3} {
+	const older, v1, v2, newer = "2026-01-01T00:00:00.000Z", "2026-01-02T00:00:00.000Z", "2026-01-03T00:00:00.000Z", "2026-01-04T00:00:00.000Z"
+	for n, tt := range []struct {
+		query, secret string
+		left          []string
+	}{
+		{"", newer, []string{newer}},
+		{"?match[version]=all", newer, []string{newer}},
+		{"?match[version]=last", newer, []string{v1, newer}},
+		{"?match[version]=first", older, []string{older, v2}},
+	} {
 		put(markedVersion(t, n, v1, tlpGreen), markedVersion(t, n, v2, tlpGreen))
-		add := func() { put(markedVersion(t, n, secret, tlpRed)) } // the partner may not receive it
+		add := func() { put(markedVersion(t, n, tt.secret, tlpRed)) } // the partner may not receive it
 		racing.hook.Store(&add)
-		url := e.root + "collections/" + collA + "/objects/" + sdoID("indicator", n) + "/" + query
+		url := e.root + "collections/" + collA + "/objects/" + sdoID("indicator", n) + "/" + tt.query
 		mustStatus(t, e.req(http.MethodDelete, "peer", url, nil), http.StatusOK)
 		if racing.hook.Load() != nil {
 			t.Fatal("the delete did not reach the store")
@@ -172,13 +181,29 @@ func TestDeleteOnlyWhatWasChecked(t *testing.T) {
 		for _, en := range pg.Entries {
 			left = append(left, en.Object.Modified.String())
 		}
-		want := []string{secret}
-		if query == "?match[version]=last" {
-			want = []string{v1, secret}
+		slices.Sort(left)
+		if !slices.Equal(left, tt.left) {
+			t.Errorf("DELETE %q as the partner: versions left %v, want %v", tt.query, left, tt.left)
 		}
-		if !slices.Equal(left, want) {
-			t.Errorf("DELETE %q as the partner: versions left %v, want %v", query, left, want)
-		}
+	}
+}
+
+// TestDeleteManyVersions: an object of more versions than one store filter takes
+// is deleted whole.
+func TestDeleteManyVersions(t *testing.T) {
+	e := newEnv(t, Config{})
+	ctx := context.Background()
+	var objs []stix.Object
+	for i := range store.MaxFilterValues + 5 {
+		modified := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Minute).Format("2006-01-02T15:04:05.000Z")
+		objs = append(objs, markedVersion(t, 1, modified, tlpGreen))
+	}
+	if _, err := e.st.Put(ctx, collA, orgID("agency"), objs); err != nil {
+		t.Fatal(err)
+	}
+	mustStatus(t, e.req(http.MethodDelete, "peer", e.root+"collections/"+collA+"/objects/"+sdoID("indicator", 1)+"/", nil), http.StatusOK)
+	if n, err := e.st.Count(ctx, collA); err != nil || n != 0 {
+		t.Fatalf("%d versions left, %v; want none", n, err)
 	}
 }
 
@@ -189,7 +214,12 @@ func TestDeleteSCO(t *testing.T) {
 	const id = "ipv4-addr--ff26c055-6336-5bc5-b98d-13d6226742dd"
 	e.post("admin", collA, []byte(`{"type":"ipv4-addr","id":"`+id+`","value":"198.51.100.3"}`))
 	obj := e.root + "collections/" + collA + "/objects/" + id + "/"
-	mustStatus(t, e.get("reader", obj), http.StatusOK)
-	mustStatus(t, e.req(http.MethodDelete, "peer", obj, nil), http.StatusOK)
+	var v struct{ Versions []string }
+	decode(t, e.get("reader", obj+"versions/"), &v)
+	if len(v.Versions) != 1 {
+		t.Fatalf("versions %v", v.Versions)
+	}
+	mustStatus(t, e.req(http.MethodDelete, "peer", obj+"?match[version]=2020-01-01T00:00:00Z", nil), http.StatusNotFound)
+	mustStatus(t, e.req(http.MethodDelete, "peer", obj+"?match[version]="+v.Versions[0], nil), http.StatusOK)
 	mustStatus(t, e.get("reader", obj), http.StatusNotFound)
 }

@@ -197,7 +197,7 @@ func (s *Server) page(ctx context.Context, ep endpoint, p *auth.Principal, c sto
 	var ok bool
 	var err error
 	if f.Next != "" && !ends {
-		pg, ok = s.ahead.take(ctx, f.Next, q, now)
+		pg, ok = s.ahead.take(ctx, s.store, f.Next, q)
 	}
 	if !ok {
 		if pg, err = fetch(ctx, q); err != nil {
@@ -264,7 +264,7 @@ func (s *Server) page(ctx context.Context, ep endpoint, p *auth.Principal, c sto
 			// A client that followed a next link is walking: read its next page
 			// while this one is sent.
 			first.AddedAfter = last
-			s.ahead.start(s.baseCtx, s.store, res.next, first, now)
+			s.ahead.start(s.baseCtx, s.store, res.next, first, s.cfg.RequestTimeout)
 		}
 	}
 	return res, nil
@@ -495,13 +495,16 @@ func (s *Server) deleteObject(w http.ResponseWriter, r *http.Request) error {
 	// Only the versions checked are deleted, named exactly: a version added or
 	// deleted since the check cannot shift what "all", "first" or "last" select
 	// onto one the principal may not see.
-	defer s.ahead.deleting()()
+	// An object of more versions than a store filter takes is deleted in parts,
+	// each a transaction, all of them even when the client goes away meanwhile.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), s.cfg.RequestTimeout)
+	defer cancel()
 	n := 0
-	for part := range slices.Chunk(checked, maxDeleteVersions) {
-		d, err := s.store.Delete(r.Context(), c.ID, objectID, store.VersionFilter{Exact: part}, nil)
+	for part := range slices.Chunk(checked, store.MaxFilterValues) {
+		d, err := s.store.Delete(ctx, c.ID, objectID, store.VersionFilter{Exact: part}, nil)
 		n += d
 		if err != nil {
-			return fmt.Errorf("taxii: delete %s from %s: %w", objectID, c.ID, err)
+			return fmt.Errorf("taxii: delete %s from %s, after %d of its %d versions: %w", objectID, c.ID, n, len(checked), err)
 		}
 	}
 	if n == 0 {
@@ -512,10 +515,6 @@ func (s *Server) deleteObject(w http.ResponseWriter, r *http.Request) error {
 		slog.String("request_id", httpx.RequestID(r.Context())))
 	return writeBody(w, http.StatusOK, nil)
 }
-
-// maxDeleteVersions is how many exact versions one store Delete is given: as many as
-// a request may name, which every store accepts.
-const maxDeleteVersions = maxMatchValues
 
 // mayDelete checks that the versions a delete selects exist and that the sharing
 // policy lets the principal see every one of them: a delete must neither remove

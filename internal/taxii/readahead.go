@@ -4,7 +4,6 @@ import (
 	"context"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"quadshare/internal/stix"
@@ -18,23 +17,23 @@ import (
 // database server). Only stored entries are read ahead. What the principal may
 // receive is decided, and the disclosure recorded, when the page is asked for.
 //
-// A page read ahead is used only for the exact query it was read for, within
-// aheadTTL of its start, and not when a delete went through this server since it
-// started. A delete made elsewhere (a report's triage, another process on
-// PostgreSQL) may therefore be missed by a page read ahead up to aheadTTL
-// before it, as by any page whose query ran before the delete committed.
+// A page read ahead is used only for the exact query it was read for, when its
+// query began at most aheadTTL before, and when no Delete of the store (TAXII's,
+// a report's triage, a partner's deletion) began or ended since it began
+// (store.Objects.Deletions). A Delete by another process on the same PostgreSQL
+// database may be missed by a page read ahead up to aheadTTL before it, as by
+// any page whose query ran before the delete committed.
 type readAhead struct {
 	mu      sync.Mutex
 	pages   map[string]*ahead // by the next token that continues with the page
 	closed  bool              // under mu
-	deletes atomic.Uint64     // deletes begun or ended through this server
 	running sync.WaitGroup
 }
 
 // ahead is one page read ahead; pg and err are set when done is closed.
 type ahead struct {
 	q     store.Query
-	gen   uint64 // readAhead.deletes when it started
+	gen   uint64 // the store's Deletions when it began
 	start time.Time
 	done  chan struct{}
 	pg    store.Page
@@ -48,40 +47,38 @@ const (
 	aheadTTL = time.Second
 )
 
-// start reads q ahead, for the request that will carry token, unless maxAhead
-// pages are already kept.
-func (r *readAhead) start(ctx context.Context, st store.Store, token string, q store.Query, now time.Time) {
+// start reads q ahead, within timeout, for the request that will carry token,
+// unless maxAhead pages are already kept.
+func (r *readAhead) start(ctx context.Context, st store.Store, token string, q store.Query, timeout time.Duration) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for k, a := range r.pages {
-		if now.Sub(a.start) > aheadTTL {
-			delete(r.pages, k)
-		}
-	}
+	r.prune()
 	if len(r.pages) >= maxAhead || r.closed {
 		return
 	}
 	if r.pages == nil {
 		r.pages = map[string]*ahead{}
 	}
-	a := &ahead{q: q, gen: r.deletes.Load(), start: now, done: make(chan struct{})}
+	a := &ahead{q: q, gen: st.Deletions(), start: time.Now(), done: make(chan struct{})}
 	r.pages[token] = a
 	r.running.Go(func() {
 		defer close(a.done)
-		ctx, cancel := context.WithTimeout(ctx, aheadTTL)
+		ctx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
 		a.pg, a.err = st.Query(ctx, q)
 	})
 }
 
 // take returns the page read ahead for the request carrying token, when there is
-// one for q still valid; it waits for a read in progress.
-func (r *readAhead) take(ctx context.Context, token string, q store.Query, now time.Time) (store.Page, bool) {
+// one for q still valid; it waits for a read in progress, which began before the
+// request and so ends sooner than the same query would now.
+func (r *readAhead) take(ctx context.Context, st store.Store, token string, q store.Query) (store.Page, bool) {
 	r.mu.Lock()
 	a := r.pages[token]
 	delete(r.pages, token)
+	r.prune()
 	r.mu.Unlock()
-	if a == nil || now.Sub(a.start) > aheadTTL || !sameQuery(a.q, q) {
+	if a == nil || !sameQuery(a.q, q) {
 		return store.Page{}, false
 	}
 	select {
@@ -89,10 +86,19 @@ func (r *readAhead) take(ctx context.Context, token string, q store.Query, now t
 	case <-ctx.Done():
 		return store.Page{}, false
 	}
-	if a.err != nil || a.gen != r.deletes.Load() {
+	if a.err != nil || a.gen != st.Deletions() || time.Since(a.start) > aheadTTL {
 		return store.Page{}, false
 	}
 	return a.pg, true
+}
+
+// prune drops the pages kept longer than aheadTTL. Call it with mu held.
+func (r *readAhead) prune() {
+	for k, a := range r.pages {
+		if time.Since(a.start) > aheadTTL {
+			delete(r.pages, k)
+		}
+	}
 }
 
 // close waits for the reads in progress; later ones are not started. Cancel
@@ -102,12 +108,6 @@ func (r *readAhead) close() {
 	r.closed = true
 	r.mu.Unlock()
 	r.running.Wait()
-}
-
-// deleting brackets a delete: a page read ahead across it is not used.
-func (r *readAhead) deleting() (done func()) {
-	r.deletes.Add(1)
-	return func() { r.deletes.Add(1) }
 }
 
 // sameQuery reports whether a and b select the same entries.

@@ -22,7 +22,7 @@ const (
 	maxPut        = 100_000 // objects in one Put
 	maxLimit      = 10_000  // entries in one page or search
 	defaultLimit  = 100     // when a query gives no limit
-	maxFilterList = 1_000   // values in one filter list
+	maxFilterList = store.MaxFilterValues
 )
 
 func clampLimit(n int) int {
@@ -570,6 +570,7 @@ func (s *Store) Query(ctx context.Context, q store.Query) (store.Page, error) {
 // Delete removes the matching versions of one object from a collection, and the
 // versions that are then in no collection at all.
 func (s *Store) Delete(ctx context.Context, collection, id string, v store.VersionFilter, specVersions []string) (int, error) {
+	defer s.Deleting()()
 	if len(specVersions) > maxFilterList {
 		return 0, fmt.Errorf("postgres: delete: more than %d spec versions", maxFilterList)
 	}

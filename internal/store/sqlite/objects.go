@@ -23,7 +23,7 @@ import (
 const (
 	maxLimit        = 10000 // entries in one page or search
 	defaultLimit    = 100   // when a query gives no limit
-	maxFilterValues = 1000  // values of one match field
+	maxFilterValues = store.MaxFilterValues
 	maxSearchWords  = 16
 	maxWordLen      = 100
 	maxTypeArms     = 16 // match[type] values read as merged index scans; beyond, a filter
@@ -911,6 +911,7 @@ func (s *Store) Query(ctx context.Context, q store.Query) (store.Page, error) {
 // §5.7). An object version that is then in no collection is removed from the store,
 // with its text index: a deletion really deletes.
 func (s *Store) Delete(ctx context.Context, collection, id string, v store.VersionFilter, specVersions []string) (int, error) {
+	defer s.Deleting()()
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: delete %s: %w", id, err)

@@ -128,6 +128,7 @@ type Store struct {
 	idx *indexer    // the search file (fts.go)
 	ti  *trailIndex // the indexes of the audit trail (trailindex.go)
 	au  auditState
+	store.DeleteCount
 }
 
 var _ store.Store = (*Store)(nil)
