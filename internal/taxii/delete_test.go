@@ -206,20 +206,3 @@ func TestDeleteManyVersions(t *testing.T) {
 		t.Fatalf("%d versions left, %v; want none", n, err)
 	}
 }
-
-// TestDeleteSCO: an object without versions (an SCO) is deleted by its date_added,
-// its version on this server (§3.4.1).
-func TestDeleteSCO(t *testing.T) {
-	e := newEnv(t, Config{})
-	const id = "ipv4-addr--ff26c055-6336-5bc5-b98d-13d6226742dd"
-	e.post("admin", collA, []byte(`{"type":"ipv4-addr","id":"`+id+`","value":"198.51.100.3"}`))
-	obj := e.root + "collections/" + collA + "/objects/" + id + "/"
-	var v struct{ Versions []string }
-	decode(t, e.get("reader", obj+"versions/"), &v)
-	if len(v.Versions) != 1 {
-		t.Fatalf("versions %v", v.Versions)
-	}
-	mustStatus(t, e.req(http.MethodDelete, "peer", obj+"?match[version]=2020-01-01T00:00:00Z", nil), http.StatusNotFound)
-	mustStatus(t, e.req(http.MethodDelete, "peer", obj+"?match[version]="+v.Versions[0], nil), http.StatusOK)
-	mustStatus(t, e.get("reader", obj), http.StatusNotFound)
-}

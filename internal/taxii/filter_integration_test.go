@@ -85,6 +85,7 @@ func TestSCOVersionMatches(t *testing.T) {
 	if len(recs) != 1 || recs[0] != id+"@"+v.Versions[0] {
 		t.Fatalf("manifest at that version: %v", recs)
 	}
+	mustStatus(t, e.req(http.MethodDelete, "admin", obj+"?match[version]=2020-01-01T00:00:00Z", nil), http.StatusNotFound)
 	mustStatus(t, e.req(http.MethodDelete, "admin", obj+"?match[version]="+url.QueryEscape(v.Versions[0]), nil), http.StatusOK)
 	mustStatus(t, e.get("admin", obj), http.StatusNotFound)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"net/url"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -12,25 +11,14 @@ import (
 	"quadshare/internal/store"
 )
 
-// countingQueries is a store that counts its Queries.
-type countingQueries struct {
-	store.Store
-	n atomic.Int64
-}
-
-func (s *countingQueries) Query(ctx context.Context, q store.Query) (store.Page, error) {
-	s.n.Add(1)
-	return s.Store.Query(ctx, q)
-}
-
 // TestReadAhead: a continuation page is read ahead while the page before is sent,
 // and the request for it then queries nothing; a delete of the store in between
 // (here not through TAXII, as a report's triage deletes) makes it read again, so
 // the deleted object is not on it.
 func TestReadAhead(t *testing.T) {
-	var counted *countingQueries
+	var counted *countingStore
 	e := newEnvOver(t, Config{}, func(st store.Store) store.Store {
-		counted = &countingQueries{Store: st}
+		counted = &countingStore{Store: st}
 		return counted
 	})
 	for n := range 6 {
@@ -39,13 +27,13 @@ func TestReadAhead(t *testing.T) {
 	objects := e.root + "collections/" + collA + "/objects/?limit=1"
 	// walk gets a page and returns its object, the next token, and the queries
 	// made for it, those read ahead included.
-	walk := func(next string) (id, token string, queries int64) {
+	walk := func(next string) (id, token string, queries int32) {
 		t.Helper()
 		u := objects
 		if next != "" {
 			u += "&next=" + url.QueryEscape(next)
 		}
-		n0 := counted.n.Load()
+		n0 := counted.queries.Load()
 		r := e.get("reader", u)
 		mustStatus(t, r, http.StatusOK)
 		env, err := ReadPage(r.body, 10)
@@ -53,7 +41,7 @@ func TestReadAhead(t *testing.T) {
 			t.Fatalf("page: %s, %v", r.body, err)
 		}
 		e.srv.ahead.running.Wait() // no request is in flight: nothing starts meanwhile
-		return objectsOf(t, r)[0]["id"].(string), env.Next, counted.n.Load() - n0
+		return objectsOf(t, r)[0]["id"].(string), env.Next, counted.queries.Load() - n0
 	}
 
 	first, next, q := walk("")
