@@ -141,11 +141,11 @@ type Objects interface {
 	// Delete removes the matching versions of one object from a collection (TAXII §5.7)
 	// and returns how many were removed.
 	Delete(ctx context.Context, collection, id string, v VersionFilter, specVersions []string) (int, error)
-	// Deletions counts the Deletes begun and those ended through this store since
-	// it was opened (DeleteCount): a reader holding entries it read earlier
-	// compares two counts to tell whether a Delete may have removed some since.
-	// Deletes by other processes are not counted.
-	Deletions() uint64
+	// Deletions is a count that changes whenever a Delete may have removed
+	// entries, by whatever process shares the store: a reader holding entries it
+	// read after taking one count compares it with a later one to tell whether
+	// some may have been deleted since.
+	Deletions(ctx context.Context) (uint64, error)
 	Search(ctx context.Context, q SearchQuery) ([]Entry, error)
 	// Count returns the number of entries in a collection ("" counts all object versions).
 	Count(ctx context.Context, collection string) (int, error)
@@ -263,7 +263,7 @@ type Accounts interface {
 	Grants(ctx context.Context, collection string) ([]Grant, error)
 }
 
-// DeleteCount implements Deletions for a store that embeds it.
+// DeleteCount implements Deletions for a store of one process that embeds it.
 type DeleteCount struct{ n atomic.Uint64 }
 
 // Deleting counts a Delete begun; call the function it returns when it ends.
@@ -273,4 +273,4 @@ func (c *DeleteCount) Deleting() (ended func()) {
 }
 
 // Deletions returns the count.
-func (c *DeleteCount) Deletions() uint64 { return c.n.Load() }
+func (c *DeleteCount) Deletions(context.Context) (uint64, error) { return c.n.Load(), nil }

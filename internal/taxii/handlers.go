@@ -264,7 +264,7 @@ func (s *Server) page(ctx context.Context, ep endpoint, p *auth.Principal, c sto
 			// A client that followed a next link is walking: read its next page
 			// while this one is sent.
 			first.AddedAfter = last
-			s.ahead.start(s.baseCtx, s.store, res.next, first, s.cfg.RequestTimeout)
+			s.ahead.start(s.baseCtx, s.store, res.next, first)
 		}
 	}
 	return res, nil

@@ -18,11 +18,9 @@ import (
 // receive is decided, and the disclosure recorded, when the page is asked for.
 //
 // A page read ahead is used only for the exact query it was read for, when its
-// query began at most aheadTTL before, and when no Delete of the store (TAXII's,
-// a report's triage, a partner's deletion) began or ended since it began
-// (store.Objects.Deletions). A Delete by another process on the same PostgreSQL
-// database may be missed by a page read ahead up to aheadTTL before it, as by
-// any page whose query ran before the delete committed.
+// query began at most aheadTTL before, and when the store's count of deletions
+// (store.Objects.Deletions: TAXII's, a report's triage, a partner's, by any
+// process on the same database) is the one taken before that query.
 type readAhead struct {
 	mu      sync.Mutex
 	pages   map[string]*ahead // by the next token that continues with the page
@@ -33,7 +31,7 @@ type readAhead struct {
 // ahead is one page read ahead; pg and err are set when done is closed.
 type ahead struct {
 	q     store.Query
-	gen   uint64 // the store's Deletions when it began
+	gen   uint64 // the store's Deletions before the query
 	start time.Time
 	done  chan struct{}
 	pg    store.Page
@@ -47,9 +45,9 @@ const (
 	aheadTTL = time.Second
 )
 
-// start reads q ahead, within timeout, for the request that will carry token,
-// unless maxAhead pages are already kept.
-func (r *readAhead) start(ctx context.Context, st store.Store, token string, q store.Query, timeout time.Duration) {
+// start reads q ahead for the request that will carry token, unless maxAhead
+// pages are already kept.
+func (r *readAhead) start(ctx context.Context, st store.Store, token string, q store.Query) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.prune()
@@ -59,13 +57,15 @@ func (r *readAhead) start(ctx context.Context, st store.Store, token string, q s
 	if r.pages == nil {
 		r.pages = map[string]*ahead{}
 	}
-	a := &ahead{q: q, gen: st.Deletions(), start: time.Now(), done: make(chan struct{})}
+	a := &ahead{q: q, start: time.Now(), done: make(chan struct{})}
 	r.pages[token] = a
 	r.running.Go(func() {
 		defer close(a.done)
-		ctx, cancel := context.WithTimeout(ctx, timeout)
+		ctx, cancel := context.WithDeadline(ctx, a.start.Add(aheadTTL)) // it is of no use after
 		defer cancel()
-		a.pg, a.err = st.Query(ctx, q)
+		if a.gen, a.err = st.Deletions(ctx); a.err == nil {
+			a.pg, a.err = st.Query(ctx, q)
+		}
 	})
 }
 
@@ -78,7 +78,7 @@ func (r *readAhead) take(ctx context.Context, st store.Store, token string, q st
 	delete(r.pages, token)
 	r.prune()
 	r.mu.Unlock()
-	if a == nil || !sameQuery(a.q, q) {
+	if a == nil || !sameQuery(a.q, q) || time.Since(a.start) > aheadTTL {
 		return store.Page{}, false
 	}
 	select {
@@ -86,7 +86,10 @@ func (r *readAhead) take(ctx context.Context, st store.Store, token string, q st
 	case <-ctx.Done():
 		return store.Page{}, false
 	}
-	if a.err != nil || a.gen != st.Deletions() || time.Since(a.start) > aheadTTL {
+	if a.err != nil || time.Since(a.start) > aheadTTL {
+		return store.Page{}, false
+	}
+	if gen, err := st.Deletions(ctx); err != nil || gen != a.gen {
 		return store.Page{}, false
 	}
 	return a.pg, true

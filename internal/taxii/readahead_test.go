@@ -111,3 +111,31 @@ func TestSameQuery(t *testing.T) {
 		}
 	}
 }
+
+// stuckStore is a store whose queries end only with their context.
+type stuckStore struct{ store.Store }
+
+func (stuckStore) Query(ctx context.Context, _ store.Query) (store.Page, error) {
+	<-ctx.Done()
+	return store.Page{}, ctx.Err()
+}
+
+func (stuckStore) Deletions(context.Context) (uint64, error) { return 0, nil }
+
+// TestReadAheadTooSlow: a page that cannot be read ahead in time is given up at
+// its age limit, and the request waiting for it goes on without it.
+func TestReadAheadTooSlow(t *testing.T) {
+	var r readAhead
+	defer r.close()
+	q := store.Query{Collection: collA, Limit: 2}
+	r.start(context.Background(), stuckStore{}, "token", q)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*aheadTTL)
+	defer cancel()
+	t0 := time.Now()
+	if _, ok := r.take(ctx, stuckStore{}, "token", q); ok {
+		t.Fatal("a page that was never read was used")
+	}
+	if waited := time.Since(t0); waited > 2*aheadTTL {
+		t.Fatalf("the request waited %v for a read ahead older than %v", waited, aheadTTL)
+	}
+}

@@ -182,3 +182,37 @@ func TestSCOSpecVersionMigration(t *testing.T) {
 		t.Fatalf("after the migration: %+v, %v; want the SCO, of spec_version 2.1", p.Entries, err)
 	}
 }
+
+// TestDeletionsAcrossProcesses: a Delete through one process changes the count of
+// deletions that another process on the same database reads.
+func TestDeletionsAcrossProcesses(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	ctx := t.Context()
+	var procs [2]*postgres.Store
+	for i := range procs {
+		s, err := postgres.Open(ctx, pgtest.WithPoolSize(url, 2))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		procs[i] = s
+	}
+	col := store.Collection{ID: "6c8a5f0e-0d0e-4c2a-9d7e-6a7d5a2f0a01", Title: "c"}
+	if err := procs[0].CreateCollection(ctx, col); err != nil {
+		t.Fatal(err)
+	}
+	ip := storetest.Obj(t, "ipv4-addr--ff26c055-6336-5bc5-b98d-13d6226742dd", "ipv4-addr", "", "", "value", "198.51.100.3")
+	if _, err := procs[0].Put(ctx, col.ID, "", []stix.Object{ip}); err != nil {
+		t.Fatal(err)
+	}
+	before, err := procs[1].Deletions(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := procs[0].Delete(ctx, col.ID, ip.ID, store.VersionFilter{All: true}, nil); err != nil || n != 1 {
+		t.Fatalf("delete: %d, %v", n, err)
+	}
+	if after, err := procs[1].Deletions(ctx); err != nil || after == before {
+		t.Fatalf("the other process reads %d deletions (%v), as before the delete", after, err)
+	}
+}

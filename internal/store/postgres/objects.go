@@ -570,7 +570,6 @@ func (s *Store) Query(ctx context.Context, q store.Query) (store.Page, error) {
 // Delete removes the matching versions of one object from a collection, and the
 // versions that are then in no collection at all.
 func (s *Store) Delete(ctx context.Context, collection, id string, v store.VersionFilter, specVersions []string) (int, error) {
-	defer s.Deleting()()
 	if len(specVersions) > maxFilterList {
 		return 0, fmt.Errorf("postgres: delete: more than %d spec versions", maxFilterList)
 	}
@@ -620,6 +619,9 @@ func (s *Store) Delete(ctx context.Context, collection, id string, v store.Versi
 				AND NOT EXISTS (SELECT 1 FROM entries e WHERE e.vid = v.vid)`, id, vers); err != nil {
 				return err
 			}
+			if _, err := tx.Exec(ctx, `UPDATE clock SET deletions = deletions + 1 WHERE id = 1`); err != nil {
+				return err
+			}
 		}
 		e, err := store.ObjectDeleted(ctx, time.Now(), col, id, v, specVersions, n)
 		return s.record(ctx, tx, e, err)
@@ -628,6 +630,16 @@ func (s *Store) Delete(ctx context.Context, collection, id string, v store.Versi
 		return 0, fmt.Errorf("postgres: delete %s from %s: %w", id, collection, err)
 	}
 	return n, nil
+}
+
+// Deletions returns the count of Deletes that removed entries, by any process:
+// each adds one in its transaction, under the clock's lock.
+func (s *Store) Deletions(ctx context.Context) (uint64, error) {
+	var n int64
+	if err := s.pool.QueryRow(ctx, `SELECT deletions FROM clock WHERE id = 1`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("postgres: deletions: %w", err)
+	}
+	return uint64(n), nil
 }
 
 // Count returns the number of entries in a collection, or of object versions in all.

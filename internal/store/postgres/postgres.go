@@ -28,7 +28,6 @@ type Store struct {
 	audit       auditState
 
 	collectionIDs sync.Map // collection id or alias -> id, see collectionID
-	store.DeleteCount
 }
 
 var _ store.Store = (*Store)(nil)
