@@ -492,11 +492,11 @@ func (s *Server) deleteObject(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	// Only the versions checked are deleted, named exactly: a version added or
-	// deleted since the check cannot shift what "all", "first" or "last" select
-	// onto one the principal may not see.
-	// An object of more versions than a store filter takes is deleted in parts,
-	// each a transaction, all of them even when the client goes away meanwhile.
+	// Only the versions checked are deleted, named exactly, so that a version added
+	// or deleted since the check cannot shift what "all", "first" or "last" select
+	// onto one the principal may not see. An object of more versions than one store
+	// filter takes is deleted in parts, each a transaction, all of them even when
+	// the client goes away meanwhile.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), s.cfg.RequestTimeout)
 	defer cancel()
 	n := 0
