@@ -48,6 +48,14 @@ func TestAddObjects(t *testing.T) {
 		if _, ok := ids["objects[4]"]; !ok {
 			t.Errorf("a value without an id is not named by its place: %v", ids)
 		}
+		// Every detail has its required version (§4.3.1): for what has none, the
+		// time of the request.
+		for _, f := range fails {
+			m := f.(map[string]any)
+			if v, _ := m["version"].(string); v == "" || m["id"] == "objects[4]" && v != st["request_timestamp"] {
+				t.Errorf("failure %v: version %q, want one (the request's time when the value has none)", m["id"], v)
+			}
+		}
 		// Sending the same object again is a success (§5.5); other content under the
 		// same id and version is a failure.
 		st = e.post("admin", collA, good, conflict)

@@ -182,33 +182,41 @@ func entryMediaType(e store.Entry) string {
 }
 
 func statusOf(st store.Status) statusResource {
+	var requested string
+	if !st.RequestTimestamp.IsZero() {
+		requested = taxiiTime(st.RequestTimestamp)
+	}
 	res := statusResource{
-		ID:           st.ID,
-		Status:       "pending",
-		TotalCount:   st.Total,
-		SuccessCount: len(st.Successes),
-		Successes:    details(st.Successes),
-		FailureCount: len(st.Failures),
-		Failures:     details(st.Failures),
-		PendingCount: len(st.Pendings),
-		Pendings:     details(st.Pendings),
+		ID:               st.ID,
+		Status:           "pending",
+		RequestTimestamp: requested,
+		TotalCount:       st.Total,
+		SuccessCount:     len(st.Successes),
+		Successes:        details(st.Successes, requested),
+		FailureCount:     len(st.Failures),
+		Failures:         details(st.Failures, requested),
+		PendingCount:     len(st.Pendings),
+		Pendings:         details(st.Pendings, requested),
 	}
 	if st.Done {
 		res.Status = "complete"
 	}
-	if !st.RequestTimestamp.IsZero() {
-		res.RequestTimestamp = taxiiTime(st.RequestTimestamp)
-	}
 	return res
 }
 
-func details(ds []store.StatusDetail) []statusDetail {
+// details are the status-details of ds (§4.3.1), whose version is required: an
+// object without one (an SCO not added, or not an object at all) gets the time
+// of the request, "a value for the version that is consistent to the server".
+func details(ds []store.StatusDetail, requested string) []statusDetail {
 	if len(ds) == 0 {
 		return nil
 	}
 	out := make([]statusDetail, len(ds))
 	for i, d := range ds {
 		out[i] = statusDetail(d)
+		if out[i].Version == "" {
+			out[i].Version = requested
+		}
 	}
 	return out
 }
