@@ -7,7 +7,6 @@ package store
 import (
 	"context"
 	"errors"
-	"sync/atomic"
 	"time"
 
 	"quadshare/internal/stix"
@@ -262,15 +261,3 @@ type Accounts interface {
 	PutGrant(ctx context.Context, g Grant) error // insert or replace by (collection, subject)
 	Grants(ctx context.Context, collection string) ([]Grant, error)
 }
-
-// DeleteCount implements Deletions for a store of one process that embeds it.
-type DeleteCount struct{ n atomic.Uint64 }
-
-// Deleting counts a Delete begun; call the function it returns when it ends.
-func (c *DeleteCount) Deleting() (ended func()) {
-	c.n.Add(1)
-	return func() { c.n.Add(1) }
-}
-
-// Deletions returns the count.
-func (c *DeleteCount) Deletions(context.Context) (uint64, error) { return c.n.Load(), nil }

@@ -911,7 +911,8 @@ func (s *Store) Query(ctx context.Context, q store.Query) (store.Page, error) {
 // §5.7). An object version that is then in no collection is removed from the store,
 // with its text index: a deletion really deletes.
 func (s *Store) Delete(ctx context.Context, collection, id string, v store.VersionFilter, specVersions []string) (int, error) {
-	defer s.Deleting()()
+	s.deletions.Add(1)
+	defer s.deletions.Add(1)
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: delete %s: %w", id, err)
@@ -972,6 +973,10 @@ func (s *Store) Delete(ctx context.Context, collection, id string, v store.Versi
 	}
 	return len(victims), nil
 }
+
+// Deletions counts the Deletes begun and those ended: one process serves a
+// SQLite store, so every Delete is one of its own.
+func (s *Store) Deletions(context.Context) (uint64, error) { return s.deletions.Load(), nil }
 
 // collectGarbage removes object oid when no collection holds it any more.
 func collectGarbage(ctx context.Context, tx *sql.Tx, oid int64) error {

@@ -128,7 +128,8 @@ type Store struct {
 	idx *indexer    // the search file (fts.go)
 	ti  *trailIndex // the indexes of the audit trail (trailindex.go)
 	au  auditState
-	store.DeleteCount
+
+	deletions atomic.Uint64 // Deletes begun and ended (Deletions)
 }
 
 var _ store.Store = (*Store)(nil)
