@@ -192,11 +192,13 @@ func (s *Server) page(ctx context.Context, ep endpoint, p *auth.Principal, c sto
 	if ends {
 		fetch = func(ctx context.Context, q store.Query) (store.Page, error) { return s.visibleEnds(ctx, p, rights, q) }
 	}
-	first := q
+	// A client that followed a next link is walking: its page may have been read
+	// ahead, and the one after it is.
+	walking, base := f.Next != "" && !ends, q
 	var pg store.Page
 	var ok bool
 	var err error
-	if f.Next != "" && !ends {
+	if walking {
 		pg, ok = s.ahead.take(ctx, s.store, f.Next, q)
 	}
 	if !ok {
@@ -260,11 +262,9 @@ func (s *Server) page(ctx context.Context, ep endpoint, p *auth.Principal, c sto
 			shown = res.entries[n-1].DateAdded
 		}
 		res.next = s.tok.encode(cursor{Snapshot: q.AddedUpTo, After: last, Shown: shown, Expires: now.Add(s.cfg.TokenTTL)}, scope)
-		if f.Next != "" && !ends {
-			// A client that followed a next link is walking: read its next page
-			// while this one is sent.
-			first.AddedAfter = last
-			s.ahead.start(s.baseCtx, s.store, res.next, first)
+		if walking {
+			base.AddedAfter = last
+			s.ahead.start(s.baseCtx, s.store, res.next, base)
 		}
 	}
 	return res, nil

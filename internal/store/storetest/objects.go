@@ -28,21 +28,7 @@ func testCollectionNamesConcurrent(t *testing.T, s store.Store) {
 	for range 20 {
 		x, y, z := NewUUID(), NewUUID(), NewUUID()
 		cs := []store.Collection{{ID: x, Alias: y, Title: "x"}, {ID: y, Alias: z, Title: "y"}}
-		errs := make([]error, len(cs))
-		var wg sync.WaitGroup
-		for i := range cs {
-			wg.Go(func() { errs[i] = s.CreateCollection(ctx(t), cs[i]) })
-		}
-		wg.Wait()
-		ok := 0
-		for _, err := range errs {
-			switch {
-			case err == nil:
-				ok++
-			case !errors.Is(err, store.ErrExists):
-				t.Fatalf("create: %v", err)
-			}
-		}
+		ok := winners(t, len(cs), store.ErrExists, func(i int) error { return s.CreateCollection(ctx(t), cs[i]) })
 		if ok != 1 {
 			t.Fatalf("%d of two collections created where one's id is the other's alias; want one", ok)
 		}

@@ -241,21 +241,9 @@ func testPeerLeaseRace(t *testing.T, s store.Store) {
 	if err := s.CreatePeer(ctx, testPeer("in-node", "IN", 3)); err != nil {
 		t.Fatal(err)
 	}
-	const workers = 8
-	errs := make(chan error, workers)
-	for i := range workers {
-		go func() { errs <- s.LeasePeer(ctx, "in-node", fmt.Sprintf("w%d", i), time.Minute) }()
-	}
-	won := 0
-	for range workers {
-		err := <-errs
-		switch {
-		case err == nil:
-			won++
-		case !errors.Is(err, store.ErrLeased):
-			t.Errorf("lease: %v", err)
-		}
-	}
+	won := winners(t, 8, store.ErrLeased, func(i int) error {
+		return s.LeasePeer(ctx, "in-node", fmt.Sprintf("w%d", i), time.Minute)
+	})
 	if won != 1 {
 		t.Errorf("%d workers hold the lease", won)
 	}

@@ -166,27 +166,10 @@ func testReportConcurrentUpdates(t *testing.T, s store.Store) {
 	if err := s.SubmitReport(ctx(t), r, v, rev); err != nil {
 		t.Fatal(err)
 	}
-	const n = 8
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			r, v, rev := submission(id, "org-1", 2, t0.Add(time.Duration(i+1)*time.Millisecond), "")
-			errs[i] = s.SubmitReport(ctx(t), r, v, rev)
-		}()
-	}
-	wg.Wait()
-	won := 0
-	for _, err := range errs {
-		switch {
-		case err == nil:
-			won++
-		case !errors.Is(err, store.ErrExists):
-			t.Errorf("a losing update: %v, want ErrExists", err)
-		}
-	}
+	won := winners(t, 8, store.ErrExists, func(i int) error {
+		r, v, rev := submission(id, "org-1", 2, t0.Add(time.Duration(i+1)*time.Millisecond), "")
+		return s.SubmitReport(ctx(t), r, v, rev)
+	})
 	vs, err := s.ReportVersions(ctx(t), id)
 	revs, err2 := s.ReportRevisions(ctx(t), id)
 	if won != 1 || err != nil || len(vs) != 2 || err2 != nil || len(revs) != 2 {

@@ -15,8 +15,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -207,6 +209,28 @@ func ctx(t *testing.T) context.Context { return t.Context() }
 
 // now is the current time at microsecond precision.
 func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+
+// winners runs try(0) to try(n-1) at once and returns how many succeeded; every
+// other one must fail with lost.
+func winners(t *testing.T, n int, lost error, try func(i int) error) int {
+	t.Helper()
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { errs[i] = try(i) })
+	}
+	wg.Wait()
+	won := 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			won++
+		case !errors.Is(err, lost):
+			t.Errorf("a loser: %v, want %v", err, lost)
+		}
+	}
+	return won
+}
 
 // newCollection creates a collection with a fresh id and returns the id.
 func newCollection(t *testing.T, s store.Store) string {
