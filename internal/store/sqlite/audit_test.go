@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/ed25519"
 	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -438,8 +437,8 @@ func TestTrailIndexLeavesWriterFree(t *testing.T) {
 // TestDisclosuresNotedAndRead finds, through the index, disclosures of which
 // the pass was told as they were appended, disclosures whose notes were lost
 // (read back from the trail) and records appended by another process under
-// seqs that this one noted for a transaction rolled back, interleaved; it
-// lists each once and counts each once.
+// seqs that this one noted for a transaction rolled back, interleaved, one of
+// them naming an object twice; it lists each once and counts each once.
 func TestDisclosuresNotedAndRead(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "q.db")
 	s := openPath(t, path)
@@ -476,6 +475,12 @@ func TestDisclosuresNotedAndRead(t *testing.T) {
 			}
 		}
 	}
+	// No pass runs until the lookups, and only this process's, so that one
+	// step finds records to read back before and after a noted one that names
+	// the same object twice.
+	s.ti.mu.Lock()
+	other.ti.mu.Lock()
+	defer other.ti.mu.Unlock()
 	appendAll(s, disclosure(a, b))
 	many := make([]audit.Entry, maxInsertAfter+1) // appended in a transaction of their own
 	for i := range many {
@@ -486,6 +491,7 @@ func TestDisclosuresNotedAndRead(t *testing.T) {
 	s.ti.nmu.Lock()
 	s.ti.notes = notes{} // as after a restart: these are read back
 	s.ti.nmu.Unlock()
+	appendAll(s, disclosure(a, b, a))
 	// Noted, then rolled back: the seqs go to the records that the other
 	// process appends next, of which this one has no notes.
 	tx, err := s.w.Begin()
@@ -499,6 +505,7 @@ func TestDisclosuresNotedAndRead(t *testing.T) {
 		t.Fatal(err)
 	}
 	appendAll(other, disclosure(b), disclosure(a))
+	s.ti.mu.Unlock()
 	slices.Reverse(want)
 	for round := range 2 { // the second time, from the index alone
 		recs, err := s.AuditDisclosures(t.Context(), a, 50)
@@ -512,6 +519,9 @@ func TestDisclosuresNotedAndRead(t *testing.T) {
 		if !slices.Equal(got, want) {
 			t.Fatalf("round %d: disclosures of a: %v, want %v", round, got, want)
 		}
+		if recs, err := s.AuditDisclosures(t.Context(), a, 2); err != nil || len(recs) != 2 || recs[0].Seq != want[0] || recs[1].Seq != want[1] {
+			t.Fatalf("round %d: the newest two disclosures of a: %v, want seqs %v", round, recs, want[:2])
+		}
 	}
 	if recs, err := s.AuditDisclosures(t.Context(), c, 50); err != nil || len(recs) != 0 {
 		t.Errorf("disclosures of c, rolled back: %d, %v", len(recs), err)
@@ -522,48 +532,27 @@ func TestDisclosuresNotedAndRead(t *testing.T) {
 	}
 }
 
-// TestRunsRoundTrip writes random runs as the index stores them and reads them
+// TestRunsRoundTrip encodes random runs as the index stores them and reads them
 // back newest first, whole and cut at a limit; a malformed step ends a run.
 func TestRunsRoundTrip(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	for range 2000 {
-		runs := map[int64][]int64{}
-		for range 1 + rng.IntN(5) {
-			seq := int64(1 + rng.IntN(1000))
-			var seqs []int64
-			for range 1 + rng.IntN(20) {
-				seqs = append(seqs, seq)
-				seq += int64(1 + rng.IntN(1<<uint(rng.IntN(40))))
-			}
-			runs[int64(rng.Uint64())] = seqs
+	for range 10000 {
+		var run []keySeq
+		seq := int64(1 + rng.IntN(1000))
+		for range 1 + rng.IntN(20) {
+			run = append(run, keySeq{seq: seq})
+			seq += int64(1 + rng.IntN(1<<uint(rng.IntN(40))))
 		}
-		var rows [][]any
-		d := json.NewDecoder(strings.NewReader(encodeRuns(runs)))
-		d.UseNumber()
-		if err := d.Decode(&rows); err != nil {
-			t.Fatal(err)
+		last, steps := run[len(run)-1].seq, appendSteps(nil, run)
+		var want []int64
+		for _, r := range slices.Backward(run) {
+			want = append(want, r.seq)
 		}
-		if len(rows) != len(runs) {
-			t.Fatalf("%d rows for %d runs", len(rows), len(runs))
+		if got := decodeRun(nil, last, steps, 1000); !slices.Equal(got, want) {
+			t.Fatalf("run %v: %v, want %v", run, got, want)
 		}
-		for _, row := range rows {
-			key, _ := row[0].(json.Number).Int64()
-			last, _ := row[1].(json.Number).Int64()
-			var steps []byte
-			if len(row) > 2 {
-				var err error
-				if steps, err = hex.DecodeString(row[2].(string)); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want := slices.Clone(runs[key])
-			slices.Reverse(want)
-			if got := decodeRun(nil, last, steps, 1000); !slices.Equal(got, want) {
-				t.Fatalf("run %d: %v, want %v", key, got, want)
-			}
-			if limit := 1 + rng.IntN(len(want)); !slices.Equal(decodeRun(nil, last, steps, limit), want[:limit]) {
-				t.Fatalf("run %d cut at %d: %v", key, limit, decodeRun(nil, last, steps, limit))
-			}
+		if limit := 1 + rng.IntN(len(want)); !slices.Equal(decodeRun(nil, last, steps, limit), want[:limit]) {
+			t.Fatalf("run %v cut at %d: %v", run, limit, decodeRun(nil, last, steps, limit))
 		}
 	}
 	// A step of zero, one past the first record, or cut short ends the run there.

@@ -429,9 +429,10 @@ func (s *Store) insertObjects(ctx context.Context, conn *sql.Conn, objs []stix.O
 	})
 }
 
-// rawStmt is a statement prepared on the writer's driver connection (insertObjects).
-// database/sql keeps that connection for the life of the store, but may replace it
-// after an error; the statement is then prepared again on the new one.
+// rawStmt is a statement prepared on the driver connection of a pool of one: the
+// writer's (insertObjects) or the trail index's (insertRuns). database/sql keeps
+// that connection for the life of the store, but may replace it after an error;
+// the statement is then prepared again on the new one.
 type rawStmt struct {
 	query string
 	conn  any // the driver connection st was prepared on
@@ -439,7 +440,7 @@ type rawStmt struct {
 }
 
 // on returns the statement prepared on dc, preparing it when needed. Its caller holds
-// the writer's connection, so calls never overlap. A statement of a connection that
+// the pool's one connection, so calls never overlap. A statement of a connection that
 // was replaced is dropped, not closed: the driver has freed its connection's state.
 func (r *rawStmt) on(dc any) (driver.StmtExecContext, error) {
 	if r.conn == dc && r.st != nil {
@@ -462,7 +463,7 @@ func (r *rawStmt) on(dc any) (driver.StmtExecContext, error) {
 	return ex, nil
 }
 
-// close closes the statement, on the writer's connection.
+// close closes the statement, on the connection of db, its pool.
 func (r *rawStmt) close(db *sql.DB) error {
 	if r.st == nil {
 		return nil

@@ -2,17 +2,17 @@ package sqlite
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/binary"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
 	"math/bits"
 	"slices"
-	"strconv"
 	"sync"
 	"time"
 
@@ -49,6 +49,7 @@ import (
 type trailIndex struct {
 	s       *Store
 	db      *sql.DB    // one connection: the trail file, with the database attached as "store"
+	insRun  *rawStmt   // on db's connection: one row of audit_disclosed_runs
 	mu      sync.Mutex // one pass at a time
 	closed  bool       // under mu
 	closing sync.Once
@@ -153,7 +154,7 @@ func (s *Store) openTrailIndex(ctx context.Context, dsn string) error {
 			return fail(err)
 		}
 	}
-	x := &trailIndex{s: s, db: db}
+	x := &trailIndex{s: s, db: db, insRun: &rawStmt{query: insDisclosed}}
 	s.ti = x
 	// A failure is retried at the next wake; catchUp reports it.
 	x.bg = startPasses(func() { _ = x.pass(context.Background()) })
@@ -237,7 +238,12 @@ type tallyKey struct {
 func (x *trailIndex) step(ctx context.Context) (more bool, err error) {
 	x.take()
 	taken := &x.taken
-	tx, err := x.db.BeginTx(ctx, nil)
+	conn, err := x.db.Conn(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer conn.Close()
+	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return false, err
 	}
@@ -287,12 +293,7 @@ func (x *trailIndex) step(ctx context.Context) (more bool, err error) {
 	if n == 0 {
 		return false, nil
 	}
-	runs := map[int64][]int64{} // object key -> seqs of the records naming it
-	add := func(key, seq int64) {
-		if seqs := runs[key]; len(seqs) == 0 || seqs[len(seqs)-1] != seq {
-			runs[key] = append(seqs, seq)
-		}
-	}
+	var named []keySeq // each object named by each record, in any order
 	if len(unread) > 0 {
 		// Read back the records not noted, a statement each: a receipt of a
 		// large Put lists every object it stored.
@@ -307,7 +308,7 @@ func (x *trailIndex) step(ctx context.Context) (more bool, err error) {
 			if !u.disclosure {
 				continue
 			}
-			eachObject(refs, func(key int64) { add(key, u.seq) })
+			eachObject(refs, func(key int64) { named = append(named, keySeq{key, u.seq}) })
 		}
 	}
 	// The noted disclosures up to last, in the order they were appended. A
@@ -315,14 +316,11 @@ func (x *trailIndex) step(ctx context.Context) (more bool, err error) {
 	// both: the extra ones are told apart when read, as shared keys are.
 	for _, k := range taken.keys {
 		if k.seq <= last && noted[k.seq] {
-			add(k.key, k.seq)
+			named = append(named, k)
 		}
 	}
-	if len(runs) > 0 {
-		for _, seqs := range runs { // noted and read records may interleave
-			slices.Sort(seqs)
-		}
-		if _, err := tx.ExecContext(ctx, insDisclosed, encodeRuns(runs)); err != nil {
+	if len(named) > 0 {
+		if err := x.insertRuns(conn, named); err != nil {
 			return false, fmt.Errorf("audit trail index: records %d to %d: %w", upto+1, last, err)
 		}
 	}
@@ -340,12 +338,12 @@ func (x *trailIndex) step(ctx context.Context) (more bool, err error) {
 	return n == trailChunk || objs >= trailRows || len(unread) == trailUnread, nil
 }
 
-// The runs and the tally of a step, each one statement however many rows. The
-// key of a run is a hash of the id, which never changes, whatever is deleted
+// A run, and the tally of a step (one statement however many rows). The key of
+// a run is a hash of the id, which never changes, whatever is deleted
 // later; the reader drops a record that does not name its object, so a hash
 // shared by two ids costs a lookup, never a wrong answer.
 const (
-	insDisclosed = `INSERT INTO audit_disclosed_runs (idh, last, steps) SELECT j.value->>0, j.value->>1, unhex(j.value->>2) FROM json_each(?) j`
+	insDisclosed = `INSERT INTO audit_disclosed_runs (idh, last, steps) VALUES (?, ?, ?)`
 	addTally     = `INSERT INTO audit_tally (actor, minute, kind, rule, records, objects)
 		SELECT j.value->>0, j.value->>1, j.value->>2, j.value->>3, j.value->>4, j.value->>5 FROM json_each(?) j WHERE true
 		ON CONFLICT (actor, minute, kind, rule) DO UPDATE SET records = records + excluded.records, objects = objects + excluded.objects`
@@ -396,36 +394,47 @@ func disclosedKey(id string) int64 {
 	return int64(h)
 }
 
-// encodeRuns writes runs as the JSON array that insDisclosed reads, in key
-// order so that the inserts walk the index's pages in order: [idh, last] for a
-// run of one record, [idh, last, "hex"] otherwise, where hex is the run's
-// other seqs, newest first, as uvarint steps down from last.
-func encodeRuns(runs map[int64][]int64) string {
-	keys := slices.Sorted(maps.Keys(runs))
-	b := make([]byte, 0, len(keys)*32)
-	var steps []byte
-	b = append(b, '[')
-	for i, h := range keys {
-		seqs := runs[h]
-		if i > 0 {
-			b = append(b, ',')
+// insertRuns inserts the runs of named, one per object key, in the transaction
+// open on conn, in key order so that the inserts walk the index's pages in
+// order. One statement per run, on the driver's connection: a statement of all
+// the runs (json_each) spent more time parsing its argument, and in its
+// statement journal, than inserting.
+func (x *trailIndex) insertRuns(conn *sql.Conn, named []keySeq) error {
+	slices.SortFunc(named, func(a, b keySeq) int { return cmp.Or(cmp.Compare(a.key, b.key), cmp.Compare(a.seq, b.seq)) })
+	named = slices.Compact(named) // keys of a record noted twice under one seq
+	return conn.Raw(func(dc any) error {
+		st, err := x.insRun.on(dc)
+		if err != nil {
+			return err
 		}
-		b = append(b, '[')
-		b = strconv.AppendInt(b, h, 10)
-		b = append(b, ',')
-		b = strconv.AppendInt(b, seqs[len(seqs)-1], 10)
-		if len(seqs) > 1 {
-			steps = steps[:0]
-			for j := len(seqs) - 1; j > 0; j-- {
-				steps = binary.AppendUvarint(steps, uint64(seqs[j]-seqs[j-1]))
+		args := []driver.NamedValue{{Ordinal: 1}, {Ordinal: 2}, {Ordinal: 3}}
+		var steps []byte
+		for i := 0; i < len(named); {
+			end := i + 1
+			for end < len(named) && named[end].key == named[i].key {
+				end++
 			}
-			b = append(b, `,"`...)
-			b = hex.AppendEncode(b, steps)
-			b = append(b, '"')
+			steps = appendSteps(steps[:0], named[i:end])
+			args[0].Value, args[1].Value, args[2].Value = named[i].key, named[end-1].seq, nil
+			if len(steps) > 0 {
+				args[2].Value = steps
+			}
+			if _, err := st.ExecContext(context.Background(), args); err != nil {
+				return err
+			}
+			i = end
 		}
-		b = append(b, ']')
+		return nil
+	})
+}
+
+// appendSteps appends to b the steps of a run, records of ascending seq: its
+// other records, newest first, as uvarint steps down from its last.
+func appendSteps(b []byte, run []keySeq) []byte {
+	for j := len(run) - 1; j > 0; j-- {
+		b = binary.AppendUvarint(b, uint64(run[j].seq-run[j-1].seq))
 	}
-	return string(append(b, ']'))
+	return b
 }
 
 // decodeRun appends to seqs, newest first, the records of a run that ends at
@@ -468,7 +477,7 @@ func (x *trailIndex) close() error {
 		x.closed = true
 		x.mu.Unlock()
 		_, cerr := x.db.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
-		err = errors.Join(cerr, x.db.Close())
+		err = errors.Join(cerr, x.insRun.close(x.db), x.db.Close())
 	})
 	return err
 }
