@@ -84,4 +84,5 @@ const (
 	RuleProperty     = "object property"
 	RuleBundle       = "bundle (§8)"
 	RuleSCOID        = "deterministic SCO id (§2.9, §3.4)"
+	RuleNUL          = "no U+0000 in text"
 )

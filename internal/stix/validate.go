@@ -49,7 +49,9 @@ func (c *checker) add(path, rule, format string, a ...any) {
 		msg = fmt.Sprintf(format, a...)
 	}
 	// The tree's strings alias the input (see parser.borrow): clone what is kept.
-	c.errs = append(c.errs, &Error{ObjectID: strings.Clone(c.id), Path: strings.Clone(path), Rule: rule, Message: strings.Clone(msg)})
+	// A NUL of the input is written as its escape (checkNUL).
+	c.errs = append(c.errs, &Error{ObjectID: noNUL.Replace(strings.Clone(c.id)), Path: noNUL.Replace(strings.Clone(path)),
+		Rule: rule, Message: noNUL.Replace(strings.Clone(msg))})
 }
 
 func validateTree(root *node) Errors {
@@ -150,6 +152,58 @@ func (c *checker) check() {
 	}
 	c.checkVersioning()
 	c.checkSpecific()
+	c.checkNUL()
+}
+
+// checkNUL refuses a string, value or member name, that holds U+0000. JSON
+// allows it (as \u0000) and STIX does not forbid it, but PostgreSQL cannot
+// store it as text, and an object that one node keeps must be one that every
+// node it is shared with can keep, whatever its database. The objects of a
+// bundle are checked as objects of their own.
+func (c *checker) checkNUL() {
+	for i := range c.root.kids {
+		m := &c.root.kids[i]
+		path, ok := m.key, strings.IndexByte(m.key, 0) >= 0
+		if !ok && !(c.kind == KindBundle && m.key == "objects") {
+			var under string
+			if under, ok = nulAt(m); ok {
+				path = joinPath(m.key, under)
+			}
+		}
+		if ok {
+			c.add(path, RuleNUL, "holds the character U+0000 (NUL), which is not accepted")
+			return
+		}
+	}
+}
+
+// noNUL writes U+0000 as the JSON escape that stood for it.
+var noNUL = strings.NewReplacer("\x00", `\u0000`)
+
+// nulAt reports whether a string or a member name under n, or n itself,
+// holds U+0000, and its path under n ("" for n itself).
+func nulAt(n *node) (string, bool) {
+	switch n.kind {
+	case kString:
+		return "", strings.IndexByte(n.str, 0) >= 0
+	case kArray:
+		for i := range n.kids {
+			if p, ok := nulAt(&n.kids[i]); ok {
+				return joinPath("["+strconv.Itoa(i)+"]", p), true
+			}
+		}
+	case kObject:
+		for i := range n.kids {
+			k := &n.kids[i]
+			if strings.IndexByte(k.key, 0) >= 0 {
+				return k.key, true
+			}
+			if p, ok := nulAt(k); ok {
+				return joinPath(k.key, p), true
+			}
+		}
+	}
+	return "", false
 }
 
 // customKind decides how a type the specification does not define is checked:

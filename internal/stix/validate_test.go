@@ -3,6 +3,7 @@ package stix
 import (
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -184,6 +185,43 @@ func TestErrorNamesObjectPathAndRule(t *testing.T) {
 	_, err = Parse([]byte(raw))
 	if err == nil || !strings.Contains(err.Error(), "external_references.[0].url: data type (§2)") {
 		t.Fatalf("error %q does not name the nested path", err)
+	}
+}
+
+// TestNULRefused: U+0000 anywhere in an object's text, a value or a member
+// name, at any depth, is refused with its path; the error holds no NUL of its
+// own. Decode (which reads stored objects) still reads it.
+func TestNULRefused(t *testing.T) {
+	for _, c := range []struct {
+		edit map[string]any
+		path string
+	}{
+		{map[string]any{"name": "a\x00b"}, "name"},
+		{map[string]any{"labels": []any{"ok", "\x00"}}, "labels.[1]"},
+		{map[string]any{"external_references": []any{map[string]any{"source_name": "x", "description": "d\x00"}}}, "external_references.[0].description"},
+		{map[string]any{"x_custom": map[string]any{"k\x00": "v"}}, "x_custom.k\\u0000"},
+	} {
+		raw := edit(t, validIndicator, c.edit)
+		if !strings.Contains(raw, `\u0000`) {
+			t.Fatalf("%s: the test object has no NUL: %s", c.path, raw)
+		}
+		_, err := Parse([]byte(raw))
+		var errs Errors
+		if !errors.As(err, &errs) || !slices.ContainsFunc(errs, func(e *Error) bool { return e.Rule == RuleNUL && e.Path == c.path }) {
+			t.Errorf("%s: %v, want %q at %s", c.path, err, RuleNUL, c.path)
+		}
+		if err != nil && strings.Contains(err.Error(), "\x00") {
+			t.Errorf("%s: the error holds a NUL: %q", c.path, err)
+		}
+		if _, err := Decode([]byte(raw)); err != nil {
+			t.Errorf("%s: Decode: %v", c.path, err)
+		}
+	}
+	bundle := `{"type":"bundle","id":"bundle--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f","objects":[` + edit(t, validIndicator, map[string]any{"name": "\x00"}) + `]}`
+	_, err := Parse([]byte(bundle))
+	var errs Errors
+	if !errors.As(err, &errs) || len(errs) != 1 || errs[0].Rule != RuleNUL || errs[0].Path != "objects.[0].name" {
+		t.Errorf("bundle: %v, want one %q at objects.[0].name", err, RuleNUL)
 	}
 }
 

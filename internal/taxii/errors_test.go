@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -136,5 +137,36 @@ func TestInternalErrorIsGeneric(t *testing.T) {
 		if id := r.json(t)["error_id"]; id != r.header.Get("X-Request-Id") || id == "" {
 			t.Fatalf("error_id %v, X-Request-Id %q", id, r.header.Get("X-Request-Id"))
 		}
+	}
+}
+
+// TestUntextualInput: text that not every database can hold (U+0000, bytes
+// that are not UTF-8) is answered as any other bad input, on either store: a
+// collection so named does not exist, and an object holding U+0000 is refused
+// with its reason while the rest of its envelope is stored.
+func TestUntextualInput(t *testing.T) {
+	e := newEnv(t, Config{})
+	for _, c := range []string{"%00", "a%00b", "%ff", "%c3%28"} {
+		for _, p := range []struct{ method, path string }{
+			{http.MethodGet, "/"}, {http.MethodGet, "/objects/"}, {http.MethodGet, "/manifest/"},
+			{http.MethodPost, "/objects/"}, {http.MethodDelete, "/objects/" + sdoID("tool", 1) + "/"},
+		} {
+			var body []byte
+			if p.method == http.MethodPost {
+				body = envelopeOf(sdo("tool", 1, "2020-01-01T00:00:00.000Z"))
+			}
+			mustStatus(t, e.req(p.method, "admin", e.root+"collections/"+c+p.path, body), http.StatusNotFound)
+		}
+	}
+	nul := []byte(`{"type":"tool","spec_version":"2.1","id":"tool--00000002-0000-4000-8000-000000000002","created":"2020-01-01T00:00:00.000Z","modified":"2020-01-01T00:00:00.000Z","name":"a\u0000b"}`)
+	st := e.post("admin", collA, sdo("tool", 1, "2020-01-01T00:00:00.000Z"), nul)
+	if st["success_count"] != float64(1) || st["failure_count"] != float64(1) {
+		t.Fatalf("status %v", st)
+	}
+	if f := st["failures"].([]any)[0].(map[string]any); f["id"] != sdoID("tool", 2) || !strings.Contains(f["message"].(string), "U+0000") {
+		t.Errorf("failure %v: want the object holding U+0000, with the reason", f)
+	}
+	if r := e.get("admin", e.root+"collections/"+collA+"/objects/"+sdoID("tool", 1)+"/"); r.status != http.StatusOK {
+		t.Errorf("the valid object of the envelope: %d %s", r.status, r.body)
 	}
 }

@@ -56,7 +56,7 @@ func (s *Store) Organisation(ctx context.Context, idOrName string) (store.Organi
 	o, err := scanOrg(s.pool.QueryRow(ctx, `SELECT `+orgColumns+` FROM organisations
 		WHERE id = $1 OR name = $1 ORDER BY id = $1 DESC LIMIT 1`, idOrName))
 	if err != nil {
-		return store.Organisation{}, notFound(err, "organisation "+idOrName)
+		return store.Organisation{}, notFound(err, fmt.Sprintf("organisation %q", idOrName))
 	}
 	return o, nil
 }
@@ -121,7 +121,7 @@ func (s *Store) User(ctx context.Context, idOrName string) (store.User, error) {
 	u, err := scanUser(s.pool.QueryRow(ctx, `SELECT `+userColumns+` FROM users
 		WHERE id = $1 OR name = $1 ORDER BY id = $1 DESC LIMIT 1`, idOrName))
 	if err != nil {
-		return store.User{}, notFound(err, "user "+idOrName)
+		return store.User{}, notFound(err, fmt.Sprintf("user %q", idOrName))
 	}
 	return u, nil
 }
@@ -211,7 +211,7 @@ func scanToken(row pgx.Row) (store.Token, error) {
 func (s *Store) Token(ctx context.Context, id string) (store.Token, error) {
 	t, err := scanToken(s.pool.QueryRow(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE id = $1`, id))
 	if err != nil {
-		return store.Token{}, notFound(err, "token "+id)
+		return store.Token{}, notFound(err, fmt.Sprintf("token %q", id))
 	}
 	return t, nil
 }

@@ -86,7 +86,7 @@ func (s *Store) Collection(ctx context.Context, idOrAlias string) (store.Collect
 	c, err := scanCollection(s.pool.QueryRow(ctx, `SELECT `+collectionColumns+` FROM collections
 		WHERE id = $1 OR alias = $1 ORDER BY id = $1 DESC LIMIT 1`, idOrAlias))
 	if err != nil {
-		return store.Collection{}, notFound(err, "collection "+idOrAlias)
+		return store.Collection{}, notFound(err, fmt.Sprintf("collection %q", idOrAlias))
 	}
 	return c, nil
 }

@@ -72,11 +72,8 @@ func scanPeer(sc interface{ Scan(...any) error }) (store.Peer, error) {
 
 func (s *Store) onePeer(ctx context.Context, where, arg string) (store.Peer, error) {
 	p, err := scanPeer(s.pool.QueryRow(ctx, `SELECT `+peerColumns+` FROM peers p WHERE `+where+` = $1`, arg))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return p, fmt.Errorf("postgres: peer %s %q: %w", where, arg, store.ErrNotFound)
-	}
 	if err != nil {
-		return p, fmt.Errorf("postgres: peer %s %q: %w", where, arg, err)
+		return p, notFound(err, fmt.Sprintf("peer %s %q", where, arg))
 	}
 	return p, nil
 }

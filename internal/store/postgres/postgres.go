@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"quadshare/internal/store"
@@ -175,9 +176,12 @@ func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
 
 func micros(t time.Time) int64 { return t.UnixMicro() }
 
-// notFound wraps store.ErrNotFound for a missing row.
+// notFound wraps store.ErrNotFound for a missing row, and for a key that no row
+// can have: text PostgreSQL refuses (SQLSTATE 22021: U+0000, or bytes that are
+// not UTF-8), which a client may send where a name or an id goes.
 func notFound(err error, what string) error {
-	if errors.Is(err, pgx.ErrNoRows) {
+	var pe *pgconn.PgError
+	if errors.Is(err, pgx.ErrNoRows) || errors.As(err, &pe) && pe.Code == codeNotInRepertoire {
 		return fmt.Errorf("postgres: %s: %w", what, store.ErrNotFound)
 	}
 	return fmt.Errorf("postgres: %s: %w", what, err)

@@ -43,7 +43,7 @@ func (s *Store) Operator(ctx context.Context, org string) (store.OperatorProfile
 	err := s.pool.QueryRow(ctx, `SELECT sectors, size_band, consent, created, modified FROM operator_profiles WHERE org = $1`, org).
 		Scan(&p.Sectors, &p.SizeBand, &p.Consent, &created, &modified)
 	if err != nil {
-		return store.OperatorProfile{}, notFound(err, "operator "+org)
+		return store.OperatorProfile{}, notFound(err, fmt.Sprintf("operator %q", org))
 	}
 	p.Created, p.Modified = fromNanos(created), fromNanos(modified)
 	return p, nil
@@ -127,7 +127,7 @@ func scanReport(row pgx.Row) (store.Report, error) {
 func (s *Store) Report(ctx context.Context, id string) (store.Report, error) {
 	r, err := scanReport(s.pool.QueryRow(ctx, `SELECT `+reportColumns+` FROM reports WHERE id = $1`, id))
 	if err != nil {
-		return store.Report{}, notFound(err, "report "+id)
+		return store.Report{}, notFound(err, fmt.Sprintf("report %q", id))
 	}
 	return r, nil
 }

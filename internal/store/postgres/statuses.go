@@ -73,7 +73,7 @@ func (s *Store) Status(ctx context.Context, id string) (store.Status, error) {
 		FROM statuses WHERE id = $1`, id).Scan(
 		&st.ID, &st.Collection, &st.Owner, &st.Done, &ts, &st.Total, &lists[0], &lists[1], &lists[2])
 	if err != nil {
-		return store.Status{}, notFound(err, "status "+id)
+		return store.Status{}, notFound(err, fmt.Sprintf("status %q", id))
 	}
 	st.RequestTimestamp = fromNanos(ts)
 	for i, dst := range []*[]store.StatusDetail{&st.Successes, &st.Failures, &st.Pendings} {

@@ -17,6 +17,7 @@ const (
 	codeDeadlockDetected     = "40P01"
 	codeUniqueViolation      = "23505"
 	codeForeignKeyViolation  = "23503"
+	codeNotInRepertoire      = "22021" // text with U+0000, or bytes that are not UTF-8
 )
 
 // errRaceLost is returned by a transaction's function when it found that a concurrent

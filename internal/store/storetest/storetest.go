@@ -35,6 +35,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		fn   func(t *testing.T, s store.Store)
 	}{
 		{"Collections", testCollections},
+		{"LookupsOfUntextualKeys", testLookupsOfUntextualKeys},
 		{"CollectionNamesConcurrent", testCollectionNamesConcurrent},
 		{"PutAndQuery", testPutAndQuery},
 		{"PutUnknownCollection", testPutUnknownCollection},
@@ -91,6 +92,33 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 			})
 			tc.fn(t, s)
 		})
+	}
+}
+
+// testLookupsOfUntextualKeys: every lookup by a key that a client may send
+// (a collection in a URL, a user name in a login, a report id) answers
+// ErrNotFound for a key that cannot be text in every database: one with U+0000
+// or bytes that are not UTF-8. No row can have it.
+func testLookupsOfUntextualKeys(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	lookups := map[string]func(key string) error{
+		"Collection":         func(k string) error { _, err := s.Collection(ctx, k); return err },
+		"Status":             func(k string) error { _, err := s.Status(ctx, k); return err },
+		"Organisation":       func(k string) error { _, err := s.Organisation(ctx, k); return err },
+		"User":               func(k string) error { _, err := s.User(ctx, k); return err },
+		"UserByCert":         func(k string) error { _, err := s.UserByCert(ctx, k); return err },
+		"Token":              func(k string) error { _, err := s.Token(ctx, k); return err },
+		"Report":             func(k string) error { _, err := s.Report(ctx, k); return err },
+		"ReportVersionByKey": func(k string) error { _, err := s.ReportVersionByKey(ctx, k, k); return err },
+		"Peer":               func(k string) error { _, err := s.Peer(ctx, k); return err },
+		"PeerByFingerprint":  func(k string) error { _, err := s.PeerByFingerprint(ctx, k); return err },
+	}
+	for name, lookup := range lookups {
+		for _, key := range []string{"\x00", "a\x00b", "\xff", "\xc3\x28"} {
+			if err := lookup(key); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("%s(%q): %v, want ErrNotFound", name, key, err)
+			}
+		}
 	}
 }
 
