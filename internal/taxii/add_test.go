@@ -6,10 +6,12 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"quadshare/internal/gate"
+	"quadshare/internal/stix"
 	"quadshare/internal/store"
 )
 
@@ -341,5 +343,53 @@ func TestAddTellsNothingOfRedactedContent(t *testing.T) {
 		if st["success_count"] != float64(1) || st["failure_count"] != float64(0) || st["successes"].([]any)[0].(map[string]any)["message"] != nil {
 			t.Fatalf("a guess at scrubbed content: %v; want a plain success, whether right or wrong", st)
 		}
+	}
+}
+
+// failingPuts is a store whose Puts fail after the first ok.
+type failingPuts struct {
+	store.Store
+	ok atomic.Int32
+}
+
+func (s *failingPuts) Put(ctx context.Context, collection, submitter string, objs []stix.Object) ([]store.PutResult, error) {
+	if s.ok.Add(-1) < 0 {
+		return nil, errors.New("disk full")
+	}
+	return s.Store.Put(ctx, collection, submitter, objs)
+}
+
+// TestAddStoreFails: when the store fails during a background addition, every
+// object has one outcome (§4.3.1: the counts add up to total_count): those of
+// the batches stored are successes, an invalid one has its reason, and a valid
+// one of the failed batch or after it is a failure to send again.
+func TestAddStoreFails(t *testing.T) {
+	var fp *failingPuts
+	e := newEnvOver(t, Config{AsyncThreshold: 2, MaxContentLength: 1 << 20}, func(st store.Store) store.Store {
+		fp = &failingPuts{Store: st}
+		fp.ok.Store(1)
+		return fp
+	})
+	var objs [][]byte
+	for i := range putBatch + 2 {
+		objs = append(objs, sdo("tool", i+1, "2020-01-01T00:00:00.000Z"))
+	}
+	invalid := []byte(`{"type":"tool","id":"tool--00000009-0000-4000-8000-ffffffffffff"}`)
+	objs[putBatch] = invalid // in the second batch, which fails
+	st := e.post("admin", collA, objs...)
+	done := e.waitStatus("admin", st["id"].(string))
+	if done["total_count"] != float64(putBatch+2) || done["success_count"] != float64(putBatch) ||
+		done["failure_count"] != float64(2) || done["pending_count"] != float64(0) {
+		t.Fatalf("status: total %v, successes %v, failures %v %v, pending %v", done["total_count"], done["success_count"],
+			done["failure_count"], done["failures"], done["pending_count"])
+	}
+	reasons := map[string]string{}
+	for _, f := range done["failures"].([]any) {
+		m := f.(map[string]any)
+		reasons[m["id"].(string)] = m["message"].(string)
+	}
+	if len(reasons) != 2 || reasons[sdoID("tool", putBatch+2)] != notStored ||
+		!strings.Contains(reasons["tool--00000009-0000-4000-8000-ffffffffffff"], "spec_version") {
+		t.Errorf("failures %v: want the invalid one's reason, and the valid one not stored", reasons)
 	}
 }

@@ -281,8 +281,8 @@ func (s *Server) processBatches(ctx context.Context, st *store.Status, j job, pe
 			if errors.Is(err, context.Canceled) {
 				return err
 			}
-			for _, d := range pending[start:] {
-				d.Message = "not stored: the server failed while storing it; send it again"
+			for _, d := range pending[end:] {
+				d.Message = notStored
 				st.Failures = append(st.Failures, d)
 			}
 			return err
@@ -294,8 +294,12 @@ func (s *Server) processBatches(ctx context.Context, st *store.Status, j job, pe
 	return nil
 }
 
+// notStored is the failure of an object that the store failed to store.
+const notStored = "not stored: the server failed while storing it; send it again"
+
 // process validates objects first..end of j's envelope and stores the valid ones in one
-// transaction, appending a success or a failure per object to st.
+// transaction, appending a success or a failure per object to st; when the store
+// fails, the valid ones are failures too (notStored), and the error is returned.
 func (s *Server) process(ctx context.Context, st *store.Status, j job, first, end int) error {
 	raws, collection := j.raws[first:end], j.collection
 	parsed := parseAll(raws)
@@ -314,6 +318,13 @@ func (s *Server) process(ctx context.Context, st *store.Status, j job, first, en
 	}
 	results, err := s.store.Put(ctx, collection, j.submitter, objs)
 	if err != nil {
+		for i, pr := range parsed {
+			if pr.err == nil {
+				d := peek(raws[i], first+i)
+				d.Message = notStored
+				st.Failures = append(st.Failures, d)
+			}
+		}
 		return fmt.Errorf("taxii: put %d objects in %s: %w", len(objs), collection, err)
 	}
 	if len(results) != len(objs) {
