@@ -176,8 +176,11 @@ func TestEndpointShapes(t *testing.T) {
 		mustStatus(t, e.get("reader", e.root+"collections"), http.StatusNotFound) // §3.1: paths end in "/"
 		r := e.req(http.MethodPut, "reader", e.root+"collections/"+collA+"/objects/", []byte("{}"))
 		mustStatus(t, r, http.StatusMethodNotAllowed)
-		if r.header.Get("Allow") != "GET, POST" {
+		if r.header.Get("Allow") != "GET, HEAD, POST" {
 			t.Fatalf("Allow %q", r.header.Get("Allow"))
+		}
+		if r := e.req(http.MethodHead, "reader", e.root+"collections/"+collA+"/objects/", nil); r.status != http.StatusOK {
+			t.Fatalf("HEAD, which Allow names: %d", r.status)
 		}
 	})
 	t.Run("every response has the TAXII Content-Type §3.1", func(t *testing.T) {

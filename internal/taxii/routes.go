@@ -56,6 +56,9 @@ func (s *Server) Handler() http.Handler {
 			probe.Method = m
 			if _, pattern := mux.Handler(probe); pattern != "/" && pattern != "" {
 				allow = append(allow, m)
+				if m == http.MethodGet { // the mux serves HEAD with GET's handler
+					allow = append(allow, http.MethodHead)
+				}
 			}
 		}
 		if len(allow) == 0 {
