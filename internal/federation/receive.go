@@ -422,14 +422,15 @@ func peek(raw []byte) (id, version string) {
 	if len(version) > 40 {
 		version = ""
 	}
-	return id, version
+	return store.Textual(id), store.Textual(version)
 }
 
+// clipMsg is a refusal's reason, which may quote the object refused.
 func clipMsg(s string) string {
 	if len(s) > 500 {
 		s = s[:500]
 	}
-	return strings.ToValidUTF8(s, "?")
+	return store.Textual(s)
 }
 
 func first(s []string) string {

@@ -107,7 +107,7 @@ func quote(s string) string {
 	if len(s) > 64 {
 		s = s[:64] + "…"
 	}
-	return `"` + s + `"`
+	return `"` + noNUL.Replace(s) + `"`
 }
 
 // IsZero reports whether the timestamp is absent.

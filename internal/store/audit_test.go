@@ -122,3 +122,16 @@ func TestAuditGroupCommitBounded(t *testing.T) {
 		t.Fatal("append to a stalled commit did not return")
 	}
 }
+
+func TestTextual(t *testing.T) {
+	for in, want := range map[string]string{
+		"plain ✓":   "plain ✓",
+		"a\x00b":    `a\u0000b`,
+		"\xff\xc3(": "\uFFFD(",
+		"":          "",
+	} {
+		if got := Textual(in); got != want {
+			t.Errorf("Textual(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -7,6 +7,7 @@ package store
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"quadshare/internal/stix"
@@ -167,11 +168,23 @@ type Status struct {
 	Pendings         []StatusDetail
 }
 
-// StatusDetail is one object in a status (TAXII 2.1 §4.3.1).
+// StatusDetail is one object in a status (TAXII 2.1 §4.3.1). Its fields are
+// text every store keeps (Textual), even when they come from a client's input
+// that was refused.
 type StatusDetail struct {
 	ID      string
 	Version string
 	Message string
+}
+
+// textual writes U+0000 as the JSON escape that stands for it.
+var textual = strings.NewReplacer("\x00", `\u0000`)
+
+// Textual returns s as text that every store can keep: PostgreSQL refuses
+// U+0000 and bytes that are not UTF-8 in text and jsonb. It is for what quotes
+// a client's input back (a refused object's id, an error message).
+func Textual(s string) string {
+	return textual.Replace(strings.ToValidUTF8(s, "\uFFFD"))
 }
 
 // Statuses keeps status resources.

@@ -159,12 +159,22 @@ func TestUntextualInput(t *testing.T) {
 		}
 	}
 	nul := []byte(`{"type":"tool","spec_version":"2.1","id":"tool--00000002-0000-4000-8000-000000000002","created":"2020-01-01T00:00:00.000Z","modified":"2020-01-01T00:00:00.000Z","name":"a\u0000b"}`)
-	st := e.post("admin", collA, sdo("tool", 1, "2020-01-01T00:00:00.000Z"), nul)
-	if st["success_count"] != float64(1) || st["failure_count"] != float64(1) {
+	// Refused before they are objects, quoted in the status: an id, a version.
+	nulID := []byte(`{"type":"tool","spec_version":"2.1","id":"tool--0000000\u0000-0000-4000-8000-000000000003","created":"2020-01-01T00:00:00.000Z","modified":"2020-01-01T00:00:00.000Z","name":"x"}`)
+	nulVersion := []byte(`{"type":"tool","spec_version":"2.1","id":"tool--00000004-0000-4000-8000-000000000004","created":"2020-01-01T00:00:00.000Z","modified":"2020-01-01T00:00:00.000Z\u0000","name":"x"}`)
+	st := e.post("admin", collA, sdo("tool", 1, "2020-01-01T00:00:00.000Z"), nul, nulID, nulVersion)
+	if st["success_count"] != float64(1) || st["failure_count"] != float64(3) {
 		t.Fatalf("status %v", st)
 	}
 	if f := st["failures"].([]any)[0].(map[string]any); f["id"] != sdoID("tool", 2) || !strings.Contains(f["message"].(string), "U+0000") {
 		t.Errorf("failure %v: want the object holding U+0000, with the reason", f)
+	}
+	for _, f := range st["failures"].([]any)[1:] {
+		for k, v := range f.(map[string]any) {
+			if strings.ContainsRune(v.(string), 0) {
+				t.Errorf("failure %v: %s holds U+0000", f, k)
+			}
+		}
 	}
 	if r := e.get("admin", e.root+"collections/"+collA+"/objects/"+sdoID("tool", 1)+"/"); r.status != http.StatusOK {
 		t.Errorf("the valid object of the envelope: %d %s", r.status, r.body)

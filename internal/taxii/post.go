@@ -317,6 +317,9 @@ func (s *Server) process(ctx context.Context, st *store.Status, j job, first, en
 		return nil
 	}
 	results, err := s.store.Put(ctx, collection, j.submitter, objs)
+	if err == nil && len(results) != len(objs) {
+		err = fmt.Errorf("%d results for %d objects", len(results), len(objs))
+	}
 	if err != nil {
 		for i, pr := range parsed {
 			if pr.err == nil {
@@ -326,9 +329,6 @@ func (s *Server) process(ctx context.Context, st *store.Status, j job, first, en
 			}
 		}
 		return fmt.Errorf("taxii: put %d objects in %s: %w", len(objs), collection, err)
-	}
-	if len(results) != len(objs) {
-		return fmt.Errorf("taxii: put returned %d results for %d objects", len(results), len(objs))
 	}
 	unseen, err := s.unseen(ctx, j.poster, collection, objs, results)
 	if err != nil {
@@ -488,21 +488,22 @@ func peek(raw []byte, index int) store.StatusDetail {
 	_ = json.Unmarshal(raw, &v) // best effort: the failure message says what is wrong
 	d := store.StatusDetail{ID: fmt.Sprintf("objects[%d]", index)}
 	if id, ok := v.ID.(string); ok && id != "" && len(id) <= 300 {
-		d.ID = id
+		d.ID = store.Textual(id)
 	}
 	if m, ok := v.Modified.(string); ok && len(m) <= 64 {
-		d.Version = m
+		d.Version = store.Textual(m)
 	} else if c, ok := v.Created.(string); ok && len(c) <= 64 {
-		d.Version = c
+		d.Version = store.Textual(c)
 	}
 	return d
 }
 
+// clipMessage is a failure's message, which may quote the object refused.
 func clipMessage(s string) string {
 	if len(s) > 1000 {
-		return s[:1000] + "…"
+		s = s[:1000] + "…"
 	}
-	return s
+	return store.Textual(s)
 }
 
 // newUUID returns a random (version 4) UUID (§2 identifier, RFC 4122 §4.4).
