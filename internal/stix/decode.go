@@ -151,7 +151,8 @@ var typeNames = func() map[string]string {
 }()
 
 // Parse is Decode followed by Validate: it returns the object only when it is valid
-// STIX 2.1. A validation failure is returned as Errors.
+// STIX 2.1 and holds no U+0000, which not every store can keep (RuleNUL). A
+// validation failure is returned as Errors.
 func Parse(raw []byte) (Object, error) {
 	return decode(raw, true)
 }
