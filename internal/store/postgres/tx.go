@@ -58,7 +58,28 @@ func (s *Store) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
 
 // inTxAt is inTx at the given isolation level.
 func (s *Store) inTxAt(ctx context.Context, iso pgx.TxIsoLevel, fn func(pgx.Tx) error) error {
-	return s.retry(ctx, func() error { return pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: iso}, fn) })
+	return s.retry(ctx, func() error { return s.runTx(ctx, iso, fn) })
+}
+
+// commitTimeout bounds a commit, which ctx does not cut (runTx).
+const commitTimeout = 30 * time.Second
+
+// runTx runs fn in a transaction and commits it. Once fn has done its work, the
+// commit runs to its end whatever becomes of ctx: a commit cut off midway may
+// have committed on the server or not, and its caller would be told that it
+// failed either way (a Put would report objects not stored that were).
+func (s *Store) runTx(ctx context.Context, iso pgx.TxIsoLevel, fn func(pgx.Tx) error) error {
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: iso})
+	if err != nil {
+		return err
+	}
+	detached, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
+	defer cancel()
+	defer func() { _ = tx.Rollback(detached) }() // after a commit, nothing to do
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit(detached)
 }
 
 // exec runs one statement outside an explicit transaction, again when it loses a

@@ -592,3 +592,37 @@ func TestTrailIndexWaitBounded(t *testing.T) {
 		t.Fatalf("tally after the pass: %v, %v", got, err)
 	}
 }
+
+// TestTrailStepCancelled: a step of the trail index whose context ends at any
+// point leaves the index as it was or as it would be after the step: the next
+// pass completes it, and every disclosure is found, once.
+func TestTrailStepCancelled(t *testing.T) {
+	const records, per = 10, 1000
+	refs := make([]audit.ObjectRef, per)
+	for i := range refs {
+		refs[i] = audit.ObjectRef{ID: storetest.NewID("indicator"), Version: "2026-01-01T00:00:00.000Z"}
+	}
+	for _, delay := range []time.Duration{0, time.Millisecond, 3 * time.Millisecond, 6 * time.Millisecond,
+		10 * time.Millisecond, 15 * time.Millisecond, 20 * time.Millisecond, 30 * time.Millisecond, 50 * time.Millisecond} {
+		s := openTemp(t)
+		s.ti.mu.Lock() // no pass but the one below, until the lookups
+		for range records {
+			if err := s.AppendAudit(t.Context(), audit.Entry{Kind: audit.Disclosure, Time: time.Now(), Actor: "peer:JP", Rule: "r", Objects: refs}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		time.AfterFunc(delay, cancel)
+		_, err := s.ti.step(ctx)
+		cancel()
+		s.ti.mu.Unlock()
+		for _, r := range []audit.ObjectRef{refs[0], refs[per/2], refs[per-1]} {
+			if recs, lerr := s.AuditDisclosures(t.Context(), r.ID, 50); lerr != nil || len(recs) != records {
+				t.Errorf("step cancelled after %v (%v): %d disclosures of %s, %v; want %d", delay, err, len(recs), r.ID, lerr, records)
+			}
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -203,6 +203,17 @@ func (s *Store) Collections(ctx context.Context) ([]store.Collection, error) {
 // entry is never committed with a date_added below one already visible, so a reader
 // paging with AddedAfter never skips an entry committed later.
 func (s *Store) Put(ctx context.Context, collection, submitter string, objs []stix.Object) ([]store.PutResult, error) {
+	res, err := s.put(ctx, collection, submitter, objs)
+	if err != nil && ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
+		// database/sql rolled the transaction back when ctx ended, and closed
+		// its statements, so the statement after failed: what stopped the Put
+		// is ctx.
+		return nil, fmt.Errorf("sqlite: put: %w (%w)", ctx.Err(), err)
+	}
+	return res, err
+}
+
+func (s *Store) put(ctx context.Context, collection, submitter string, objs []stix.Object) ([]store.PutResult, error) {
 	for i := range objs {
 		o := &objs[i]
 		if o.ID == "" || o.Type == "" || len(o.Raw) == 0 {
@@ -401,7 +412,7 @@ func (s *Store) insertObjects(ctx context.Context, conn *sql.Conn, objs []stix.O
 	if len(fresh) == 0 {
 		return nil
 	}
-	return conn.Raw(func(dc any) error {
+	return rawInTx(ctx, conn, func(dc any) error {
 		st, err := s.insObject.on(dc)
 		if err != nil {
 			return err
@@ -426,6 +437,21 @@ func (s *Store) insertObjects(ctx context.Context, conn *sql.Conn, objs []stix.O
 			}
 		}
 		return nil
+	})
+}
+
+// rawInTx runs f on the driver connection of conn, in the transaction begun on
+// conn with ctx. database/sql rolls that transaction back when ctx ends, from
+// its own goroutine, once the connection is free: a statement run on the
+// driver's connection after that would be outside any transaction, and commit
+// alone. f runs only if ctx is live when it has the connection; the rollback
+// then waits for f.
+func rawInTx(ctx context.Context, conn *sql.Conn, f func(dc any) error) error {
+	return conn.Raw(func(dc any) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		return f(dc)
 	})
 }
 

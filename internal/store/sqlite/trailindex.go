@@ -320,7 +320,7 @@ func (x *trailIndex) step(ctx context.Context) (more bool, err error) {
 		}
 	}
 	if len(named) > 0 {
-		if err := x.insertRuns(conn, named); err != nil {
+		if err := x.insertRuns(ctx, conn, named); err != nil {
 			return false, fmt.Errorf("audit trail index: records %d to %d: %w", upto+1, last, err)
 		}
 	}
@@ -399,10 +399,10 @@ func disclosedKey(id string) int64 {
 // order. One statement per run, on the driver's connection: a statement of all
 // the runs (json_each) spent more time parsing its argument, and in its
 // statement journal, than inserting.
-func (x *trailIndex) insertRuns(conn *sql.Conn, named []keySeq) error {
+func (x *trailIndex) insertRuns(ctx context.Context, conn *sql.Conn, named []keySeq) error {
 	slices.SortFunc(named, func(a, b keySeq) int { return cmp.Or(cmp.Compare(a.key, b.key), cmp.Compare(a.seq, b.seq)) })
 	named = slices.Compact(named) // keys of a record noted twice under one seq
-	return conn.Raw(func(dc any) error {
+	return rawInTx(ctx, conn, func(dc any) error {
 		st, err := x.insRun.on(dc)
 		if err != nil {
 			return err

@@ -976,6 +976,39 @@ func testCount(t *testing.T, s store.Store) {
 	}
 }
 
+// testPutCancelledMidway: a Put whose context ends while it runs, at any point
+// of it, either succeeds or fails with the context's error, never another, and
+// stores all its objects or none.
+func testPutCancelledMidway(t *testing.T, s store.Store) {
+	const n, points = 2000, 24
+	batch := func(i int) []stix.Object {
+		objs := make([]stix.Object, n)
+		for k := range objs {
+			objs[k] = Indicator(t, i*n+k, t1)
+		}
+		return objs
+	}
+	start := time.Now()
+	putAdded(t, s, newCollection(t, s), "", batch(0)...)
+	whole := time.Since(start)
+	for i := 1; i <= points; i++ {
+		delay := whole * time.Duration(i-1) / points
+		col := newCollection(t, s)
+		objs := batch(i)
+		c, cancel := context.WithCancel(ctx(t))
+		time.AfterFunc(delay, cancel)
+		_, err := s.Put(c, col, "", objs)
+		cancel()
+		if err != nil && !errors.Is(err, context.Canceled) {
+			t.Errorf("cancelled after %v of %v: %v, want the context's error", delay, whole, err)
+		}
+		count, cerr := s.Count(ctx(t), col)
+		if cerr != nil || err == nil && count != n || err != nil && count != 0 {
+			t.Errorf("cancelled after %v of %v (%v): %d objects stored, %v", delay, whole, err, count, cerr)
+		}
+	}
+}
+
 func testContextCancelled(t *testing.T, s store.Store) {
 	col := newCollection(t, s)
 	c, cancel := context.WithCancel(ctx(t))

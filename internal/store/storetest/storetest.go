@@ -59,6 +59,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Count", testCount},
 		{"LastAdded", testLastAdded},
 		{"ContextCancelled", testContextCancelled},
+		{"PutCancelledMidway", testPutCancelledMidway},
 		{"Statuses", testStatuses},
 		{"Organisations", testOrganisations},
 		{"Users", testUsers},
