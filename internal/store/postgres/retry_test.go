@@ -121,6 +121,32 @@ func TestRetryStopsWithContext(t *testing.T) {
 	}
 }
 
+// TestCommitAfterCancel: a transaction whose context ends once its work is done
+// still commits, and says so; the bound of the commit does not bound the work.
+func TestCommitAfterCancel(t *testing.T) {
+	s := pgtest.OpenStore(t)
+	defer postgres.SetCommitTimeout(100 * time.Millisecond)()
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	err := s.InTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_sleep(0.3)`); err != nil { // longer than the commit's bound
+			return err
+		}
+		if _, err := tx.Exec(ctx, `CREATE TABLE committed_after_cancel (one int)`); err != nil {
+			return err
+		}
+		cancel() // the client leaves: the work is done
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("commit after the work: %v", err)
+	}
+	var n int
+	if err := s.Pool().QueryRow(t.Context(), `SELECT count(*) FROM committed_after_cancel`).Scan(&n); err != nil {
+		t.Fatalf("the transaction's table: %v", err)
+	}
+}
+
 // TestLoneStatementsRetried runs, on a database whose default isolation is SERIALIZABLE
 // (as CockroachDB's always is), a peer's counters updated by a lone statement while
 // transactions write the same peer row: the statements that lose a serialization race

@@ -61,25 +61,38 @@ func (s *Store) inTxAt(ctx context.Context, iso pgx.TxIsoLevel, fn func(pgx.Tx) 
 	return s.retry(ctx, func() error { return s.runTx(ctx, iso, fn) })
 }
 
-// commitTimeout bounds a commit, which ctx does not cut (runTx).
-const commitTimeout = 30 * time.Second
+// commitTimeout bounds a commit, which ctx does not cut (runTx), and the
+// rollback of a transaction that failed.
+var commitTimeout = 30 * time.Second
 
 // runTx runs fn in a transaction and commits it. Once fn has done its work, the
 // commit runs to its end whatever becomes of ctx: a commit cut off midway may
 // have committed on the server or not, and its caller would be told that it
-// failed either way (a Put would report objects not stored that were).
+// failed either way (a Put would report objects not stored that were). When ctx
+// ended during fn, the error says so, whatever the driver reported (a COPY cut
+// off reports its closed connection).
 func (s *Store) runTx(ctx context.Context, iso pgx.TxIsoLevel, fn func(pgx.Tx) error) error {
 	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: iso})
 	if err != nil {
 		return err
 	}
-	detached, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
-	defer cancel()
-	defer func() { _ = tx.Rollback(detached) }() // after a commit, nothing to do
+	detached := func() (context.Context, context.CancelFunc) {
+		return context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
+	}
+	defer func() { // after a commit, nothing to do
+		c, cancel := detached()
+		defer cancel()
+		_ = tx.Rollback(c)
+	}()
 	if err := fn(tx); err != nil {
+		if ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
+			return fmt.Errorf("%w (%w)", ctx.Err(), err)
+		}
 		return err
 	}
-	return tx.Commit(detached)
+	c, cancel := detached()
+	defer cancel()
+	return tx.Commit(c)
 }
 
 // exec runs one statement outside an explicit transaction, again when it loses a
