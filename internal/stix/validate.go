@@ -177,7 +177,10 @@ func (c *checker) checkNUL() {
 	}
 }
 
-// noNUL writes U+0000 as the JSON escape that stood for it.
+// EscapeNUL writes each U+0000 of s as the JSON escape that stands for it, so
+// that text quoting a refused input (an error, a path) holds no NUL.
+func EscapeNUL(s string) string { return noNUL.Replace(s) }
+
 var noNUL = strings.NewReplacer("\x00", `\u0000`)
 
 // nulAt reports whether a string or a member name under n, or n itself,

@@ -7,6 +7,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -177,14 +178,21 @@ type StatusDetail struct {
 	Message string
 }
 
-// textual writes U+0000 as the JSON escape that stands for it.
-var textual = strings.NewReplacer("\x00", `\u0000`)
-
 // Textual returns s as text that every store can keep: PostgreSQL refuses
 // U+0000 and bytes that are not UTF-8 in text and jsonb. It is for what quotes
 // a client's input back (a refused object's id, an error message).
 func Textual(s string) string {
-	return textual.Replace(strings.ToValidUTF8(s, "\uFFFD"))
+	return stix.EscapeNUL(strings.ToValidUTF8(s, "\uFFFD"))
+}
+
+// Stopped is err, a store's failure, told as ctx's when ctx has ended: a
+// driver cut off by its context reports what broke (a closed connection, a
+// transaction already rolled back), not why.
+func Stopped(ctx context.Context, err error) error {
+	if err != nil && ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
+		return fmt.Errorf("%w (%w)", ctx.Err(), err)
+	}
+	return err
 }
 
 // Statuses keeps status resources.

@@ -371,7 +371,7 @@ func (s *Server) getManifest(w http.ResponseWriter, r *http.Request) error {
 	m := manifestResource{More: res.more, Next: res.next}
 	for _, e := range res.entries {
 		m.Objects = append(m.Objects, manifestRecord{ID: e.Object.ID, DateAdded: taxiiTime(e.DateAdded),
-			Version: versionString(e), MediaType: entryMediaType(e)})
+			Version: entryVersion(e).String(), MediaType: entryMediaType(e)})
 	}
 	return writeJSON(w, http.StatusOK, m)
 }
@@ -385,7 +385,7 @@ func (s *Server) getVersions(w http.ResponseWriter, r *http.Request) error {
 	}
 	v := versionsResource{More: res.more, Next: res.next}
 	for _, e := range res.entries {
-		v.Versions = append(v.Versions, versionString(e))
+		v.Versions = append(v.Versions, entryVersion(e).String())
 	}
 	return writeJSON(w, http.StatusOK, v)
 }
@@ -533,11 +533,7 @@ func (s *Server) mayDelete(ctx context.Context, p *auth.Principal, collection, i
 			return nil, httpx.NotFound()
 		}
 		for _, en := range pg.Entries {
-			v := en.Object.Version()
-			if v.IsZero() {
-				v = stix.NewTimestamp(en.DateAdded, 6)
-			}
-			checked = append(checked, v)
+			checked = append(checked, entryVersion(en))
 		}
 		if !pg.More || len(pg.Entries) == 0 {
 			if len(checked) == 0 {

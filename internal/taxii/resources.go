@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"quadshare/internal/httpx"
+	"quadshare/internal/stix"
 	"quadshare/internal/store"
 )
 
@@ -164,13 +165,14 @@ func envelope(entries []store.Entry, more bool, next string) []byte {
 	return b.Bytes()
 }
 
-// versionString is the TAXII version of an entry (§5.3.1, §4.3.1): modified, else
-// created, else a value consistent for this server: the date it was added.
-func versionString(e store.Entry) string {
+// entryVersion is the TAXII version of an entry (§5.3.1, §4.3.1): modified, else
+// created, else a value consistent for this server: the date it was added, to
+// the microsecond, as the stores match it (§3.4.1).
+func entryVersion(e store.Entry) stix.Timestamp {
 	if v := e.Object.Version(); !v.IsZero() {
-		return v.String()
+		return v
 	}
-	return taxiiTime(e.DateAdded)
+	return stix.NewTimestamp(e.DateAdded, 6)
 }
 
 // entryMediaType is the media type of one stored object (§5.3.1).

@@ -125,11 +125,11 @@ func TestRetryStopsWithContext(t *testing.T) {
 // still commits, and says so; the bound of the commit does not bound the work.
 func TestCommitAfterCancel(t *testing.T) {
 	s := pgtest.OpenStore(t)
-	defer postgres.SetCommitTimeout(100 * time.Millisecond)()
+	defer postgres.SetCommitTimeout(time.Second)()
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	err := s.InTx(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT pg_sleep(0.3)`); err != nil { // longer than the commit's bound
+		if _, err := tx.Exec(ctx, `SELECT pg_sleep(1.5)`); err != nil { // longer than the commit's bound
 			return err
 		}
 		if _, err := tx.Exec(ctx, `CREATE TABLE committed_after_cancel (one int)`); err != nil {

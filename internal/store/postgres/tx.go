@@ -9,6 +9,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"quadshare/internal/store"
 )
 
 // SQLSTATE codes after which a whole transaction may simply be run again.
@@ -85,10 +87,7 @@ func (s *Store) runTx(ctx context.Context, iso pgx.TxIsoLevel, fn func(pgx.Tx) e
 		_ = tx.Rollback(c)
 	}()
 	if err := fn(tx); err != nil {
-		if ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
-			return fmt.Errorf("%w (%w)", ctx.Err(), err)
-		}
-		return err
+		return store.Stopped(ctx, err)
 	}
 	c, cancel := detached()
 	defer cancel()

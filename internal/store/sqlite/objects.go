@@ -203,14 +203,10 @@ func (s *Store) Collections(ctx context.Context) ([]store.Collection, error) {
 // entry is never committed with a date_added below one already visible, so a reader
 // paging with AddedAfter never skips an entry committed later.
 func (s *Store) Put(ctx context.Context, collection, submitter string, objs []stix.Object) ([]store.PutResult, error) {
+	// database/sql rolls the transaction back when ctx ends, and closes its
+	// statements, so that the statement after fails: what stopped the Put is ctx.
 	res, err := s.put(ctx, collection, submitter, objs)
-	if err != nil && ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
-		// database/sql rolled the transaction back when ctx ended, and closed
-		// its statements, so the statement after failed: what stopped the Put
-		// is ctx.
-		return nil, fmt.Errorf("sqlite: put: %w (%w)", ctx.Err(), err)
-	}
-	return res, err
+	return res, store.Stopped(ctx, err)
 }
 
 func (s *Store) put(ctx context.Context, collection, submitter string, objs []stix.Object) ([]store.PutResult, error) {
