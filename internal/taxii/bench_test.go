@@ -61,9 +61,12 @@ func BenchmarkTAXII(b *testing.B) {
 	// Clients post one envelope after another; two leave a core idle while each
 	// waits for its envelope to be stored, four keep both busy (a hub receives
 	// from many operators at once).
-	for i, clients := range []int{2, 4} {
+	// Each run draws new objects (a later -count would otherwise post duplicates).
+	seed := int64(n)
+	for _, clients := range []int{2, 4} {
 		b.Run(fmt.Sprintf("post/clients=%d", clients), func(b *testing.B) {
-			post(b, e.with(b), objects, clients, stixgen.New(int64(n)+7+int64(i)))
+			seed++
+			post(b, e.with(b), objects, clients, stixgen.New(seed))
 		})
 	}
 

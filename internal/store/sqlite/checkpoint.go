@@ -1,26 +1,48 @@
 package sqlite
 
 import (
+	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
+	"fmt"
 	"sync/atomic"
 	"time"
 )
 
 // checkpointInterval is how often the background connection copies the WAL into the
 // database. Between two checkpoints the WAL grows by what was written meanwhile.
-const checkpointInterval = 250 * time.Millisecond
+var checkpointInterval = 250 * time.Millisecond
 
 // checkpointer copies committed WAL frames into the database file from its own
 // connection (PRAGMA wal_checkpoint(PASSIVE)), so that the single writer never stops to
 // do it: in a bulk import this took a tenth of the writer's time. A passive checkpoint
-// waits for no one; the writer starts the WAL over once a checkpoint has caught up.
+// waits for no one.
+//
+// The writer starts the WAL over only if, when it begins, a checkpoint has copied all
+// of the WAL and no reader reads from it. Under steady writes that moment hardly
+// comes: the WAL grew by hundreds of megabytes before it did, every page new to the
+// file system (allocated and zeroed, later cut back by journal_size_limit), and a POST
+// of objects spent about a tenth of its CPU on it. So once the WAL holds restartFrames,
+// the checkpointer also runs wal_checkpoint(RESTART) on the writer's connection,
+// between two of its transactions: it copies the little the passive checkpoint left,
+// waits at most restartWait for the readers of the WAL, and the next commit writes
+// the WAL from its start again, over pages the file system already holds.
 type checkpointer struct {
-	db    *sql.DB
-	stop  chan struct{}
-	done  chan struct{}
-	count atomic.Int64 // checkpoints run, for tests
+	db       *sql.DB
+	stop     chan struct{}
+	done     chan struct{}
+	count    atomic.Int64 // checkpoints run, for tests
+	restarts atomic.Int64 // restarts obtained, for tests
 }
+
+// restartFrames is the length of the WAL (32 MiB of pages) from which the checkpointer
+// restarts it.
+var restartFrames = 4096
+
+// restartWait bounds how long a restart waits for the readers of the WAL, and so
+// holds the writer back.
+const restartWait = 5 * time.Millisecond
 
 func (s *Store) startCheckpointer(dsn string) error {
 	db, err := sql.Open("sqlite", dsn)
@@ -45,12 +67,43 @@ func (s *Store) startCheckpointer(dsn string) error {
 			case <-t.C:
 			}
 			// A failure (the database busy under a long read) is retried next tick.
-			if _, err := db.Exec("PRAGMA wal_checkpoint(PASSIVE)"); err == nil {
-				c.count.Add(1)
+			var busy, frames, copied int
+			if err := db.QueryRow("PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &copied); err != nil {
+				continue
+			}
+			c.count.Add(1)
+			if frames >= restartFrames && s.restartWAL() {
+				c.restarts.Add(1)
 			}
 		}
 	}()
 	return nil
+}
+
+// restartWAL runs a checkpoint on the writer's connection, between two of its
+// transactions, that makes the next commit write the WAL from its start; unless
+// readers of the WAL keep on for restartWait. It reports whether it did.
+func (s *Store) restartWAL() (done bool) {
+	ctx := context.Background()
+	conn, err := s.w.Conn(ctx)
+	if err != nil {
+		return false
+	}
+	defer conn.Close()
+	wait := func(d time.Duration) error {
+		_, err := conn.ExecContext(ctx, fmt.Sprintf("PRAGMA busy_timeout = %d", d.Milliseconds()))
+		return err
+	}
+	if err := wait(restartWait); err != nil {
+		return false
+	}
+	var busy, frames, copied int
+	err = conn.QueryRowContext(ctx, "PRAGMA wal_checkpoint(RESTART)").Scan(&busy, &frames, &copied)
+	if werr := wait(s.busyTimeout); werr != nil {
+		// The writer must not keep the short wait: drop its connection.
+		_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+	}
+	return err == nil && busy == 0
 }
 
 func (s *Store) stopCheckpointer() error {

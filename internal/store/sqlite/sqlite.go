@@ -111,6 +111,8 @@ type Store struct {
 	path string
 	now  func() time.Time // the wall clock; tests step it back
 
+	busyTimeout time.Duration // of every connection
+
 	insObject                           *rawStmt
 	insEntry, selStored, selEntry       *sql.Stmt
 	selLatest, clearLatest, insEntryRun *sql.Stmt
@@ -193,7 +195,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
-	s := &Store{w: w, path: path, now: time.Now, mergeIDs: defaultMergeIDs}
+	s := &Store{w: w, path: path, now: time.Now, busyTimeout: o.BusyTimeout, mergeIDs: defaultMergeIDs}
 	s.idsCtx, s.idsStop = context.WithCancel(context.Background())
 	fail := func(err error) (*Store, error) {
 		_ = s.Close()

@@ -375,6 +375,42 @@ func TestBackgroundCheckpoint(t *testing.T) {
 	}
 }
 
+// Under writes without a pause the WAL is started over now and then, so that it
+// stays short and its pages are reused. Without the restarts it held all that was
+// written: three times the size of the database.
+func TestWALRestarts(t *testing.T) {
+	defer func(n int, d time.Duration) { restartFrames, checkpointInterval = n, d }(restartFrames, checkpointInterval)
+	restartFrames, checkpointInterval = 64, 20*time.Millisecond
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "q.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	col := mustCollection(t, s)
+	// Made beforehand: between two Puts the checkpoints must not catch up.
+	batches := make([][]stix.Object, 100)
+	for i := range batches {
+		batches[i] = benchObjects(t, i*200, 200)
+	}
+	for _, b := range batches {
+		if _, err := s.Put(ctx, col, "", b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wal, err := os.Stat(s.path + "-wal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := os.Stat(s.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if wal.Size() > db.Size()/2 {
+		t.Errorf("WAL of %d bytes for a database of %d, after %d restarts", wal.Size(), db.Size(), s.ck.restarts.Load())
+	}
+}
+
 // TestSearchFileRebuilt checks that the search file is derived: a lost one, one
 // ahead of the database, or one of another copy of it, is rebuilt from the objects,
 // and oids freed by a delete are not given again (the index would keep the old text
