@@ -24,16 +24,19 @@ var checkpointInterval = 250 * time.Millisecond
 // comes: the WAL grew by hundreds of megabytes before it did, every page new to the
 // file system (allocated and zeroed, later cut back by journal_size_limit), and a POST
 // of objects spent about a tenth of its CPU on it. So once the WAL holds restartFrames,
-// the checkpointer also runs wal_checkpoint(RESTART) on the writer's connection,
-// between two of its transactions: it copies the little the passive checkpoint left,
-// waits at most restartWait for the readers of the WAL, and the next commit writes
-// the WAL from its start again, over pages the file system already holds.
+// and a passive checkpoint has just copied all of it, the checkpointer also runs
+// wal_checkpoint(RESTART) on the writer's connection, between two of its
+// transactions: it copies (and syncs) what was committed since, if anything, waits
+// at most restartWait for the readers of the WAL, and the next commit writes the WAL
+// from its start again, over pages the file system already holds. The writer waits
+// meanwhile.
 type checkpointer struct {
 	db       *sql.DB
 	stop     chan struct{}
 	done     chan struct{}
-	count    atomic.Int64 // checkpoints run, for tests
-	restarts atomic.Int64 // restarts obtained, for tests
+	cancel   context.CancelFunc // called by stop: a restart waiting for the writer gives up
+	count    atomic.Int64       // checkpoints run, for tests
+	restarts atomic.Int64       // restarts obtained, for tests
 }
 
 // restartFrames is the length of the WAL (32 MiB of pages) from which the checkpointer
@@ -54,10 +57,12 @@ func (s *Store) startCheckpointer(dsn string) error {
 		_ = db.Close()
 		return err
 	}
-	c := &checkpointer{db: db, stop: make(chan struct{}), done: make(chan struct{})}
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &checkpointer{db: db, stop: make(chan struct{}), done: make(chan struct{}), cancel: cancel}
 	s.ck = c
 	go func() {
 		defer close(c.done)
+		restarted := 0 // the WAL's length at the last restart, until a commit starts it over
 		t := time.NewTicker(checkpointInterval)
 		defer t.Stop()
 		for {
@@ -72,8 +77,11 @@ func (s *Store) startCheckpointer(dsn string) error {
 				continue
 			}
 			c.count.Add(1)
-			if frames >= restartFrames && s.restartWAL() {
+			// Only once the passive checkpoint has caught up: the restart then has
+			// little or nothing left to copy (and to sync) while the writer waits.
+			if frames >= restartFrames && copied == frames && frames != restarted && s.restartWAL(ctx) {
 				c.restarts.Add(1)
+				restarted = frames
 			}
 		}
 	}()
@@ -83,25 +91,28 @@ func (s *Store) startCheckpointer(dsn string) error {
 // restartWAL runs a checkpoint on the writer's connection, between two of its
 // transactions, that makes the next commit write the WAL from its start; unless
 // readers of the WAL keep on for restartWait. It reports whether it did.
-func (s *Store) restartWAL() (done bool) {
-	ctx := context.Background()
+func (s *Store) restartWAL(ctx context.Context) (done bool) {
 	conn, err := s.w.Conn(ctx)
 	if err != nil {
 		return false
 	}
 	defer conn.Close()
-	wait := func(d time.Duration) error {
+	wait := func(ctx context.Context, d time.Duration) error {
 		_, err := conn.ExecContext(ctx, fmt.Sprintf("PRAGMA busy_timeout = %d", d.Milliseconds()))
 		return err
 	}
-	if err := wait(restartWait); err != nil {
+	if err := wait(ctx, restartWait); err != nil {
 		return false
 	}
 	var busy, frames, copied int
 	err = conn.QueryRowContext(ctx, "PRAGMA wal_checkpoint(RESTART)").Scan(&busy, &frames, &copied)
-	if werr := wait(s.busyTimeout); werr != nil {
-		// The writer must not keep the short wait: drop its connection.
-		_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+	if werr := wait(context.Background(), s.busyTimeout); werr != nil {
+		// The writer must not keep the short wait: drop its connection, with the
+		// statement prepared on it.
+		_ = conn.Raw(func(dc any) error {
+			s.insObject.release(dc)
+			return driver.ErrBadConn
+		})
 	}
 	return err == nil && busy == 0
 }
@@ -110,6 +121,7 @@ func (s *Store) stopCheckpointer() error {
 	if s.ck == nil {
 		return nil
 	}
+	s.ck.cancel()
 	close(s.ck.stop)
 	<-s.ck.done
 	err := s.ck.db.Close()

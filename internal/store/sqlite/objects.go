@@ -463,7 +463,7 @@ type rawStmt struct {
 
 // on returns the statement prepared on dc, preparing it when needed. Its caller holds
 // the pool's one connection, so calls never overlap. A statement of a connection that
-// was replaced is dropped, not closed: the driver has freed its connection's state.
+// was replaced is not used again.
 func (r *rawStmt) on(dc any) (driver.StmtExecContext, error) {
 	if r.conn == dc && r.st != nil {
 		return r.st, nil
@@ -495,14 +495,17 @@ func (r *rawStmt) close(db *sql.DB) error {
 		return err
 	}
 	defer conn.Close()
-	return conn.Raw(func(dc any) error {
-		st, on := r.st, r.conn
-		r.conn, r.st = nil, nil
-		if dc != on { // prepared on a connection since replaced
-			return nil
-		}
-		return st.(driver.Stmt).Close()
-	})
+	return conn.Raw(r.release)
+}
+
+// release closes the statement if it was prepared on dc, whose caller holds it.
+func (r *rawStmt) release(dc any) error {
+	st, on := r.st, r.conn
+	if st == nil || dc != on { // prepared on a connection since replaced
+		return nil
+	}
+	r.conn, r.st = nil, nil
+	return st.(driver.Stmt).Close()
 }
 
 // pendingEntry is an entry that Put writes once its objects are decided.
