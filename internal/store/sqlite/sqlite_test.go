@@ -381,10 +381,7 @@ func TestRestartWAL(t *testing.T) {
 	defer func(d time.Duration) { checkpointInterval = d }(checkpointInterval)
 	checkpointInterval = time.Hour // the test checkpoints by itself
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "q.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openTemp(t)
 	defer s.Close()
 	col := mustCollection(t, s)
 	next := 0
@@ -446,10 +443,7 @@ func TestWALRestarts(t *testing.T) {
 	defer func(n int, d time.Duration) { restartFrames, checkpointInterval = n, d }(restartFrames, checkpointInterval)
 	restartFrames, checkpointInterval = 64, 20*time.Millisecond
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "q.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openTemp(t)
 	defer s.Close()
 	col := mustCollection(t, s)
 	// Made beforehand: between two Puts the checkpoints must not catch up.
