@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"quadshare/internal/cputime"
+	"quadshare/internal/gctune"
 	"quadshare/internal/stix"
 	"quadshare/internal/store"
 )
@@ -43,6 +44,7 @@ func reportCPU(b *testing.B, cpu time.Duration, n int) {
 // TLP:GREEN object stored at JP (as a TAXII POST acknowledges it) until it is
 // available at AU, IN and US. Reports p50 and p95 of that time.
 func BenchmarkPropagation(b *testing.B) {
+	defer gctune.ForServer()() // as serve sets it
 	all := []string{"AU", "IN", "JP", "US"}
 	others := func(n string) []string {
 		return slices.DeleteFunc(slices.Clone(all), func(s string) bool { return s == n })
@@ -86,6 +88,7 @@ func BenchmarkPropagation(b *testing.B) {
 // verification and storage at each peer. Reports objects/s end to end (objects
 // delivered to every peer per second).
 func BenchmarkThroughput(b *testing.B) {
+	defer gctune.ForServer()() // as serve sets it
 	for _, peers := range [][]string{{"AU"}, {"AU", "IN", "US"}} {
 		b.Run(fmt.Sprintf("peers=%d", len(peers)), func(b *testing.B) {
 			jp := newTestNode(b, "JP", peers...)
@@ -124,6 +127,7 @@ func BenchmarkThroughput(b *testing.B) {
 // BenchmarkCatchUp: AU is down while JP stores b.N objects (at least 1,000); then AU
 // starts again. Reports the time from AU's start until it holds them all, and the rate.
 func BenchmarkCatchUp(b *testing.B) {
+	defer gctune.ForServer()() // as serve sets it
 	jp := newTestNode(b, "JP", "AU")
 	au := newTestNode(b, "AU", "JP")
 	mesh(b, jp, au)

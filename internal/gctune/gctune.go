@@ -25,8 +25,13 @@ import (
 const Percent = 400
 
 // ForServer sets the collector of this process for a node, where the
-// environment does not.
-func ForServer() {
+// environment does not. Undo puts back the settings it found (for a benchmark
+// among tests).
+func ForServer() (undo func()) {
+	percent := debug.SetGCPercent(100)
+	debug.SetGCPercent(percent)
+	limit := debug.SetMemoryLimit(-1) // a negative limit only reads it
+	undo = func() { debug.SetGCPercent(percent); debug.SetMemoryLimit(limit) }
 	if _, ok := os.LookupEnv("GOGC"); !ok {
 		debug.SetGCPercent(Percent)
 	}
@@ -35,6 +40,7 @@ func ForServer() {
 			debug.SetMemoryLimit(m)
 		}
 	}
+	return undo
 }
 
 // memoryLimit is the memory limit of a node on a machine of the given memory, in a

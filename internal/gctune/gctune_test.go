@@ -20,7 +20,7 @@ func TestForServer(t *testing.T) {
 	unset(t, "GOGC", "GOMEMLIMIT")
 	debug.SetGCPercent(100)
 	debug.SetMemoryLimit(math.MaxInt64)
-	ForServer()
+	undo := ForServer()
 	if p := debug.SetGCPercent(100); p != Percent {
 		t.Errorf("GOGC %d, want %d", p, Percent)
 	}
@@ -28,6 +28,13 @@ func TestForServer(t *testing.T) {
 	want := memoryLimit(memTotal(), cgroupLimit("/proc/self/cgroup", "/sys/fs/cgroup"))
 	if runtime.GOOS == "linux" && (limit <= 0 || limit == math.MaxInt64 || limit != want) {
 		t.Errorf("memory limit %d, want %d", limit, want)
+	}
+	// undo puts back what ForServer found, whatever came after.
+	debug.SetGCPercent(777)
+	debug.SetMemoryLimit(12345 << 20)
+	undo()
+	if p, l := debug.SetGCPercent(100), debug.SetMemoryLimit(-1); p != 100 || l != math.MaxInt64 {
+		t.Errorf("after undo: GOGC %d, memory limit %d; want 100 and %d", p, l, int64(math.MaxInt64))
 	}
 }
 

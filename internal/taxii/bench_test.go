@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"runtime/debug"
 	"slices"
 	"strconv"
 	"sync"
@@ -40,9 +39,7 @@ import (
 // server together), which on a shared machine says what the work costs. The
 // process's garbage collector is set as serve sets it (gctune).
 func BenchmarkTAXII(b *testing.B) {
-	percent, limit := debug.SetGCPercent(100), debug.SetMemoryLimit(-1)
-	defer func() { debug.SetGCPercent(percent); debug.SetMemoryLimit(limit) }()
-	gctune.ForServer()
+	defer gctune.ForServer()()
 	n := 20_000
 	if s := os.Getenv("QUADSHARE_BENCH_OBJECTS"); s != "" {
 		v, err := strconv.Atoi(s)
