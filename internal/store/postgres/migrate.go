@@ -196,10 +196,11 @@ func acquireLease(ctx context.Context, pool *pgxpool.Pool, holder string) error 
 // applyOne applies m unless it already is, in one transaction that also renews the
 // lease: the renewal locks the lease row until commit, so no other process can take the
 // lease over while a migration is half done, and a process whose lease was taken over
-// (because it stalled past the expiry) applies nothing more.
+// (because it stalled past the expiry) applies nothing more. Like every transaction
+// of the store, its commit is not cut by ctx (runTx).
 func applyOne(ctx context.Context, pool *pgxpool.Pool, holder string, m migration) (bool, error) {
 	did := false
-	err := pgx.BeginTxFunc(ctx, pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
+	err := runTx(ctx, pool, "", func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `
 			UPDATE schema_lease SET expires_at = now() + $3 * interval '1 millisecond'
 			WHERE name = $1 AND holder = $2`, leaseName, holder, leaseTTL.Milliseconds())

@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"quadshare/internal/store"
 )
@@ -60,7 +61,7 @@ func (s *Store) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
 
 // inTxAt is inTx at the given isolation level.
 func (s *Store) inTxAt(ctx context.Context, iso pgx.TxIsoLevel, fn func(pgx.Tx) error) error {
-	return s.retry(ctx, func() error { return s.runTx(ctx, iso, fn) })
+	return s.retry(ctx, func() error { return runTx(ctx, s.pool, iso, fn) })
 }
 
 // commitTimeout bounds a commit, which ctx does not cut (runTx), and the
@@ -73,8 +74,8 @@ var commitTimeout = 30 * time.Second
 // failed either way (a Put would report objects not stored that were). When ctx
 // ended during fn, the error says so, whatever the driver reported (a COPY cut
 // off reports its closed connection).
-func (s *Store) runTx(ctx context.Context, iso pgx.TxIsoLevel, fn func(pgx.Tx) error) error {
-	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: iso})
+func runTx(ctx context.Context, pool *pgxpool.Pool, iso pgx.TxIsoLevel, fn func(pgx.Tx) error) error {
+	tx, err := pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: iso})
 	if err != nil {
 		return err
 	}
