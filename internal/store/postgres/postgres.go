@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"quadshare/internal/store"
@@ -180,8 +179,7 @@ func micros(t time.Time) int64 { return t.UnixMicro() }
 // can have: text PostgreSQL refuses (SQLSTATE 22021: U+0000, or bytes that are
 // not UTF-8), which a client may send where a name or an id goes.
 func notFound(err error, what string) error {
-	var pe *pgconn.PgError
-	if errors.Is(err, pgx.ErrNoRows) || errors.As(err, &pe) && pe.Code == codeNotInRepertoire {
+	if errors.Is(err, pgx.ErrNoRows) || isCode(err, codeNotInRepertoire) {
 		return fmt.Errorf("postgres: %s: %w", what, store.ErrNotFound)
 	}
 	return fmt.Errorf("postgres: %s: %w", what, err)

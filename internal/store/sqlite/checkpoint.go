@@ -32,11 +32,10 @@ var checkpointInterval = 250 * time.Millisecond
 // meanwhile.
 type checkpointer struct {
 	db       *sql.DB
-	stop     chan struct{}
+	stop     context.CancelFunc // ends the loop, and a restart waiting for the writer
 	done     chan struct{}
-	cancel   context.CancelFunc // called by stop: a restart waiting for the writer gives up
-	count    atomic.Int64       // checkpoints run, for tests
-	restarts atomic.Int64       // restarts obtained, for tests
+	count    atomic.Int64 // checkpoints run, for tests
+	restarts atomic.Int64 // restarts obtained, for tests
 }
 
 // restartFrames is the length of the WAL (32 MiB of pages) from which the checkpointer
@@ -58,7 +57,7 @@ func (s *Store) startCheckpointer(dsn string) error {
 		return err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	c := &checkpointer{db: db, stop: make(chan struct{}), done: make(chan struct{}), cancel: cancel}
+	c := &checkpointer{db: db, stop: cancel, done: make(chan struct{})}
 	s.ck = c
 	go func() {
 		defer close(c.done)
@@ -67,7 +66,7 @@ func (s *Store) startCheckpointer(dsn string) error {
 		defer t.Stop()
 		for {
 			select {
-			case <-c.stop:
+			case <-ctx.Done():
 				return
 			case <-t.C:
 			}
@@ -121,8 +120,7 @@ func (s *Store) stopCheckpointer() error {
 	if s.ck == nil {
 		return nil
 	}
-	s.ck.cancel()
-	close(s.ck.stop)
+	s.ck.stop()
 	<-s.ck.done
 	err := s.ck.db.Close()
 	s.ck = nil
