@@ -21,14 +21,15 @@ import (
 const pageCacheSlots = 12 << 10
 
 var (
-	pageCacheOnce sync.Once
-	pageHeader    = new(int32) // SQLite writes the bytes it adds to each page here
+	setUpOnce  sync.Once
+	pageHeader = new(int32) // SQLite writes the bytes it adds to each page here
 )
 
-// setUpPageCache configures the region before the first connection opens
-// (SQLite refuses it afterwards, and then keeps its default).
-func setUpPageCache() {
-	pageCacheOnce.Do(func() {
+// setUpSQLite configures SQLite before the first connection opens (SQLite refuses
+// configuration afterwards, and then keeps its defaults): the connections' mutexes
+// (mutex.go) and the page cache region.
+func setUpSQLite() {
+	setUpOnce.Do(func() {
 		tls := libc.NewTLS()
 		defer tls.Close()
 		va := libc.Xmalloc(tls, types.Size_t(3*unsafe.Sizeof(uintptr(0))))
@@ -36,18 +37,27 @@ func setUpPageCache() {
 			return
 		}
 		defer libc.Xfree(tls, va)
-		hdr := pageHeader // on the heap, which does not move
-		if sqlite3.Xsqlite3_config(tls, sqlite3.SQLITE_CONFIG_PCACHE_HDRSZ, libc.VaList(va, uintptr(unsafe.Pointer(hdr)))) != sqlite3.SQLITE_OK {
-			return
-		}
-		slot := pageSize + int(*hdr)
-		slot = (slot + 15) &^ 15
-		buf := libc.Xmalloc(tls, types.Size_t(slot*pageCacheSlots))
-		if buf == 0 {
-			return
-		}
-		if sqlite3.Xsqlite3_config(tls, sqlite3.SQLITE_CONFIG_PAGECACHE, libc.VaList(va, buf, int32(slot), int32(pageCacheSlots))) != sqlite3.SQLITE_OK {
-			libc.Xfree(tls, buf)
+		mutexes := setUpMutexes(tls, va)
+		setUpPageCache(tls, va)
+		if mutexes && sqlite3.Xsqlite3_initialize(tls) == sqlite3.SQLITE_OK {
+			connMutexesOn.Store(true)
 		}
 	})
+}
+
+// setUpPageCache configures the region.
+func setUpPageCache(tls *libc.TLS, va uintptr) {
+	hdr := pageHeader // on the heap, which does not move
+	if sqlite3.Xsqlite3_config(tls, sqlite3.SQLITE_CONFIG_PCACHE_HDRSZ, libc.VaList(va, uintptr(unsafe.Pointer(hdr)))) != sqlite3.SQLITE_OK {
+		return
+	}
+	slot := pageSize + int(*hdr)
+	slot = (slot + 15) &^ 15
+	buf := libc.Xmalloc(tls, types.Size_t(slot*pageCacheSlots))
+	if buf == 0 {
+		return
+	}
+	if sqlite3.Xsqlite3_config(tls, sqlite3.SQLITE_CONFIG_PAGECACHE, libc.VaList(va, buf, int32(slot), int32(pageCacheSlots))) != sqlite3.SQLITE_OK {
+		libc.Xfree(tls, buf)
+	}
 }
