@@ -31,20 +31,21 @@ var (
 	connMutexes   atomic.Int64                  // do-nothing mutexes handed out, for tests
 
 	mutexMethods = sqlite3.Sqlite3_mutex_methods{
-		FxMutexInit:    cfuncPtr(mutexInit),
-		FxMutexEnd:     cfuncPtr(mutexEnd),
-		FxMutexAlloc:   cfuncPtr(mutexAlloc),
-		FxMutexFree:    cfuncPtr(mutexFree),
-		FxMutexEnter:   cfuncPtr(mutexEnter),
-		FxMutexTry:     cfuncPtr(mutexTry),
-		FxMutexLeave:   cfuncPtr(mutexLeave),
-		FxMutexHeld:    cfuncPtr(mutexHeld),
-		FxMutexNotheld: cfuncPtr(mutexNotheld),
+		FxMutexInit:  cfuncPtr(mutexInit),
+		FxMutexEnd:   cfuncPtr(mutexEnd),
+		FxMutexAlloc: cfuncPtr(mutexAlloc),
+		FxMutexFree:  cfuncPtr(mutexFree),
+		FxMutexEnter: cfuncPtr(mutexEnter),
+		FxMutexTry:   cfuncPtr(mutexTry),
+		FxMutexLeave: cfuncPtr(mutexLeave),
+		// xMutexHeld and xMutexNotheld serve only SQLite's assertions, which this
+		// build leaves out; its default implementation has neither.
 	}
 )
 
 // setUpMutexes installs the implementation; it must run before any connection
-// opens, and reports whether it could. SQLite's default implementation is set only
+// opens, and reports whether it could. Every use of SQLite in the process must
+// therefore begin with setUpSQLite, as Open does: it shuts SQLite down on the way. SQLite's default implementation is set only
 // by initializing SQLite, and configuration is refused while it is initialized, so
 // it is initialized and shut down first.
 func setUpMutexes(tls *libc.TLS, va uintptr) bool {
@@ -117,20 +118,4 @@ func mutexLeave(tls *libc.TLS, p uintptr) {
 	if !isConnMutex(p) {
 		cfunc[func(*libc.TLS, uintptr)](defaultMutex.FxMutexLeave)(tls, p)
 	}
-}
-
-// mutexHeld and mutexNotheld serve SQLite's assertions, which this build leaves out;
-// for the do-nothing mutex both say yes, as SQLite's own no-op mutexes do.
-func mutexHeld(tls *libc.TLS, p uintptr) int32 {
-	if isConnMutex(p) {
-		return 1
-	}
-	return cfunc[func(*libc.TLS, uintptr) int32](defaultMutex.FxMutexHeld)(tls, p)
-}
-
-func mutexNotheld(tls *libc.TLS, p uintptr) int32 {
-	if isConnMutex(p) {
-		return 1
-	}
-	return cfunc[func(*libc.TLS, uintptr) int32](defaultMutex.FxMutexNotheld)(tls, p)
 }
