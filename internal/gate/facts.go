@@ -12,19 +12,28 @@ import (
 // factCacheSize bounds the objects remembered: two generations of this many each.
 const factCacheSize = 1 << 15
 
+// factShards is how many parts the cache is cut into, each with its own lock: a
+// big page is decided on every core, and with one lock the cores queued for it
+// (a lock and a map lookup per object, all of them misses in a walk).
+const factShards = 64
+
 // factCache keeps, per object version, its policy facts and the form it leaves
 // in when only scrubbed (the usual redaction for readers outside our agency),
 // keyed by a hash of its JSON: a page read again costs a hash and a map lookup
 // instead of a parse, a decode and an encode. Both depend only on the object and
 // the engine, so an entry is reused only for the same id, size and engine. When
-// the current generation fills, it becomes the old one and the old one is
-// dropped: memory stays bounded and what is read often stays.
+// the current generation of a shard fills, it becomes the old one and the old one
+// is dropped: memory stays bounded and what is read often stays.
 type factCache struct {
-	seed maphash.Seed
-	max  int
+	seed   maphash.Seed
+	shards [factShards]factShard
+}
 
+type factShard struct {
+	max      int
 	mu       sync.Mutex
 	cur, old map[uint64]*known
+	_        [64]byte // a shard's lock on a cache line of its own
 }
 
 // known is what the cache remembers of one object version.
@@ -39,22 +48,28 @@ type known struct {
 	scrubErr  error
 }
 
-func newFactCache(max int) *factCache {
-	return &factCache{seed: maphash.MakeSeed(), max: max, cur: map[uint64]*known{}}
+func newFactCache(size int) *factCache {
+	c := &factCache{seed: maphash.MakeSeed()}
+	for i := range c.shards {
+		c.shards[i].max = max(1, size/factShards)
+		c.shards[i].cur = map[uint64]*known{}
+	}
+	return c
 }
 
 // get returns what is known of raw, extracting its facts on a miss; ok is false
 // when raw cannot be read or is not the object id.
 func (c *factCache) get(e *policy.Engine, id string, raw []byte) (*known, bool) {
 	h := maphash.Bytes(c.seed, raw)
-	c.mu.Lock()
-	k := c.cur[h]
+	sh := &c.shards[h%factShards]
+	sh.mu.Lock()
+	k := sh.cur[h]
 	if k == nil {
-		if k = c.old[h]; k != nil {
-			c.put(h, k)
+		if k = sh.old[h]; k != nil {
+			sh.put(h, k)
 		}
 	}
-	c.mu.Unlock()
+	sh.mu.Unlock()
 	if k != nil && k.engine == e && k.size == len(raw) && k.facts.ID == id {
 		return k, true
 	}
@@ -63,17 +78,17 @@ func (c *factCache) get(e *policy.Engine, id string, raw []byte) (*known, bool) 
 		return nil, false
 	}
 	k = &known{engine: e, size: len(raw), facts: f}
-	c.mu.Lock()
-	c.put(h, k)
-	c.mu.Unlock()
+	sh.mu.Lock()
+	sh.put(h, k)
+	sh.mu.Unlock()
 	return k, true
 }
 
-func (c *factCache) put(h uint64, k *known) {
-	if len(c.cur) >= c.max {
-		c.old, c.cur = c.cur, make(map[uint64]*known, c.max)
+func (sh *factShard) put(h uint64, k *known) {
+	if len(sh.cur) >= sh.max {
+		sh.old, sh.cur = sh.cur, make(map[uint64]*known, sh.max)
 	}
-	c.cur[h] = k
+	sh.cur[h] = k
 }
 
 // apply carries out d on the object and returns it as it leaves: its JSON and
