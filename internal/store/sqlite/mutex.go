@@ -44,8 +44,7 @@ var (
 )
 
 // setUpMutexes installs the implementation; it must run before any connection
-// opens, and reports whether it could. Every use of SQLite in the process must
-// therefore begin with setUpSQLite, as Open does: it shuts SQLite down on the way. SQLite's default implementation is set only
+// opens (the package's init), and reports whether it could. SQLite's default implementation is set only
 // by initializing SQLite, and configuration is refused while it is initialized, so
 // it is initialized and shut down first.
 func setUpMutexes(tls *libc.TLS, va uintptr) bool {

@@ -1,7 +1,6 @@
 package sqlite
 
 import (
-	"sync"
 	"unsafe"
 
 	"modernc.org/libc"
@@ -10,7 +9,7 @@ import (
 )
 
 // SQLite's page caches take their pages from one region set aside when the
-// first store opens (SQLITE_CONFIG_PAGECACHE), not from the C allocator. A
+// package is initialized (SQLITE_CONFIG_PAGECACHE), not from the C allocator. A
 // reader whose next transaction finds the database changed empties its page
 // cache, and every read through the gate commits a record, so the readers
 // empty theirs all the time; page by page, freeing into the allocator cost a
@@ -20,29 +19,25 @@ import (
 // the allocator as before.
 const pageCacheSlots = 12 << 10
 
-var (
-	setUpOnce  sync.Once
-	pageHeader = new(int32) // SQLite writes the bytes it adds to each page here
-)
+var pageHeader = new(int32) // SQLite writes the bytes it adds to each page here
 
-// setUpSQLite configures SQLite before the first connection opens (SQLite refuses
+// init configures SQLite before any connection of the process opens (SQLite refuses
 // configuration afterwards, and then keeps its defaults): the connections' mutexes
-// (mutex.go) and the page cache region.
-func setUpSQLite() {
-	setUpOnce.Do(func() {
-		tls := libc.NewTLS()
-		defer tls.Close()
-		va := libc.Xmalloc(tls, types.Size_t(3*unsafe.Sizeof(uintptr(0))))
-		if va == 0 {
-			return
-		}
-		defer libc.Xfree(tls, va)
-		mutexes := setUpMutexes(tls, va)
-		setUpPageCache(tls, va)
-		if mutexes && sqlite3.Xsqlite3_initialize(tls) == sqlite3.SQLITE_OK {
-			connMutexesOn.Store(true)
-		}
-	})
+// (mutex.go) and the page cache region. In init, because setting the mutexes shuts
+// SQLite down on the way: nothing else can be using it yet.
+func init() {
+	tls := libc.NewTLS()
+	defer tls.Close()
+	va := libc.Xmalloc(tls, types.Size_t(3*unsafe.Sizeof(uintptr(0))))
+	if va == 0 {
+		return
+	}
+	defer libc.Xfree(tls, va)
+	mutexes := setUpMutexes(tls, va)
+	setUpPageCache(tls, va)
+	if mutexes && sqlite3.Xsqlite3_initialize(tls) == sqlite3.SQLITE_OK {
+		connMutexesOn.Store(true)
+	}
 }
 
 // setUpPageCache configures the region.

@@ -141,7 +141,6 @@ var migrationFiles embed.FS
 
 // Open opens (creating when needed) the database at path and brings its schema up to date.
 func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
-	setUpSQLite()
 	var o Options
 	for _, f := range opts {
 		f(&o)
