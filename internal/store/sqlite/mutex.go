@@ -44,9 +44,9 @@ var (
 )
 
 // setUpMutexes installs the implementation; it must run before any connection
-// opens (the package's init), and reports whether it could. SQLite's default implementation is set only
-// by initializing SQLite, and configuration is refused while it is initialized, so
-// it is initialized and shut down first.
+// opens (the package's init), and reports whether it could. SQLite's default
+// implementation is set only by initializing SQLite, and configuration is refused
+// while it is initialized, so it is initialized and shut down first.
 func setUpMutexes(tls *libc.TLS, va uintptr) bool {
 	// The arguments are package variables: a variable on the stack could move
 	// while SQLite holds its address.
