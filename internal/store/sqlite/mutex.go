@@ -26,21 +26,10 @@ import (
 
 var (
 	defaultMutex  sqlite3.Sqlite3_mutex_methods // SQLite's own implementation
+	mutexMethods  sqlite3.Sqlite3_mutex_methods // the one installed: the default, save for connections
 	connMutex     byte                          // its address is the do-nothing mutex
 	connMutexesOn atomic.Bool                   // set once SQLite is initialized
 	connMutexes   atomic.Int64                  // do-nothing mutexes handed out, for tests
-
-	mutexMethods = sqlite3.Sqlite3_mutex_methods{
-		FxMutexInit:  cfuncPtr(mutexInit),
-		FxMutexEnd:   cfuncPtr(mutexEnd),
-		FxMutexAlloc: cfuncPtr(mutexAlloc),
-		FxMutexFree:  cfuncPtr(mutexFree),
-		FxMutexEnter: cfuncPtr(mutexEnter),
-		FxMutexTry:   cfuncPtr(mutexTry),
-		FxMutexLeave: cfuncPtr(mutexLeave),
-		// xMutexHeld and xMutexNotheld serve only SQLite's assertions, which this
-		// build leaves out; its default implementation has neither.
-	}
 )
 
 // setUpMutexes installs the implementation; it must run before any connection
@@ -61,6 +50,12 @@ func setUpMutexes(tls *libc.TLS, va uintptr) bool {
 		defaultMutex.FxMutexAlloc == 0 {
 		return false
 	}
+	mutexMethods = defaultMutex
+	mutexMethods.FxMutexAlloc = cfuncPtr(mutexAlloc)
+	mutexMethods.FxMutexFree = cfuncPtr(mutexFree)
+	mutexMethods.FxMutexEnter = cfuncPtr(mutexEnter)
+	mutexMethods.FxMutexTry = cfuncPtr(mutexTry)
+	mutexMethods.FxMutexLeave = cfuncPtr(mutexLeave)
 	return config(tls, va, sqlite3.SQLITE_CONFIG_MUTEX, uintptr(unsafe.Pointer(&mutexMethods))) == sqlite3.SQLITE_OK
 }
 
@@ -74,14 +69,6 @@ func cfuncPtr[F any](f F) uintptr { return *(*uintptr)(unsafe.Pointer(&f)) }
 func cfunc[F any](p uintptr) F    { return *(*F)(unsafe.Pointer(&p)) }
 
 func isConnMutex(p uintptr) bool { return p == uintptr(unsafe.Pointer(&connMutex)) }
-
-func mutexInit(tls *libc.TLS) int32 {
-	return cfunc[func(*libc.TLS) int32](defaultMutex.FxMutexInit)(tls)
-}
-
-func mutexEnd(tls *libc.TLS) int32 {
-	return cfunc[func(*libc.TLS) int32](defaultMutex.FxMutexEnd)(tls)
-}
 
 // mutexAlloc hands out the do-nothing mutex for a connection. Before SQLite is
 // initialized, a recursive mutex is the one sqlite3_initialize serializes

@@ -43,7 +43,7 @@ func init() {
 // setUpPageCache configures the region.
 func setUpPageCache(tls *libc.TLS, va uintptr) {
 	hdr := pageHeader // on the heap, which does not move
-	if sqlite3.Xsqlite3_config(tls, sqlite3.SQLITE_CONFIG_PCACHE_HDRSZ, libc.VaList(va, uintptr(unsafe.Pointer(hdr)))) != sqlite3.SQLITE_OK {
+	if config(tls, va, sqlite3.SQLITE_CONFIG_PCACHE_HDRSZ, uintptr(unsafe.Pointer(hdr))) != sqlite3.SQLITE_OK {
 		return
 	}
 	slot := pageSize + int(*hdr)
