@@ -3,10 +3,12 @@ package store
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/bits"
 	"strconv"
 	"sync"
 	"time"
@@ -419,4 +421,31 @@ func ReportChanged(ctx context.Context, ev ReportEvent) (audit.Entry, error) {
 func OperatorPut(ctx context.Context, at time.Time, p OperatorProfile) (audit.Entry, error) {
 	return AdminEntry(ctx, at, "org:"+p.Org, "put-operator", map[string]any{
 		"sectors": p.Sectors, "size_band": p.SizeBand, "consent": p.Consent})
+}
+
+// DisclosedKey is the key by which the stores index the disclosures of an
+// object: a 64-bit hash of its id, eight bytes at a time (an id is some fifty).
+// Stored keys outlive the binary, so it must never change. Ids that share a key
+// are told apart when read, so it need not resist collisions, only spread.
+func DisclosedKey(id string) int64 {
+	const m1, m2 = 0x9e3779b97f4a7c15, 0xbf58476d1ce4e5b9
+	h := uint64(len(id)) * m1
+	for ; len(id) >= 8; id = id[8:] {
+		h = bits.RotateLeft64(h^binary.LittleEndian.Uint64([]byte(id[:8]))*m2, 29) * m1
+	}
+	var tail [8]byte
+	copy(tail[:], id)
+	h = bits.RotateLeft64(h^binary.LittleEndian.Uint64(tail[:])*m2, 29) * m1
+	h ^= h >> 32
+	return int64(h)
+}
+
+// EachDisclosedKey calls fn with the DisclosedKey of each object of refs, once
+// for the versions of one object side by side.
+func EachDisclosedKey(refs []audit.ObjectRef, fn func(key int64)) {
+	for i, r := range refs {
+		if i == 0 || r.ID != refs[i-1].ID {
+			fn(DisclosedKey(r.ID))
+		}
+	}
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -133,5 +134,25 @@ func TestTextual(t *testing.T) {
 		if got := Textual(in); got != want {
 			t.Errorf("Textual(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestDisclosedKey: the keys are stored (SQLite's trail file, PostgreSQL's
+// object_keys), so they must not change from one build to the next.
+func TestDisclosedKey(t *testing.T) {
+	for id, want := range map[string]int64{
+		"indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f": 5490859677970137786,
+		"x": -2433940903671423637,
+	} {
+		if got := DisclosedKey(id); got != want {
+			t.Errorf("DisclosedKey(%q) = %d, want %d", id, got, want)
+		}
+	}
+	var keys []int64
+	refs := []audit.ObjectRef{{ID: "a", Version: "1"}, {ID: "a", Version: "2"}, {ID: "b", Version: "1"}, {ID: "a", Version: "3"}}
+	EachDisclosedKey(refs, func(k int64) { keys = append(keys, k) })
+	a, b := DisclosedKey("a"), DisclosedKey("b")
+	if !slices.Equal(keys, []int64{a, b, a}) {
+		t.Errorf("EachDisclosedKey: %v, want the keys of a, b, a", keys)
 	}
 }

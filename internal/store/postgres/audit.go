@@ -78,9 +78,14 @@ func (s *Store) appendAudit(ctx context.Context, tx pgx.Tx, entries []audit.Entr
 		for j, o := range r.Objects {
 			ids[j], vers[j] = o.ID, o.Version
 		}
-		b.Queue(`INSERT INTO audit_records (seq, prev, hash, kind, time_us, actor, subject, rule, object_ids, object_versions, detail)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-			r.Seq, r.PrevHash[:], r.Hash[:], string(r.Kind), r.Time.UnixMicro(), r.Actor, r.Subject, r.Rule, ids, vers, string(r.Detail))
+		var keys []int64 // for the index of disclosures by object (migration 24)
+		if r.Kind == audit.Disclosure {
+			keys = make([]int64, 0, len(r.Objects))
+			store.EachDisclosedKey(r.Objects, func(k int64) { keys = append(keys, k) })
+		}
+		b.Queue(`INSERT INTO audit_records (seq, prev, hash, kind, time_us, actor, subject, rule, object_ids, object_versions, detail, object_keys)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+			r.Seq, r.PrevHash[:], r.Hash[:], string(r.Kind), r.Time.UnixMicro(), r.Actor, r.Subject, r.Rule, ids, vers, string(r.Detail), keys)
 		if s.audit.key != nil && audit.Due(r.Seq, audit.CheckpointEvery) {
 			if err := s.queueCheckpoint(&b, *r); err != nil {
 				return err
@@ -170,11 +175,14 @@ func (s *Store) AuditRecords(ctx context.Context, afterSeq int64, limit int) ([]
 }
 
 // AuditDisclosures returns the disclosure records naming objectID, newest first,
-// through the GIN index of the disclosed object ids (migration 21).
+// through the GIN indexes of the disclosed objects' keys and, for records
+// appended before there were keys, of their ids (migration 24). The ids are
+// checked: two may share a key.
 func (s *Store) AuditDisclosures(ctx context.Context, objectID string, limit int) ([]audit.Record, error) {
 	rows, err := s.pool.Query(ctx, `SELECT seq, prev, hash, kind, time_us, actor, subject, rule, object_ids, object_versions, detail
 		FROM audit_records WHERE kind = 'disclosure' AND object_ids @> ARRAY[$1::text]
-		ORDER BY seq DESC LIMIT $2`, objectID, store.AuditPageLimit(limit))
+			AND (object_keys @> ARRAY[$2::bigint] OR object_keys IS NULL)
+		ORDER BY seq DESC LIMIT $3`, objectID, store.DisclosedKey(objectID), store.AuditPageLimit(limit))
 	if err != nil {
 		return nil, fmt.Errorf("postgres: audit disclosures: %w", err)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"quadshare/internal/audit"
 	"quadshare/internal/stix"
 	"quadshare/internal/store"
 	"quadshare/internal/store/postgres"
@@ -214,5 +215,56 @@ func TestDeletionsAcrossProcesses(t *testing.T) {
 	}
 	if after, err := procs[1].Deletions(ctx); err != nil || after == before {
 		t.Fatalf("the other process reads %d deletions (%v), as before the delete", after, err)
+	}
+}
+
+// TestDisclosedKeysMigration: after migration 24, AuditDisclosures finds the
+// disclosures of an object appended before it (no keys, found by id) and after
+// it (found by key), and not a record whose keys name the object but whose ids
+// do not (two ids may share a key).
+func TestDisclosedKeysMigration(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	ctx := t.Context()
+	disclose := func(s *postgres.Store, id string) {
+		t.Helper()
+		e := audit.Entry{Kind: audit.Disclosure, Time: time.Now(), Actor: "peer:jp", Subject: "collection:c", Rule: "r",
+			Objects: []audit.ObjectRef{{ID: id, Version: "2024-01-01T00:00:00.000Z"}}}
+		if err := s.AppendAudit(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const id, other = "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f", "indicator--5a6b7c8d-0000-4000-8000-000000000001"
+	s, err := postgres.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	disclose(s, id)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// Back to version 23, the record as one appended then.
+	sqlExec(t, url, `DELETE FROM schema_migrations WHERE version >= 24;
+		DROP INDEX audit_records_disclosed_ids, audit_records_disclosed_keys;
+		ALTER TABLE audit_records DROP COLUMN object_keys;
+		CREATE INDEX audit_records_disclosed ON audit_records USING gin (object_ids) WHERE kind = 'disclosure'`)
+	if s, err = postgres.Open(ctx, url); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	disclose(s, id)
+	disclose(s, other)
+	sqlExec(t, url, `INSERT INTO audit_records (seq, prev, hash, kind, time_us, actor, subject, rule, object_ids, object_versions, detail, object_keys)
+		VALUES (100, '\x00', '\x00', 'disclosure', 0, 'peer:jp', 'collection:c', 'r', $1, '{v}', '', $2)`,
+		[]string{other}, []int64{store.DisclosedKey(id)})
+	got, err := s.AuditDisclosures(ctx, id, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seqs []int64
+	for _, r := range got {
+		seqs = append(seqs, r.Seq)
+	}
+	if !slices.Equal(seqs, []int64{2, 1}) {
+		t.Fatalf("disclosures of %s: records %v, want 2 and 1", id, seqs)
 	}
 }

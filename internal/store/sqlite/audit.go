@@ -367,7 +367,7 @@ func (s *Store) AuditDisclosures(ctx context.Context, objectID string, limit int
 		return nil, fmt.Errorf("sqlite: audit disclosures: %w", err)
 	}
 	limit = store.AuditPageLimit(limit)
-	runs, err := s.r.QueryContext(ctx, `SELECT last, steps FROM audit_disclosed_runs WHERE idh = ? ORDER BY last DESC`, disclosedKey(objectID))
+	runs, err := s.r.QueryContext(ctx, `SELECT last, steps FROM audit_disclosed_runs WHERE idh = ? ORDER BY last DESC`, store.DisclosedKey(objectID))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: audit disclosures: %w", err)
 	}

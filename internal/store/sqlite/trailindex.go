@@ -11,12 +11,12 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"math/bits"
 	"slices"
 	"sync"
 	"time"
 
 	"quadshare/internal/audit"
+	"quadshare/internal/store"
 )
 
 // trailIndex fills the two indexes of the audit trail that the web pages read,
@@ -74,7 +74,7 @@ type noteRefs struct {
 	refs int        // object versions
 }
 
-// keySeq is one object, by disclosedKey, named by disclosure record seq.
+// keySeq is one object, by store.DisclosedKey, named by disclosure record seq.
 type keySeq struct{ key, seq int64 }
 
 // trailChunk bounds the records, trailRows the noted objects and trailUnread
@@ -92,7 +92,7 @@ const trailSuffix = "-trail"
 
 const trailSchema = `
 CREATE TABLE IF NOT EXISTS audit_disclosed_runs (
-    idh   INTEGER NOT NULL,  -- disclosedKey of the object's id
+    idh   INTEGER NOT NULL,  -- store.DisclosedKey of the object's id
     last  INTEGER NOT NULL,  -- the newest record of the run
     steps BLOB,              -- the others, newest first, as uvarint differences
     PRIMARY KEY (idh, last)
@@ -179,7 +179,7 @@ func (x *trailIndex) note(recs []audit.Record) {
 		}
 		k := len(n.keys)
 		if r.Kind == audit.Disclosure {
-			eachObject(r.Objects, func(key int64) { n.keys = append(n.keys, keySeq{key, r.Seq}) })
+			store.EachDisclosedKey(r.Objects, func(key int64) { n.keys = append(n.keys, keySeq{key, r.Seq}) })
 		}
 		n.recs[r.Seq] = noteRefs{hash: r.Hash, keys: len(n.keys) - k, refs: len(r.Objects)}
 	}
@@ -308,7 +308,7 @@ func (x *trailIndex) step(ctx context.Context) (more bool, err error) {
 			if !u.disclosure {
 				continue
 			}
-			eachObject(refs, func(key int64) { named = append(named, keySeq{key, u.seq}) })
+			store.EachDisclosedKey(refs, func(key int64) { named = append(named, keySeq{key, u.seq}) })
 		}
 	}
 	// The noted disclosures up to last, in the order they were appended. A
@@ -349,16 +349,6 @@ const (
 		ON CONFLICT (actor, minute, kind, rule) DO UPDATE SET records = records + excluded.records, objects = objects + excluded.objects`
 )
 
-// eachObject calls fn with the key of each object of refs, once for the
-// versions of one object side by side.
-func eachObject(refs []audit.ObjectRef, fn func(key int64)) {
-	for i, r := range refs {
-		if i == 0 || r.ID != refs[i-1].ID {
-			fn(disclosedKey(r.ID))
-		}
-	}
-}
-
 // minuteOf is the minute of audit_tally of a record's time_us.
 func minuteOf(us int64) int64 {
 	m := us / 60e6
@@ -376,22 +366,6 @@ func encodeTally(tally map[tallyKey][2]int64) string {
 	}
 	b, _ := json.Marshal(rows) // strings and numbers always marshal
 	return string(b)
-}
-
-// disclosedKey is the key of an object in audit_disclosed_runs: a 64-bit hash
-// of its id, eight bytes at a time (an id is some fifty). Ids that share a key
-// are told apart when read, so it need not resist collisions, only spread.
-func disclosedKey(id string) int64 {
-	const m1, m2 = 0x9e3779b97f4a7c15, 0xbf58476d1ce4e5b9
-	h := uint64(len(id)) * m1
-	for ; len(id) >= 8; id = id[8:] {
-		h = bits.RotateLeft64(h^binary.LittleEndian.Uint64([]byte(id[:8]))*m2, 29) * m1
-	}
-	var tail [8]byte
-	copy(tail[:], id)
-	h = bits.RotateLeft64(h^binary.LittleEndian.Uint64(tail[:])*m2, 29) * m1
-	h ^= h >> 32
-	return int64(h)
 }
 
 // insertRuns inserts the runs of named, one per object key, in the transaction
