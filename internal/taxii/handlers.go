@@ -147,7 +147,8 @@ const (
 // side.
 //
 // A page asked for with a next token starts the store query of the page after it
-// (readAhead), which the next request takes over when it carries the token given.
+// (readAhead) before its own disclosure is recorded, which the next request takes
+// over when it carries the token given.
 func (s *Server) page(ctx context.Context, ep endpoint, p *auth.Principal, c store.Collection, rights auth.Rights, objectID string, f filter) (result, error) {
 	limit := s.cfg.DefaultPageSize
 	if f.Limit > 0 {
@@ -207,6 +208,20 @@ func (s *Server) page(ctx context.Context, ep endpoint, p *auth.Principal, c sto
 		}
 	}
 	head := pg.Entries[:min(limit, len(pg.Entries))]
+	// The page after this one is read from now on, from this one's last entry, so
+	// that its query also overlaps the recording of this page's disclosure. It is
+	// kept only if the walk goes on from there (nothing of this page withheld).
+	var next *ahead
+	if walking && len(pg.Entries) > limit {
+		nq := base
+		nq.AddedAfter = head[len(head)-1].DateAdded
+		next = s.ahead.begin(s.baseCtx, s.store, nq)
+	}
+	defer func() {
+		if next != nil {
+			s.ahead.drop(next)
+		}
+	}()
 	if res.entries, err = s.disclose(ctx, p, c, rights, ep, head); err != nil {
 		return result{}, err
 	}
@@ -264,7 +279,12 @@ func (s *Server) page(ctx context.Context, ep endpoint, p *auth.Principal, c sto
 		res.next = s.tok.encode(cursor{Snapshot: q.AddedUpTo, After: last, Shown: shown, Expires: now.Add(s.cfg.TokenTTL)}, scope)
 		if walking {
 			base.AddedAfter = last
-			s.ahead.start(s.baseCtx, s.store, res.next, base)
+			if next != nil && next.q.AddedAfter.Equal(last) {
+				s.ahead.keep(res.next, next)
+				next = nil
+			} else {
+				s.ahead.start(s.baseCtx, s.store, res.next, base)
+			}
 		}
 	}
 	return res, nil

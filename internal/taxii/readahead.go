@@ -11,11 +11,12 @@ import (
 )
 
 // readAhead queries the store for the next page of a paginated walk while the
-// current page is sent: a client that followed one next link will most likely
-// follow the one it is given, and its page's query then overlaps the sending and
-// the client's reading of the page before, on another core (on PostgreSQL, in the
-// database server). Only stored entries are read ahead. What the principal may
-// receive is decided, and the disclosure recorded, when the page is asked for.
+// current page is disclosed and sent: a client that followed one next link will
+// most likely follow the one it is given, and its page's query then overlaps the
+// recording of the disclosure before it, the sending and the client's reading of
+// that page, on another core (on PostgreSQL, in the database server). Only
+// stored entries are read ahead. What the principal may receive is decided, and
+// the disclosure recorded, when the page is asked for.
 //
 // A page read ahead is used only for the exact query it was read for, when its
 // query began at most aheadTTL before, and when the store's count of deletions
@@ -24,18 +25,20 @@ import (
 type readAhead struct {
 	mu      sync.Mutex
 	pages   map[string]*ahead // by the next token that continues with the page
+	loose   int               // begun and not yet kept or dropped; under mu
 	closed  bool              // under mu
 	running sync.WaitGroup
 }
 
 // ahead is one page read ahead; pg and err are set when done is closed.
 type ahead struct {
-	q     store.Query
-	gen   uint64 // the store's Deletions before the query
-	start time.Time
-	done  chan struct{}
-	pg    store.Page
-	err   error
+	q      store.Query
+	gen    uint64 // the store's Deletions before the query
+	start  time.Time
+	done   chan struct{}
+	pg     store.Page
+	err    error
+	cancel context.CancelFunc
 }
 
 // maxAhead bounds the pages read ahead at once (each at most a page of the
@@ -45,28 +48,54 @@ const (
 	aheadTTL = time.Second
 )
 
-// start reads q ahead for the request that will carry token, unless maxAhead
-// pages are already kept.
-func (r *readAhead) start(ctx context.Context, st store.Store, token string, q store.Query) {
+// begin starts reading q ahead, before the token of the request that will ask
+// for it is known, unless maxAhead pages are already read; keep or drop the
+// result, which may be nil.
+func (r *readAhead) begin(ctx context.Context, st store.Store, q store.Query) *ahead {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.prune()
-	if len(r.pages) >= maxAhead || r.closed {
-		return
+	if len(r.pages)+r.loose >= maxAhead || r.closed {
+		return nil
 	}
-	if r.pages == nil {
-		r.pages = map[string]*ahead{}
-	}
+	r.loose++
 	a := &ahead{q: q, start: time.Now(), done: make(chan struct{})}
-	r.pages[token] = a
+	ctx, a.cancel = context.WithDeadline(ctx, a.start.Add(aheadTTL)) // it is of no use after
 	r.running.Go(func() {
 		defer close(a.done)
-		ctx, cancel := context.WithDeadline(ctx, a.start.Add(aheadTTL)) // it is of no use after
-		defer cancel()
+		defer a.cancel()
 		if a.gen, a.err = st.Deletions(ctx); a.err == nil {
 			a.pg, a.err = st.Query(ctx, q)
 		}
 	})
+	return a
+}
+
+// keep keeps a, begun by begin, for the request that will carry token.
+func (r *readAhead) keep(token string, a *ahead) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.loose--
+	if r.pages == nil {
+		r.pages = map[string]*ahead{}
+	}
+	r.pages[token] = a
+}
+
+// drop stops a, begun by begin, which no request will ask for.
+func (r *readAhead) drop(a *ahead) {
+	a.cancel()
+	r.mu.Lock()
+	r.loose--
+	r.mu.Unlock()
+}
+
+// start reads q ahead for the request that will carry token, unless maxAhead
+// pages are already read.
+func (r *readAhead) start(ctx context.Context, st store.Store, token string, q store.Query) {
+	if a := r.begin(ctx, st, q); a != nil {
+		r.keep(token, a)
+	}
 }
 
 // take returns the page read ahead for the request carrying token, when there is

@@ -4,9 +4,15 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"quadshare/internal/audit"
+	"quadshare/internal/auth"
+	"quadshare/internal/gate"
+	"quadshare/internal/policy"
 	"quadshare/internal/stix"
 	"quadshare/internal/store"
 )
@@ -137,5 +143,114 @@ func TestReadAheadTooSlow(t *testing.T) {
 	}
 	if waited := time.Since(t0); waited > 2*aheadTTL {
 		t.Fatalf("the request waited %v for a read ahead older than %v", waited, aheadTTL)
+	}
+}
+
+// signalStore tells, on queried, of each query of a page.
+type signalStore struct {
+	store.Store
+	queried chan struct{}
+}
+
+func (s *signalStore) Query(ctx context.Context, q store.Query) (store.Page, error) {
+	select {
+	case s.queried <- struct{}{}:
+	default:
+	}
+	return s.Store.Query(ctx, q)
+}
+
+// waitingTrail holds each append, while armed, until a query begins (or a
+// timeout), and counts those that saw one.
+type waitingTrail struct {
+	store.Audit
+	queried      chan struct{}
+	armed        atomic.Bool
+	sawQuery     atomic.Int32
+	appendsArmed atomic.Int32
+}
+
+func (w *waitingTrail) AppendAudit(ctx context.Context, entries ...audit.Entry) error {
+	if w.armed.Load() {
+		w.appendsArmed.Add(1)
+		select {
+		case <-w.queried:
+			w.sawQuery.Add(1)
+		case <-time.After(5 * time.Second):
+		}
+	}
+	return w.Audit.AppendAudit(ctx, entries...)
+}
+
+// TestReadAheadBeforeDisclosure: the next page of a walk is queried while the
+// disclosure of the page before is still being recorded, and a page read ahead
+// from where the walk does not go on (an entry of the page before withheld) is
+// not used: the walk returns every object the reader may receive once, in order.
+func TestReadAheadBeforeDisclosure(t *testing.T) {
+	e := newEnv(t, Config{})
+	e.putMarked(t, 1, 6, false)
+	e.putMarked(t, 7, 1, true)
+	e.putMarked(t, 8, 3, false)
+	ctx := context.Background()
+	queried := make(chan struct{}, 1)
+	trail := &waitingTrail{Audit: e.st, queried: queried}
+	engine, err := policy.New(testPolicy(), policy.DefaultScales())
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := gate.New(engine, trail)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := New(e.srv.cfg, &signalStore{Store: e.st, queried: queried}, e.srv.authz, g, e.srv.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close(ctx) })
+	u, err := e.st.User(ctx, "reader")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := e.st.Organisation(ctx, u.Org)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := e.st.Collection(ctx, collA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for page, next := 1, ""; ; page++ {
+		// Pages 3 and 4 of [1 2] [3 4] [5 6] [8 9] [10] were read ahead and are
+		// followed by another: each queries the next page while it records its
+		// disclosure (page 4 also queries to make up for its withheld entry).
+		trail.armed.Store(page == 3 || page == 4)
+		res, err := srv.page(ctx, epObjects, &auth.Principal{User: u, Org: o}, c, auth.Rights{Read: true}, "", filter{Limit: 2, Next: next})
+		trail.armed.Store(false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, en := range res.entries {
+			got = append(got, en.Object.ID)
+		}
+		if !res.more {
+			break
+		}
+		srv.ahead.running.Wait()
+		select {
+		case <-queried: // the query of the page read ahead
+		default:
+		}
+		next = res.next
+	}
+	var want []string
+	for _, n := range []int{1, 2, 3, 4, 5, 6, 8, 9, 10} {
+		want = append(want, sdoID("indicator", n))
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("walk: %v\nwant %v", got, want)
+	}
+	if n, saw := trail.appendsArmed.Load(), trail.sawQuery.Load(); n < 3 || saw != n {
+		t.Fatalf("%d of %d disclosures of pages 3 and 4 were recorded while a query ran, want all (3 at least)", saw, n)
 	}
 }
