@@ -23,3 +23,18 @@ func TestConformanceSerializable(t *testing.T) {
 		return pgtest.OpenStore(t, postgres.WithSerializable(), postgres.WithMaxAttempts(100), postgres.WithAuditKey(storetest.AuditKey))
 	})
 }
+
+// TestConnectionSettings: every connection of the pool plans each execution
+// anew and runs no parallel query (connectionSettings).
+func TestConnectionSettings(t *testing.T) {
+	s := pgtest.OpenStore(t)
+	for _, want := range [][2]string{{"plan_cache_mode", "force_custom_plan"}, {"max_parallel_workers_per_gather", "0"}} {
+		var got string
+		if err := s.Pool().QueryRow(t.Context(), "SHOW "+want[0]).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got != want[1] {
+			t.Errorf("%s = %s, want %s", want[0], got, want[1])
+		}
+	}
+}
