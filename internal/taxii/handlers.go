@@ -217,11 +217,6 @@ func (s *Server) page(ctx context.Context, ep endpoint, p *auth.Principal, c sto
 		nq.AddedAfter = head[len(head)-1].DateAdded
 		next = s.ahead.begin(s.baseCtx, s.store, nq)
 	}
-	defer func() {
-		if next != nil {
-			s.ahead.drop(next)
-		}
-	}()
 	if res.entries, err = s.disclose(ctx, p, c, rights, ep, head); err != nil {
 		return result{}, err
 	}
@@ -281,7 +276,6 @@ func (s *Server) page(ctx context.Context, ep endpoint, p *auth.Principal, c sto
 			base.AddedAfter = last
 			if next != nil && next.q.AddedAfter.Equal(last) {
 				s.ahead.keep(res.next, next)
-				next = nil
 			} else {
 				s.ahead.start(s.baseCtx, s.store, res.next, base)
 			}

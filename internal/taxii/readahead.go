@@ -25,20 +25,20 @@ import (
 type readAhead struct {
 	mu      sync.Mutex
 	pages   map[string]*ahead // by the next token that continues with the page
-	loose   int               // begun and not yet kept or dropped; under mu
+	loose   int               // reads begun, not yet kept, still running; under mu
 	closed  bool              // under mu
 	running sync.WaitGroup
 }
 
 // ahead is one page read ahead; pg and err are set when done is closed.
 type ahead struct {
-	q      store.Query
-	gen    uint64 // the store's Deletions before the query
-	start  time.Time
-	done   chan struct{}
-	pg     store.Page
-	err    error
-	cancel context.CancelFunc
+	q           store.Query
+	gen         uint64 // the store's Deletions before the query
+	start       time.Time
+	done        chan struct{}
+	pg          store.Page
+	err         error
+	kept, ended bool // under readAhead.mu
 }
 
 // maxAhead bounds the pages read ahead at once (each at most a page of the
@@ -49,8 +49,10 @@ const (
 )
 
 // begin starts reading q ahead, before the token of the request that will ask
-// for it is known, unless maxAhead pages are already read; keep or drop the
-// result, which may be nil.
+// for it is known, unless maxAhead pages are already being read or kept, and
+// returns the read (nil if none) to keep. A read that is not kept is not
+// cancelled (on PostgreSQL that costs a connection of its own): it ends, unused,
+// at the latest at its deadline.
 func (r *readAhead) begin(ctx context.Context, st store.Store, q store.Query) *ahead {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -60,13 +62,19 @@ func (r *readAhead) begin(ctx context.Context, st store.Store, q store.Query) *a
 	}
 	r.loose++
 	a := &ahead{q: q, start: time.Now(), done: make(chan struct{})}
-	ctx, a.cancel = context.WithDeadline(ctx, a.start.Add(aheadTTL)) // it is of no use after
 	r.running.Go(func() {
 		defer close(a.done)
-		defer a.cancel()
+		ctx, cancel := context.WithDeadline(ctx, a.start.Add(aheadTTL)) // it is of no use after
+		defer cancel()
 		if a.gen, a.err = st.Deletions(ctx); a.err == nil {
 			a.pg, a.err = st.Query(ctx, q)
 		}
+		r.mu.Lock()
+		if !a.kept {
+			r.loose--
+		}
+		a.ended = true
+		r.mu.Unlock()
 	})
 	return a
 }
@@ -75,23 +83,18 @@ func (r *readAhead) begin(ctx context.Context, st store.Store, q store.Query) *a
 func (r *readAhead) keep(token string, a *ahead) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.loose--
+	if !a.ended {
+		r.loose--
+	}
+	a.kept = true
 	if r.pages == nil {
 		r.pages = map[string]*ahead{}
 	}
 	r.pages[token] = a
 }
 
-// drop stops a, begun by begin, which no request will ask for.
-func (r *readAhead) drop(a *ahead) {
-	a.cancel()
-	r.mu.Lock()
-	r.loose--
-	r.mu.Unlock()
-}
-
 // start reads q ahead for the request that will carry token, unless maxAhead
-// pages are already read.
+// pages are already being read or kept.
 func (r *readAhead) start(ctx context.Context, st store.Store, token string, q store.Query) {
 	if a := r.begin(ctx, st, q); a != nil {
 		r.keep(token, a)

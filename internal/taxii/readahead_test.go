@@ -185,7 +185,7 @@ func (w *waitingTrail) AppendAudit(ctx context.Context, entries ...audit.Entry) 
 // TestReadAheadBeforeDisclosure: the next page of a walk is queried while the
 // disclosure of the page before is still being recorded, and a page read ahead
 // from where the walk does not go on (an entry of the page before withheld) is
-// not used: the walk returns every object the reader may receive once, in order.
+// not kept: the walk returns every object the reader may receive once, in order.
 func TestReadAheadBeforeDisclosure(t *testing.T) {
 	e := newEnv(t, Config{})
 	e.putMarked(t, 1, 6, false)
@@ -222,8 +222,9 @@ func TestReadAheadBeforeDisclosure(t *testing.T) {
 	var got []string
 	for page, next := 1, ""; ; page++ {
 		// Pages 3 and 4 of [1 2] [3 4] [5 6] [8 9] [10] were read ahead and are
-		// followed by another: each queries the next page while it records its
-		// disclosure (page 4 also queries to make up for its withheld entry).
+		// followed by another: each queries the next page while it records the
+		// disclosure of its first entries (page 4 then queries, and records, the
+		// entry that makes up for its withheld one).
 		trail.armed.Store(page == 3 || page == 4)
 		res, err := srv.page(ctx, epObjects, &auth.Principal{User: u, Org: o}, c, auth.Rights{Read: true}, "", filter{Limit: 2, Next: next})
 		trail.armed.Store(false)
@@ -242,6 +243,12 @@ func TestReadAheadBeforeDisclosure(t *testing.T) {
 		default:
 		}
 		next = res.next
+		// Page 4 read ahead from 8, its last stored entry, and went on from 9 (it
+		// made up for 7): only the page from 9 is kept.
+		if last := res.entries[len(res.entries)-1].DateAdded; page == 4 &&
+			(len(srv.ahead.pages) != 1 || !srv.ahead.pages[next].q.AddedAfter.Equal(last)) {
+			t.Fatalf("after page 4 ending at %v, pages kept: %v", last, srv.ahead.pages)
+		}
 	}
 	var want []string
 	for _, n := range []int{1, 2, 3, 4, 5, 6, 8, 9, 10} {
@@ -251,6 +258,6 @@ func TestReadAheadBeforeDisclosure(t *testing.T) {
 		t.Fatalf("walk: %v\nwant %v", got, want)
 	}
 	if n, saw := trail.appendsArmed.Load(), trail.sawQuery.Load(); n < 3 || saw != n {
-		t.Fatalf("%d of %d disclosures of pages 3 and 4 were recorded while a query ran, want all (3 at least)", saw, n)
+		t.Fatalf("%d of %d disclosures of pages 3 and 4 were recorded after a query began, want all (3 at least)", saw, n)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -32,16 +33,12 @@ func retryable(err error) bool {
 	if errors.Is(err, errRaceLost) {
 		return true
 	}
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) {
-		return pgErr.Code == codeSerializationFailure || pgErr.Code == codeDeadlockDetected
-	}
-	return false
+	return isCode(err, codeSerializationFailure, codeDeadlockDetected)
 }
 
-func isCode(err error, code string) bool {
+func isCode(err error, codes ...string) bool {
 	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && pgErr.Code == code
+	return errors.As(err, &pgErr) && slices.Contains(codes, pgErr.Code)
 }
 
 // backoff is the pause before attempt n (n >= 1): exponential from 2 ms, capped at
