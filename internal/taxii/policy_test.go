@@ -546,24 +546,13 @@ func TestPageOneQuery(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = srv.Close(ctx) })
-	u, err := e.st.User(ctx, "reader")
-	if err != nil {
-		t.Fatal(err)
-	}
-	o, err := e.st.Organisation(ctx, u.Org)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := e.st.Collection(ctx, collA)
-	if err != nil {
-		t.Fatal(err)
-	}
+	reader, c := e.readerIn(t, collA)
 	for _, tc := range []struct {
 		limit int
 		more  bool
 	}{{5, true}, {9, true}, {10, false}, {20, false}} {
 		cs.queries.Store(0)
-		res, err := srv.page(ctx, epManifest, &auth.Principal{User: u, Org: o}, c, auth.Rights{Read: true}, "", filter{Limit: tc.limit})
+		res, err := srv.page(ctx, epManifest, reader, c, auth.Rights{Read: true}, "", filter{Limit: tc.limit})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -574,4 +563,24 @@ func TestPageOneQuery(t *testing.T) {
 			t.Errorf("limit %d: %d queries", tc.limit, n)
 		}
 	}
+}
+
+// readerIn is the principal of user "reader" and collection id, for a test that
+// asks Server.page for pages directly.
+func (e *env) readerIn(t *testing.T, id string) (*auth.Principal, store.Collection) {
+	t.Helper()
+	ctx := context.Background()
+	u, err := e.st.User(ctx, "reader")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := e.st.Organisation(ctx, u.Org)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := e.st.Collection(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &auth.Principal{User: u, Org: o}, c
 }

@@ -207,18 +207,7 @@ func TestReadAheadBeforeDisclosure(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = srv.Close(ctx) })
-	u, err := e.st.User(ctx, "reader")
-	if err != nil {
-		t.Fatal(err)
-	}
-	o, err := e.st.Organisation(ctx, u.Org)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := e.st.Collection(ctx, collA)
-	if err != nil {
-		t.Fatal(err)
-	}
+	reader, c := e.readerIn(t, collA)
 	var got []string
 	for page, next := 1, ""; ; page++ {
 		// Pages 3 and 4 of [1 2] [3 4] [5 6] [8 9] [10] were read ahead and are
@@ -226,7 +215,7 @@ func TestReadAheadBeforeDisclosure(t *testing.T) {
 		// disclosure of its first entries (page 4 then queries, and records, the
 		// entry that makes up for its withheld one).
 		trail.armed.Store(page == 3 || page == 4)
-		res, err := srv.page(ctx, epObjects, &auth.Principal{User: u, Org: o}, c, auth.Rights{Read: true}, "", filter{Limit: 2, Next: next})
+		res, err := srv.page(ctx, epObjects, reader, c, auth.Rights{Read: true}, "", filter{Limit: 2, Next: next})
 		trail.armed.Store(false)
 		if err != nil {
 			t.Fatal(err)

@@ -92,21 +92,13 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 // connectionSettings sets up each connection. A setting an engine does not have
 // (SQLSTATE 42704), does not support (0A000) or takes no such value of (22023)
 // is left as it is.
-//   - No parallel query. A page is at most a few thousand index probes, which a
-//     parallel plan only slows down: starting workers and merging their rows cost
-//     more than they save, most of all on a busy server (we measured pages of
-//     1,000 ten times slower at 100,000 objects).
-//   - A plan for each execution of a prepared statement, never a generic one.
-//     After five executions PostgreSQL may plan a statement once for all, with
-//     the tables' sizes of that moment, and plans it again only when statistics
-//     or sizes are updated (ANALYZE, VACUUM): a generic plan made while a
-//     database is new and small scans tables that have since grown, and with
-//     autovacuum off or behind it is kept. Loading 60,000 objects in Puts of 500
-//     into a new database went at 1,900 objects/s with generic plans (each Put
-//     scanned the entries for the latest versions) and at 12,000 with a plan
-//     each time.
+//
+// No parallel query: a page is at most a few thousand index probes, which a
+// parallel plan only slows down: starting workers and merging their rows cost
+// more than they save, most of all on a busy server (we measured pages of 1,000
+// ten times slower at 100,000 objects).
 func connectionSettings(ctx context.Context, conn *pgx.Conn) error {
-	for _, set := range []string{"SET max_parallel_workers_per_gather = 0", "SET plan_cache_mode = force_custom_plan"} {
+	for _, set := range []string{"SET max_parallel_workers_per_gather = 0"} {
 		if _, err := conn.Exec(ctx, set); err != nil && !isCode(err, "42704", "0A000", "22023") {
 			return fmt.Errorf("postgres: connection settings: %w", err)
 		}

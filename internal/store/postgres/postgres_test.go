@@ -24,11 +24,11 @@ func TestConformanceSerializable(t *testing.T) {
 	})
 }
 
-// TestConnectionSettings: every connection of the pool plans each execution
-// anew and runs no parallel query (connectionSettings).
+// TestConnectionSettings: no connection of the pool runs parallel query
+// (connectionSettings).
 func TestConnectionSettings(t *testing.T) {
 	s := pgtest.OpenStore(t)
-	for _, want := range [][2]string{{"plan_cache_mode", "force_custom_plan"}, {"max_parallel_workers_per_gather", "0"}} {
+	for _, want := range [][2]string{{"max_parallel_workers_per_gather", "0"}} {
 		var got string
 		if err := s.Pool().QueryRow(t.Context(), "SHOW "+want[0]).Scan(&got); err != nil {
 			t.Fatal(err)
