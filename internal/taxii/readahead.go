@@ -25,24 +25,25 @@ import (
 type readAhead struct {
 	mu      sync.Mutex
 	pages   map[string]*ahead // by the next token that continues with the page
-	loose   int               // reads begun, not yet kept, still running; under mu
+	reading int               // queries in progress, kept or not; under mu
 	closed  bool              // under mu
 	running sync.WaitGroup
 }
 
 // ahead is one page read ahead; pg and err are set when done is closed.
 type ahead struct {
-	q           store.Query
-	gen         uint64 // the store's Deletions before the query
-	start       time.Time
-	done        chan struct{}
-	pg          store.Page
-	err         error
-	kept, ended bool // under readAhead.mu
+	q     store.Query
+	gen   uint64 // the store's Deletions before the query
+	start time.Time
+	done  chan struct{}
+	pg    store.Page
+	err   error
 }
 
 // maxAhead bounds the pages read ahead at once (each at most a page of the
-// server's largest size); aheadTTL bounds how long one is kept unasked.
+// server's largest size), counting those kept and those being read (a page kept
+// while its query runs counts twice, for that while); aheadTTL bounds how long
+// one is kept unasked.
 const (
 	maxAhead = 16
 	aheadTTL = time.Second
@@ -57,10 +58,10 @@ func (r *readAhead) begin(ctx context.Context, st store.Store, q store.Query) *a
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.prune()
-	if len(r.pages)+r.loose >= maxAhead || r.closed {
+	if len(r.pages)+r.reading >= maxAhead || r.closed {
 		return nil
 	}
-	r.loose++
+	r.reading++
 	a := &ahead{q: q, start: time.Now(), done: make(chan struct{})}
 	r.running.Go(func() {
 		defer close(a.done)
@@ -70,10 +71,7 @@ func (r *readAhead) begin(ctx context.Context, st store.Store, q store.Query) *a
 			a.pg, a.err = st.Query(ctx, q)
 		}
 		r.mu.Lock()
-		if !a.kept {
-			r.loose--
-		}
-		a.ended = true
+		r.reading--
 		r.mu.Unlock()
 	})
 	return a
@@ -83,10 +81,6 @@ func (r *readAhead) begin(ctx context.Context, st store.Store, q store.Query) *a
 func (r *readAhead) keep(token string, a *ahead) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if !a.ended {
-		r.loose--
-	}
-	a.kept = true
 	if r.pages == nil {
 		r.pages = map[string]*ahead{}
 	}

@@ -98,10 +98,9 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 // more than they save, most of all on a busy server (we measured pages of 1,000
 // ten times slower at 100,000 objects).
 func connectionSettings(ctx context.Context, conn *pgx.Conn) error {
-	for _, set := range []string{"SET max_parallel_workers_per_gather = 0"} {
-		if _, err := conn.Exec(ctx, set); err != nil && !isCode(err, "42704", "0A000", "22023") {
-			return fmt.Errorf("postgres: connection settings: %w", err)
-		}
+	_, err := conn.Exec(ctx, "SET max_parallel_workers_per_gather = 0")
+	if err != nil && !isCode(err, "42704", "0A000", "22023") {
+		return fmt.Errorf("postgres: connection settings: %w", err)
 	}
 	return nil
 }
