@@ -37,10 +37,10 @@ func BenchmarkDisclosure(b *testing.B) {
 
 // BenchmarkTrailIndex measures the index of disclosures by object (trailindex.go)
 // for a paginated walk: each iteration appends the records of one walk of
-// 200,000 objects in pages of 1,000, then indexes them; the index grows by a walk
+// 1,000,000 objects in pages of 1,000, then indexes them; the index grows by a walk
 // each time, as when partners poll a collection.
 func BenchmarkTrailIndex(b *testing.B) {
-	const objects, page = 200_000, 1000
+	const objects, page = 1_000_000, 1000
 	s := openTemp(b, WithAuditKey(storetest.AuditKey))
 	defer s.Close()
 	refs := make([]audit.ObjectRef, objects)

@@ -179,7 +179,7 @@ func (s *Store) openIndexer(ctx context.Context, dsn string) error {
 	// A failure is retried at the next commit; Search, which runs a pass itself,
 	// reports it. One pass over many commits makes fewer, larger segments, which
 	// FTS5 then merges less often.
-	x.bg = startPasses(func() { _ = x.pass(context.Background()) })
+	x.bg = startPasses(indexDelay, func() { _ = x.pass(context.Background()) })
 	return nil
 }
 

@@ -6,13 +6,14 @@ import "time"
 // disclosures): a pass shortly after a wake, one at a time, so that the commits
 // of that moment share one pass, until halted.
 type passes struct {
+	delay            time.Duration // from a wake to its pass
 	kick, stop, done chan struct{}
 }
 
-// startPasses runs pass after each wake, and once at the start for what was
-// committed while the store was closed.
-func startPasses(pass func()) *passes {
-	p := &passes{kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+// startPasses runs pass delay after each wake, and once at the start for what
+// was committed while the store was closed.
+func startPasses(delay time.Duration, pass func()) *passes {
+	p := &passes{delay: delay, kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	go p.run(pass)
 	p.wake()
 	return p
@@ -37,7 +38,7 @@ func (p *passes) run(pass func()) {
 		select { // let commits gather
 		case <-p.stop:
 			return
-		case <-time.After(indexDelay):
+		case <-time.After(p.delay):
 		}
 		pass()
 	}
