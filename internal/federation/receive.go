@@ -124,7 +124,7 @@ func (s *Service) receive(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	st := store.Status{ID: uuid.New(), Collection: s.inbound.ID, Owner: p.User.ID, Done: true, RequestTimestamp: now,
+	st := store.Status{ID: uuid.New(), Collection: s.inbound.ID, Owner: p.User.ID, Done: true, RequestTimestamp: now, Completed: now,
 		Total: len(raws), Successes: res.successes, Failures: res.failures}
 	if err := s.st.PutStatus(r.Context(), st); err != nil {
 		return err

@@ -163,6 +163,7 @@ type Status struct {
 	Owner            string // user id that made the request
 	Done             bool   // "complete" when true, else "pending"
 	RequestTimestamp time.Time
+	Completed        time.Time // when the addition finished (Done); the status expires from it
 	Total            int
 	Successes        []StatusDetail
 	Failures         []StatusDetail
@@ -199,6 +200,9 @@ func Stopped(ctx context.Context, err error) error {
 type Statuses interface {
 	PutStatus(ctx context.Context, s Status) error // insert or replace
 	Status(ctx context.Context, id string) (Status, error)
+	// DeleteStatusesBefore removes the statuses completed before t (one completed
+	// without a time, by its request time) and returns how many. A pending status
+	// stays: its addition has yet to complete it.
 	DeleteStatusesBefore(ctx context.Context, t time.Time) (int, error)
 }
 

@@ -326,6 +326,53 @@ func TestAsyncTakeover(t *testing.T) {
 	}
 }
 
+// An addition whose status is gone (deleted while it was pending, as a retention
+// counted from the request did before statuses expired from completion) is stored
+// all the same, under its status made anew, which its poster can read.
+func TestAsyncWithoutStatus(t *testing.T) {
+	e := newEnv(t, Config{AsyncThreshold: 1})
+	ctx := context.Background()
+	raws := [][]byte{sdo("tool", 51, "2020-01-01T00:00:00.000Z"), sdo("tool", 52, "2020-01-01T00:00:00.000Z")}
+	const id = "5b0c3f3e-7d1a-4c1e-9f00-000000000002"
+	payload, err := encodeAddJob(addJob{Status: id, Collection: collA, Submitter: orgID("agency"),
+		Actor: "user:" + e.userID("admin"), User: e.userID("admin")}, envelopeOf(raws...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.st.EnqueueJob(ctx, jobAdd, payload, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	e.srv.wakeWorker()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		got, serr := e.st.Status(ctx, id)
+		if serr != nil && !errors.Is(serr, store.ErrNotFound) {
+			t.Fatal(serr)
+		}
+		pending, err := e.st.PendingJobs(ctx, jobAdd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pending == 0 && serr != nil {
+			t.Fatal("the job ended without storing the addition or writing its status")
+		}
+		if got.Done && pending == 0 {
+			if got.Total != 2 || len(got.Successes) != 2 || len(got.Failures) != 0 || got.Completed.IsZero() {
+				t.Fatalf("status made anew: %+v", got)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the addition without a status was not stored: status %+v, %d jobs pending", got, pending)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for _, n := range []int{51, 52} {
+		mustStatus(t, e.get("admin", e.root+"collections/"+collA+"/objects/"+sdoID("tool", n)+"/"), http.StatusOK)
+	}
+	mustStatus(t, e.get("admin", e.root+"status/"+id+"/"), http.StatusOK)
+}
+
 // A poster who receives a stored version only redacted learns nothing from its
 // outcome either: the store compares the stored copy, so "already there" against
 // "a different object" would confirm a guess at what was redacted.

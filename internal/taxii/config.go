@@ -36,8 +36,10 @@ type Config struct {
 	// Retry-After beyond). Defaults 2 and 8.
 	Workers   int
 	QueueSize int
-	// StatusRetention is how long status resources are kept after the request (§4.3:
-	// "at least 24 hours"). Default 48h; less than 24h is refused.
+	// StatusRetention is how long status resources are kept after their addition
+	// completed (§4.3: "at least 24 hours after the server has finished processing
+	// the request"); a pending one is kept until it completes. Default 48h; less
+	// than 24h is refused.
 	StatusRetention time.Duration
 	// TokenKey is the key from which the key sealing next tokens (§3.5) is derived, at
 	// least 32 bytes, kept by the caller so tokens survive restarts.

@@ -62,6 +62,6 @@
 //     under a stored (id, version) is a failure. A pending status whose process stops
 //     stays pending: leasing pending work across processes comes with the PostgreSQL
 //     deployment.
-//   - Statuses are deleted hourly once older than StatusRetention (default 48h, at least
-//     24h, §4.3).
+//   - Statuses are deleted hourly once their addition completed longer than
+//     StatusRetention ago (default 48h, at least 24h, §4.3); pending ones stay.
 package taxii

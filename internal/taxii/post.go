@@ -76,7 +76,7 @@ func (s *Server) postObjects(w http.ResponseWriter, r *http.Request) error {
 		if err := s.process(r.Context(), &st, j, 0, len(raws)); err != nil {
 			return err
 		}
-		st.Done = true
+		s.complete(&st)
 		if err := s.store.PutStatus(r.Context(), st); err != nil {
 			return fmt.Errorf("taxii: put status: %w", err)
 		}
@@ -102,7 +102,8 @@ func (s *Server) postObjects(w http.ResponseWriter, r *http.Request) error {
 		_, err = s.store.EnqueueJob(r.Context(), jobAdd, payload, time.Time{})
 	}
 	if err != nil {
-		st.Done, st.Failures, st.Pendings = true, st.Pendings, nil
+		s.complete(&st)
+		st.Failures, st.Pendings = st.Pendings, nil
 		for i := range st.Failures {
 			st.Failures[i].Message = "not processed: the server could not queue it; send it again"
 		}
@@ -204,13 +205,27 @@ func (s *Server) runJob(worker string, lj store.Job) {
 		return
 	}
 	st, err := s.store.Status(ctx, h.Status)
-	if err != nil || st.Done {
-		done() // its status expired or an earlier attempt finished it
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		// Deleted while pending (a retention counted from the request, before
+		// statuses expired from completion): the objects are stored all the same,
+		// under a status made anew.
+		s.log.Warn("taxii: addition without its status; its status is made anew", slog.String("job", lj.ID), slog.String("status", h.Status))
+		st = store.Status{ID: h.Status, Collection: h.Collection, Owner: h.User, RequestTimestamp: s.now().UTC()}
+	case err != nil:
+		// Not dropped: the job runs again once the store answers.
+		if ferr := s.store.FailJob(context.WithoutCancel(ctx), lj.ID, worker, "status unreadable: "+err.Error(), time.Now().Add(jobPoll)); ferr != nil {
+			s.log.Error("taxii: give back addition", slog.String("job", lj.ID), slog.String("error", ferr.Error()))
+		}
+		return
+	case st.Done:
+		done() // an earlier attempt finished it
 		return
 	}
 	raws, err := SplitEnvelope(envelope, s.cfg.MaxObjects)
 	if err != nil { // it was split when it came: the payload is damaged
-		st.Done, st.Failures, st.Pendings = true, append(st.Failures, st.Pendings...), nil
+		s.complete(&st)
+		st.Failures, st.Pendings = append(st.Failures, st.Pendings...), nil
 		for i := range st.Failures {
 			st.Failures[i].Message = "not processed: the queued envelope was damaged; send it again"
 		}
@@ -219,6 +234,7 @@ func (s *Server) runJob(worker string, lj store.Job) {
 		}
 		return
 	}
+	st.Total = len(raws) // as when it came, for a status made anew
 	j := job{collection: h.Collection, submitter: h.Submitter, actor: h.Actor, poster: s.poster(ctx, h.User), raws: raws}
 	pending := make([]store.StatusDetail, len(raws))
 	for i, raw := range raws {
@@ -258,13 +274,16 @@ func (s *Server) runJob(worker string, lj store.Job) {
 		s.log.Error("taxii: background addition failed", slog.String("status", st.ID), slog.String("error", err.Error()))
 	}
 	st.Pendings = nil
-	st.Done = true
+	s.complete(&st)
 	if err := s.store.PutStatus(context.WithoutCancel(ctx), st); err != nil {
 		s.log.Error("taxii: complete status", slog.String("status", st.ID), slog.String("error", err.Error()))
 		return // the job stays leased and is taken over: the status will be written
 	}
 	done()
 }
+
+// complete marks st complete, now: it expires a retention from here (§4.3).
+func (s *Server) complete(st *store.Status) { st.Done, st.Completed = true, s.now().UTC() }
 
 // statusEvery is how often a background addition writes its progress.
 const statusEvery = time.Second

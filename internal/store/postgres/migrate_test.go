@@ -173,7 +173,7 @@ func TestSCOSpecVersionMigration(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	sqlExec(t, url, `DELETE FROM schema_migrations WHERE version >= 22`)
+	sqlExec(t, url, downgradeStatusCompleted+`DELETE FROM schema_migrations WHERE version >= 22`)
 	if s, err = postgres.Open(ctx, url); err != nil {
 		t.Fatal(err)
 	}
@@ -243,7 +243,7 @@ func TestDisclosedKeysMigration(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Back to version 23, the record as one appended then.
-	sqlExec(t, url, `DELETE FROM schema_migrations WHERE version >= 24;
+	sqlExec(t, url, downgradeStatusCompleted+`DELETE FROM schema_migrations WHERE version >= 24;
 		DROP INDEX audit_records_disclosed_ids, audit_records_disclosed_keys;
 		ALTER TABLE audit_records DROP COLUMN object_keys;
 		CREATE INDEX audit_records_disclosed ON audit_records USING gin (object_ids) WHERE kind = 'disclosure'`)
@@ -266,5 +266,43 @@ func TestDisclosedKeysMigration(t *testing.T) {
 	}
 	if !slices.Equal(seqs, []int64{2, 1}) {
 		t.Fatalf("disclosures of %s: records %v, want 2 and 1", id, seqs)
+	}
+}
+
+// downgradeStatusCompleted takes a database back to before migration 25:
+// statuses without the time they completed.
+const downgradeStatusCompleted = `DELETE FROM schema_migrations WHERE version >= 25;
+	DROP INDEX statuses_expiry; ALTER TABLE statuses DROP COLUMN completed;
+	CREATE INDEX statuses_request_timestamp ON statuses (request_timestamp);`
+
+// TestStatusCompletedMigration opens a database written before migration 25: a
+// status completed then expires by its request time, as it did, and a pending
+// one stays however old.
+func TestStatusCompletedMigration(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	ctx := t.Context()
+	s, err := postgres.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	sqlExec(t, url, downgradeStatusCompleted)
+	sqlExec(t, url, `INSERT INTO statuses (id, collection, owner, done, request_timestamp, total, successes, failures, pendings)
+		VALUES ('done', 'c', 'u', true, $1, 1, '[]', '[]', '[]'), ('pending', 'c', 'u', false, $1, 1, '[]', '[]', '[]')`,
+		time.Now().Add(-72*time.Hour).UnixNano())
+	if s, err = postgres.Open(ctx, url); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if n, err := s.DeleteStatusesBefore(ctx, time.Now().Add(-48*time.Hour)); err != nil || n != 1 {
+		t.Fatalf("statuses deleted: %d, %v; want 1", n, err)
+	}
+	if _, err := s.Status(ctx, "done"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("completed status: %v, want ErrNotFound", err)
+	}
+	if st, err := s.Status(ctx, "pending"); err != nil || st.Done || !st.Completed.IsZero() {
+		t.Fatalf("pending status: %+v, %v", st, err)
 	}
 }

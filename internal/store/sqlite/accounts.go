@@ -56,11 +56,15 @@ func (s *Store) PutStatus(ctx context.Context, st store.Status) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: put status %s: %w", st.ID, err)
 	}
-	_, err = s.w.ExecContext(ctx, `INSERT INTO statuses (id, collection, owner, done, requested, total, details)
-		VALUES (?, ?, ?, ?, ?, ?, ?)
+	var completed any // NULL when not known
+	if !st.Completed.IsZero() {
+		completed = dbTime(st.Completed)
+	}
+	_, err = s.w.ExecContext(ctx, `INSERT INTO statuses (id, collection, owner, done, requested, completed, total, details)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET collection = excluded.collection, owner = excluded.owner, done = excluded.done,
-			requested = excluded.requested, total = excluded.total, details = excluded.details`,
-		st.ID, st.Collection, st.Owner, st.Done, dbTime(st.RequestTimestamp), st.Total, string(details))
+			requested = excluded.requested, completed = excluded.completed, total = excluded.total, details = excluded.details`,
+		st.ID, st.Collection, st.Owner, st.Done, dbTime(st.RequestTimestamp), completed, st.Total, string(details))
 	if err != nil {
 		return fmt.Errorf("sqlite: put status %s: %w", st.ID, err)
 	}
@@ -71,8 +75,9 @@ func (s *Store) PutStatus(ctx context.Context, st store.Status) error {
 func (s *Store) Status(ctx context.Context, id string) (store.Status, error) {
 	st := store.Status{ID: id}
 	var requested, details string
-	err := s.r.QueryRowContext(ctx, `SELECT collection, owner, done, requested, total, details FROM statuses WHERE id = ?`, id).
-		Scan(&st.Collection, &st.Owner, &st.Done, &requested, &st.Total, &details)
+	var completed sql.NullString
+	err := s.r.QueryRowContext(ctx, `SELECT collection, owner, done, requested, completed, total, details FROM statuses WHERE id = ?`, id).
+		Scan(&st.Collection, &st.Owner, &st.Done, &requested, &completed, &st.Total, &details)
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Status{}, fmt.Errorf("sqlite: status %q: %w", id, store.ErrNotFound)
 	}
@@ -80,6 +85,9 @@ func (s *Store) Status(ctx context.Context, id string) (store.Status, error) {
 		return store.Status{}, fmt.Errorf("sqlite: status %q: %w", id, err)
 	}
 	if st.RequestTimestamp, err = parseTime(requested); err != nil {
+		return store.Status{}, fmt.Errorf("sqlite: status %q: %w", id, err)
+	}
+	if st.Completed, err = parseTime(completed.String); err != nil {
 		return store.Status{}, fmt.Errorf("sqlite: status %q: %w", id, err)
 	}
 	var d statusDetails
@@ -90,9 +98,9 @@ func (s *Store) Status(ctx context.Context, id string) (store.Status, error) {
 	return st, nil
 }
 
-// DeleteStatusesBefore removes the statuses requested before t.
+// DeleteStatusesBefore removes the statuses completed before t (see store.Statuses).
 func (s *Store) DeleteStatusesBefore(ctx context.Context, t time.Time) (int, error) {
-	r, err := s.w.ExecContext(ctx, `DELETE FROM statuses WHERE requested < ?`, dbTime(t))
+	r, err := s.w.ExecContext(ctx, `DELETE FROM statuses WHERE done AND coalesce(completed, requested) < ?`, dbTime(t))
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: delete statuses: %w", err)
 	}

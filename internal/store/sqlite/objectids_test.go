@@ -1,8 +1,12 @@
 package sqlite
 
 import (
+	"errors"
+	"fmt"
 	"path/filepath"
+	"slices"
 	"testing"
+	"time"
 
 	"quadshare/internal/stix"
 	"quadshare/internal/store"
@@ -92,13 +96,21 @@ func TestObjectIDsMerge(t *testing.T) {
 	}
 }
 
+// downgradeStatusCompleted takes a database back to before migration 26:
+// statuses without the time they completed.
+var downgradeStatusCompleted = []string{
+	`DROP INDEX statuses_expiry`, `ALTER TABLE statuses DROP COLUMN completed`,
+	`CREATE INDEX statuses_requested ON statuses (requested)`,
+	`DELETE FROM schema_migrations WHERE version >= 26`,
+}
+
 // downgradeObjectIDs takes a database back to before migration 23: objects by id
 // through the index objects_idh.
-var downgradeObjectIDs = []string{
+var downgradeObjectIDs = append(slices.Clip(downgradeStatusCompleted),
 	`DROP VIEW object_ids_all`, `DROP TABLE object_ids`, `DROP TABLE object_ids_new`,
 	`CREATE INDEX objects_idh ON objects (idh)`, `ALTER TABLE clock DROP COLUMN ids_merged`,
 	`DELETE FROM schema_migrations WHERE version >= 23`,
-}
+)
 
 // TestObjectIDsMigration opens a database written before migration 23 and finds
 // its objects by id, in lookups of Put and in queries.
@@ -152,9 +164,34 @@ func TestSCOSpecVersionMigration(t *testing.T) {
 	if p, err := s.Query(ctx, q); err != nil || len(p.Entries) != 0 {
 		t.Fatalf("before the migration: %+v, %v; want the SCO stored without a spec_version", p.Entries, err)
 	}
-	s = reopen(t, s, path, `DELETE FROM schema_migrations WHERE version >= 25`)
+	s = reopen(t, s, path, append(downgradeStatusCompleted, `DELETE FROM schema_migrations WHERE version >= 25`)...)
 	defer s.Close()
 	if p, err := s.Query(ctx, q); err != nil || len(p.Entries) != 1 || p.Entries[0].Object.SpecVersion != "2.1" {
 		t.Fatalf("after the migration: %+v, %v; want the SCO, of spec_version 2.1", p.Entries, err)
+	}
+}
+
+// TestStatusCompletedMigration opens a database written before migration 26:
+// a status completed then expires by its request time, as it did, and a pending
+// one stays however old.
+func TestStatusCompletedMigration(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "q.db")
+	s := openPath(t, path)
+	old := dbTime(time.Now().Add(-72 * time.Hour))
+	insert := func(id string, done int) string {
+		return fmt.Sprintf(`INSERT INTO statuses (id, collection, owner, done, requested, total, details)
+			VALUES ('%s', 'c', 'u', %d, '%s', 1, '{}')`, id, done, old)
+	}
+	s = reopen(t, s, path, append(slices.Clip(downgradeStatusCompleted), insert("done", 1), insert("pending", 0))...)
+	defer s.Close()
+	ctx := t.Context()
+	if n, err := s.DeleteStatusesBefore(ctx, time.Now().Add(-48*time.Hour)); err != nil || n != 1 {
+		t.Fatalf("statuses deleted: %d, %v; want 1", n, err)
+	}
+	if _, err := s.Status(ctx, "done"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("completed status: %v, want ErrNotFound", err)
+	}
+	if st, err := s.Status(ctx, "pending"); err != nil || st.Done || !st.Completed.IsZero() {
+		t.Fatalf("pending status: %+v, %v", st, err)
 	}
 }

@@ -14,7 +14,7 @@ import (
 func sameStatus(t *testing.T, got, want store.Status) {
 	t.Helper()
 	if got.ID != want.ID || got.Collection != want.Collection || got.Owner != want.Owner || got.Done != want.Done ||
-		!got.RequestTimestamp.Equal(want.RequestTimestamp) || got.Total != want.Total ||
+		!got.RequestTimestamp.Equal(want.RequestTimestamp) || !got.Completed.Equal(want.Completed) || got.Total != want.Total ||
 		!slices.Equal(got.Successes, want.Successes) || !slices.Equal(got.Failures, want.Failures) ||
 		!slices.Equal(got.Pendings, want.Pendings) {
 		t.Fatalf("status:\n got  %+v\n want %+v", got, want)
@@ -53,10 +53,18 @@ func testStatuses(t *testing.T, s store.Store) {
 	if _, err := s.Status(ctx(t), NewUUID()); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("unknown status: %v, want ErrNotFound", err)
 	}
-	// Expiry: statuses requested before t go, the others stay.
+	// Expiry: statuses completed before t go (st, completed at an unknown time, by
+	// its request time); one requested long before but completed later stays, and
+	// a pending one stays however old (TAXII 2.1 §4.3: kept after processing).
 	newer := store.Status{ID: NewUUID(), Collection: col, Owner: "user-2", RequestTimestamp: base.Add(30 * time.Minute), Total: 0, Done: true}
-	if err := s.PutStatus(ctx(t), newer); err != nil {
-		t.Fatalf("put status: %v", err)
+	late := store.Status{ID: NewUUID(), Collection: col, Owner: "user-2", RequestTimestamp: base.Add(-24 * time.Hour),
+		Completed: base.Add(45 * time.Minute), Total: 1, Done: true, Successes: []store.StatusDetail{{ID: NewID("indicator"), Version: t1}}}
+	pending := store.Status{ID: NewUUID(), Collection: col, Owner: "user-2", RequestTimestamp: base.Add(-48 * time.Hour), Total: 1,
+		Pendings: []store.StatusDetail{{ID: NewID("indicator"), Version: t1}}}
+	for _, x := range []store.Status{newer, late, pending} {
+		if err := s.PutStatus(ctx(t), x); err != nil {
+			t.Fatalf("put status: %v", err)
+		}
 	}
 	n, err := s.DeleteStatusesBefore(ctx(t), base) // strictly before: none
 	if err != nil || n != 0 {
@@ -69,10 +77,21 @@ func testStatuses(t *testing.T, s store.Store) {
 	if _, err := s.Status(ctx(t), st.ID); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("expired status: %v, want ErrNotFound", err)
 	}
-	if got, err := s.Status(ctx(t), newer.ID); err != nil {
-		t.Fatalf("newer status: %v", err)
+	for _, x := range []store.Status{newer, late, pending} {
+		if got, err := s.Status(ctx(t), x.ID); err != nil {
+			t.Fatalf("status %+v: %v", x, err)
+		} else {
+			sameStatus(t, got, x)
+		}
+	}
+	n, err = s.DeleteStatusesBefore(ctx(t), base.Add(50*time.Minute))
+	if err != nil || n != 2 {
+		t.Fatalf("delete before: %d, %v; want 2 (newer and late)", n, err)
+	}
+	if got, err := s.Status(ctx(t), pending.ID); err != nil {
+		t.Fatalf("a pending status was deleted: %v", err)
 	} else {
-		sameStatus(t, got, newer)
+		sameStatus(t, got, pending)
 	}
 }
 
